@@ -1,0 +1,4 @@
+import type { Check } from '../types.js'
+
+/** Checks that judge facts gathered from a cluster. */
+export const clusterChecks: readonly Check[] = []

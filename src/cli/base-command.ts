@@ -1,0 +1,158 @@
+import process from 'node:process'
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
+import { EXIT, type ExitCode } from './exit-codes.js'
+import { GkrError, formatLocation, type Location } from '../util/errors.js'
+import { useColor, type Sink } from './output.js'
+
+export const JSON_SCHEMA_VERSION = 1
+
+export interface JsonEnvelope<T = unknown> {
+  schemaVersion: number
+  command: string
+  exitCode: number
+  result?: T
+  warnings: string[]
+  error?: { code: string; message: string; suggestions: string[]; ref?: string; at?: Location; stack?: string }
+}
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+/**
+ * Every gkr command extends this. It owns the global flags, the JSON envelope, the mapping from
+ * errors to exit codes and one-paragraph messages, and Ctrl-C handling (an AbortSignal for core code).
+ */
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    debug: Flags.boolean({
+      description: 'Print stack traces and debug details on errors (also DEBUG=gkr).',
+      helpGroup: 'GLOBAL',
+      default: false,
+    }),
+  }
+
+  protected exitWith: ExitCode = EXIT.OK
+  protected warningsOut: string[] = []
+  private readonly abortController = new AbortController()
+  private signalCount = 0
+  private readonly onSignal = (sig: NodeJS.Signals): void => {
+    this.signalCount++
+    if (this.signalCount === 1) {
+      process.stderr.write(`\nReceived ${sig}: stopping and cleaning up (press Ctrl-C again to abandon cleanup).\n`)
+      this.abortController.abort(new GkrError('interrupted', `interrupted by ${sig}`, { exit: EXIT.INTERRUPTED }))
+    } else {
+      process.stderr.write(`\nReceived ${sig} again: abandoning cleanup.\n`)
+      this.onAbandon()
+      process.exit(EXIT.INTERRUPTED)
+    }
+  }
+
+  /** Aborted on the first SIGINT/SIGTERM. Core functions take it and clean up before returning. */
+  protected get signal(): AbortSignal {
+    return this.abortController.signal
+  }
+
+  /** Called on the second Ctrl-C, just before exiting: say what is left behind. */
+  protected onAbandon(): void {}
+
+  protected get debugEnabled(): boolean {
+    return this.argv.includes('--debug') || /(^|,)\s*(gkr|\*)/.test(process.env.DEBUG ?? '')
+  }
+
+  protected get color(): boolean {
+    return !this.jsonEnabled() && useColor(process.stdout)
+  }
+
+  protected get out(): Sink {
+    return { write: (t) => void process.stdout.write(t) }
+  }
+
+  protected get errOut(): Sink {
+    return { write: (t) => void process.stderr.write(t) }
+  }
+
+  /** Sets the exit code the command ends with (the highest one set wins, except OK). */
+  protected setExit(code: ExitCode): void {
+    if (code > this.exitWith) this.exitWith = code
+  }
+
+  protected addWarning(w: string): void {
+    this.warningsOut.push(w)
+    if (!this.jsonEnabled()) process.stderr.write(`Warning: ${w}\n`)
+  }
+
+  public override async init(): Promise<void> {
+    await super.init()
+    process.on('SIGINT', this.onSignal)
+    process.on('SIGTERM', this.onSignal)
+  }
+
+  protected override async finally(err: Error | undefined): Promise<void> {
+    process.off('SIGINT', this.onSignal)
+    process.off('SIGTERM', this.onSignal)
+    if (!err) process.exitCode = this.exitWith
+    await super.finally(err)
+  }
+
+  protected override toSuccessJson(result: unknown): JsonEnvelope {
+    return { schemaVersion: JSON_SCHEMA_VERSION, command: this.id ?? '', exitCode: this.exitWith, result, warnings: this.warningsOut }
+  }
+
+  protected override toErrorJson(err: unknown): JsonEnvelope {
+    const e = toGkrError(err)
+    return {
+      schemaVersion: JSON_SCHEMA_VERSION,
+      command: this.id ?? '',
+      exitCode: e.exit,
+      warnings: this.warningsOut,
+      error: {
+        code: e.code,
+        message: e.message,
+        suggestions: e.suggestions,
+        ...(e.ref ? { ref: e.ref } : {}),
+        ...(e.at ? { at: e.at } : {}),
+        ...(this.debugEnabled && err instanceof Error && err.stack ? { stack: err.stack } : {}),
+      },
+    }
+  }
+
+  protected override async catch(err: Error & { exitCode?: number }): Promise<void> {
+    const e = toGkrError(err)
+    process.exitCode = e.exit
+    if (this.jsonEnabled()) {
+      this.logJson(this.toErrorJson(err))
+      return
+    }
+    process.stderr.write(formatErrorParagraph(e) + '\n')
+    if (this.debugEnabled && err instanceof Error && err.stack) process.stderr.write(`\n${err.stack}\n`)
+    const cause = (err as { cause?: unknown }).cause
+    if (this.debugEnabled && cause instanceof Error && cause.stack) process.stderr.write(`\nCaused by: ${cause.stack}\n`)
+  }
+}
+
+/** One paragraph: what went wrong, where, what to try, where to read more. */
+export function formatErrorParagraph(e: GkrError): string {
+  const where = formatLocation(e.at)
+  let s = `Error: ${where ? `${where}: ` : ''}${e.message.trim()}`
+  if (e.suggestions.length > 0) s += `\n${e.suggestions.map((x) => `  Try: ${x}`).join('\n')}`
+  if (e.ref) s += `\n  See: ${e.ref}`
+  return s
+}
+
+/** Maps anything thrown into a GkrError: parse errors are usage errors; unknown errors are bugs. */
+export function toGkrError(err: unknown): GkrError {
+  if (err instanceof GkrError) return err
+  if (err instanceof Errors.CLIError && 'parse' in err) {
+    const msg = err.message.replace(/\nSee more help with --help\s*$/, '')
+    return new GkrError('usage', msg, { exit: EXIT.USAGE, suggestions: ['Run the command with --help to see its flags and examples.'] })
+  }
+  if (err instanceof Errors.ExitError) {
+    return new GkrError('exit', err.message, { exit: (err.oclif.exit ?? EXIT.FAILED) as ExitCode })
+  }
+  const message = err instanceof Error ? err.message : String(err)
+  return new GkrError('internal', `internal error: ${message}`, {
+    exit: EXIT.INTERNAL,
+    suggestions: ['Run again with --debug to see the stack trace, and report it.'],
+  })
+}

@@ -1,0 +1,40 @@
+/**
+ * The loaded runner configuration as the rest of gkr sees it. Owned by src/config; the schema
+ * (src/config/schema.ts) is the one source of truth for keys, types and defaults.
+ *
+ * CONTRACT (other modules rely on it): values keep the TOML key names (snake_case) exactly as the
+ * runner's config.toml spells them, defaults applied, secrets wrapped in `Secret`.
+ */
+import type { Location } from '../util/errors.js'
+
+export type KeyPath = ReadonlyArray<string | number>
+
+export interface LoadedConfig {
+  /** Absolute path of the file read. */
+  file: string
+  format: 'toml' | 'helm'
+  /** For Helm values: the key path of the TOML string inside the YAML (e.g. `runners.config`). */
+  helmPath?: string
+  /** Top-level keys (concurrent, check_interval, log_level, ...), defaults applied. */
+  global: Record<string, unknown>
+  /** Every [[runners]] entry, Kubernetes or not. */
+  runners: LoadedRunner[]
+  /** The parsed document before defaults. */
+  raw: Record<string, unknown>
+  /** Position in the file of a key path (e.g. ['runners', 0, 'kubernetes', 'poll_timeout']). */
+  locate(path: KeyPath): Location
+}
+
+export interface LoadedRunner {
+  /** Position in the [[runners]] array. */
+  index: number
+  /** The runner's `name` (may be empty). */
+  name: string
+  executor: string
+  /** All [[runners]] keys with defaults applied (TOML names); `kubernetes` holds [runners.kubernetes]. */
+  settings: Record<string, unknown>
+  /** Feature flags with the runner's defaults, [runners.feature_flags] and `environment` applied. */
+  featureFlags: Record<string, boolean>
+  /** Key path of this runner in the document: ['runners', index]. */
+  path: KeyPath
+}
