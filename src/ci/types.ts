@@ -1,0 +1,45 @@
+/**
+ * A job of a local .gitlab-ci.yml as the executor sees it, after `default:`, `extends:`, anchors and
+ * variable layering are resolved. Owned by src/ci (parser); read by checks (ctx.ciFile), the executor
+ * renderer and run-job.
+ */
+import type { Location } from '../util/errors.js'
+
+export interface CiImage {
+  name: string
+  entrypoint?: string[]
+  /** Runner pull policy names as written (always, if-not-present, never), in order. */
+  pull_policy?: string[]
+  at?: Location
+}
+
+export interface CiService extends CiImage {
+  alias?: string
+  command?: string[]
+  variables?: Record<string, string>
+}
+
+export interface CiJob {
+  name: string
+  stage: string
+  image?: CiImage
+  services: CiService[]
+  /** Global, default and job variables merged (job wins), plus --var overrides. */
+  variables: Record<string, string>
+  before_script: string[]
+  script: string[]
+  after_script: string[]
+  /** Seconds, when the job sets `timeout`. */
+  timeout?: number
+  cache: { key?: string; paths: string[]; policy?: string }[]
+  artifacts: { paths: string[]; when?: string; expire_in?: string }
+  /** Keys present in the job that gkr does not act on (e.g. needs, rules, trigger), said to the user. */
+  unsupported: string[]
+  at?: Location
+}
+
+export interface CiFile {
+  file: string
+  /** Jobs by name (hidden `.` templates excluded). */
+  jobs: Record<string, CiJob>
+}
