@@ -1,0 +1,76 @@
+/**
+ * explain's throughput on a generated 100 MB job log (ANSI colours, section markers, a few real
+ * failures among ordinary build output) against `grep -E -f` given the same patterns.
+ * Set GKR_BENCH_MB to change the size.
+ */
+import { spawnSync } from 'node:child_process'
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { once } from 'node:events'
+import { explainText, grepPatterns } from '../src/catalog/match.js'
+
+const NOISE = [
+  '\x1b[32;1m$ npm ci\x1b[0;m',
+  'added 1312 packages, and audited 1313 packages in 41s',
+  '  ✓ src/components/button.test.tsx (12 tests) 48ms',
+  'Downloading https://registry.npmjs.org/typescript/-/typescript-5.6.3.tgz',
+  '\x1b[0Ksection_start:1732412345:step_script\r\x1b[0K\x1b[0K\x1b[36;1mExecuting "step_script" stage of the job script\x1b[0;m',
+  'Step 7/12 : RUN apt-get update && apt-get install -y --no-install-recommends curl ca-certificates',
+  'Waiting for pod ci/runner-abc-project-1-concurrent-0 to be running, status is Pending',
+  'INFO  [org.example.Build] compiling 482 source files to /builds/group/app/target/classes',
+]
+const FAILURES = [
+  '\x1b[31;1mERROR: Job failed (system failure): pods "runner-z36gywsv-project-7-concurrent-4gzq9t" is forbidden: exceeded quota: all-resources, requested: secrets=1, used: secrets=100, limited: secrets=100\x1b[0;m',
+  'WARNING: Event retrieved from the cluster: 0/3 nodes are available: 3 Insufficient cpu.',
+  'ERROR: Job failed: command terminated with exit code 137',
+]
+
+async function generate(file: string, bytes: number): Promise<void> {
+  const out = createWriteStream(file)
+  let block = ''
+  for (let i = 0; i < 2000; i++) block += NOISE[i % NOISE.length] + '\n'
+  let written = 0
+  let n = 0
+  while (written < bytes) {
+    const chunk = n % 50 === 0 ? block + FAILURES[(n / 50) % FAILURES.length] + '\n' : block
+    if (!out.write(chunk)) await once(out, 'drain')
+    written += Buffer.byteLength(chunk)
+    n++
+  }
+  out.end()
+  await once(out, 'finish')
+}
+
+export default async function bench(): Promise<void> {
+  const mb = Number(process.env.GKR_BENCH_MB ?? 100)
+  const dir = mkdtempSync(path.join(tmpdir(), 'gkr-bench-explain-'))
+  const log = path.join(dir, 'job.log')
+  const pats = path.join(dir, 'patterns.txt')
+  try {
+    await generate(log, mb * 1024 * 1024)
+    const size = statSync(log).size / (1024 * 1024)
+    writeFileSync(pats, grepPatterns().join('\n') + '\n')
+
+    let t0 = performance.now()
+    const matches = await explainText(createReadStream(log, { highWaterMark: 1 << 20 }))
+    const explainS = (performance.now() - t0) / 1000
+
+    t0 = performance.now()
+    const g = spawnSync('grep', ['-E', '-c', '-f', pats, log], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } })
+    const grepS = (performance.now() - t0) / 1000
+
+    t0 = performance.now()
+    for await (const chunk of createReadStream(log, { highWaterMark: 1 << 20 })) void chunk
+    const readS = (performance.now() - t0) / 1000
+
+    console.log(`log: ${size.toFixed(1)} MB, ${grepPatterns().length} patterns`)
+    console.log(`just reading:  ${(size / readS).toFixed(0)} MB/s`)
+    console.log(`gkr explain:   ${(size / explainS).toFixed(0)} MB/s (${explainS.toFixed(2)} s; ${matches.map((m) => `${m.id}×${m.occurrences}`).join(', ')})`)
+    if (g.error || (g.status !== 0 && g.status !== 1)) console.log(`grep -E -f:    unavailable (${g.error?.message ?? g.stderr.trim()})`)
+    else console.log(`grep -E -f:    ${(size / grepS).toFixed(0)} MB/s (${grepS.toFixed(2)} s; ${g.stdout.trim()} matching lines)`)
+    if (!g.error) console.log(`ratio explain/grep time: ${(explainS / grepS).toFixed(2)}`)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

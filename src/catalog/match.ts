@@ -1,0 +1,294 @@
+/**
+ * The matcher: text (one message, or a whole job log streamed chunk by chunk) → catalog entries.
+ *
+ * Speed comes from never looking at most lines twice: one combined regex of every symptom's literal
+ * needle scans each chunk; only the lines it hits are cleaned up (ANSI codes, GitLab section markers,
+ * JSON escaping) and tried against the symptoms' patterns. The log is never held whole in memory.
+ */
+import type { CatalogId } from './ids.js'
+import type { CatalogEntry, Symptom } from './types.js'
+import { CATALOG } from './index.js'
+
+export interface Match {
+  id: CatalogId
+  title: string
+  ref: string
+  /** The cleaned-up line that matched (first occurrence), cut to 1000 characters. */
+  line: string
+  /** 1-based line number of the first occurrence (1 for a single message). */
+  lineNumber: number
+  /** Named groups of the pattern that matched: quota figures, user/verb/resource, … */
+  fields: Record<string, string>
+  /** How specific the pattern is; matches are ranked by it. */
+  weight: number
+  /** How many lines matched this entry. */
+  occurrences: number
+  /** Line numbers of the first (up to 10) occurrences. */
+  lineNumbers: number[]
+}
+
+export interface ExplainOptions {
+  signal?: AbortSignal
+  /** Treat each item of the iterable as one line (no trailing newline), e.g. readline output. */
+  lines?: boolean
+}
+
+interface CompiledSymptom extends Symptom {
+  entry: CatalogEntry
+}
+
+const SYMPTOMS: CompiledSymptom[] = CATALOG.flatMap((entry) => entry.symptoms.map((s) => ({ ...s, entry })))
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+
+/**
+ * One regex over all needles, run on the lower-cased chunk. A `"` may appear JSON-escaped in raw text,
+ * so each needle contributes its longest quote-free piece (the full needle is checked per line later).
+ */
+const PREFILTER_SOURCE = [...new Set(SYMPTOMS.map((s) => longestPiece(s.needle)))].map(escapeRe).join('|')
+
+function longestPiece(needle: string): string {
+  return needle.split('"').reduce((a, b) => (b.length > a.length ? b : a), '')
+}
+
+// eslint-disable-next-line no-control-regex
+const SECTION_MARKER = /section_(?:start|end):\d+:[^\r\n]*?\r(?:\x1b\[0?K)?/g
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g
+const ESCAPED_QUOTE = /\\+"/g
+const MAX_LINE = 1000
+/** A line longer than this is cut into pieces so memory stays bounded. */
+const MAX_BUFFER = 1 << 20
+
+/** Removes ANSI codes, GitLab section markers, carriage-return overwrites and JSON escaping. */
+export function normaliseLine(raw: string): string {
+  let s = raw
+  if (s.includes('section_')) s = s.replace(SECTION_MARKER, '')
+  if (s.includes('\x1b')) s = s.replace(ANSI, '')
+  if (s.includes('\r')) s = s.split('\r').filter((p) => p.trim() !== '').join(' ')
+  if (s.includes('\\')) s = s.replace(ESCAPED_QUOTE, '"')
+  return s.trim()
+}
+
+interface LineHit {
+  symptom: CompiledSymptom
+  fields: Record<string, string>
+}
+
+/** The most specific symptom a cleaned-up line shows, if any. Ties go to catalog order. */
+function matchLine(line: string): LineHit | undefined {
+  const lower = line.toLowerCase()
+  let best: LineHit | undefined
+  for (const s of SYMPTOMS) {
+    if (best && s.weight <= best.symptom.weight) continue
+    if (!lower.includes(s.needle)) continue
+    const m = s.pattern.exec(line)
+    if (!m) continue
+    const fields: Record<string, string> = {}
+    for (const [k, v] of Object.entries(m.groups ?? {})) if (v !== undefined) fields[k] = v
+    best = { symptom: s, fields }
+  }
+  return best
+}
+
+class Collector {
+  private readonly found = new Map<string, Match>()
+
+  add(hit: LineHit, line: string, lineNumber: number): void {
+    const e = hit.symptom.entry
+    const prev = this.found.get(e.id)
+    if (prev) {
+      prev.occurrences++
+      if (prev.lineNumbers.length < 10) prev.lineNumbers.push(lineNumber)
+      if (hit.symptom.weight > prev.weight) Object.assign(prev, { weight: hit.symptom.weight, fields: hit.fields, line: line.slice(0, MAX_LINE), lineNumber })
+      return
+    }
+    this.found.set(e.id, {
+      id: e.id,
+      title: e.title,
+      ref: e.ref,
+      line: line.slice(0, MAX_LINE),
+      lineNumber,
+      fields: hit.fields,
+      weight: hit.symptom.weight,
+      occurrences: 1,
+      lineNumbers: [lineNumber],
+    })
+  }
+
+  ranked(): Match[] {
+    return [...this.found.values()].sort((a, b) => b.weight - a.weight || a.lineNumber - b.lineNumber)
+  }
+}
+
+/** Scans complete lines of text; keeps the line count across calls. */
+class Scanner {
+  private lineNo = 0
+  private readonly prefilter = new RegExp(PREFILTER_SOURCE, 'g')
+  private readonly prefilterI = new RegExp(PREFILTER_SOURCE, 'gi')
+
+  constructor(private readonly out: Collector) {}
+
+  /** `text` holds whole lines; the last one may lack its newline only at end of input. */
+  scan(text: string): void {
+    // Lower-casing first lets the needle regex run without the (much slower) `i` flag. The rare text
+    // whose length changes when lower-cased falls back to the `i` regex so positions stay aligned.
+    const lower = text.toLowerCase()
+    const aligned = lower.length === text.length
+    const re = aligned ? this.prefilter : this.prefilterI
+    const hay = aligned ? lower : text
+    re.lastIndex = 0
+    let counted = 0 // position up to which newlines are counted into lineNo
+    for (let m = re.exec(hay); m; m = re.exec(hay)) {
+      const start = text.lastIndexOf('\n', m.index - 1) + 1
+      let end = text.indexOf('\n', m.index)
+      if (end < 0) end = text.length
+      this.lineNo += countNewlines(text, counted, start)
+      counted = start
+      const line = normaliseLine(text.slice(start, end))
+      const hit = matchLine(line)
+      if (hit) this.out.add(hit, line, this.lineNo + 1)
+      re.lastIndex = end + 1
+      if (end >= text.length) break
+    }
+    this.lineNo += countNewlines(text, counted, text.length)
+  }
+
+  /** Accounts for a final line without a newline. */
+  finish(trailing: boolean): void {
+    if (trailing) this.lineNo++
+  }
+}
+
+function countNewlines(s: string, from: number, to: number): number {
+  let n = 0
+  for (let i = s.indexOf('\n', from); i >= 0 && i < to; i = s.indexOf('\n', i + 1)) n++
+  return n
+}
+
+/**
+ * Every catalog entry the text shows, most specific first. `input` is the whole text or an async
+ * iterable of chunks (strings or bytes, e.g. a file stream); chunks are scanned as they arrive.
+ */
+export async function explainText(input: AsyncIterable<string | Uint8Array> | string, opts: ExplainOptions = {}): Promise<Match[]> {
+  const out = new Collector()
+  const scanner = new Scanner(out)
+  if (typeof input === 'string') {
+    scanner.scan(input)
+    return out.ranked()
+  }
+  const decoder = new TextDecoder()
+  let rest = ''
+  for await (const chunk of input) {
+    opts.signal?.throwIfAborted()
+    let text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true })
+    if (opts.lines) text += '\n'
+    const buf = rest + text
+    const cut = buf.lastIndexOf('\n')
+    if (cut < 0 && buf.length < MAX_BUFFER) {
+      rest = buf
+      continue
+    }
+    const upto = cut < 0 ? buf.length : cut + 1
+    scanner.scan(buf.slice(0, upto))
+    rest = buf.slice(upto)
+  }
+  rest += decoder.decode()
+  if (rest) scanner.scan(rest)
+  return out.ranked()
+}
+
+/** Every entry with a symptom matching one line (after clean-up), with its best weight: for diagnostics and tests. */
+export function entriesMatchingLine(raw: string): { id: CatalogId; weight: number }[] {
+  const line = normaliseLine(raw)
+  const best = new Map<CatalogId, number>()
+  for (const s of SYMPTOMS) {
+    if (s.pattern.test(line) && (best.get(s.entry.id) ?? -1) < s.weight) best.set(s.entry.id, s.weight)
+  }
+  return [...best].map(([id, weight]) => ({ id, weight })).sort((a, b) => b.weight - a.weight)
+}
+
+/** The one entry an error message maps to (its most specific match), e.g. for an API error. */
+export function matchMessage(message: string): Match | undefined {
+  const out = new Collector()
+  let n = 0
+  for (const raw of message.split('\n')) {
+    n++
+    const line = normaliseLine(raw)
+    const hit = matchLine(line)
+    if (hit) out.add(hit, line, n)
+  }
+  return out.ranked()[0]
+}
+
+/**
+ * The symptoms as POSIX extended regular expressions (for `grep -E -f`), where a faithful
+ * translation exists; named groups become plain groups and lazy quantifiers greedy ones.
+ */
+export function grepPatterns(): string[] {
+  const out: string[] = []
+  for (const s of SYMPTOMS) {
+    const ere = toEre(s.pattern.source)
+    if (ere !== undefined && !out.includes(ere)) out.push(ere)
+  }
+  return out
+}
+
+function toEre(src: string): string | undefined {
+  let out = ''
+  let inClass = false
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!
+    if (c === '\\') {
+      const n = src[++i]
+      if (n === undefined) return undefined
+      const cls: Record<string, [string, string]> = { w: ['[[:alnum:]_]', '[:alnum:]_'], d: ['[0-9]', '0-9'], s: ['[[:space:]]', '[:space:]'] }
+      if (cls[n]) out += inClass ? cls[n][1] : cls[n][0]
+      else if (n === 'S') {
+        if (inClass) {
+          if (!out.endsWith('[^') && !/\[\^[^\]]*$/.test(out)) return undefined
+          out += '[:space:]'
+        } else out += '[^[:space:]]'
+      } else if (n === 'b') {
+        if (inClass) return undefined
+        out += '\\b'
+      } else if (n === '/' || n === '-') out += n
+      else if (inClass) {
+        if (n === ']' && (out.endsWith('[') || out.endsWith('[^'))) {
+          out += n
+          continue
+        }
+        if (n === ']' || n === '^') return undefined
+        out += n
+      } else if ('.[]()*+?{}|^$\\'.includes(n)) out += `\\${n}`
+      else return undefined
+      continue
+    }
+    if (inClass) {
+      if (c === ']') inClass = false
+      out += c
+      continue
+    }
+    if (c === '[') {
+      inClass = true
+      out += c
+      if (src[i + 1] === '^') out += src[++i]
+      continue
+    }
+    if (c === '(' && src[i + 1] === '?') {
+      const named = /^\(\?<([A-Za-z]\w*)>/.exec(src.slice(i))
+      if (named) i += named[0].length - 1
+      else if (src[i + 2] === ':') i += 2
+      else return undefined
+      out += '('
+      continue
+    }
+    if ((c === '?' || c === '+' || c === '*' || c === '}') && src[i + 1] === '?') {
+      out += c
+      i++
+      continue
+    }
+    out += c
+  }
+  return inClass ? undefined : out
+}

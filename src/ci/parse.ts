@@ -1,0 +1,335 @@
+/**
+ * The .gitlab-ci.yml parser every module uses: reads a CI file and resolves, for each visible job, what the
+ * Kubernetes executor needs (image, services, variables, scripts, timeout, cache and artifact paths) the way
+ * GitLab composes it: YAML anchors and merge keys, `!reference` tags, `extends:` (multi-level, deep merge,
+ * arrays replaced), `default:` (and the legacy top-level keys), `inherit:` and `--var` overrides.
+ * Keys gkr does not act on are listed in `job.unsupported`.
+ */
+import { readFile } from 'node:fs/promises'
+import { LineCounter, parseDocument, isMap, isScalar, YAMLSeq, type CollectionTag } from 'yaml'
+import type { CiFile, CiImage, CiJob, CiService } from './types.js'
+import { parseDuration } from './duration.js'
+import { usageError, type Location } from '../util/errors.js'
+
+/** A `!reference [job, key, …]` tag, kept as a marker until the whole file is known. */
+class Reference {
+  constructor(readonly path: unknown[], readonly offset: number) {}
+}
+
+class ReferenceSeq extends YAMLSeq {
+  override toJSON(_?: unknown, ctx?: Parameters<YAMLSeq['toJSON']>[1]): unknown[] {
+    // A marker object stands in the place of the sequence; resolveReferences() replaces it.
+    return new Reference(super.toJSON(_, ctx), this.range?.[0] ?? 0) as unknown as unknown[]
+  }
+}
+
+const referenceTag: CollectionTag = {
+  tag: '!reference',
+  collection: 'seq',
+  nodeClass: ReferenceSeq,
+  resolve: (seq) => seq,
+}
+
+/** Top-level keys that are not jobs. */
+const GLOBAL_KEYWORDS = new Set([
+  'default', 'include', 'stages', 'variables', 'workflow', 'image', 'services', 'before_script',
+  'after_script', 'cache', 'types', 'spec',
+])
+/** Keys `default:` may carry that gkr acts on. */
+const DEFAULTABLE = ['image', 'services', 'before_script', 'after_script', 'timeout', 'cache', 'artifacts'] as const
+/** Job keys gkr acts on. Everything else present in a job is reported as unsupported. */
+const SUPPORTED_JOB_KEYS = new Set([
+  'image', 'services', 'variables', 'before_script', 'script', 'after_script', 'timeout', 'cache',
+  'artifacts', 'extends', 'stage', 'inherit',
+])
+/** Keys with no effect on a single local run; not worth a warning. */
+const HARMLESS_JOB_KEYS = new Set(['tags', 'interruptible', 'coverage', 'allow_failure', 'retry', 'description'])
+
+const MAX_EXTENDS_DEPTH = 11
+const MAX_REFERENCE_DEPTH = 10
+
+type Obj = Record<string, unknown>
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Reference)
+
+export interface ParseCiOptions {
+  /** `--var KEY=VALUE` overrides; they win over every variable in the file. */
+  vars?: Record<string, string>
+}
+
+export async function parseCiFile(path: string, opts: ParseCiOptions = {}): Promise<CiFile> {
+  let source: string
+  try {
+    source = await readFile(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw usageError('ci-file-unreadable', `cannot read CI file ${path}: ${code === 'ENOENT' ? 'no such file' : String(code ?? err)}`, {
+      at: { file: path, flag: '--ci-file' },
+      suggestions: ['Pass the CI file with --ci-file, or run gkr from the directory that holds .gitlab-ci.yml.'],
+    })
+  }
+  return parseCiSource(source, path, opts)
+}
+
+/** Same as parseCiFile, from text already in memory (`file` is used for locations only). */
+export function parseCiSource(source: string, file: string, opts: ParseCiOptions = {}): CiFile {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(source, { lineCounter, merge: true, customTags: [referenceTag], prettyErrors: false, uniqueKeys: true })
+  const locate = (offset: number, path?: string): Location => {
+    const pos = lineCounter.linePos(offset)
+    return { file, line: pos.line, column: pos.col, ...(path ? { path } : {}) }
+  }
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!
+    const at = locate(e.pos[0])
+    throw usageError('ci-yaml-invalid', `invalid YAML: ${firstLine(e.message)}`, { at })
+  }
+  const contents = doc.contents
+  if (contents === null || (isScalar(contents) && contents.value === null)) return { file, jobs: {} }
+  if (!isMap(contents)) {
+    throw usageError('ci-yaml-invalid', 'the CI file must be a mapping of keywords and jobs', { at: locate(0) })
+  }
+  const keyAt = new Map<string, Location>()
+  for (const pair of contents.items) {
+    if (isScalar(pair.key) && pair.key.range) keyAt.set(String(pair.key.value), locate(pair.key.range[0], String(pair.key.value)))
+  }
+
+  let raw: Obj
+  try {
+    raw = doc.toJS({ maxAliasCount: 10_000 }) as Obj
+  } catch (err) {
+    throw usageError('ci-yaml-invalid', `invalid YAML: ${firstLine((err as Error).message)}`, { at: { file } })
+  }
+  const root = resolveReferences(raw, raw, locate, 0) as Obj
+
+  const globals = isObj(root.variables) ? root.variables : {}
+  const defaults: Obj = isObj(root.default) ? { ...root.default } : {}
+  // Legacy top-level image/services/scripts/cache act as defaults when `default:` does not set them.
+  for (const k of ['image', 'services', 'before_script', 'after_script', 'cache'] as const) {
+    if (root[k] !== undefined && defaults[k] === undefined) defaults[k] = root[k]
+  }
+
+  const jobs: Record<string, CiJob> = {}
+  for (const [name, value] of Object.entries(root)) {
+    if (GLOBAL_KEYWORDS.has(name) || name.startsWith('.')) continue
+    const at = keyAt.get(name) ?? { file, path: name }
+    if (!isObj(value)) {
+      throw usageError('ci-job-invalid', `job ${name} must be a mapping of keywords`, { at })
+    }
+    const merged = resolveExtends(name, root, at, [])
+    jobs[name] = buildJob(name, merged, globals, defaults, opts.vars ?? {}, at)
+  }
+  return { file, jobs }
+}
+
+/** The job named `name`, or a usage error listing the jobs (with a did-you-mean). */
+export function selectJob(ci: CiFile, name: string): CiJob {
+  const job = ci.jobs[name]
+  if (job) return job
+  const names = Object.keys(ci.jobs)
+  const close = names
+    .map((n) => ({ n, d: editDistance(n.toLowerCase(), name.toLowerCase()) }))
+    .filter((c) => c.d <= Math.max(2, Math.floor(name.length / 3)))
+    .sort((a, b) => a.d - b.d)
+  const suggestions = close.length > 0 ? [`Did you mean ${close[0]!.n}?`] : []
+  suggestions.push(names.length > 0 ? `Jobs in ${ci.file}: ${names.join(', ')}` : `${ci.file} defines no runnable job.`)
+  throw usageError('ci-job-unknown', `no job named ${name} in ${ci.file}`, { at: { file: ci.file }, suggestions })
+}
+
+function resolveReferences(value: unknown, root: Obj, locate: (o: number) => Location, depth: number): unknown {
+  if (value instanceof Reference) {
+    const at = locate(value.offset)
+    if (depth > MAX_REFERENCE_DEPTH) {
+      throw usageError('ci-reference-invalid', `!reference nested more than ${MAX_REFERENCE_DEPTH} levels deep`, { at })
+    }
+    let cur: unknown = root
+    for (const seg of value.path) {
+      if (!isObj(cur) || !(String(seg) in cur)) {
+        throw usageError('ci-reference-invalid', `!reference [${value.path.join(', ')}] points to nothing (no ${String(seg)})`, { at })
+      }
+      cur = cur[String(seg)]
+    }
+    return resolveReferences(cur, root, locate, depth + 1)
+  }
+  if (Array.isArray(value)) {
+    const out: unknown[] = []
+    for (const item of value) {
+      const r = resolveReferences(item, root, locate, depth)
+      // A reference inside a list splices its list in (GitLab flattens nested script arrays).
+      if (item instanceof Reference && Array.isArray(r)) out.push(...r)
+      else out.push(r)
+    }
+    return out
+  }
+  if (isObj(value)) {
+    const out: Obj = {}
+    for (const [k, v] of Object.entries(value)) out[k] = resolveReferences(v, root, locate, depth)
+    return out
+  }
+  return value
+}
+
+function resolveExtends(name: string, root: Obj, at: Location, chain: string[]): Obj {
+  const job = root[name]
+  if (!isObj(job)) {
+    const from = chain[chain.length - 1]
+    throw usageError('ci-extends-invalid', `${from ?? name}: extends ${name}, which is not defined`, { at })
+  }
+  if (chain.includes(name)) {
+    throw usageError('ci-extends-invalid', `circular extends: ${[...chain, name].join(' → ')}`, { at })
+  }
+  if (chain.length >= MAX_EXTENDS_DEPTH) {
+    throw usageError('ci-extends-invalid', `extends nested more than ${MAX_EXTENDS_DEPTH} levels deep`, { at })
+  }
+  const parents = job.extends === undefined ? [] : Array.isArray(job.extends) ? job.extends : [job.extends]
+  let merged: Obj = {}
+  for (const p of parents) {
+    if (typeof p !== 'string') throw usageError('ci-extends-invalid', `${name}: extends must name jobs or templates`, { at })
+    merged = deepMerge(merged, resolveExtends(p, root, at, [...chain, name]))
+  }
+  const { extends: _ignored, ...own } = job
+  return deepMerge(merged, own)
+}
+
+/** GitLab's extends merge: hashes merge key by key, everything else (arrays included) is replaced. */
+function deepMerge(base: Obj, over: Obj): Obj {
+  const out: Obj = { ...base }
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k]
+    out[k] = isObj(b) && isObj(v) ? deepMerge(b, v) : v
+  }
+  return out
+}
+
+function buildJob(name: string, merged: Obj, globals: Obj, defaults: Obj, overrides: Record<string, string>, at: Location): CiJob {
+  const inherit = isObj(merged.inherit) ? merged.inherit : {}
+  const inheritDefault = inheritSet(inherit.default)
+  const inheritVars = inheritSet(inherit.variables)
+  const job: Obj = { ...merged }
+  for (const k of DEFAULTABLE) {
+    if (job[k] === undefined && defaults[k] !== undefined && inheritDefault(k)) job[k] = defaults[k]
+  }
+  const where = (key: string): Location => ({ ...at, path: `${name}.${key}` })
+
+  const variables: Record<string, string> = {}
+  for (const [k, v] of Object.entries(globals)) if (inheritVars(k)) variables[k] = variableValue(v)
+  if (isObj(job.variables)) for (const [k, v] of Object.entries(job.variables)) variables[k] = variableValue(v)
+  Object.assign(variables, overrides)
+
+  let timeout: number | undefined
+  if (job.timeout !== undefined && job.timeout !== null) {
+    timeout = parseDuration(job.timeout as string | number)
+    if (timeout === undefined) {
+      throw usageError('ci-timeout-invalid', `${name}: timeout "${String(job.timeout)}" is not a duration (e.g. 1h 30m)`, { at: where('timeout') })
+    }
+  }
+
+  const unsupported = Object.keys(merged).filter((k) => !SUPPORTED_JOB_KEYS.has(k) && !HARMLESS_JOB_KEYS.has(k)).sort()
+  const result: CiJob = {
+    name,
+    stage: typeof job.stage === 'string' ? job.stage : 'test',
+    services: listOf(job.services).map((s) => service(s, name, where('services'))),
+    variables,
+    before_script: script(job.before_script, name, 'before_script', where),
+    script: script(job.script, name, 'script', where),
+    after_script: script(job.after_script, name, 'after_script', where),
+    cache: listOf(job.cache).filter(isObj).map(cacheEntry),
+    artifacts: artifacts(job.artifacts),
+    unsupported,
+    at,
+  }
+  if (job.image !== undefined && job.image !== null) result.image = image(job.image, name, where('image'))
+  if (timeout !== undefined) result.timeout = timeout
+  return result
+}
+
+function inheritSet(v: unknown): (key: string) => boolean {
+  if (v === false) return () => false
+  if (Array.isArray(v)) {
+    const set = new Set(v.map(String))
+    return (k) => set.has(k)
+  }
+  return () => true
+}
+
+function variableValue(v: unknown): string {
+  if (isObj(v)) return v.value === undefined || v.value === null ? '' : String(v.value)
+  if (v === null || v === undefined) return ''
+  return String(v)
+}
+
+const listOf = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v])
+
+function stringList(v: unknown): string[] | undefined {
+  if (v === undefined || v === null) return undefined
+  return listOf(v).flat(MAX_REFERENCE_DEPTH).map(String)
+}
+
+function image(v: unknown, job: string, at: Location): CiImage {
+  if (typeof v === 'string') return { name: v, at }
+  if (isObj(v) && typeof v.name === 'string') {
+    const out: CiImage = { name: v.name, at }
+    const entrypoint = stringList(v.entrypoint)
+    if (entrypoint) out.entrypoint = entrypoint
+    const pull = stringList(v.pull_policy)
+    if (pull) out.pull_policy = pull
+    return out
+  }
+  throw usageError('ci-image-invalid', `${job}: image must be a name or a mapping with name:`, { at })
+}
+
+function service(v: unknown, job: string, at: Location): CiService {
+  const base = image(v, job, at)
+  if (!isObj(v)) return base
+  const out: CiService = { ...base }
+  if (typeof v.alias === 'string') out.alias = v.alias
+  const command = stringList(v.command)
+  if (command) out.command = command
+  if (isObj(v.variables)) out.variables = Object.fromEntries(Object.entries(v.variables).map(([k, x]) => [k, variableValue(x)]))
+  return out
+}
+
+function script(v: unknown, job: string, key: string, where: (k: string) => Location): string[] {
+  if (v === undefined || v === null) return []
+  const flat = listOf(v).flat(MAX_REFERENCE_DEPTH)
+  for (const line of flat) {
+    if (typeof line !== 'string' && typeof line !== 'number' && typeof line !== 'boolean') {
+      const at = where(key)
+      throw usageError('ci-script-invalid', `${job}: ${key} must be a string or a list of strings`, { at })
+    }
+  }
+  return flat.map(String)
+}
+
+function cacheEntry(c: Obj): CiJob['cache'][number] {
+  const out: CiJob['cache'][number] = { paths: stringList(c.paths) ?? [] }
+  if (typeof c.key === 'string' || typeof c.key === 'number') out.key = String(c.key)
+  else if (isObj(c.key)) out.key = JSON.stringify(c.key)
+  if (typeof c.policy === 'string') out.policy = c.policy
+  return out
+}
+
+function artifacts(v: unknown): CiJob['artifacts'] {
+  if (!isObj(v)) return { paths: [] }
+  const out: CiJob['artifacts'] = { paths: stringList(v.paths) ?? [] }
+  if (typeof v.when === 'string') out.when = v.when
+  if (typeof v.expire_in === 'string') out.expire_in = v.expire_in
+  return out
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.trim()
+}
+
+export function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+      prev = tmp
+    }
+  }
+  return row[b.length]!
+}

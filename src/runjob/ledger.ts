@@ -1,0 +1,176 @@
+/**
+ * The cleanup ledger: every object run-job (or the probe) creates is recorded here BEFORE its create call
+ * is sent, so a create that fails half-way, a timeout or an interrupt can never leave something behind
+ * that cleanup does not know about. Cleanup deletes every recorded object (newest first, NotFound is fine)
+ * within the runner's cleanup_resources_timeout and reports what is left and how to remove it.
+ */
+import type { Clock } from './clock.js'
+
+export interface ObjectRef {
+  apiVersion: string
+  /** Kind as the API names it: Pod, Secret, Service, ConfigMap, PodDisruptionBudget. */
+  kind: string
+  namespace: string
+  name: string
+}
+
+export type EntryState = 'recorded' | 'created' | 'deleted' | 'absent' | 'left'
+
+export interface LedgerEntry extends ObjectRef {
+  state: EntryState
+  uid?: string
+  /** Why the object is left, when cleanup could not delete it. */
+  reason?: string
+}
+
+/** Deletes one object; resolves 'not-found' when it is already gone. Errors are reported, not thrown on. */
+export type DeleteObject = (ref: ObjectRef, signal: AbortSignal) => Promise<'deleted' | 'not-found'>
+
+export interface CleanupReport {
+  deleted: ObjectRef[]
+  /** Objects whose create call may have reached the API but were never seen: not found on delete. */
+  absent: ObjectRef[]
+  left: (ObjectRef & { reason: string })[]
+  /** kubectl commands that remove what is left (empty when nothing is). */
+  commands: string[]
+  timedOut: boolean
+  abandoned: boolean
+}
+
+const RESOURCE: Record<string, string> = {
+  Pod: 'pod', Secret: 'secret', Service: 'service', ConfigMap: 'configmap', PodDisruptionBudget: 'poddisruptionbudget',
+}
+
+export class CleanupLedger {
+  private readonly list: LedgerEntry[] = []
+  private cleanupRun?: Promise<CleanupReport>
+  private abandonController = new AbortController()
+
+  /** Call before sending the create request. */
+  record(ref: ObjectRef): LedgerEntry {
+    const existing = this.find(ref)
+    if (existing) return existing
+    const entry: LedgerEntry = { ...ref, state: 'recorded' }
+    this.list.push(entry)
+    return entry
+  }
+
+  /** Call when the API answered the create call with the object. */
+  created(ref: ObjectRef, uid?: string): void {
+    const entry = this.find(ref) ?? this.record(ref)
+    entry.state = 'created'
+    if (uid !== undefined) entry.uid = uid
+  }
+
+  get entries(): readonly LedgerEntry[] {
+    return this.list
+  }
+
+  /** Objects not known to be gone. */
+  outstanding(): LedgerEntry[] {
+    return this.list.filter((e) => e.state === 'recorded' || e.state === 'created' || e.state === 'left')
+  }
+
+  /** kubectl commands that remove every outstanding object. */
+  kubectlCommands(): string[] {
+    return kubectlDelete([...this.outstanding()].reverse())
+  }
+
+  /** Stop a running cleanup now (second Ctrl-C); the report then lists what is left. */
+  abandon(): void {
+    this.abandonController.abort(new Error('cleanup abandoned'))
+  }
+
+  /**
+   * Deletes every outstanding object, newest first, within `timeoutMs`. Safe to call more than once
+   * (the second call waits for the first). Never throws: failures end up in `left`.
+   */
+  cleanup(deleteObject: DeleteObject, opts: { timeoutMs: number; clock: Clock }): Promise<CleanupReport> {
+    this.cleanupRun ??= this.runCleanup(deleteObject, opts)
+    return this.cleanupRun
+  }
+
+  private async runCleanup(deleteObject: DeleteObject, { timeoutMs, clock }: { timeoutMs: number; clock: Clock }): Promise<CleanupReport> {
+    const stop = new AbortController()
+    let timedOut = false
+    const onAbandon = (): void => stop.abort(new Error('cleanup abandoned'))
+    if (this.abandonController.signal.aborted) onAbandon()
+    else this.abandonController.signal.addEventListener('abort', onAbandon, { once: true })
+    const timer = new AbortController()
+    void clock.sleep(timeoutMs, timer.signal).then(
+      () => {
+        timedOut = true
+        stop.abort(new Error(`cleanup_resources_timeout (${Math.round(timeoutMs / 1000)}s) reached`))
+      },
+      () => undefined,
+    )
+    const report: CleanupReport = { deleted: [], absent: [], left: [], commands: [], timedOut: false, abandoned: false }
+    try {
+      for (const entry of [...this.outstanding()].reverse()) {
+        if (stop.signal.aborted) break
+        const ref = toRef(entry)
+        try {
+          const result = await Promise.race([deleteObject(ref, stop.signal), aborted(stop.signal)])
+          if (result === 'deleted') {
+            entry.state = 'deleted'
+            report.deleted.push(ref)
+          } else {
+            entry.state = 'absent'
+            report.absent.push(ref)
+          }
+        } catch (err) {
+          entry.state = 'left'
+          entry.reason = stop.signal.aborted ? reasonOf(stop.signal.reason) : reasonOf(err)
+        }
+      }
+    } finally {
+      timer.abort()
+      this.abandonController.signal.removeEventListener('abort', onAbandon)
+    }
+    report.timedOut = timedOut
+    report.abandoned = this.abandonController.signal.aborted
+    for (const entry of [...this.outstanding()].reverse()) {
+      entry.state = 'left'
+      entry.reason ??= stop.signal.aborted ? reasonOf(stop.signal.reason) : 'not deleted'
+      report.left.push({ ...toRef(entry), reason: entry.reason })
+    }
+    report.commands = kubectlDelete(report.left)
+    return report
+  }
+
+  private find(ref: ObjectRef): LedgerEntry | undefined {
+    return this.list.find((e) => e.kind === ref.kind && e.name === ref.name && e.namespace === ref.namespace)
+  }
+}
+
+export function kubectlDelete(refs: readonly ObjectRef[]): string[] {
+  const byNs = new Map<string, string[]>()
+  for (const r of refs) {
+    const list = byNs.get(r.namespace) ?? []
+    list.push(`${RESOURCE[r.kind] ?? r.kind.toLowerCase()}/${r.name}`)
+    byNs.set(r.namespace, list)
+  }
+  return [...byNs].map(([ns, names]) => `kubectl delete --ignore-not-found -n ${ns} ${names.join(' ')}`)
+}
+
+/** One paragraph saying what cleanup left, for the terminal. */
+export function describeLeftovers(report: CleanupReport): string {
+  if (report.left.length === 0) return ''
+  const why = report.abandoned ? 'Cleanup was abandoned' : report.timedOut ? 'Cleanup timed out' : 'Cleanup could not delete everything'
+  const lines = report.left.map((l) => `  ${l.kind} ${l.namespace}/${l.name}: ${l.reason}`)
+  return `${why}; left in the cluster:\n${lines.join('\n')}\nRemove them with:\n${report.commands.map((c) => `  ${c}`).join('\n')}\n`
+}
+
+const toRef = (e: ObjectRef): ObjectRef => ({ apiVersion: e.apiVersion, kind: e.kind, namespace: e.namespace, name: e.name })
+
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason as Error)
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })
+  })
+}
+
+function reasonOf(err: unknown): string {
+  if (err instanceof Error) return err.message.split('\n')[0]!
+  return String(err)
+}

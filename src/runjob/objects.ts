@@ -1,0 +1,129 @@
+/**
+ * The Kubernetes calls run-job makes for one rendered object (create, delete), by kind, and the reading
+ * of an API rejection (HTTP status + Status.reason + Status.message, never the client's raw exception text).
+ */
+import { CoreV1Api, PolicyV1Api, type CoreV1Event, type KubeConfig, type V1ConfigMap, type V1Pod, type V1PodDisruptionBudget, type V1Secret, type V1Service } from '@kubernetes/client-node'
+import type { ObjectRef } from './ledger.js'
+
+/** An object as rendered for the job (secrets, config maps, services, the pod, a PDB). */
+export interface KubeObject {
+  apiVersion?: string
+  kind?: string
+  metadata?: { name?: string; namespace?: string; uid?: string; ownerReferences?: unknown[]; [k: string]: unknown }
+  [k: string]: unknown
+}
+
+export interface ApiRejection {
+  status: number
+  reason?: string
+  message: string
+}
+
+export function refOf(obj: KubeObject, namespace: string): ObjectRef {
+  return {
+    apiVersion: obj.apiVersion ?? (obj.kind === 'PodDisruptionBudget' ? 'policy/v1' : 'v1'),
+    kind: obj.kind ?? 'Unknown',
+    namespace: obj.metadata?.namespace ?? namespace,
+    name: obj.metadata?.name ?? '',
+  }
+}
+
+export class ObjectClient {
+  private readonly core: CoreV1Api
+  private readonly policy: PolicyV1Api
+  constructor(kubeConfig: KubeConfig) {
+    this.core = kubeConfig.makeApiClient(CoreV1Api)
+    this.policy = kubeConfig.makeApiClient(PolicyV1Api)
+  }
+
+  /** Creates the object (or only submits it with dryRun=All); returns what the API answered. */
+  async create(obj: KubeObject, namespace: string, opts: { dryRun?: boolean } = {}): Promise<KubeObject> {
+    const dryRun = opts.dryRun ? 'All' : undefined
+    switch (obj.kind) {
+      case 'Secret':
+        return (await this.core.createNamespacedSecret({ namespace, body: obj as V1Secret, dryRun })) as KubeObject
+      case 'ConfigMap':
+        return (await this.core.createNamespacedConfigMap({ namespace, body: obj as V1ConfigMap, dryRun })) as KubeObject
+      case 'Service':
+        return (await this.core.createNamespacedService({ namespace, body: obj as V1Service, dryRun })) as KubeObject
+      case 'Pod':
+        return (await this.core.createNamespacedPod({ namespace, body: obj as V1Pod, dryRun })) as KubeObject
+      case 'PodDisruptionBudget':
+        return (await this.policy.createNamespacedPodDisruptionBudget({ namespace, body: obj as V1PodDisruptionBudget, dryRun })) as KubeObject
+      default:
+        throw new Error(`run-job cannot create a ${String(obj.kind)}`)
+    }
+  }
+
+  /** Rewrites a created object (as the API returned it) with an ownerReference to the pod (`update`, as the runner does). */
+  async setOwner(obj: KubeObject, pod: KubeObject): Promise<KubeObject> {
+    const namespace = obj.metadata?.namespace ?? pod.metadata?.namespace ?? ''
+    const name = obj.metadata?.name ?? ''
+    const owner = { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' }
+    const body = { ...obj, metadata: { ...obj.metadata, ownerReferences: [...(obj.metadata?.ownerReferences ?? []), owner] } }
+    switch (obj.kind) {
+      case 'Secret':
+        return (await this.core.replaceNamespacedSecret({ name, namespace, body: body as V1Secret })) as KubeObject
+      case 'ConfigMap':
+        return (await this.core.replaceNamespacedConfigMap({ name, namespace, body: body as V1ConfigMap })) as KubeObject
+      case 'Service':
+        return (await this.core.replaceNamespacedService({ name, namespace, body: body as V1Service })) as KubeObject
+      case 'PodDisruptionBudget':
+        return (await this.policy.replaceNamespacedPodDisruptionBudget({ name, namespace, body: body as V1PodDisruptionBudget })) as KubeObject
+      default:
+        throw new Error(`run-job cannot set an owner on a ${String(obj.kind)}`)
+    }
+  }
+
+  readPod(namespace: string, name: string): Promise<V1Pod> {
+    return this.core.readNamespacedPod({ name, namespace })
+  }
+
+  /** Warning events about the pod, oldest first. */
+  async podWarnings(namespace: string, name: string): Promise<CoreV1Event[]> {
+    const list = await this.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` })
+    return list.items.filter((e) => e.type === 'Warning')
+  }
+
+  async podLog(namespace: string, name: string, container?: string): Promise<string> {
+    return this.core.readNamespacedPodLog({ name, namespace, ...(container ? { container } : {}) })
+  }
+
+  /** Deletes the object; 'not-found' when it is already gone. */
+  async delete(ref: ObjectRef): Promise<'deleted' | 'not-found'> {
+    const p = { name: ref.name, namespace: ref.namespace }
+    try {
+      switch (ref.kind) {
+        case 'Secret': await this.core.deleteNamespacedSecret(p); break
+        case 'ConfigMap': await this.core.deleteNamespacedConfigMap(p); break
+        case 'Service': await this.core.deleteNamespacedService(p); break
+        case 'Pod': await this.core.deleteNamespacedPod({ ...p, gracePeriodSeconds: 0 }); break
+        case 'PodDisruptionBudget': await this.policy.deleteNamespacedPodDisruptionBudget(p); break
+        default: throw new Error(`run-job cannot delete a ${ref.kind}`)
+      }
+      return 'deleted'
+    } catch (err) {
+      const r = rejectionOf(err)
+      if (r?.status === 404) return 'not-found'
+      throw new Error(r ? r.message : err instanceof Error ? err.message.split('\n')[0] : String(err))
+    }
+  }
+}
+
+/** Status code, reason and message of an API error response; undefined for non-API errors. */
+export function rejectionOf(err: unknown): ApiRejection | undefined {
+  if (typeof err !== 'object' || err === null) return undefined
+  const e = err as { code?: unknown; body?: unknown }
+  if (typeof e.code !== 'number') return undefined
+  let body: unknown = e.body
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body)
+    } catch {
+      body = { message: body }
+    }
+  }
+  const status = (body ?? {}) as { reason?: unknown; message?: unknown }
+  const message = typeof status.message === 'string' && status.message !== '' ? status.message : `HTTP ${e.code}`
+  return { status: e.code, ...(typeof status.reason === 'string' ? { reason: status.reason } : {}), message }
+}

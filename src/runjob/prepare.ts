@@ -1,0 +1,156 @@
+/**
+ * Prepare stage of a live run: create the job's secrets/config maps/services, then the pod, then give
+ * every other object an ownerReference to the pod; then wait for the pod as the runner does (poll_interval,
+ * poll_timeout), reporting Pending reasons and warning events. Every object is in the ledger before its
+ * create call is sent, so a failure at any point leaves nothing that cleanup does not know about.
+ */
+import type { V1Pod } from '@kubernetes/client-node'
+import { EXIT } from '../cli/exit-codes.js'
+import { GkrError, incompleteError } from '../util/errors.js'
+import type { Clock } from './clock.js'
+import type { Explain, Explanation } from './dryrun.js'
+import type { CleanupLedger } from './ledger.js'
+import { refOf, rejectionOf, type KubeObject, type ObjectClient } from './objects.js'
+
+export interface PrepareInput {
+  client: Pick<ObjectClient, 'create' | 'setOwner' | 'readPod' | 'podWarnings'>
+  ledger: CleanupLedger
+  namespace: string
+  /** Rendered objects in the runner's creation order; exactly one Pod. */
+  objects: KubeObject[]
+  pollIntervalMs: number
+  pollTimeoutMs: number
+  printWarningEvents: boolean
+  clock: Clock
+  signal: AbortSignal
+  /** One line of the job log (Pending reasons, warning events). */
+  log: (line: string) => void
+  explain?: Explain
+  /** Container whose readiness means "running" (the runner waits for `build`). */
+  buildContainer?: string
+}
+
+const IMAGE_PULL = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName'])
+const TERMINAL_WAITING = new Set(['CrashLoopBackOff', 'CreateContainerConfigError', 'CreateContainerError'])
+
+/** A failure of the job's Prepare stage: exit 1 (job failed), with the catalog entry explaining it. */
+export function jobFailure(message: string, explanation: Explanation | undefined, cause?: unknown): GkrError {
+  return new GkrError('job-failed', message, {
+    exit: EXIT.FAILED,
+    ...(explanation ? { ref: explanation.id, suggestions: explanation.fix ? [explanation.fix] : [] } : {}),
+    ...(cause === undefined ? {} : { cause }),
+  })
+}
+
+export async function preparePod(input: PrepareInput): Promise<V1Pod> {
+  const { client, ledger, namespace, objects, signal, explain } = input
+  const podObj = objects.find((o) => o.kind === 'Pod')
+  if (!podObj) throw new Error('the rendered job has no pod')
+  const created: KubeObject[] = []
+
+  const create = async (obj: KubeObject, what: string): Promise<KubeObject> => {
+    signal.throwIfAborted()
+    const ref = refOf(obj, namespace)
+    ledger.record(ref)
+    try {
+      const out = await client.create(obj, ref.namespace)
+      ledger.created(ref, out.metadata?.uid)
+      return out
+    } catch (err) {
+      throw apiFailure(err, `setting up build pod: ${what} ${ref.name}`, explain)
+    }
+  }
+
+  for (const obj of objects) {
+    if (obj === podObj) continue
+    created.push(await create(obj, `creating ${String(obj.kind).toLowerCase()}`))
+  }
+  const pod = await create(podObj, 'creating pod')
+  for (const obj of created) {
+    signal.throwIfAborted()
+    try {
+      await client.setOwner(obj, pod)
+    } catch (err) {
+      throw apiFailure(err, 'error setting ownerReferences', explain)
+    }
+  }
+  return waitForPod(input, pod.metadata?.name ?? '', pod.metadata?.namespace ?? namespace)
+}
+
+async function waitForPod(input: PrepareInput, name: string, namespace: string): Promise<V1Pod> {
+  const { client, clock, signal, log, explain, printWarningEvents } = input
+  const interval = Math.max(1, input.pollIntervalMs)
+  const polls = Math.floor(input.pollTimeoutMs / interval)
+  const seenEvents = new Set<string>()
+  const reasons: string[] = []
+  let phase = 'Pending'
+  for (let i = 0; i <= polls; i++) {
+    signal.throwIfAborted()
+    let pod: V1Pod
+    try {
+      pod = await client.readPod(namespace, name)
+    } catch (err) {
+      throw apiFailure(err, 'waiting for pod running', explain)
+    }
+    phase = pod.status?.phase ?? 'Pending'
+    if (phase === 'Running' && buildReady(pod, input.buildContainer ?? 'build')) return pod
+    if (phase === 'Succeeded') throw jobFailure('pod already succeeded before it begins running', undefined)
+    if (phase === 'Failed') throw jobFailure('pod status is failed', explainAll(explain, reasons))
+    for (const cs of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+      const w = cs.state?.waiting
+      if (!w?.reason) continue
+      const detail = `${w.reason}: ${w.message ?? ''}`.trim()
+      if (IMAGE_PULL.has(w.reason)) throw jobFailure(`image pull failed: ${w.message ?? w.reason}`, explainAll(explain, [detail, `image pull failed: ${w.reason}`]))
+      if (TERMINAL_WAITING.has(w.reason)) throw jobFailure(`pod failed to enter running state: container ${cs.name}: ${detail}`, explainAll(explain, [detail]))
+    }
+    log(`Waiting for pod ${namespace}/${name} to be running on the node ${pod.spec?.nodeName ?? '<unknown>'}, status is ${phase}`)
+    for (const c of pod.status?.conditions ?? []) {
+      if (c.reason && c.status !== 'True') {
+        log(`\t${c.reason}: "${c.message ?? ''}"`)
+        reasons.push(`${c.reason}: ${c.message ?? ''}`)
+      }
+    }
+    if (printWarningEvents) {
+      try {
+        for (const e of await client.podWarnings(namespace, name)) {
+          const key = e.metadata?.uid ?? `${e.reason}/${e.message}`
+          if (seenEvents.has(key)) continue
+          seenEvents.add(key)
+          log(`\tWarning ${e.reason ?? ''}: ${e.message ?? ''}`)
+          reasons.push(`${e.reason ?? ''}: ${e.message ?? ''}`)
+        }
+      } catch {
+        // The runner ignores failures to list events (debug only); so do we.
+      }
+    }
+    if (i < polls) await clock.sleep(interval, signal)
+  }
+  const message = `waiting for pod running: timed out waiting for pod to start (last phase: ${phase})`
+  throw jobFailure(message, explainAll(explain, [...reasons.reverse(), message]))
+}
+
+function buildReady(pod: V1Pod, build: string): boolean {
+  const statuses = pod.status?.containerStatuses ?? []
+  const named = statuses.find((s) => s.name === build)
+  return named ? named.ready : statuses.every((s) => s.ready)
+}
+
+function explainAll(explain: Explain | undefined, texts: string[]): Explanation | undefined {
+  if (!explain) return undefined
+  for (const t of texts) {
+    const e = explain(t)
+    if (e) return e
+  }
+  return undefined
+}
+
+function apiFailure(err: unknown, context: string, explain: Explain | undefined): GkrError {
+  if (err instanceof GkrError) return err
+  if (err instanceof Error && err.name === 'AbortError') return new GkrError('interrupted', 'interrupted', { exit: EXIT.INTERRUPTED })
+  const r = rejectionOf(err)
+  if (!r) {
+    return incompleteError('cluster-unreachable', `${context}: cannot reach the cluster: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, { cause: err })
+  }
+  const message = `${context}: ${r.message}`
+  return jobFailure(message, explain?.(r.message), err)
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest'
+import { ManualClock } from '../../src/runjob/clock.js'
+import { CleanupLedger, describeLeftovers, type ObjectRef } from '../../src/runjob/ledger.js'
+
+const secret: ObjectRef = { apiVersion: 'v1', kind: 'Secret', namespace: 'ci', name: 'runner-abc-creds' }
+const svc: ObjectRef = { apiVersion: 'v1', kind: 'Service', namespace: 'ci', name: 'db' }
+const pod: ObjectRef = { apiVersion: 'v1', kind: 'Pod', namespace: 'ci', name: 'runner-abc' }
+
+describe('CleanupLedger', () => {
+  it('deletes every recorded object newest first, tolerating NotFound', async () => {
+    const ledger = new CleanupLedger()
+    ledger.record(secret)
+    ledger.created(secret, 'u1')
+    ledger.record(svc)
+    ledger.created(svc)
+    ledger.record(pod) // create call sent, answer never came
+    const calls: string[] = []
+    const report = await ledger.cleanup(async (ref) => {
+      calls.push(ref.name)
+      return ref.kind === 'Pod' ? 'not-found' : 'deleted'
+    }, { timeoutMs: 1000, clock: new ManualClock() })
+    expect(calls).toEqual(['runner-abc', 'db', 'runner-abc-creds'])
+    expect(report.deleted.map((r) => r.name)).toEqual(['db', 'runner-abc-creds'])
+    expect(report.absent.map((r) => r.name)).toEqual(['runner-abc'])
+    expect(report.left).toEqual([])
+    expect(report.commands).toEqual([])
+    expect(ledger.outstanding()).toEqual([])
+    expect(describeLeftovers(report)).toBe('')
+  })
+
+  it('keeps going after a failed delete and reports it with the kubectl command', async () => {
+    const ledger = new CleanupLedger()
+    ledger.created(secret)
+    ledger.created(pod)
+    const report = await ledger.cleanup(async (ref) => {
+      if (ref.kind === 'Pod') throw new Error('pods "runner-abc" is forbidden')
+      return 'deleted'
+    }, { timeoutMs: 1000, clock: new ManualClock() })
+    expect(report.deleted).toEqual([secret])
+    expect(report.left).toEqual([{ ...pod, reason: 'pods "runner-abc" is forbidden' }])
+    expect(report.commands).toEqual(['kubectl delete --ignore-not-found -n ci pod/runner-abc'])
+    expect(describeLeftovers(report)).toContain('kubectl delete --ignore-not-found -n ci pod/runner-abc')
+  })
+
+  it('stops at cleanup_resources_timeout and lists what is left', async () => {
+    const clock = new ManualClock()
+    const ledger = new CleanupLedger()
+    ledger.created(secret)
+    ledger.created(pod)
+    const hang = (_: ObjectRef, signal: AbortSignal) => new Promise<'deleted'>((_r, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))))
+    const run = ledger.cleanup(hang, { timeoutMs: 5000, clock })
+    await Promise.resolve()
+    clock.advance(5000)
+    const report = await run
+    expect(report.timedOut).toBe(true)
+    expect(report.left.map((l) => l.name)).toEqual(['runner-abc', 'runner-abc-creds'])
+    expect(report.left[0]!.reason).toMatch(/cleanup_resources_timeout \(5s\)/)
+    expect(report.commands).toEqual(['kubectl delete --ignore-not-found -n ci pod/runner-abc secret/runner-abc-creds'])
+    expect(describeLeftovers(report)).toMatch(/^Cleanup timed out/)
+  })
+
+  it('abandon() (second Ctrl-C) stops cleanup and says what is left', async () => {
+    const ledger = new CleanupLedger()
+    ledger.created(svc)
+    ledger.created(pod)
+    let started!: () => void
+    const firstCall = new Promise<void>((r) => (started = r))
+    const hang = (_: ObjectRef, signal: AbortSignal) => {
+      started()
+      return new Promise<'deleted'>((_r, reject) => signal.addEventListener('abort', () => reject(new Error('x'))))
+    }
+    const run = ledger.cleanup(hang, { timeoutMs: 60_000, clock: new ManualClock() })
+    await firstCall
+    ledger.abandon()
+    const report = await run
+    expect(report.abandoned).toBe(true)
+    expect(report.timedOut).toBe(false)
+    expect(report.left.map((l) => l.kind)).toEqual(['Pod', 'Service'])
+    expect(ledger.kubectlCommands()).toEqual(['kubectl delete --ignore-not-found -n ci pod/runner-abc service/db'])
+  })
+
+  it('a second cleanup call shares the first run; recording twice keeps one entry', async () => {
+    const ledger = new CleanupLedger()
+    ledger.record(secret)
+    ledger.record(secret)
+    expect(ledger.entries).toHaveLength(1)
+    let n = 0
+    const del = async () => {
+      n++
+      return 'deleted' as const
+    }
+    const clock = new ManualClock()
+    const [a, b] = await Promise.all([ledger.cleanup(del, { timeoutMs: 10, clock }), ledger.cleanup(del, { timeoutMs: 10, clock })])
+    expect(a).toBe(b)
+    expect(n).toBe(1)
+  })
+})
