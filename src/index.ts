@@ -3,11 +3,13 @@
  * Topics use spaces on the command line: `sim:start` is `gkr sim start`.
  */
 import type { Command } from '@oclif/core'
+import Doctor from './commands/doctor.js'
 import Explain from './commands/explain.js'
 import Catalog from './commands/catalog/index.js'
 import CatalogShow from './commands/catalog/show.js'
 
 export const commands: Record<string, typeof Command> = {
+  doctor: Doctor,
   explain: Explain,
   catalog: Catalog,
   'catalog:show': CatalogShow,

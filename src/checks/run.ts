@@ -8,11 +8,11 @@ export function runnerLabel(ctx: Pick<CheckContext, 'runner'>): string {
 }
 
 /** Which facts a check needs that are missing, as a human reason; undefined when all are there. */
-export function missingFacts(check: Check, facts: Facts): string | undefined {
+export function missingFacts(check: Check, facts: Facts, online = true): string | undefined {
   const reasons: string[] = []
   for (const name of check.needs) {
     const f = (facts as Record<string, { ok: boolean; reason?: string; forbidden?: { verb: string; resource: string; namespace?: string } } | undefined>)[name]
-    if (!f) reasons.push(`${name} not gathered`)
+    if (!f) reasons.push(online ? `${name} not gathered` : `offline: needs ${name} facts`)
     else if (!f.ok) {
       reasons.push(
         f.forbidden
@@ -27,7 +27,7 @@ export function missingFacts(check: Check, facts: Facts): string | undefined {
 /** Runs one check in one context. Never throws: a crash becomes status `error`. */
 export function runCheck(check: Check, ctx: CheckContext): CheckResult {
   const base = { id: check.id, area: check.area, title: check.title, severity: check.severity, catalog: check.catalog }
-  const missing = missingFacts(check, ctx.facts)
+  const missing = missingFacts(check, ctx.facts, ctx.options.online || Object.keys(ctx.facts).length > 0)
   if (missing) return { ...base, status: 'skipped', reason: missing, findings: [] }
   let out
   try {

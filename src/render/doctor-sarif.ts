@@ -1,0 +1,57 @@
+import path from 'node:path'
+import type { DoctorReport } from '../doctor/report.js'
+import type { Check } from '../checks/types.js'
+import { getEntry } from '../catalog/index.js'
+
+const LEVEL = { fail: 'error', warn: 'warning', info: 'note' } as const
+
+/** SARIF 2.1.0: one rule per check, one result per finding, located in the config file. */
+export function renderDoctorSarif(report: DoctorReport, opts: { checks: readonly Check[]; version: string; cwd?: string }): string {
+  const used = new Set(report.runners.flatMap((r) => r.results.filter((c) => c.findings.length > 0).map((c) => c.id)))
+  const rules = opts.checks.filter((c) => used.has(c.id))
+  const ruleIndex = new Map(rules.map((r, i) => [r.id, i]))
+  const rel = (f: string): string => path.relative(opts.cwd ?? process.cwd(), f).split(path.sep).join('/') || f
+  const sarif = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'gkr',
+            version: opts.version,
+            informationUri: 'https://docs.gitlab.com/runner/executors/kubernetes/troubleshooting/',
+            rules: rules.map((c) => ({
+              id: c.id,
+              name: c.id,
+              shortDescription: { text: c.title },
+              fullDescription: { text: c.description },
+              defaultConfiguration: { level: LEVEL[c.severity] },
+              ...(c.catalog[0] && getEntry(c.catalog[0]) ? { helpUri: getEntry(c.catalog[0])!.ref } : {}),
+            })),
+          },
+        },
+        results: report.runners.flatMap((runner) =>
+          runner.results.flatMap((r) =>
+            r.findings.map((f) => ({
+              ruleId: r.id,
+              ruleIndex: ruleIndex.get(r.id),
+              level: LEVEL[f.severity],
+              message: { text: `${f.message}${f.fix ? ` Fix: ${f.fix.text}` : ''}` },
+              locations: [
+                {
+                  physicalLocation: {
+                    artifactLocation: { uri: rel(f.at?.file ?? report.config.file) },
+                    ...(f.at?.line ? { region: { startLine: f.at.line, ...(f.at.column ? { startColumn: f.at.column } : {}) } } : {}),
+                  },
+                },
+              ],
+              properties: { runner: runner.name, catalog: f.catalog },
+            })),
+          ),
+        ),
+      },
+    ],
+  }
+  return JSON.stringify(sarif, null, 2) + '\n'
+}

@@ -1,0 +1,69 @@
+import { Chalk } from 'chalk'
+import type { CheckResult, Finding } from '../checks/types.js'
+import { getEntry } from '../catalog/index.js'
+import { formatLocation } from '../util/errors.js'
+import type { DoctorReport } from '../doctor/report.js'
+
+export interface TextOptions {
+  color: boolean
+  /** Show passing checks one by one (default: counted). */
+  verbose?: boolean
+}
+
+const ORDER: Record<string, number> = { fail: 0, error: 1, warn: 2, skipped: 3, info: 4, pass: 5 }
+
+/** The human report: grouped by runner, then by severity, with the fix under each finding. */
+export function renderDoctorText(report: DoctorReport, opts: TextOptions): string {
+  const c = new Chalk({ level: opts.color ? 1 : 0 })
+  const label = {
+    fail: c.red.bold('FAIL '),
+    error: c.magenta.bold('ERROR'),
+    warn: c.yellow.bold('WARN '),
+    info: c.cyan('INFO '),
+    skipped: c.dim('SKIP '),
+    pass: c.green('PASS '),
+  } as const
+  const lines: string[] = []
+  const where = report.mode === 'offline' ? 'offline (configuration only)' : `against ${report.cluster?.server ?? 'the cluster'}${report.cluster?.context ? ` (context ${report.cluster.context})` : ''}${report.mode === 'live' ? ', live' : ''}`
+  lines.push(c.bold(`gkr doctor: ${report.config.file} (${report.config.format === 'helm' ? 'Helm values' : 'config.toml'}), ${where}`))
+  for (const n of report.notes) lines.push(c.dim(`  note: ${n}`))
+
+  for (const runner of report.runners) {
+    lines.push('', c.bold(`Runner ${runner.name}`))
+    const shown = [...runner.results].filter((r) => opts.verbose || r.status !== 'pass').sort((a, b) => ORDER[a.status]! - ORDER[b.status]! || a.id.localeCompare(b.id))
+    for (const r of shown) {
+      if (r.findings.length === 0) {
+        lines.push(`  ${label[r.status]}  ${r.id}  ${r.title}${r.reason ? c.dim(` — ${r.reason}`) : ''}`)
+        continue
+      }
+      const findings = [...r.findings].sort((a, b) => ORDER[a.severity]! - ORDER[b.severity]!)
+      for (const f of findings) lines.push(...renderFinding(f, r, label[f.severity], c))
+    }
+    const passed = runner.results.filter((r) => r.status === 'pass').length
+    if (!opts.verbose && passed > 0) lines.push(`  ${label.pass}  ${passed} other check${passed === 1 ? '' : 's'} passed`)
+  }
+
+  const s = report.summary
+  lines.push('', `Summary: ${s.fail} failed, ${s.warn} warning${s.warn === 1 ? '' : 's'}, ${s.info} info, ${s.pass} passed, ${s.skipped} skipped, ${s.error} error${s.error === 1 ? '' : 's'}`)
+  if (report.stats) lines.push(c.dim(`API: ${report.stats.requests} requests in ${report.stats.roundTrips} sequential round trips, ${Math.round(report.stats.durationMs)} ms`))
+  return lines.join('\n') + '\n'
+}
+
+function renderFinding(f: Finding, r: CheckResult, label: string, c: InstanceType<typeof Chalk>): string[] {
+  const out = [`  ${label}  ${c.bold(r.id)}  ${f.message}`]
+  const at = formatLocation(f.at)
+  if (at) out.push(`         at ${at}`)
+  if (f.fix) {
+    out.push(`         fix: ${f.fix.text}`)
+    for (const [lang, text] of [['toml', f.fix.toml], ['yaml', f.fix.yaml], ['.gitlab-ci.yml', f.fix.ciYaml]] as const) {
+      if (!text) continue
+      out.push(c.dim(`         ${lang}:`))
+      for (const l of text.trimEnd().split('\n')) out.push(`           ${c.green(l)}`)
+    }
+  }
+  for (const id of f.catalog) {
+    const e = getEntry(id)
+    out.push(c.dim(`         see: ${e ? `${e.title} — ${e.ref}` : id}`))
+  }
+  return out
+}

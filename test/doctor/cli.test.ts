@@ -1,0 +1,101 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ROOT, runCli } from '../helpers/cli.js'
+
+const ex = (f: string): string => path.join(ROOT, 'examples', f)
+const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), 'gkr-doctor-'))
+
+describe('gkr doctor --offline (spawned)', () => {
+  it('passes a healthy config with exit 0 and prints the report on stdout', () => {
+    const r = runCli(['doctor', '--offline', '-c', ex('config.toml')])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain(`gkr doctor: ${ex('config.toml')} (config.toml), offline`)
+    expect(r.stdout).toContain('Runner k8s-runner')
+    expect(r.stdout).toMatch(/Summary: 0 failed/)
+  })
+
+  it('fails a file with typos: exit 1, every finding located', () => {
+    const r = runCli(['doctor', '--offline', '-c', ex('typos.toml')])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/config-unknown-key\s+unknown key pollTimeout in runners\[0\]\.kubernetes: the runner spells it poll_timeout/)
+    expect(r.stdout).toContain(`at ${ex('typos.toml')}:9:5`)
+    expect(r.stdout).toMatch(/config-unknown-key\s+concurrent does not belong in runners\[0\]/)
+    expect(r.stdout).toMatch(/config-removed-key\s+terminationGracePeriodSeconds was removed/)
+    expect(r.stdout).toMatch(/FAIL\s+config-wrong-type\s+runners\[0\]\.kubernetes\.poll_interval must be an integer/)
+    expect(r.stdout).toMatch(/config-resources\s+memory_request = "512m" is only 0.512 bytes/)
+  })
+
+  it('reads Helm values and locates findings in the YAML file', () => {
+    const r = runCli(['doctor', '--offline', '-c', ex('umbrella-values.yaml'), '--json'])
+    const env = JSON.parse(r.stdout)
+    expect(env.result.config).toEqual({ file: ex('umbrella-values.yaml'), format: 'helm' })
+    const f = env.result.runners[0].results.find((x: { id: string }) => x.id === 'config-unknown-key').findings[0]
+    expect(f.at).toMatchObject({ file: ex('umbrella-values.yaml'), line: 13, column: 11 })
+  })
+
+  it('checks every Kubernetes runner of a file, or the one --runner names', () => {
+    const all = JSON.parse(runCli(['doctor', '--offline', '-c', ex('multi-runner.toml'), '--json']).stdout)
+    expect(all.result.runners.map((r: { name: string }) => r.name)).toEqual(['linux', 'windows'])
+    const win = runCli(['doctor', '--offline', '-c', ex('multi-runner.toml'), '--runner', 'windows'])
+    expect(win.code).toBe(1)
+    expect(win.stdout).toMatch(/FAIL\s+config-windows\s+services are configured/)
+    expect(win.stdout).not.toContain('Runner linux')
+  })
+
+  it('--json: one envelope with a stable shape and the exit code', () => {
+    const r = runCli(['doctor', '--offline', '-c', ex('typos.toml'), '--json'])
+    expect(r.code).toBe(1)
+    const env = JSON.parse(r.stdout)
+    expect(Object.keys(env).sort()).toEqual(['command', 'exitCode', 'result', 'schemaVersion', 'warnings'])
+    expect(env).toMatchObject({ schemaVersion: 1, command: 'doctor', exitCode: 1 })
+    expect(env.result.mode).toBe('offline')
+    expect(env.result.summary.fail).toBeGreaterThan(0)
+  })
+
+  it('--fail-on warn turns warnings into exit 1; --only and --skip select checks', () => {
+    const cfg = path.join(tmp(), 'config.toml')
+    writeFileSync(cfg, '[[runners]]\nname = "k"\nexecutor = "kubernetes"\n[runners.kubernetes]\npoll_timeout = 60\n')
+    expect(runCli(['doctor', '--offline', '-c', cfg]).code).toBe(0)
+    expect(runCli(['doctor', '--offline', '-c', cfg, '--fail-on', 'warn']).code).toBe(1)
+    const only = JSON.parse(runCli(['doctor', '--offline', '-c', cfg, '--only', 'config-poll-timeout', '--json']).stdout)
+    expect(only.result.runners[0].results.map((r: { id: string }) => r.id)).toEqual(['config-poll-timeout'])
+    const skip = JSON.parse(runCli(['doctor', '--offline', '-c', cfg, '--skip', 'gitlab,config-poll-timeout', '--json']).stdout)
+    expect(skip.result.runners[0].results.map((r: { id: string }) => r.id)).not.toContain('config-poll-timeout')
+    expect(skip.result.runners[0].results.some((r: { area: string }) => r.area === 'gitlab')).toBe(false)
+  })
+
+  it('writes JUnit and SARIF reports', () => {
+    const dir = tmp()
+    const r = runCli(['doctor', '--offline', '-c', ex('typos.toml'), '--junit', path.join(dir, 'r.xml'), '--sarif', path.join(dir, 'r.sarif')])
+    expect(r.code).toBe(1)
+    const xml = readFileSync(path.join(dir, 'r.xml'), 'utf8')
+    expect(xml).toMatch(/<testcase classname="gkr.config" name="config-wrong-type: [^"]*"/)
+    expect(xml).toContain('<failure')
+    const sarif = JSON.parse(readFileSync(path.join(dir, 'r.sarif'), 'utf8'))
+    expect(sarif.runs[0].results.some((x: { ruleId: string }) => x.ruleId === 'config-unknown-key')).toBe(true)
+  })
+
+  it('bad input: broken TOML, unknown runner, unknown check, unknown flag → exit 2, one paragraph, no stack', () => {
+    const broken = runCli(['doctor', '--offline', '-c', ex('broken.toml')])
+    expect(broken.code).toBe(2)
+    expect(broken.stderr).toMatch(new RegExp(`^Error: ${ex('broken.toml').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4:\\d+: invalid TOML`))
+    expect(broken.stderr).not.toMatch(/\n\s+at .*\.js:\d+/)
+    expect(runCli(['doctor', '--offline', '-c', ex('multi-runner.toml'), '--runner', 'nope']).stderr).toMatch(/--runner: no \[\[runners\]\] entry named "nope"/)
+    const badCheck = runCli(['doctor', '--offline', '-c', ex('config.toml'), '--only', 'nope'])
+    expect(badCheck.code).toBe(2)
+    expect(badCheck.stderr).toContain('--only: no check or area named "nope"')
+    const badFlag = runCli(['doctor', '--bogus'])
+    expect(badFlag.code).toBe(2)
+    expect(badFlag.stderr).toMatch(/Nonexistent flag: --bogus/)
+    const json = runCli(['doctor', '--offline', '-c', ex('broken.toml'), '--json'])
+    expect(JSON.parse(json.stdout).error).toMatchObject({ code: 'config-syntax', at: { file: ex('broken.toml'), line: 4 } })
+  })
+
+  it('--debug adds the stack trace', () => {
+    const r = runCli(['doctor', '--offline', '-c', ex('broken.toml'), '--debug'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/\n\s+at /)
+  })
+})

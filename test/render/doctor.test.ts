@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest'
+import type { DoctorReport } from '../../src/doctor/report.js'
+import { summarize, verdict } from '../../src/doctor/report.js'
+import { renderDoctorText } from '../../src/render/doctor-text.js'
+import { renderDoctorJunit } from '../../src/render/doctor-junit.js'
+import { renderDoctorSarif } from '../../src/render/doctor-sarif.js'
+import { defineCheck } from '../../src/checks/types.js'
+
+const pollCheck = defineCheck({
+  id: 'config-poll-timeout',
+  area: 'config',
+  title: 'poll_timeout leaves pods time to start',
+  description: 'A poll_timeout shorter than the time pods need to be scheduled fails jobs.',
+  severity: 'warn',
+  needs: [],
+  catalog: ['job-failed-system-failure-timed-out-waiting-for-pod-to-start'],
+  run: () => [],
+})
+
+function report(): DoctorReport {
+  const runners: DoctorReport['runners'] = [
+    {
+      name: 'k8s <main>',
+      index: 0,
+      results: [
+        {
+          id: 'config-poll-timeout', area: 'config', title: pollCheck.title, severity: 'warn', status: 'fail', catalog: pollCheck.catalog,
+          findings: [{
+            check: 'config-poll-timeout', severity: 'fail', runner: 'k8s <main>', catalog: pollCheck.catalog,
+            message: 'poll_timeout = 30 is shorter than the 180 s pods usually need here',
+            at: { file: '/etc/gitlab-runner/config.toml', line: 12, column: 3 },
+            fix: { text: 'Raise poll_timeout.', toml: '[runners.kubernetes]\npoll_timeout = 600' },
+          }],
+        },
+        { id: 'cluster-rbac', area: 'cluster', title: 'Permissions', severity: 'fail', status: 'skipped', reason: 'cannot list pods (forbidden)', catalog: ['rbac-forbidden'], findings: [] },
+        { id: 'config-executor', area: 'config', title: 'Executor is kubernetes', severity: 'fail', status: 'pass', catalog: ['config-invalid'], findings: [] },
+      ],
+    },
+  ]
+  return { mode: 'offline', config: { file: '/etc/gitlab-runner/config.toml', format: 'toml' }, runners, summary: summarize(runners), notes: ['no cluster configuration found'] }
+}
+
+describe('doctor report renderers', () => {
+  it('text: groups by runner, puts the fix and the catalog link under the finding, counts passes', () => {
+    const text = renderDoctorText(report(), { color: false })
+    expect(text).toContain('Runner k8s <main>')
+    expect(text).toMatch(/FAIL\s+config-poll-timeout\s+poll_timeout = 30/)
+    expect(text).toContain('at /etc/gitlab-runner/config.toml:12:3')
+    expect(text).toContain('poll_timeout = 600')
+    expect(text).toContain('https://docs.gitlab.com/runner/executors/kubernetes/troubleshooting/#job-failed-system-failure-timed-out-waiting-for-pod-to-start')
+    expect(text).toMatch(/SKIP\s+cluster-rbac.*cannot list pods \(forbidden\)/)
+    expect(text).toContain('1 other check passed')
+    expect(text).toContain('Summary: 1 failed, 0 warnings, 0 info, 1 passed, 1 skipped, 0 errors')
+    expect(text.includes('\u001b[')).toBe(false)
+  })
+
+  it('text: colours only when asked', () => {
+    expect(renderDoctorText(report(), { color: true }).includes('\u001b[')).toBe(true)
+  })
+
+  it('junit: one test case per check, failure/skipped elements, XML-escaped', () => {
+    const xml = renderDoctorJunit(report(), { failOn: 'fail' })
+    expect(xml).toContain('<testsuite name="runner k8s &lt;main&gt;" tests="3" failures="1" errors="0" skipped="1">')
+    expect((xml.match(/<testcase /g) ?? []).length).toBe(3)
+    expect(xml).toMatch(/<failure message="poll_timeout = 30[^"]*" type="fail">/)
+    expect(xml).toContain('<skipped message="cannot list pods (forbidden)"/>')
+  })
+
+  it('sarif: a rule per failing check and a result located in the config file', () => {
+    const sarif = JSON.parse(renderDoctorSarif(report(), { checks: [pollCheck], version: '0.1.0', cwd: '/etc/gitlab-runner' }))
+    expect(sarif.version).toBe('2.1.0')
+    const run = sarif.runs[0]
+    expect(run.tool.driver.rules.map((r: { id: string }) => r.id)).toEqual(['config-poll-timeout'])
+    expect(run.results[0]).toMatchObject({
+      ruleId: 'config-poll-timeout',
+      level: 'error',
+      locations: [{ physicalLocation: { artifactLocation: { uri: 'config.toml' }, region: { startLine: 12, startColumn: 3 } } }],
+    })
+  })
+
+  it('verdict: fail → failed; warn only fails with --fail-on warn; errors → incomplete', () => {
+    const r = report()
+    expect(verdict(r, 'fail')).toBe('failed')
+    r.summary = { pass: 1, fail: 0, warn: 1, info: 0, skipped: 0, error: 0 }
+    expect(verdict(r, 'fail')).toBe('ok')
+    expect(verdict(r, 'warn')).toBe('failed')
+    r.summary = { pass: 1, fail: 0, warn: 0, info: 0, skipped: 0, error: 1 }
+    expect(verdict(r, 'fail')).toBe('incomplete')
+  })
+})
