@@ -13,6 +13,7 @@ import { ALL_CHECKS } from '../src/checks/registry.js'
 import { getEntry } from '../src/catalog/index.js'
 import { renderCatalogDocs } from '../src/catalog/render.js'
 import { renderConfigReference } from '../src/config/docs.js'
+import { renderRbacDocs } from '../src/executor/permissions.js'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -97,6 +98,7 @@ export async function generateDocs(): Promise<Record<string, string>> {
     'docs/checks.md': renderChecksDoc(),
     'docs/catalog.md': renderCatalogDocs('en'),
     'docs/config-reference.md': renderConfigReference(),
+    'docs/rbac.md': renderRbacDocs(),
     'README.md': await readmeWithExitCodes(),
   }
 }

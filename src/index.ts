@@ -5,12 +5,14 @@
 import type { Command } from '@oclif/core'
 import Doctor from './commands/doctor.js'
 import Explain from './commands/explain.js'
+import Rbac from './commands/rbac.js'
 import Catalog from './commands/catalog/index.js'
 import CatalogShow from './commands/catalog/show.js'
 
 export const commands: Record<string, typeof Command> = {
   doctor: Doctor,
   explain: Explain,
+  rbac: Rbac,
   catalog: Catalog,
   'catalog:show': CatalogShow,
 }

@@ -1,0 +1,41 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../cli/base-command.js'
+import { configFlags } from '../cli/flags.js'
+import { loadConfig, selectRunners, kube } from '../config/load.js'
+import { buildRbac, requiredPermissions } from '../executor/permissions.js'
+import { rbacHelmValues, rbacObjects, rbacYaml } from '../executor/rbac-yaml.js'
+import { usageError } from '../util/errors.js'
+
+export default class Rbac extends BaseCommand {
+  static override summary = 'Print the minimal Role the runner configuration needs.'
+  static override description = `Computes every permission the Kubernetes executor needs for this configuration — following the runner's code, including the settings and feature flags that add or remove a permission — and prints a Role (or a ClusterRole when namespace_per_job or another cluster-scoped permission needs one). Every verb carries a comment saying why it is there. docs/rbac.md has the whole table.`
+
+  static override examples = [
+    { description: 'Print the Role for the runner configuration', command: '<%= config.bin %> <%= command.id %> -c /etc/gitlab-runner/config.toml' },
+    { description: 'Also print the ServiceAccount and RoleBinding, ready for kubectl apply', command: '<%= config.bin %> <%= command.id %> -c config.toml --with-binding | kubectl apply -f -' },
+    { description: 'Print the rbac block of the Helm chart values', command: '<%= config.bin %> <%= command.id %> -c values.yaml --format helm' },
+  ]
+
+  static override flags = {
+    ...configFlags,
+    format: Flags.string({ description: 'Output format.', options: ['yaml', 'json', 'helm'], default: 'yaml' }),
+    'with-binding': Flags.boolean({ description: 'Also print the ServiceAccount and the (Cluster)RoleBinding.', default: false }),
+    'cluster-role': Flags.boolean({ description: 'Print a ClusterRole even when a Role would do.', default: false }),
+    name: Flags.string({ description: 'Name of the Role and binding.', default: 'gitlab-runner' }),
+  }
+
+  public async run(): Promise<unknown> {
+    const { flags } = await this.parse(Rbac)
+    const config = await loadConfig({ path: flags.config })
+    const runners = selectRunners(config, flags.runner)
+    if (runners.length !== 1) {
+      throw usageError('rbac-runner-ambiguous', runners.length === 0 ? `no Kubernetes runner in ${config.file}` : `${config.file} has ${runners.length} Kubernetes runners (${runners.map((r) => r.name || `#${r.index}`).join(', ')}): choose one`, { at: { flag: '--runner' } })
+    }
+    const runner = runners[0]!
+    const k = kube(runner)
+    const perms = requiredPermissions(runner)
+    const objs = buildRbac(perms, { namespace: typeof k.namespace === 'string' && k.namespace ? k.namespace : 'default', name: flags.name, clusterRole: flags['cluster-role'], withBinding: flags['with-binding'], serviceAccount: typeof k.service_account === 'string' && k.service_account ? k.service_account : undefined })
+    if (!this.jsonEnabled()) this.out.write(flags.format === 'helm' ? rbacHelmValues(objs) : flags.format === 'json' ? JSON.stringify(rbacObjects(objs), null, 2) + '\n' : rbacYaml(objs))
+    return { runner: runner.name, kind: objs.kind, objects: rbacObjects(objs), permissions: perms }
+  }
+}

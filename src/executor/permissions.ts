@@ -1,0 +1,196 @@
+/**
+ * The permission table: every Kubernetes API call the runner's Kubernetes executor makes, as
+ * (apiGroup, resource, verb), with the setting that causes it. It follows the runner's code where its
+ * documentation differs (shared/reference/runner-facts.md §5 and §7) and says so in `docsNote`.
+ * It drives `gkr rbac`, doctor's permission check and docs/rbac.md.
+ */
+import type { LoadedRunner } from '../config/types.js'
+import { kube } from '../config/load.js'
+
+export interface PermissionRow {
+  apiGroup: string
+  resource: string
+  verb: string
+  /** Why the runner makes this call. */
+  reason: string
+  /** When the call is made, in config terms ("always", "FF_PRINT_POD_EVENTS=true", …). */
+  when: string
+  /** Cluster-scoped resources need a ClusterRole. */
+  clusterScoped?: boolean
+  /** The runner works without it (degrades with a warning), so a missing grant is a warning. */
+  optional?: boolean
+  /** Granted to every authenticated user by Kubernetes' default roles: never in a generated Role. */
+  grantedByDefault?: boolean
+  /** Where the runner's code and its documentation disagree about this row. */
+  docsNote?: string
+  applies: (r: RunnerView) => boolean
+}
+
+export type Permission = Omit<PermissionRow, 'applies'>
+
+/** What the conditions look at. */
+export interface RunnerView {
+  ff: Record<string, boolean>
+  k: Record<string, unknown>
+  /** Job-level facts, when a job is known (else the conservative default is used). */
+  job?: { debugServices?: boolean; ports?: boolean; registryCredentials?: boolean }
+}
+
+const attach = (r: RunnerView): boolean => !r.ff.FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY
+const suspend = (r: RunnerView): boolean => Boolean(r.ff.FF_SUSPENDABLE_ENVIRONMENTS)
+const autoscaler = (r: RunnerView): boolean => typeof r.k.autoscaler === 'object' && r.k.autoscaler !== null
+const podLog = (r: RunnerView): boolean =>
+  Boolean(r.ff.FF_KUBERNETES_HONOR_ENTRYPOINT || r.ff.FF_WAIT_FOR_POD_TO_BE_REACHABLE || r.ff.FF_CONCRETE || (attach(r) && r.job?.debugServices))
+
+const ATTACH_WHEN = 'attach strategy (FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY=false, the default)'
+
+export const PERMISSION_TABLE: readonly PermissionRow[] = [
+  { apiGroup: '', resource: 'pods', verb: 'create', reason: 'creates the build pod', when: 'always', applies: () => true },
+  { apiGroup: '', resource: 'pods', verb: 'get', reason: 'polls the pod until it runs, and checks it during every stage', when: 'always', applies: () => true },
+  { apiGroup: '', resource: 'pods', verb: 'delete', reason: 'deletes the pod after the job', when: 'always', applies: () => true },
+  { apiGroup: '', resource: 'pods', verb: 'list', reason: 'pod informer (notices failed pods at once)', when: 'the runner uses informers (17.9+; skipped with a warning when denied)', optional: true, applies: () => true },
+  { apiGroup: '', resource: 'pods', verb: 'watch', reason: 'pod informer, and waiting for containers when their logs are captured', when: 'the runner uses informers, or FF_KUBERNETES_HONOR_ENTRYPOINT=true', optional: true, applies: () => true },
+  ...(['create', 'delete', 'get', 'patch'] as const).map((verb) => ({
+    apiGroup: '',
+    resource: 'pods/exec',
+    verb,
+    reason: verb === 'create' || verb === 'get' ? 'writes the stage scripts, reads the job log (read-logs), health checks, cancels' : 'listed by the runner\'s API annotations for exec',
+    when: 'always',
+    applies: () => true,
+  })),
+  ...(['create', 'delete', 'get', 'patch'] as const).map((verb) => ({
+    apiGroup: '',
+    resource: 'pods/attach',
+    verb,
+    reason: verb === 'create' || verb === 'get' ? 'starts each stage by attaching to the container shell' : 'listed by the runner\'s API annotations for attach',
+    when: ATTACH_WHEN,
+    applies: attach,
+  })),
+  {
+    apiGroup: '',
+    resource: 'pods/log',
+    verb: 'get',
+    reason: 'reads container logs (entrypoint output, reachability, service logs)',
+    when: 'FF_KUBERNETES_HONOR_ENTRYPOINT, FF_WAIT_FOR_POD_TO_BE_REACHABLE, FF_CONCRETE, or CI_DEBUG_SERVICES=true in attach mode',
+    docsNote: 'The documentation ties pods/log to every attach-mode job; the code reads logs in attach mode only for jobs with CI_DEBUG_SERVICES=true. The documented `list` verb is never used.',
+    applies: podLog,
+  },
+  ...(['create', 'get', 'update', 'delete'] as const).map((verb) => ({
+    apiGroup: '',
+    resource: 'secrets',
+    verb,
+    reason: { create: 'creates the registry-credentials secret', get: 'reads it back after a create conflict, and checks image_pull_secrets exist', update: 'sets the secret\'s ownerReference to the pod', delete: 'deletes the secret when it never got an ownerReference' }[verb],
+    when: 'jobs with registry credentials (DOCKER_AUTH_CONFIG, CI registry)',
+    applies: () => true,
+  })),
+  {
+    apiGroup: '',
+    resource: 'serviceaccounts',
+    verb: 'get',
+    reason: 'checks the service account exists before creating the pod',
+    when: 'service_account set and resource_availability_check_max_attempts > 0',
+    docsNote: 'The documentation lists serviceaccounts get unconditionally (and `get`+`list` for the resource check); the code only gets the account, and only when the check is enabled (it is off by default).',
+    applies: (r) => Boolean(r.k.service_account) && Number(r.k.resource_availability_check_max_attempts) > 0,
+  },
+  ...(['create', 'get'] as const).map((verb) => ({
+    apiGroup: '',
+    resource: 'services',
+    verb,
+    reason: 'creates the proxy service for a job image or service that declares ports (web terminal, session proxy)',
+    when: 'a job image or service declares ports',
+    docsNote: 'The documentation lists services create/get for every runner; the code creates services only for images that declare ports.',
+    applies: (r: RunnerView) => Boolean(r.job?.ports),
+  })),
+  { apiGroup: '', resource: 'events', verb: 'list', reason: 'prints the pod\'s warning events when a job fails', when: 'print_pod_warning_events=true (the default)', optional: true, docsNote: 'Documented as conditional, but print_pod_warning_events defaults to true, so it is used by default.', applies: (r) => r.k.print_pod_warning_events !== false },
+  { apiGroup: '', resource: 'events', verb: 'watch', reason: 'streams pod events into the job log', when: 'FF_PRINT_POD_EVENTS=true', applies: (r) => Boolean(r.ff.FF_PRINT_POD_EVENTS) },
+  { apiGroup: '', resource: 'namespaces', verb: 'create', reason: 'creates the per-job namespace ci-job-<id>', when: 'namespace_per_job=true', clusterScoped: true, applies: (r) => r.k.namespace_per_job === true },
+  { apiGroup: '', resource: 'namespaces', verb: 'delete', reason: 'deletes the per-job namespace', when: 'namespace_per_job=true', clusterScoped: true, applies: (r) => r.k.namespace_per_job === true },
+  { apiGroup: '', resource: 'namespaces', verb: 'get', reason: 'checks the namespace of a suspended environment', when: 'FF_SUSPENDABLE_ENVIRONMENTS=true', clusterScoped: true, applies: suspend },
+  ...(['create', 'delete', 'get', 'update'] as const).map((verb) => ({ apiGroup: '', resource: 'configmaps', verb, reason: 'the overlay ConfigMap of a suspendable environment', when: 'FF_SUSPENDABLE_ENVIRONMENTS=true', applies: suspend })),
+  ...(['create', 'delete'] as const).map((verb) => ({ apiGroup: '', resource: 'persistentvolumeclaims', verb, reason: 'the PVC that keeps a suspendable environment', when: 'FF_SUSPENDABLE_ENVIRONMENTS=true', applies: suspend })),
+  ...(['create', 'get'] as const).map((verb) => ({ apiGroup: 'policy', resource: 'poddisruptionbudgets', verb, reason: 'a PodDisruptionBudget protecting the job pod', when: 'pod_disruption_budget=true', applies: (r: RunnerView) => r.k.pod_disruption_budget === true })),
+  ...(['create', 'delete', 'get', 'list', 'update'] as const).map((verb) => ({ apiGroup: 'apps', resource: 'deployments', verb, reason: 'the pause-pod deployment of the autoscaler', when: '[runners.kubernetes.autoscaler] set', applies: autoscaler })),
+  ...(['create', 'get'] as const).map((verb) => ({ apiGroup: 'scheduling.k8s.io', resource: 'priorityclasses', verb, reason: 'the priority class of the pause pods', when: '[runners.kubernetes.autoscaler] set', clusterScoped: true, applies: autoscaler })),
+  { apiGroup: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews', verb: 'create', reason: 'asks whether it may use informers', when: 'always', clusterScoped: true, grantedByDefault: true, docsNote: 'Not in the documentation; Kubernetes grants it to every authenticated user (system:basic-user).', applies: () => true },
+]
+
+export function runnerView(runner: LoadedRunner, job?: RunnerView['job']): RunnerView {
+  return { ff: runner.featureFlags, k: kube(runner), ...(job ? { job } : {}) }
+}
+
+/** The permissions this runner's executor needs, one row per (group, resource, verb). */
+export function requiredPermissions(runner: LoadedRunner, job?: RunnerView['job']): Permission[] {
+  const view = runnerView(runner, job)
+  return PERMISSION_TABLE.filter((row) => row.applies(view)).map(({ applies: _applies, ...p }) => p)
+}
+
+export interface RbacOptions {
+  namespace: string
+  name?: string
+  /** Force a ClusterRole (otherwise chosen when a cluster-scoped permission is needed). */
+  clusterRole?: boolean
+  withBinding?: boolean
+  serviceAccount?: string
+}
+
+export interface RbacRule {
+  apiGroups: string[]
+  resources: string[]
+  verbs: string[]
+  /** Why each verb is there (rendered as YAML comments). */
+  reasons: Record<string, string>
+}
+
+/** Groups permissions into Role rules: one rule per (apiGroup, resource), verbs in a stable order. */
+export function rulesFor(perms: readonly Permission[]): RbacRule[] {
+  const rules = new Map<string, RbacRule>()
+  for (const p of perms) {
+    if (p.grantedByDefault) continue
+    const key = `${p.apiGroup}\u0000${p.resource}`
+    let r = rules.get(key)
+    if (!r) rules.set(key, (r = { apiGroups: [p.apiGroup], resources: [p.resource], verbs: [], reasons: {} }))
+    if (!r.verbs.includes(p.verb)) r.verbs.push(p.verb)
+    r.reasons[p.verb] = p.when === 'always' ? p.reason : `${p.reason}; when ${p.when}`
+  }
+  return [...rules.values()]
+}
+
+export interface RbacObjects {
+  kind: 'Role' | 'ClusterRole'
+  name: string
+  namespace: string
+  rules: RbacRule[]
+  serviceAccount?: string
+  withBinding: boolean
+}
+
+export function buildRbac(perms: readonly Permission[], opts: RbacOptions): RbacObjects {
+  const needsCluster = perms.some((p) => p.clusterScoped && !p.grantedByDefault)
+  return {
+    kind: opts.clusterRole || needsCluster ? 'ClusterRole' : 'Role',
+    name: opts.name ?? 'gitlab-runner',
+    namespace: opts.namespace,
+    rules: rulesFor(perms),
+    withBinding: Boolean(opts.withBinding),
+    ...(opts.serviceAccount ? { serviceAccount: opts.serviceAccount } : {}),
+  }
+}
+
+/** docs/rbac.md: the whole conditional table, generated from PERMISSION_TABLE. */
+export function renderRbacDocs(): string {
+  const out = [
+    '# Permissions the Kubernetes executor needs',
+    '',
+    '<!-- Generated by `npm run docs` from src/executor/permissions.ts: do not edit by hand. -->',
+    '',
+    '`gkr rbac` prints the minimal Role for a configuration from this table, and `gkr rbac --check` / `gkr doctor` ask the cluster for each row that applies. The table follows what the runner\'s code does (runner 19.x); where GitLab\'s documentation says otherwise, the last column says how.',
+    '',
+    '| API group | resource | verb | needed when | why | docs vs code |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...PERMISSION_TABLE.map((r) => `| \`${r.apiGroup || 'core'}\` | \`${r.resource}\` | ${r.verb} | ${r.when}${r.clusterScoped ? ' (cluster-scoped: ClusterRole)' : ''}${r.optional ? ' (optional: the runner degrades without it)' : ''} | ${r.reason} | ${r.docsNote ?? ''} |`),
+    '',
+    'Never used although documented: `pods/log` `list`. A namespaced Role can never grant `namespaces` verbs: `namespace_per_job` needs a ClusterRole (with `gkr rbac` this is chosen automatically).',
+    '',
+  ]
+  return out.join('\n')
+}
