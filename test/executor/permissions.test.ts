@@ -85,7 +85,7 @@ describe('gkr rbac', () => {
   it('prints a commented Role; --json returns the objects', () => {
     const r = runCli(['rbac', '-c', path.join(ROOT, 'examples', 'config.toml')])
     expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(/^apiVersion: rbac.authorization.k8s.io\/v1\nkind: Role\nmetadata:\n  name: gitlab-runner\n  namespace: gitlab-runner\n/)
+    expect(r.stdout).toMatch(/^apiVersion: rbac.authorization.k8s.io\/v1\nkind: Role\nmetadata:\n {2}name: gitlab-runner\n {2}namespace: gitlab-runner\n/)
     expect(r.stdout).toMatch(/- "watch" # streams pod events into the job log; when FF_PRINT_POD_EVENTS=true/)
     const j = JSON.parse(runCli(['rbac', '-c', path.join(ROOT, 'examples', 'config.toml'), '--json']).stdout)
     expect(j.result.objects[0].kind).toBe('Role')
