@@ -6,6 +6,7 @@ import type { Command } from '@oclif/core'
 import Doctor from './commands/doctor.js'
 import Explain from './commands/explain.js'
 import Rbac from './commands/rbac.js'
+import Render from './commands/render.js'
 import Catalog from './commands/catalog/index.js'
 import CatalogShow from './commands/catalog/show.js'
 
@@ -13,6 +14,7 @@ export const commands: Record<string, typeof Command> = {
   doctor: Doctor,
   explain: Explain,
   rbac: Rbac,
+  render: Render,
   catalog: Catalog,
   'catalog:show': CatalogShow,
 }

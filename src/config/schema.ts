@@ -74,8 +74,8 @@ const seccompOrAppArmor = (what: string): KeyDef =>
   })
 
 const capabilities = table('Linux capabilities to add and drop for this container; each list, when set, replaces the global cap_add / cap_drop list.', {
-  add: list('Capabilities to add.'),
-  drop: list('Capabilities to drop (e.g. ["ALL"]).'),
+  add: list('Capabilities to add.', { default: undefined }),
+  drop: list('Capabilities to drop (e.g. ["ALL"]).', { default: undefined }),
 })
 
 const containerSecurityContext = (which: string): KeyDef =>

@@ -4,6 +4,7 @@
  * nothing persists. Each rejection carries the catalog entry that explains it.
  */
 import { stringify } from 'yaml'
+import { redactObject } from '../executor/output.js'
 import { incompleteError } from '../util/errors.js'
 import { refOf, rejectionOf, type KubeObject, type ObjectClient } from './objects.js'
 
@@ -75,17 +76,8 @@ export function formatObjects(objects: KubeObject[], format: 'yaml' | 'json'): s
   return safe.map((o) => `---\n${stringify(o)}`).join('')
 }
 
-export function redact(obj: KubeObject): KubeObject {
-  if (obj.kind !== 'Secret') return obj
-  const out: KubeObject = { ...obj }
-  for (const field of ['data', 'stringData'] as const) {
-    const values = obj[field]
-    if (values && typeof values === 'object') {
-      out[field] = Object.fromEntries(Object.keys(values).map((k) => [k, '[REDACTED]']))
-    }
-  }
-  return out
-}
+/** Secrets' values replaced by [REDACTED] (one implementation, in src/executor). */
+export const redact = (obj: KubeObject): KubeObject => redactObject(obj)
 
 /** Plain-text report of a dry-run, one line per object plus the explanation of each rejection. */
 export function describeDryRun(result: DryRunResult): string {

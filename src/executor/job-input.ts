@@ -1,0 +1,32 @@
+import path from 'node:path'
+import type { CiJob } from '../ci/types.js'
+import { parseCiFile, selectJob } from '../ci/parse.js'
+import { predefinedVariables } from '../ci/predefined.js'
+import type { LoadedRunner } from '../config/types.js'
+import { usageError } from '../util/errors.js'
+
+export interface JobInput {
+  job?: CiJob
+  variables: Record<string, string>
+}
+
+/** The job to render: one job of a .gitlab-ci.yml (with the predefined CI_* variables of a local run), or none. */
+export async function jobFromFlags(runner: LoadedRunner, flags: { 'ci-file'?: string; job?: string; var?: string[] }): Promise<JobInput> {
+  const vars = Object.fromEntries((flags.var ?? []).map((kv) => {
+    const eq = kv.indexOf('=')
+    if (eq <= 0) throw usageError('bad-var', `--var must be KEY=VALUE, got ${JSON.stringify(kv)}`, { at: { flag: '--var' } })
+    return [kv.slice(0, eq), kv.slice(eq + 1)]
+  }))
+  if (!flags['ci-file']) {
+    if (flags.job) throw usageError('job-without-ci-file', '--job needs --ci-file', { at: { flag: '--job' } })
+    return { variables: vars }
+  }
+  const ci = await parseCiFile(flags['ci-file'], { vars })
+  if (!flags.job) {
+    throw usageError('job-required', `--job is required with --ci-file (jobs in ${ci.file}: ${Object.keys(ci.jobs).join(', ') || 'none'})`, { at: { flag: '--job' } })
+  }
+  const job = selectJob(ci, flags.job)
+  const buildsDir = typeof runner.settings.builds_dir === 'string' && runner.settings.builds_dir ? runner.settings.builds_dir : undefined
+  const predefined = predefinedVariables(job, { projectDir: path.dirname(path.resolve(flags['ci-file'])), ...(buildsDir ? { buildsDir } : {}), runnerName: runner.name })
+  return { job, variables: { ...predefined, ...vars } }
+}
