@@ -1,0 +1,148 @@
+import type { Store, Obj, WatchEvent } from './store.js'
+import { RESOURCES } from './resources.js'
+import type { Scenario } from './scenario.js'
+import { q } from './quantity.js'
+
+const res = (r: string): (typeof RESOURCES)[number] => RESOURCES.find((x) => x.resource === r && x.group === '')!
+
+type Pod = Obj & { spec: { nodeName?: string; nodeSelector?: Record<string, string>; tolerations?: Array<{ key?: string; operator?: string; value?: string; effect?: string }>; containers: Array<{ name: string; image: string; resources?: { requests?: Record<string, string> } }>; initContainers?: Array<{ name: string; image: string }>; affinity?: unknown }; status?: Record<string, unknown> }
+type Node = Obj & { spec?: { taints?: Array<{ key: string; value?: string; effect: string }>; unschedulable?: boolean }; status?: { allocatable?: Record<string, string>; conditions?: Array<{ type: string; status: string }> } }
+
+/**
+ * The scheduler and the kubelets of the simulated cluster: pods are bound to a node that fits, or stay
+ * Pending with a FailedScheduling event; bound pods pull their images (or fail to) and run.
+ * Events and statuses are worded as the real components word them (k8s-api.md §6.3, §6.4).
+ */
+export class ClusterController {
+  private readonly timers = new Set<NodeJS.Timeout>()
+  private eventSeq = 0
+  private readonly onChange = (e: WatchEvent): void => {
+    if (e.def.resource === 'pods' && e.type === 'ADDED' && !(e.object.spec as Pod['spec']).nodeName) this.later(this.scenario.knobs.scheduling?.delayMs ?? 0, () => this.schedule(e.object as Pod))
+  }
+
+  constructor(private readonly store: Store, private readonly scenario: Scenario, private readonly factor: number) {
+    store.events.on('change', this.onChange)
+  }
+
+  stop(): void {
+    this.store.events.off('change', this.onChange)
+    for (const t of this.timers) clearTimeout(t)
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t)
+      try {
+        fn()
+      } catch {
+        // The pod was deleted in the meantime.
+      }
+    }, ms * this.factor)
+    this.timers.add(t)
+  }
+
+  private current(pod: Pod): Pod | undefined {
+    return this.store.tryGet(res('pods'), pod.metadata.namespace, pod.metadata.name!) as Pod | undefined
+  }
+
+  private event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string, fieldPath?: string): void {
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const scheduler = component === 'default-scheduler'
+    this.store.create(res('events'), pod.metadata.namespace, {
+      metadata: { name: `${pod.metadata.name}.${(Date.now() * 1e6 + this.eventSeq++).toString(16)}`, namespace: pod.metadata.namespace },
+      involvedObject: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: 'v1', ...(fieldPath ? { fieldPath } : {}) },
+      reason, message, type, count: 1,
+      source: { component, ...(host ? { host } : {}) },
+      firstTimestamp: scheduler ? null : now, lastTimestamp: scheduler ? null : now, eventTime: scheduler ? `${now.slice(0, -1)}.000000Z` : null,
+      reportingComponent: component, reportingInstance: host ?? '',
+      ...(scheduler ? { action: 'Scheduling' } : {}),
+    })
+  }
+
+  private setStatus(pod: Pod, status: Record<string, unknown>, nodeName?: string): void {
+    const cur = this.current(pod)
+    if (!cur) return
+    this.store.update(res('pods'), pod.metadata.namespace, { ...cur, spec: { ...cur.spec, ...(nodeName ? { nodeName } : {}) }, status: { ...(cur.status ?? {}), ...status } }, { checkRv: false })
+  }
+
+  /** Why each node cannot take the pod (scheduler reasons), or undefined when it fits. */
+  private misfit(pod: Pod, node: Node, used: Record<string, number>): string | undefined {
+    if (node.spec?.unschedulable) return 'node(s) were unschedulable'
+    const labels = node.metadata.labels ?? {}
+    for (const [k, v] of Object.entries(pod.spec.nodeSelector ?? {})) if (labels[k] !== v) return "node(s) didn't match Pod's node affinity/selector"
+    const terms = ((pod.spec.affinity as { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: Array<{ matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> }> } } })?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms) ?? []
+    if (terms.length > 0 && !terms.some((t) => (t.matchExpressions ?? []).every((e) => (e.operator === 'In' ? e.values?.includes(labels[e.key] ?? '') : e.operator === 'NotIn' ? !e.values?.includes(labels[e.key] ?? '') : e.operator === 'Exists' ? e.key in labels : !(e.key in labels))))) {
+      return "node(s) didn't match Pod's node affinity/selector"
+    }
+    for (const t of (node.spec?.taints ?? []).filter((x) => x.effect === 'NoSchedule' || x.effect === 'NoExecute')) {
+      const tolerated = (pod.spec.tolerations ?? []).some((tol) => (tol.key === undefined && tol.operator === 'Exists') || (tol.key === t.key && (tol.operator === 'Exists' || tol.value === (t.value ?? '')) && (!tol.effect || tol.effect === t.effect)))
+      if (!tolerated) return 'node(s) had untolerated taint(s)'
+    }
+    const alloc = node.status?.allocatable ?? {}
+    for (const r of ['cpu', 'memory']) {
+      const want = pod.spec.containers.reduce((a, c) => a + q(c.resources?.requests?.[r] ?? 0), 0)
+      if (alloc[r] !== undefined && want + (used[`${node.metadata.name}/${r}`] ?? 0) > q(alloc[r])) return `Insufficient ${r}`
+    }
+    return undefined
+  }
+
+  private schedule(pod: Pod): void {
+    if (!this.current(pod)) return
+    const nodes = this.store.list(res('nodes')) as Node[]
+    const used: Record<string, number> = {}
+    for (const p of this.store.list(res('pods')) as Pod[]) {
+      if (!p.spec.nodeName || p.metadata.uid === pod.metadata.uid) continue
+      for (const r of ['cpu', 'memory']) used[`${p.spec.nodeName}/${r}`] = (used[`${p.spec.nodeName}/${r}`] ?? 0) + p.spec.containers.reduce((a, c) => a + q(c.resources?.requests?.[r] ?? 0), 0)
+    }
+    const reasons = new Map<string, number>()
+    const fit = nodes.find((n) => {
+      const why = this.misfit(pod, n, used)
+      if (why) reasons.set(why, (reasons.get(why) ?? 0) + 1)
+      return !why
+    })
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    if (!fit) {
+      const message = nodes.length === 0 ? 'no nodes available to schedule pods' : `0/${nodes.length} nodes are available: ${[...reasons].sort((a, b) => a[0].localeCompare(b[0])).map(([r, n]) => `${n} ${r}`).join(', ')}. preemption: 0/${nodes.length} nodes are available: ${nodes.length} Preemption is not helpful for scheduling.`
+      this.setStatus(pod, { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: now, reason: 'Unschedulable', message }] })
+      this.event(pod, 'Warning', 'FailedScheduling', message, 'default-scheduler')
+      return
+    }
+    const host = fit.metadata.name!
+    this.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${host}`, 'default-scheduler')
+    const waiting = (reason: string, message?: string): Record<string, unknown> => ({ waiting: { reason, ...(message ? { message } : {}) } })
+    const statuses = (state: Record<string, unknown>, ready: boolean): unknown[] => pod.spec.containers.map((c) => ({ name: c.name, state, lastState: {}, ready, restartCount: 0, image: c.image, imageID: '', started: ready }))
+    this.setStatus(pod, { phase: 'Pending', hostIP: '10.0.0.2', startTime: now, conditions: [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now }], containerStatuses: statuses(waiting('ContainerCreating'), false) }, host)
+    const windows = fit.metadata.labels?.['kubernetes.io/os'] === 'windows'
+    if (windows && this.scenario.knobs.windowsChownBug) {
+      this.event(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed for volume "kube-api-access-${pod.metadata.uid!.slice(0, 5)}" : chown c:\\var\\lib\\kubelet\\pods\\${pod.metadata.uid}\\volumes\\kubernetes.io~projected\\kube-api-access-${pod.metadata.uid!.slice(0, 5)}\\..2026_11_24_00_00_00.000000000\\token: not supported by windows`, 'kubelet', host)
+      return
+    }
+    const failing = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((c) => (this.scenario.knobs.imagePull?.fail ?? []).some((pat) => c.image.includes(pat)))
+    this.later(this.scenario.knobs.imagePull?.delayMs ?? 0, () => {
+      if (failing) {
+        const err = `rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/${failing.image}": failed to resolve reference "docker.io/library/${failing.image}": docker.io/library/${failing.image}: not found`
+        this.event(pod, 'Normal', 'Pulling', `Pulling image "${failing.image}"`, 'kubelet', host, `spec.containers{${failing.name}}`)
+        this.event(pod, 'Warning', 'Failed', `Failed to pull image "${failing.image}": ${err}`, 'kubelet', host, `spec.containers{${failing.name}}`)
+        this.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull', 'kubelet', host, `spec.containers{${failing.name}}`)
+        this.setStatus(pod, { phase: 'Pending', containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, state: c === failing ? waiting('ErrImagePull', err) : waiting('ContainerCreating'), lastState: {}, ready: false, restartCount: 0, image: c.image, imageID: '', started: false })) })
+        this.later(1000, () => {
+          this.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${failing.image}"`, 'kubelet', host, `spec.containers{${failing.name}}`)
+          this.event(pod, 'Warning', 'Failed', 'Error: ImagePullBackOff', 'kubelet', host, `spec.containers{${failing.name}}`)
+          this.setStatus(pod, { containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, state: c === failing ? waiting('ImagePullBackOff', `Back-off pulling image "${failing.image}"`) : waiting('ContainerCreating'), lastState: {}, ready: false, restartCount: 0, image: c.image, imageID: '', started: false })) })
+        })
+        return
+      }
+      for (const c of pod.spec.containers) {
+        this.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`, 'kubelet', host, `spec.containers{${c.name}}`)
+        this.event(pod, 'Normal', 'Created', `Created container: ${c.name}`, 'kubelet', host, `spec.containers{${c.name}}`)
+        this.event(pod, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet', host, `spec.containers{${c.name}}`)
+      }
+      const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+      this.setStatus(pod, {
+        phase: 'Running', podIP: '10.244.0.10', podIPs: [{ ip: '10.244.0.10' }],
+        conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: t })),
+        containerStatuses: statuses({ running: { startedAt: t } }, true),
+      })
+    })
+  }
+}

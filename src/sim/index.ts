@@ -1,0 +1,108 @@
+/**
+ * gkr's simulated Kubernetes API server: `start(scenario)` serves HTTPS on a random loopback port with
+ * its own CA and writes a kubeconfig (one context per identity of the scenario) and the runner
+ * config.toml the scenario reproduces its failure with. Product code never imports this module; tests
+ * and `gkr sim` do.
+ */
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { stringify } from 'yaml'
+import { Store, type Obj } from './store.js'
+import { RESOURCES, resourceForKind } from './resources.js'
+import { SimServer, type AuditEntry, READ_VERBS } from './server.js'
+import { ClusterController } from './cluster.js'
+import { loadScenario, type Scenario } from './scenario.js'
+import { makeCerts } from './tls.js'
+
+export type { Scenario } from './scenario.js'
+export type { AuditEntry } from './server.js'
+export { builtinScenarios, loadScenario } from './scenario.js'
+
+export interface StartOptions {
+  port?: number
+  latencyMs?: number
+  /** Where kubeconfig and config.toml are written (default: a new temporary directory). */
+  dir?: string
+  kubeconfigPath?: string
+  runnerConfigPath?: string
+}
+
+export interface Sim {
+  url: string
+  /** Path of the kubeconfig; its current context is the scenario's default identity. */
+  kubeconfig: string
+  /** Path of a kubeconfig whose current context is the named identity. */
+  kubeconfigFor(identity: string): string
+  /** Path of the runner config.toml of the scenario. */
+  runnerConfig: string
+  scenario: Scenario
+  audit: AuditEntry[]
+  /** Audit entries that changed something (not get/list/watch, not dry-run, not access reviews). */
+  writes(): AuditEntry[]
+  store: Store
+  caPem: string
+  stop(): Promise<void>
+}
+
+export async function start(scenarioOrName: string | Scenario, opts: StartOptions = {}): Promise<Sim> {
+  const scenario = typeof scenarioOrName === 'string' ? loadScenario(scenarioOrName) : scenarioOrName
+  const factor = scenario.knobs.clockFactor ?? 1
+  const store = new Store()
+  seed(store, scenario.objects)
+  const certs = await makeCerts()
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms * factor))
+  const server = new SimServer({ scenario, certs, store, ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}), sleep })
+  const port = await server.listen(opts.port ?? 0)
+  const controller = new ClusterController(store, scenario, factor)
+  const url = `https://127.0.0.1:${port}`
+  const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), `gkr-sim-${scenario.name}-`))
+  const ownsDir = !opts.dir
+  const kubeconfigText = (current: string): string =>
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: `gkr-sim-${scenario.name}`, cluster: { server: url, 'certificate-authority-data': Buffer.from(certs.caPem).toString('base64') } }],
+      users: scenario.identities.map((id) => ({ name: id.name, user: { token: id.token } })),
+      contexts: scenario.identities.map((id) => ({ name: id.name, context: { cluster: `gkr-sim-${scenario.name}`, user: id.name, ...(id.serviceAccount ? { namespace: id.serviceAccount.namespace } : {}) } })),
+      'current-context': current,
+    })
+  const kubeconfig = opts.kubeconfigPath ?? path.join(dir, 'kubeconfig')
+  writeFileSync(kubeconfig, kubeconfigText(scenario.defaultIdentity), { mode: 0o600 })
+  const runnerConfig = opts.runnerConfigPath ?? path.join(dir, 'config.toml')
+  const caFile = path.join(path.dirname(runnerConfig), 'sim-ca.pem')
+  writeFileSync(caFile, certs.caPem)
+  // The runner's GitLab is the simulator too ({{sim.url}} / {{sim.ca}}), so nothing leaves loopback.
+  writeFileSync(runnerConfig, scenario.runnerConfig.replaceAll('{{sim.url}}', url).replaceAll('{{sim.ca}}', caFile), { mode: 0o600 })
+  return {
+    url,
+    kubeconfig,
+    kubeconfigFor(identity: string): string {
+      if (!scenario.identities.some((i) => i.name === identity)) throw new Error(`scenario ${scenario.name} has no identity ${identity}`)
+      const p = path.join(dir, `kubeconfig-${identity}`)
+      writeFileSync(p, kubeconfigText(identity), { mode: 0o600 })
+      return p
+    },
+    runnerConfig,
+    scenario,
+    audit: server.audit,
+    writes: () => server.audit.filter((e) => !READ_VERBS.has(e.verb) && !e.dryRun && e.group !== 'authorization.k8s.io' && e.code < 400 && e.code !== 0),
+    store,
+    caPem: certs.caPem,
+    async stop(): Promise<void> {
+      controller.stop()
+      await server.close()
+      if (ownsDir) rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Puts the scenario's objects in the store: namespaces first, then the rest, as an admin would create them. */
+function seed(store: Store, objects: Obj[]): void {
+  const order = (o: Obj): number => (o.kind === 'Namespace' ? 0 : o.kind === 'Node' ? 1 : 2)
+  for (const o of [...objects].sort((a, b) => order(a) - order(b))) {
+    const def = resourceForKind(o.apiVersion ?? 'v1', o.kind ?? '')
+    if (!def) throw new Error(`scenario object of unknown kind ${o.apiVersion}/${o.kind} (known: ${RESOURCES.map((r) => r.kind).join(', ')})`)
+    store.create(def, def.namespaced ? (o.metadata.namespace ?? 'default') : undefined, o)
+  }
+}

@@ -1,0 +1,113 @@
+import { readFileSync, readdirSync, existsSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseDocument } from 'yaml'
+import { GkrError } from '../util/errors.js'
+import type { Obj } from './store.js'
+
+export interface WebhookKnob {
+  behavior: 'allow' | 'deny' | 'timeout' | 'unreachable'
+  message?: string
+  code?: number
+  reason?: string
+}
+
+export interface PolicyKnob {
+  engine: 'gatekeeper' | 'kyverno' | 'gke'
+  kind: 'readOnlyRootFilesystem' | 'windowsHostAliases'
+  name: string
+}
+
+export interface Identity {
+  name: string
+  token: string
+  /** A user name, or a service account (system:serviceaccount:NS:NAME). */
+  user?: string
+  serviceAccount?: { namespace: string; name: string }
+  groups?: string[]
+}
+
+export interface Scenario {
+  name: string
+  description: string
+  /** What doctor reports for this scenario: the check that fails and its catalog entry. */
+  expect?: { check?: string; catalog?: string }
+  identities: Identity[]
+  /** The identity the written kubeconfig uses by default (its current context). */
+  defaultIdentity: string
+  /** The runner config.toml that reproduces the failure. */
+  runnerConfig: string
+  objects: Obj[]
+  knobs: {
+    /** Simulated seconds per real second is 1/factor: 0.01 makes a 180 s wait last 1.8 s. */
+    clockFactor?: number
+    webhooks?: Record<string, WebhookKnob>
+    policies?: PolicyKnob[]
+    imagePull?: { fail?: string[]; delayMs?: number }
+    scheduling?: { delayMs?: number }
+    latencyMs?: number
+    /** Fault injection: per "verb resource" (e.g. "list pods", "* *") a rate of failures. */
+    faults?: Array<{ match: string; rate: number; kind: 'etcd' | 'timeout' | 'throttle' | 'reset' | 'unavailable' }>
+    /** The API server stops answering (connection refused) after this many requests. */
+    goAwayAfter?: number
+    /** The GitLab side the simulator answers at <url>/api/v4 (runner token it accepts). */
+    gitlab?: { runnerToken?: string }
+    /** Windows nodes fail to mount projected volumes (chown is not supported by windows). */
+    windowsChownBug?: boolean
+  }
+}
+
+export const SCENARIO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios')
+
+export function builtinScenarios(): Array<{ name: string; description: string }> {
+  if (!existsSync(SCENARIO_DIR)) return []
+  return readdirSync(SCENARIO_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => {
+      const s = loadScenarioFile(path.join(SCENARIO_DIR, f))
+      return { name: s.name, description: s.description }
+    })
+}
+
+/** A built-in scenario by name, or a YAML file. */
+export function loadScenario(nameOrFile: string): Scenario {
+  const builtin = path.join(SCENARIO_DIR, `${nameOrFile}.yaml`)
+  if (existsSync(builtin)) return loadScenarioFile(builtin)
+  if (existsSync(nameOrFile)) return loadScenarioFile(nameOrFile)
+  const names = builtinScenarios().map((s) => s.name)
+  throw new GkrError('scenario-not-found', `no built-in scenario named "${nameOrFile}" and no such file`, { at: { flag: '--scenario' }, suggestions: [`Built-in scenarios: ${names.join(', ')}.`, 'Or pass the path of a scenario YAML file (docs/sim.md describes the format).'] })
+}
+
+export function loadScenarioFile(file: string): Scenario {
+  const doc = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: false })
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!
+    throw new GkrError('scenario-syntax', `invalid scenario YAML: ${e.message.split('\n')[0]}`, { at: { file, ...(e.linePos?.[0] ? { line: e.linePos[0].line, column: e.linePos[0].col } : {}) } })
+  }
+  const raw = doc.toJS() as Partial<Scenario> & { knobs?: Scenario['knobs'] }
+  const problems: string[] = []
+  if (typeof raw.name !== 'string') problems.push('name must be a string')
+  if (!Array.isArray(raw.identities) || raw.identities.length === 0) problems.push('identities must list at least one identity with a token')
+  if (!Array.isArray(raw.objects)) problems.push('objects must be a list of Kubernetes objects')
+  for (const [i, o] of (raw.objects ?? []).entries()) if (!o || typeof o !== 'object' || !(o as Obj).kind || !(o as Obj).metadata?.name) problems.push(`objects[${i}] needs kind and metadata.name`)
+  if (problems.length) throw new GkrError('scenario-invalid', `invalid scenario: ${problems.join('; ')}`, { at: { file } })
+  return {
+    name: raw.name!,
+    description: String(raw.description ?? ''),
+    ...(raw.expect ? { expect: raw.expect } : {}),
+    identities: raw.identities!,
+    defaultIdentity: raw.defaultIdentity ?? raw.identities![0]!.name,
+    runnerConfig: String(raw.runnerConfig ?? ''),
+    objects: raw.objects as Obj[],
+    knobs: raw.knobs ?? {},
+  }
+}
+
+export function userOf(id: Identity): { name: string; groups: string[] } {
+  if (id.serviceAccount) {
+    const { namespace, name } = id.serviceAccount
+    return { name: `system:serviceaccount:${namespace}:${name}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated', ...(id.groups ?? [])] }
+  }
+  return { name: id.user ?? id.name, groups: [...(id.groups ?? []), 'system:authenticated'] }
+}

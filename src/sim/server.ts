@@ -1,0 +1,577 @@
+import { createServer, type Server } from 'node:https'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import jsonPatch, { type Operation } from 'fast-json-patch'
+import { RESOURCES, findResource, groupVersion, qualified, verbsOf, type ResourceDef } from './resources.js'
+import { Store, type Obj } from './store.js'
+import { Authorizer, forbiddenWhy, type Attributes, type User } from './rbac.js'
+import { StatusError, badRequest, etcdError, forbidden, timeoutError, unauthorized } from './status.js'
+import { mutate, validate } from './admission.js'
+import { reviewFromProtobuf } from './protobuf.js'
+import { userOf, type Scenario } from './scenario.js'
+import type { Certs } from './tls.js'
+
+export interface AuditEntry {
+  time: string
+  user: string
+  verb: string
+  method: string
+  path: string
+  group?: string
+  resource?: string
+  subresource?: string
+  namespace?: string
+  name?: string
+  dryRun: boolean
+  code: number
+}
+
+export const K8S_VERSION = { major: '1', minor: '33', gitVersion: 'v1.33.1', gitCommit: '8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828', gitTreeState: 'clean', buildDate: '2025-05-15T08:19:14Z', goVersion: 'go1.24.2', compiler: 'gc', platform: 'linux/amd64' }
+
+/** Verbs that change nothing: what "no persistent writes" means in the audit log. */
+export const READ_VERBS = new Set(['get', 'list', 'watch'])
+
+interface Route {
+  def: ResourceDef
+  namespace?: string
+  name?: string
+  subresource?: string
+}
+
+export interface SimServerOptions {
+  scenario: Scenario
+  certs: Certs
+  store: Store
+  latencyMs?: number
+  sleep: (ms: number) => Promise<void>
+}
+
+export class SimServer {
+  readonly audit: AuditEntry[] = []
+  readonly server: Server
+  private readonly authz: Authorizer
+  private readonly tokens = new Map<string, User>()
+  private requests = 0
+  private readonly sockets = new Set<Socket>()
+  private readonly watchers = new Set<() => void>()
+
+  constructor(private readonly opts: SimServerOptions) {
+    this.authz = new Authorizer(opts.store)
+    for (const id of opts.scenario.identities) this.tokens.set(id.token, userOf(id))
+    this.server = createServer({ key: opts.certs.keyPem, cert: opts.certs.certPem }, (req, res) => void this.handle(req, res))
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s)
+      s.on('close', () => this.sockets.delete(s))
+    })
+  }
+
+  async listen(port = 0): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(port, '127.0.0.1', () => resolve())
+    })
+    const addr = this.server.address()
+    return typeof addr === 'object' && addr ? addr.port : port
+  }
+
+  async close(): Promise<void> {
+    for (const stop of this.watchers) stop()
+    for (const s of this.sockets) s.destroy()
+    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1')
+    const entry: AuditEntry = { time: new Date().toISOString(), user: '', verb: '', method: req.method ?? 'GET', path: url.pathname, dryRun: url.searchParams.get('dryRun') === 'All', code: 0 }
+    this.requests++
+    const knobs = this.opts.scenario.knobs
+    try {
+      if (knobs.goAwayAfter !== undefined && this.requests > knobs.goAwayAfter) {
+        req.socket.destroy()
+        return
+      }
+      const latency = this.opts.latencyMs ?? knobs.latencyMs ?? 0
+      if (latency > 0) await new Promise((r) => setTimeout(r, latency))
+      const body = await readBody(req)
+      if (url.pathname.startsWith('/api/v4/')) return this.gitlab(req, res, url, body, entry)
+      const user = this.authenticate(req)
+      entry.user = user.name
+      const route = this.route(url.pathname)
+      const verb = verbOf(req.method ?? 'GET', route, url)
+      entry.verb = verb
+      if (route && typeof route !== 'string') Object.assign(entry, { group: route.def.group || undefined, resource: route.def.resource, subresource: route.subresource, namespace: route.namespace, name: route.name })
+      this.injectFault(verb, route && typeof route !== 'string' ? route.def.resource : '*', req)
+      await this.dispatch(req, res, url, user, route, verb, body, entry)
+    } catch (err) {
+      if (err instanceof StatusError) {
+        entry.code = err.code
+        if (err.code === 429) {
+          res.writeHead(429, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Retry-After': '1' })
+          res.end('Too many requests, please try again later.\n')
+        } else this.send(res, err.code, err.body(), err.headers)
+      } else if ((err as Error).message === 'reset') {
+        entry.code = 0
+        req.socket.destroy()
+      } else {
+        entry.code = 500
+        this.send(res, 500, new StatusError(500, `Internal error occurred: ${(err as Error).message}`, 'InternalError').body())
+      }
+    } finally {
+      if (!entry.code) entry.code = res.statusCode
+      this.audit.push(entry)
+    }
+  }
+
+  private injectFault(verb: string, resource: string, _req: IncomingMessage): void {
+    for (const f of this.opts.scenario.knobs.faults ?? []) {
+      const [v, r] = f.match.split(' ')
+      if ((v !== '*' && v !== verb) || (r !== '*' && r !== resource)) continue
+      if (Math.random() >= f.rate) continue
+      if (f.kind === 'etcd') throw etcdError('etcdserver: leader changed')
+      if (f.kind === 'timeout') throw timeoutError()
+      if (f.kind === 'throttle') throw new StatusError(429, 'Too many requests, please try again later.', 'TooManyRequests')
+      if (f.kind === 'unavailable') throw new StatusError(503, 'apiserver is shutting down', 'ServiceUnavailable', undefined, { 'Retry-After': '1' })
+      if (f.kind === 'reset') throw new Error('reset')
+    }
+  }
+
+  private authenticate(req: IncomingMessage): User {
+    const auth = req.headers.authorization ?? ''
+    const token = auth.startsWith('Bearer ') ? auth.slice(7) : ''
+    const user = this.tokens.get(token)
+    if (!user) throw unauthorized()
+    const as = req.headers['impersonate-user']
+    if (typeof as === 'string' && as) {
+      const sa = /^system:serviceaccount:([^:]+):(.+)$/.exec(as)
+      const attrs: Attributes = sa ? { user, verb: 'impersonate', group: '', resource: 'serviceaccounts', namespace: sa[1], name: sa[2] } : { user, verb: 'impersonate', group: '', resource: 'users', name: as }
+      if (!this.authz.authorize(attrs).allowed) throw forbidden(sa ? 'serviceaccounts' : 'users', '', sa ? 'serviceaccounts' : 'users', sa ? sa[2] : as, forbiddenWhy(attrs, ''))
+      const groupsHeader = req.headers['impersonate-group']
+      const groups = Array.isArray(groupsHeader) ? groupsHeader : groupsHeader ? [groupsHeader] : []
+      return sa ? { name: as, groups: ['system:serviceaccounts', `system:serviceaccounts:${sa[1]}`, 'system:authenticated', ...groups] } : { name: as, groups: [...groups, 'system:authenticated'] }
+    }
+    return user
+  }
+
+  /** Resource path → route; otherwise the path itself (discovery and other non-resource URLs). */
+  private route(pathname: string): Route | string | undefined {
+    const parts = pathname.split('/').filter(Boolean)
+    let group = ''
+    let version: string
+    let rest: string[]
+    if (parts[0] === 'api' && parts.length >= 3) {
+      version = parts[1]!
+      rest = parts.slice(2)
+    } else if (parts[0] === 'apis' && parts.length >= 4) {
+      group = parts[1]!
+      version = parts[2]!
+      rest = parts.slice(3)
+    } else return pathname
+    let namespace: string | undefined
+    if (rest[0] === 'namespaces' && rest.length >= 3) {
+      namespace = rest[1]
+      rest = rest.slice(2)
+    }
+    const def = findResource(group, version, rest[0]!)
+    if (!def) {
+      if (rest[0] === 'namespaces' && rest.length <= 2) {
+        const nsDef = findResource('', 'v1', 'namespaces')!
+        return { def: nsDef, ...(rest[1] ? { name: rest[1] } : namespace ? { name: namespace } : {}) }
+      }
+      return pathname
+    }
+    return { def, ...(namespace ? { namespace } : {}), ...(rest[1] ? { name: rest[1] } : {}), ...(rest[2] ? { subresource: rest[2] } : {}) }
+  }
+
+  private authorize(attrs: Attributes, route: Route): void {
+    const r = this.authz.authorize(attrs)
+    if (!r.allowed) throw forbidden(qualified(route.def), route.def.group, route.def.resource, route.name, forbiddenWhy(attrs, r.reason))
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse, url: URL, user: User, route: Route | string | undefined, verb: string, body: Buffer, entry: AuditEntry): Promise<void> {
+    if (typeof route === 'string' || route === undefined) return this.nonResource(req, res, url, user, body, entry)
+    const { def, namespace, name, subresource } = route
+    this.authorize({ user, verb, group: def.group, resource: def.resource, ...(subresource ? { subresource } : {}), ...(namespace ? { namespace } : {}), ...(name ? { name } : {}) }, route)
+    const store = this.opts.store
+    const dryRun = url.searchParams.get('dryRun')
+    if (dryRun !== null && dryRun !== 'All') throw new StatusError(422, `CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"${dryRun}"}: supported values: "All"`, 'Invalid')
+    if (subresource === 'log') return this.logs(res, route)
+    if (subresource === 'exec' || subresource === 'attach') throw badRequest(`pod ${name} does not have a host assigned`)
+    switch (verb) {
+      case 'get':
+        return this.send(res, 200, this.present(store.get(def, namespace, name!), req))
+      case 'list':
+        return this.send(res, 200, this.listReply(req, url, def, namespace))
+      case 'watch':
+        return this.watch(req, res, url, def, namespace)
+      case 'create': {
+        const obj = parseObject(body, req)
+        if (def.namespaced && obj.metadata?.namespace && namespace && obj.metadata.namespace !== namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request')
+        obj.metadata ??= {}
+        if (!obj.metadata.name && !obj.metadata.generateName) throw new StatusError(422, `${def.kind} "" is invalid: metadata.name: Required value: name or generateName is required`, 'Invalid')
+        if (def.namespaced && namespace && !store.tryGet(findResource('', 'v1', 'namespaces')!, undefined, namespace)) throw new StatusError(404, `namespaces "${namespace}" not found`, 'NotFound', { name: namespace, kind: 'namespaces' })
+        this.validateObject(def, obj)
+        const ctx = { store, def, ...(namespace ? { namespace } : {}), obj, dryRun: dryRun === 'All', webhooks: this.opts.scenario.knobs.webhooks ?? {}, policies: this.opts.scenario.knobs.policies ?? [], sleep: this.opts.sleep }
+        mutate(ctx)
+        if (!obj.metadata.name) obj.metadata.name = `${obj.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`
+        await validate(ctx)
+        const created = store.create(def, namespace, obj, { dryRun: dryRun === 'All' })
+        if (def.resource === 'pods' && !created.status) created.status = { phase: 'Pending', qosClass: 'BestEffort' }
+        entry.name = created.metadata.name
+        return this.send(res, 201, created)
+      }
+      case 'update': {
+        const obj = parseObject(body, req)
+        return this.send(res, 200, store.update(def, namespace, { ...obj, metadata: { ...obj.metadata, name } }, { dryRun: dryRun === 'All' }))
+      }
+      case 'patch': {
+        const current = store.get(def, namespace, name!)
+        const type = String(req.headers['content-type'] ?? '')
+        const patch = JSON.parse(body.toString('utf8') || '{}') as unknown
+        const next = type.includes('json-patch') ? (jsonPatch.applyPatch(structuredClone(current), patch as Operation[], false, false).newDocument as Obj) : (mergeObjects(current, patch, type.includes('strategic')) as Obj)
+        return this.send(res, 200, store.update(def, namespace, { ...next, metadata: { ...next.metadata, resourceVersion: undefined } }, { dryRun: dryRun === 'All', checkRv: false }))
+      }
+      case 'delete': {
+        const deleted = store.delete(def, namespace, name!, { dryRun: dryRun === 'All' })
+        return this.send(res, 200, def.resource === 'pods' || def.resource === 'namespaces' ? deleted : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, ...(def.group ? { group: def.group } : {}), kind: def.resource, uid: deleted.metadata.uid } })
+      }
+      case 'deletecollection': {
+        for (const o of store.list(def, namespace)) store.delete(def, namespace, o.metadata.name!, { dryRun: dryRun === 'All' })
+        return this.send(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' })
+      }
+    }
+    throw new StatusError(405, `the server does not allow this method on the requested resource`, 'MethodNotAllowed')
+  }
+
+  private validateObject(def: ResourceDef, obj: Obj): void {
+    if (def.resource !== 'pods') return
+    const spec = obj.spec as { containers?: Array<{ name?: string; image?: string }> } | undefined
+    const causes: Array<{ field: string; message: string; reason: string }> = []
+    if (!spec?.containers?.length) causes.push({ field: 'spec.containers', message: 'Required value', reason: 'FieldValueRequired' })
+    spec?.containers?.forEach((c, i) => {
+      if (!c.image) causes.push({ field: `spec.containers[${i}].image`, message: 'Required value', reason: 'FieldValueRequired' })
+    })
+    if (causes.length) {
+      const name = obj.metadata.name ?? obj.metadata.generateName ?? ''
+      throw new StatusError(422, `Pod "${name}" is invalid: ${causes.length === 1 ? `${causes[0]!.field}: ${causes[0]!.message}` : `[${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}]`}`, 'Invalid', { name, kind: 'Pod', causes })
+    }
+  }
+
+  private present(obj: Obj, req: IncomingMessage): unknown {
+    const accept = String(req.headers.accept ?? '')
+    if (accept.includes('as=PartialObjectMetadata;')) return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata }
+    return obj
+  }
+
+  private listReply(req: IncomingMessage, url: URL, def: ResourceDef, namespace?: string): unknown {
+    let items = this.opts.store.list(def, namespace).filter((o) => selectorMatch(url.searchParams.get('labelSelector'), o.metadata.labels ?? {}) && fieldMatch(url.searchParams.get('fieldSelector'), o))
+    const rv = String(this.opts.store.resourceVersion)
+    const limit = Number(url.searchParams.get('limit') ?? 0)
+    const cont = url.searchParams.get('continue')
+    let start = 0
+    if (cont) {
+      try {
+        start = (JSON.parse(Buffer.from(cont, 'base64url').toString('utf8')) as { start: number }).start
+      } catch {
+        throw new StatusError(410, 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.', 'Expired')
+      }
+    }
+    let meta: Record<string, unknown> = { resourceVersion: rv }
+    if (limit > 0) {
+      const page = items.slice(start, start + limit)
+      if (start + limit < items.length) meta = { ...meta, continue: Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: Number(rv), start: start + limit })).toString('base64url'), remainingItemCount: items.length - start - limit }
+      items = page
+    } else if (start) items = items.slice(start)
+    const accept = String(req.headers.accept ?? '')
+    if (accept.includes('as=Table')) return table(def, items, rv)
+    if (accept.includes('as=PartialObjectMetadataList')) return { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: meta, items: items.map((o) => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata })) }
+    return { kind: `${def.kind}List`, apiVersion: groupVersion(def), metadata: meta, items }
+  }
+
+  private watch(req: IncomingMessage, res: ServerResponse, url: URL, def: ResourceDef, namespace?: string): void {
+    const store = this.opts.store
+    const rvParam = url.searchParams.get('resourceVersion')
+    const label = url.searchParams.get('labelSelector')
+    const field = url.searchParams.get('fieldSelector')
+    const matches = (o: Obj): boolean => (!def.namespaced || !namespace || o.metadata.namespace === namespace) && selectorMatch(label, o.metadata.labels ?? {}) && fieldMatch(field, o)
+    const initial = !rvParam || rvParam === '0' ? store.list(def, namespace).filter(matches).map((o) => ({ type: 'ADDED', object: o })) : store.since(def, Number(rvParam)).filter((e) => matches(e.object)).map((e) => ({ type: e.type, object: e.object }))
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' })
+    for (const e of initial) res.write(JSON.stringify(e) + '\n')
+    const onChange = (e: { type: string; def: ResourceDef; object: Obj }): void => {
+      if (e.def === def && matches(e.object)) res.write(JSON.stringify({ type: e.type, object: e.object }) + '\n')
+    }
+    store.events.on('change', onChange)
+    const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true' ? setInterval(() => res.write(JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: groupVersion(def), metadata: { resourceVersion: String(store.resourceVersion) } } }) + '\n'), 1000) : undefined
+    const timeout = Number(url.searchParams.get('timeoutSeconds') ?? 0)
+    const stop = (): void => {
+      store.events.off('change', onChange)
+      if (bookmarks) clearInterval(bookmarks)
+      if (timer) clearTimeout(timer)
+      this.watchers.delete(stop)
+      if (!res.writableEnded) res.end()
+    }
+    const timer = timeout > 0 ? setTimeout(stop, timeout * 1000) : undefined
+    this.watchers.add(stop)
+    req.on('close', stop)
+  }
+
+  private logs(res: ServerResponse, route: Route): void {
+    const pod = this.opts.store.get(route.def, route.namespace, route.name!)
+    const logs = (pod.metadata.annotations?.['sim.gkr.dev/logs'] as string | undefined) ?? ''
+    res.writeHead(200, { 'Content-Type': 'text/plain' })
+    res.end(logs)
+  }
+
+  private async nonResource(req: IncomingMessage, res: ServerResponse, url: URL, user: User, body: Buffer, entry: AuditEntry): Promise<void> {
+    const p = url.pathname
+    if (req.method === 'POST' && p.startsWith('/apis/authorization.k8s.io/v1/')) return this.review(req, res, p.split('/').pop()!, user, body, entry)
+    entry.verb = (req.method ?? 'GET').toLowerCase()
+    const attrs: Attributes = { user, verb: entry.verb, path: p }
+    if (!this.authz.authorize(attrs).allowed) throw new StatusError(403, `forbidden: User "${user.name}" cannot ${entry.verb} path "${p}"`, 'Forbidden')
+    const accept = String(req.headers.accept ?? '')
+    if (p === '/version') return this.send(res, 200, K8S_VERSION)
+    if (p === '/healthz' || p === '/livez' || p === '/readyz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' })
+      return void res.end('ok')
+    }
+    if (p === '/api' || p === '/apis') return this.discovery(res, p, accept)
+    if (p === '/openapi/v3') {
+      const paths = Object.fromEntries([...new Set(RESOURCES.map(groupVersion))].map((gv) => [gv.includes('/') ? `apis/${gv}` : `api/${gv}`, { serverRelativeURL: `/openapi/v3/${gv.includes('/') ? 'apis' : 'api'}/${gv}?hash=0123ABCD` }]))
+      return this.send(res, 200, { paths })
+    }
+    if (p.startsWith('/openapi/v3/')) {
+      const gv = p.replace('/openapi/v3/', '').replace(/^apis?\//, '')
+      const defs = RESOURCES.filter((r) => groupVersion(r) === gv)
+      const paths = Object.fromEntries(defs.map((r) => [`/${r.group ? 'apis' : 'api'}/${gv}/${r.namespaced ? 'namespaces/{namespace}/' : ''}${r.resource}/{name}`, { patch: { 'x-kubernetes-action': 'patch', 'x-kubernetes-group-version-kind': { group: r.group, version: r.version, kind: r.kind }, parameters: [{ name: 'fieldValidation', in: 'query', schema: { type: 'string', uniqueItems: true } }], responses: {} } }]))
+      return this.send(res, 200, { openapi: '3.0.0', info: { title: 'Kubernetes', version: K8S_VERSION.gitVersion }, paths, components: { schemas: {} } })
+    }
+    const gvMatch = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/.exec(p)
+    if (gvMatch) {
+      const group = gvMatch[2] ?? ''
+      const version = gvMatch[1] ?? gvMatch[3]!
+      const defs = RESOURCES.filter((r) => r.group === group && r.version === version)
+      if (defs.length === 0) return this.notFoundPage(res)
+      const resources = defs.flatMap((r) => [
+        { name: r.resource, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs: verbsOf(r), ...(r.shortNames ? { shortNames: r.shortNames } : {}) },
+        ...(r.subresources ?? []).map((s) => ({ name: `${r.resource}/${s.name}`, singularName: '', namespaced: r.namespaced, kind: s.kind, verbs: s.verbs })),
+      ])
+      return this.send(res, 200, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupVersion({ group, version }), resources })
+    }
+    return this.notFoundPage(res)
+  }
+
+  private notFoundPage(res: ServerResponse): void {
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' })
+    res.end('404 page not found\n')
+  }
+
+  private discovery(res: ServerResponse, p: string, accept: string): void {
+    const groups = [...new Set(RESOURCES.filter((r) => r.group).map((r) => r.group))]
+    const aggregated = accept.split(',').map((a) => a.trim()).find((a) => a.includes('as=APIGroupDiscoveryList') && (a.includes('v=v2;') || a.includes('v=v2beta1;')) && !a.includes('profile='))
+    if (aggregated) {
+      const v = aggregated.includes('v=v2beta1') ? 'v2beta1' : 'v2'
+      const item = (group: string): unknown => ({
+        metadata: group ? { name: group, creationTimestamp: null } : { creationTimestamp: null },
+        versions: [{
+          version: RESOURCES.find((r) => r.group === group)!.version,
+          freshness: 'Current',
+          resources: RESOURCES.filter((r) => r.group === group).map((r) => ({
+            resource: r.resource, responseKind: { group: r.group, version: r.version, kind: r.kind }, scope: r.namespaced ? 'Namespaced' : 'Cluster', singularResource: r.kind.toLowerCase(), verbs: verbsOf(r),
+            ...(r.shortNames ? { shortNames: r.shortNames } : {}),
+            ...(r.subresources ? { subresources: r.subresources.map((s) => ({ subresource: s.name, responseKind: { group: r.group, version: r.version, kind: s.kind }, verbs: s.verbs })) } : {}),
+          })),
+        }],
+      })
+      const bodyObj = { kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${v}`, metadata: {}, items: p === '/api' ? [item('')] : groups.map(item) }
+      res.writeHead(200, { 'Content-Type': `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`, Vary: 'Accept' })
+      return void res.end(JSON.stringify(bodyObj))
+    }
+    if (p === '/api') return this.send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '10.0.0.1:6443' }] })
+    return this.send(res, 200, {
+      kind: 'APIGroupList',
+      apiVersion: 'v1',
+      groups: groups.map((g) => {
+        const v = RESOURCES.find((r) => r.group === g)!.version
+        return { name: g, versions: [{ groupVersion: `${g}/${v}`, version: v }], preferredVersion: { groupVersion: `${g}/${v}`, version: v } }
+      }),
+    })
+  }
+
+  private review(req: IncomingMessage, res: ServerResponse, kind: string, user: User, body: Buffer, entry: AuditEntry): void {
+    entry.verb = 'create'
+    entry.group = 'authorization.k8s.io'
+    entry.resource = kind
+    const isProto = String(req.headers['content-type'] ?? '').includes('protobuf')
+    const review = (isProto ? reviewFromProtobuf(body) : JSON.parse(body.toString('utf8') || '{}')) as { spec?: Record<string, unknown> }
+    const spec = review.spec ?? {}
+    const reviewAttrs: Attributes = { user, verb: 'create', group: 'authorization.k8s.io', resource: kind }
+    const allowedToAsk = this.authz.authorize(reviewAttrs)
+    if (!allowedToAsk.allowed) throw forbidden(`${kind}.authorization.k8s.io`, 'authorization.k8s.io', kind, undefined, forbiddenWhy(reviewAttrs, ''))
+    if (kind === 'selfsubjectrulesreviews') {
+      const ns = String(spec.namespace ?? '')
+      const rules = this.authz.rulesFor(user, ns)
+      const status = { resourceRules: rules.filter((r) => r.resources).map((r) => ({ verbs: r.verbs, apiGroups: r.apiGroups, resources: r.resources, ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}) })), nonResourceRules: rules.filter((r) => r.nonResourceURLs).map((r) => ({ verbs: r.verbs, nonResourceURLs: r.nonResourceURLs })), incomplete: false }
+      return this.send(res, 201, { kind: 'SelfSubjectRulesReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec, status })
+    }
+    let subject = user
+    if (kind === 'subjectaccessreviews') {
+      const name = String(spec.user ?? '')
+      const groups = Array.isArray(spec.groups) ? (spec.groups as string[]) : []
+      const sa = /^system:serviceaccount:([^:]+):/.exec(name)
+      subject = { name, groups: [...new Set([...groups, ...(sa ? ['system:serviceaccounts', `system:serviceaccounts:${sa[1]}`, 'system:authenticated'] : [])])] }
+    }
+    const ra = spec.resourceAttributes as Record<string, string> | undefined
+    const nra = spec.nonResourceAttributes as Record<string, string> | undefined
+    const attrs: Attributes = ra
+      ? { user: subject, verb: ra.verb ?? '', group: ra.group ?? '', resource: ra.resource ?? '', ...(ra.subresource ? { subresource: ra.subresource } : {}), ...(ra.namespace ? { namespace: ra.namespace } : {}), ...(ra.name ? { name: ra.name } : {}) }
+      : { user: subject, verb: nra?.verb ?? '', path: nra?.path ?? '' }
+    const r = this.authz.authorize(attrs)
+    const kindName = kind === 'subjectaccessreviews' ? 'SubjectAccessReview' : 'SelfSubjectAccessReview'
+    return this.send(res, 201, { kind: kindName, apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec, status: { allowed: r.allowed, ...(r.reason ? { reason: r.reason } : {}) } })
+  }
+
+  /** The few GitLab API endpoints doctor's GitLab checks call, so scenarios stay on loopback. */
+  private gitlab(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer, entry: AuditEntry): void {
+    entry.verb = `gitlab ${req.method}`
+    const runnerToken = this.opts.scenario.knobs.gitlab?.runnerToken
+    const token = (() => {
+      try {
+        return String((JSON.parse(body.toString('utf8') || '{}') as { token?: string }).token ?? '')
+      } catch {
+        return ''
+      }
+    })()
+    if (url.pathname === '/api/v4/version' && req.method === 'GET') return this.send(res, 401, { message: '401 Unauthorized' })
+    if (url.pathname === '/api/v4/runners/verify' && req.method === 'POST') return token && token === runnerToken ? this.send(res, 200, { id: 1, token: '[filtered]' }) : this.send(res, 403, { message: '403 Forbidden' })
+    if (url.pathname === '/api/v4/jobs/request' && req.method === 'POST') {
+      if (token && token === runnerToken) {
+        res.writeHead(204)
+        return void res.end()
+      }
+      return this.send(res, 403, { message: '403 Forbidden' })
+    }
+    return this.send(res, 404, { message: '404 Not Found' })
+  }
+
+  private send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+    res.writeHead(code, { 'Content-Type': 'application/json', ...headers })
+    res.end(JSON.stringify(body))
+  }
+}
+
+function verbOf(method: string, route: Route | string | undefined, url: URL): string {
+  const named = typeof route === 'object' && route.name !== undefined
+  switch (method) {
+    case 'GET':
+      return url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1' ? 'watch' : named ? 'get' : 'list'
+    case 'POST':
+      return 'create'
+    case 'PUT':
+      return 'update'
+    case 'PATCH':
+      return 'patch'
+    case 'DELETE':
+      return named ? 'delete' : 'deletecollection'
+    default:
+      return method.toLowerCase()
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+function parseObject(body: Buffer, req: IncomingMessage): Obj {
+  if (String(req.headers['content-type'] ?? '').includes('protobuf')) throw new StatusError(415, 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml', 'UnsupportedMediaType')
+  try {
+    const o = JSON.parse(body.toString('utf8')) as Obj
+    o.metadata ??= {}
+    return o
+  } catch {
+    throw badRequest('the object provided is unrecognized or could not be decoded')
+  }
+}
+
+/** Label selector matching: `a=b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`. */
+export function selectorMatch(selector: string | null, labels: Record<string, string>): boolean {
+  if (!selector) return true
+  const parts = selector.match(/([^,(]+(\([^)]*\))?)/g) ?? []
+  return parts.every((raw) => {
+    const p = raw.trim()
+    let m: RegExpExecArray | null
+    if ((m = /^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(p))) {
+      const vals = m[3]!.split(',').map((s) => s.trim())
+      return m[2] === 'in' ? vals.includes(labels[m[1]!] ?? '\u0000') : !vals.includes(labels[m[1]!] ?? '\u0000')
+    }
+    if ((m = /^([^!=]+)!=(.*)$/.exec(p))) return labels[m[1]!.trim()] !== m[2]!.trim()
+    if ((m = /^([^!=]+)==?(.*)$/.exec(p))) return labels[m[1]!.trim()] === m[2]!.trim()
+    if (p.startsWith('!')) return !(p.slice(1) in labels)
+    return p in labels
+  })
+}
+
+function fieldValue(o: Obj, path: string): string | undefined {
+  let v: unknown = o
+  for (const k of path.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined
+  return v === undefined ? undefined : String(v)
+}
+
+export function fieldMatch(selector: string | null, o: Obj): boolean {
+  if (!selector) return true
+  return selector.split(',').every((p) => {
+    const m = /^([^!=]+)(!=|==|=)(.*)$/.exec(p.trim())
+    if (!m) return true
+    const v = fieldValue(o, m[1]!) ?? ''
+    return m[2] === '!=' ? v !== m[3] : v === m[3]
+  })
+}
+
+function mergeObjects(target: unknown, patch: unknown, strategic: boolean): unknown {
+  if (strategic && Array.isArray(patch) && Array.isArray(target) && patch.every((x) => x && typeof x === 'object' && 'name' in x)) {
+    const out = [...target] as Array<Record<string, unknown>>
+    for (const item of patch as Array<Record<string, unknown>>) {
+      const i = out.findIndex((x) => x.name === item.name)
+      if (i >= 0) out[i] = mergeObjects(out[i], item, strategic) as Record<string, unknown>
+      else out.push(item)
+    }
+    return out
+  }
+  if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return patch
+  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as object) } : {}
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k]
+    else out[k] = mergeObjects(out[k], v, strategic)
+  }
+  return out
+}
+
+function age(ts: string | undefined): string {
+  if (!ts) return '<unknown>'
+  const s = Math.max(0, Math.floor((Date.now() - Date.parse(ts)) / 1000))
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : s < 172800 ? `${Math.floor(s / 3600)}h` : `${Math.floor(s / 86400)}d`
+}
+
+/** Server-side printing (`as=Table`), as kubectl get shows it. */
+function table(def: ResourceDef, items: Obj[], rv: string): unknown {
+  const col = (name: string, priority = 0): unknown => ({ name, type: 'string', format: name === 'Name' ? 'name' : '', description: name, priority })
+  const partial = (o: Obj): unknown => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata })
+  if (def.resource === 'pods') {
+    return {
+      kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: rv },
+      columnDefinitions: [col('Name'), col('Ready'), col('Status'), col('Restarts'), col('Age'), col('IP', 1), col('Node', 1), col('Nominated Node', 1), col('Readiness Gates', 1)],
+      rows: items.map((o) => {
+        const spec = o.spec as { containers?: unknown[]; nodeName?: string }
+        const st = (o.status ?? {}) as { phase?: string; podIP?: string; containerStatuses?: Array<{ ready?: boolean; restartCount?: number; state?: { waiting?: { reason?: string }; terminated?: { reason?: string } } }> }
+        const cs = st.containerStatuses ?? []
+        const waiting = cs.map((c) => c.state?.waiting?.reason ?? c.state?.terminated?.reason).find(Boolean)
+        const status = o.metadata.deletionTimestamp ? 'Terminating' : (waiting ?? st.phase ?? 'Pending')
+        return { cells: [o.metadata.name, `${cs.filter((c) => c.ready).length}/${spec?.containers?.length ?? 0}`, status, String(cs.reduce((a, c) => a + (c.restartCount ?? 0), 0)), age(o.metadata.creationTimestamp), st.podIP ?? '<none>', spec?.nodeName ?? '<none>', '<none>', '<none>'], object: partial(o) }
+      }),
+    }
+  }
+  return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: rv }, columnDefinitions: [col('Name'), col('Age')], rows: items.map((o) => ({ cells: [o.metadata.name, age(o.metadata.creationTimestamp)], object: partial(o) })) }
+}

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import type { ResourceDef } from './resources.js'
+import { alreadyExists, conflict, expired, notFound } from './status.js'
+import { qualified } from './resources.js'
+
+export type Obj = { apiVersion?: string; kind?: string; metadata: Meta; [k: string]: unknown }
+export interface Meta {
+  name?: string
+  generateName?: string
+  namespace?: string
+  uid?: string
+  resourceVersion?: string
+  creationTimestamp?: string
+  deletionTimestamp?: string
+  labels?: Record<string, string>
+  annotations?: Record<string, string>
+  ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string }>
+  [k: string]: unknown
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED'
+  object: Obj
+  rv: number
+  def: ResourceDef
+}
+
+const GEN_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'
+const HISTORY = 1000
+
+/** The cluster's objects, in memory, with resourceVersions that grow across all kinds. */
+export class Store {
+  private readonly objects = new Map<string, { def: ResourceDef; obj: Obj }>()
+  private rv = 1000
+  private readonly history: WatchEvent[] = []
+  readonly events = new EventEmitter()
+  constructor(private readonly now: () => Date = () => new Date()) {
+    this.events.setMaxListeners(0)
+  }
+
+  get resourceVersion(): number {
+    return this.rv
+  }
+
+  /** The oldest resourceVersion a watch can still start from. */
+  get oldestRv(): number {
+    return this.history.length > 0 ? this.history[0]!.rv - 1 : this.rv
+  }
+
+  private key(def: ResourceDef, ns: string | undefined, name: string): string {
+    return `${def.group}/${def.resource}/${def.namespaced ? (ns ?? '') : ''}/${name}`
+  }
+
+  get(def: ResourceDef, ns: string | undefined, name: string): Obj {
+    const e = this.objects.get(this.key(def, ns, name))
+    if (!e) throw notFound(qualified(def), def.group, def.resource, name)
+    return structuredClone(e.obj)
+  }
+
+  tryGet(def: ResourceDef, ns: string | undefined, name: string): Obj | undefined {
+    const e = this.objects.get(this.key(def, ns, name))
+    return e ? structuredClone(e.obj) : undefined
+  }
+
+  list(def: ResourceDef, ns?: string): Obj[] {
+    const out: Obj[] = []
+    for (const e of this.objects.values()) {
+      if (e.def !== def) continue
+      if (def.namespaced && ns && e.obj.metadata.namespace !== ns) continue
+      out.push(structuredClone(e.obj))
+    }
+    return out.sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`))
+  }
+
+  /** Fills in name (from generateName), uid, creationTimestamp; checks the name is free. Persists unless dryRun. */
+  create(def: ResourceDef, ns: string | undefined, input: Obj, opts: { dryRun?: boolean } = {}): Obj {
+    const obj = structuredClone(input)
+    obj.apiVersion = def.group ? `${def.group}/${def.version}` : def.version
+    obj.kind = def.kind
+    const meta = obj.metadata
+    if (!meta.name && meta.generateName) {
+      for (let i = 0; i < 8; i++) {
+        let s = ''
+        for (let j = 0; j < 5; j++) s += GEN_ALPHABET[Math.floor(Math.random() * GEN_ALPHABET.length)]
+        meta.name = `${meta.generateName.slice(0, 58)}${s}`
+        if (!this.objects.has(this.key(def, ns, meta.name))) break
+      }
+    }
+    if (def.namespaced) meta.namespace = ns
+    else delete meta.namespace
+    if (this.objects.has(this.key(def, ns, meta.name!))) throw alreadyExists(qualified(def), def.group, def.resource, meta.name!)
+    meta.uid = randomUUID()
+    meta.creationTimestamp = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    if (opts.dryRun) {
+      delete meta.resourceVersion
+      return obj
+    }
+    meta.resourceVersion = String(++this.rv)
+    this.objects.set(this.key(def, ns, meta.name!), { def, obj })
+    this.emit('ADDED', def, obj)
+    return structuredClone(obj)
+  }
+
+  update(def: ResourceDef, ns: string | undefined, input: Obj, opts: { dryRun?: boolean; checkRv?: boolean } = {}): Obj {
+    const k = this.key(def, ns, input.metadata.name!)
+    const cur = this.objects.get(k)
+    if (!cur) throw notFound(qualified(def), def.group, def.resource, input.metadata.name!)
+    if (opts.checkRv !== false && input.metadata.resourceVersion && input.metadata.resourceVersion !== cur.obj.metadata.resourceVersion) {
+      throw conflict(qualified(def), def.group, def.resource, input.metadata.name!)
+    }
+    const obj = structuredClone(input)
+    obj.apiVersion = cur.obj.apiVersion
+    obj.kind = cur.obj.kind
+    obj.metadata = { ...obj.metadata, uid: cur.obj.metadata.uid, creationTimestamp: cur.obj.metadata.creationTimestamp, ...(def.namespaced ? { namespace: ns } : {}) }
+    if (opts.dryRun) return obj
+    obj.metadata.resourceVersion = String(++this.rv)
+    this.objects.set(k, { def, obj })
+    this.emit('MODIFIED', def, obj)
+    return structuredClone(obj)
+  }
+
+  delete(def: ResourceDef, ns: string | undefined, name: string, opts: { dryRun?: boolean } = {}): Obj {
+    const k = this.key(def, ns, name)
+    const cur = this.objects.get(k)
+    if (!cur) throw notFound(qualified(def), def.group, def.resource, name)
+    if (opts.dryRun) return structuredClone(cur.obj)
+    this.objects.delete(k)
+    const obj = { ...cur.obj, metadata: { ...cur.obj.metadata, resourceVersion: String(++this.rv) } }
+    this.emit('DELETED', def, obj)
+    if (def.resource === 'namespaces') {
+      for (const [key, e] of [...this.objects]) if (e.def.namespaced && e.obj.metadata.namespace === name) {
+        this.objects.delete(key)
+        this.emit('DELETED', e.def, e.obj)
+      }
+    }
+    this.collectGarbage()
+    return structuredClone(obj)
+  }
+
+  /** Background garbage collection: dependents whose every owner uid is gone are deleted. */
+  collectGarbage(): void {
+    const uids = new Set([...this.objects.values()].map((e) => e.obj.metadata.uid))
+    let again = true
+    while (again) {
+      again = false
+      for (const [key, e] of [...this.objects]) {
+        const owners = e.obj.metadata.ownerReferences ?? []
+        if (owners.length > 0 && owners.every((o) => !uids.has(o.uid))) {
+          this.objects.delete(key)
+          uids.delete(e.obj.metadata.uid)
+          this.emit('DELETED', e.def, { ...e.obj, metadata: { ...e.obj.metadata, resourceVersion: String(++this.rv) } })
+          again = true
+        }
+      }
+    }
+  }
+
+  /** Events after `rv` for a watch that starts from a resourceVersion; throws 410 when too old. */
+  since(def: ResourceDef, rv: number): WatchEvent[] {
+    if (rv < this.oldestRv) throw expired(`too old resource version: ${rv} (${this.oldestRv})`)
+    return this.history.filter((e) => e.def === def && e.rv > rv)
+  }
+
+  private emit(type: WatchEvent['type'], def: ResourceDef, obj: Obj): void {
+    const ev: WatchEvent = { type, def, object: structuredClone(obj), rv: Number(obj.metadata.resourceVersion) }
+    this.history.push(ev)
+    if (this.history.length > HISTORY) this.history.shift()
+    this.events.emit('change', ev)
+  }
+}
