@@ -7,6 +7,9 @@ import Doctor from './commands/doctor.js'
 import Explain from './commands/explain.js'
 import Rbac from './commands/rbac.js'
 import Render from './commands/render.js'
+import SimRun from './commands/sim/run.js'
+import SimScenarios from './commands/sim/scenarios.js'
+import SimStart from './commands/sim/start.js'
 import Catalog from './commands/catalog/index.js'
 import CatalogShow from './commands/catalog/show.js'
 
@@ -15,6 +18,9 @@ export const commands: Record<string, typeof Command> = {
   explain: Explain,
   rbac: Rbac,
   render: Render,
+  'sim:run': SimRun,
+  'sim:scenarios': SimScenarios,
+  'sim:start': SimStart,
   catalog: Catalog,
   'catalog:show': CatalogShow,
 }

@@ -7,11 +7,102 @@ export type FactResult<T> =
   | { ok: true; value: T }
   | { ok: false; reason: string; forbidden?: { verb: string; resource: string; namespace?: string } }
 
-// The fact map is declared by src/kube (module augmentation keeps this file free of cluster types):
-//   declare module '../checks/facts.js' { interface FactTypes { namespaces: V1Namespace[] } }
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface FactTypes {}
+export interface AccessFact {
+  verb: string
+  group: string
+  resource: string
+  subresource?: string
+  namespace?: string
+  allowed: boolean
+  reason?: string
+  /** Why the runner needs it, and when (from the permission table). */
+  why: string
+  optional: boolean
+  clusterScoped: boolean
+}
 
-export type FactName = keyof FactTypes extends never ? string : Extract<keyof FactTypes, string>
+export interface ObjectMeta {
+  name: string
+  namespace?: string
+  labels: Record<string, string>
+  annotations: Record<string, string>
+  ownerReferences: Array<{ kind: string; name: string; uid: string }>
+  creationTimestamp?: string
+}
+
+export interface DryRunFact {
+  kind: string
+  name: string
+  accepted: boolean
+  status?: number
+  reason?: string
+  message?: string
+}
+
+export interface QuotaFact {
+  name: string
+  hard: Record<string, string>
+  used: Record<string, string>
+}
+
+export interface NodeFact {
+  name: string
+  labels: Record<string, string>
+  taints: Array<{ key: string; value?: string; effect: string }>
+  unschedulable: boolean
+  ready: boolean
+  allocatable: Record<string, string>
+}
+
+export interface WebhookFact {
+  configuration: string
+  name: string
+  kind: 'validating' | 'mutating'
+  failurePolicy: string
+  sideEffects: string
+  timeoutSeconds: number
+  /** Whether its rules, namespaceSelector and objectSelector catch the runner's pods. */
+  interceptsPods: boolean
+  service?: { namespace: string; name: string }
+}
+
+export interface PodFact {
+  name: string
+  phase: string
+  labels: Record<string, string>
+  creationTimestamp?: string
+  waiting: string[]
+}
+
+export interface EventFact {
+  type: string
+  reason: string
+  message: string
+  involvedObject: string
+  lastTimestamp?: string
+}
+
+/** Every fact src/kube/gather can read. (The `gitlab` fact is added by src/gitlab/facts.ts.) */
+export interface FactTypes {
+  version: { gitVersion: string }
+  namespace: { name: string; exists: boolean; labels: Record<string, string> }
+  access: AccessFact[]
+  serviceAccount: { name: string; exists: boolean } | null
+  secrets: ObjectMeta[]
+  configMaps: ObjectMeta[]
+  pvcs: ObjectMeta[]
+  classes: { runtimeClass?: { name: string; exists: boolean }; priorityClass?: { name: string; exists: boolean } }
+  dryRun: DryRunFact[]
+  quotas: QuotaFact[]
+  limitRanges: Array<{ name: string; limits: Array<Record<string, unknown>> }>
+  webhooks: WebhookFact[]
+  nodes: NodeFact[]
+  pods: PodFact[]
+  events: EventFact[]
+  apiStats: { requests: number; roundTrips: number; errors: number; durationMs: number; p95Ms: number }
+  now: { time: string }
+}
+
+export type FactName = Extract<keyof FactTypes, string>
 
 export type Facts = { [K in keyof FactTypes]?: FactResult<FactTypes[K]> }

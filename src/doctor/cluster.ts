@@ -1,6 +1,12 @@
 import type { LoadedRunner } from '../config/types.js'
 import type { Facts } from '../checks/facts.js'
+import { kube } from '../config/load.js'
 import { gatherGitlabFacts } from '../gitlab/facts.js'
+import { renderJob } from '../executor/render.js'
+import { requiredPermissions } from '../executor/permissions.js'
+import { resolveCluster } from '../kube/connect.js'
+import { gatherFacts } from '../kube/gather.js'
+import { usageError } from '../util/errors.js'
 import type { ClusterInfo } from './report.js'
 import type { Gathered } from './run.js'
 import type { DoctorFlags } from './prepare.js'
@@ -11,21 +17,52 @@ export interface Connection {
   gather: (runner: LoadedRunner, signal: AbortSignal) => Promise<Gathered>
 }
 
+/** The identity permissions are checked as: --as, or with --as-runner the runner's service account. */
+export function identityFor(flags: Pick<DoctorFlags, 'as' | 'as-runner' | 'namespace'>, runner: LoadedRunner | undefined): string | undefined {
+  if (flags.as) return flags.as
+  if (!flags['as-runner'] || !runner) return undefined
+  const k = kube(runner)
+  const sa = typeof k.service_account === 'string' && k.service_account ? k.service_account : 'default'
+  const ns = flags.namespace ?? (typeof k.namespace === 'string' && k.namespace ? k.namespace : 'default')
+  return `system:serviceaccount:${ns}:${sa}`
+}
+
+async function gitlabFacts(runner: LoadedRunner, signal: AbortSignal): Promise<Facts['gitlab']> {
+  try {
+    return { ok: true, value: await gatherGitlabFacts(runner, { signal, timeoutMs: 10_000 }) }
+  } catch (err) {
+    signal.throwIfAborted()
+    return { ok: false, reason: err instanceof Error ? err.message : String(err) }
+  }
+}
+
 /**
  * How doctor reads facts: GitLab (the runner's url and token) always when not offline, and the
  * cluster when one is found the way the runner finds it.
  */
-export async function connect(_flags: DoctorFlags, _runners: readonly LoadedRunner[], _opts: { signal: AbortSignal; env?: NodeJS.ProcessEnv }): Promise<Connection> {
+export async function connect(flags: DoctorFlags, runners: readonly LoadedRunner[], opts: { signal: AbortSignal; env?: NodeJS.ProcessEnv }): Promise<Connection> {
+  if (flags['as-runner'] && runners.length > 1 && !flags.runner) throw usageError('as-runner-ambiguous', '--as-runner checks as one runner\'s service account: choose the runner with --runner', { at: { flag: '--as-runner' } })
+  const first = runners[0]
+  const target = await resolveCluster({
+    ...(first ? { runner: first } : {}),
+    ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+    ...(flags.context ? { context: flags.context } : {}),
+    ...(flags.namespace ? { namespace: flags.namespace } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
+  })
+  if (!target) {
+    return { gather: async (runner, signal) => ({ facts: { gitlab: await gitlabFacts(runner, signal) } }) }
+  }
+  const as = identityFor(flags, first)
   return {
+    cluster: { server: target.info.server, ...(target.info.context ? { context: target.info.context } : {}), ...(target.info.namespace ? { namespace: target.info.namespace } : {}), ...(as ?? target.info.identity ? { identity: as ?? target.info.identity } : {}) },
     gather: async (runner, signal) => {
-      const facts: Facts = {}
-      try {
-        facts.gitlab = { ok: true, value: await gatherGitlabFacts(runner, { signal, timeoutMs: 10_000 }) }
-      } catch (err) {
-        signal.throwIfAborted()
-        facts.gitlab = { ok: false, reason: err instanceof Error ? err.message : String(err) }
-      }
-      return { facts }
+      const rendered = renderJob({ runner, ...(flags.namespace ? { namespace: flags.namespace } : {}) })
+      const [cluster, gitlab] = await Promise.all([
+        gatherFacts(target, { runner, rendered, permissions: requiredPermissions(runner), ...(identityFor(flags, runner) ? { as: identityFor(flags, runner)! } : {}) }, { signal }),
+        gitlabFacts(runner, signal),
+      ])
+      return { facts: { ...cluster.facts, gitlab }, rendered, stats: cluster.stats }
     },
   }
 }

@@ -1,4 +1,14 @@
 import type { Check } from '../types.js'
+import permissions from './permissions.js'
+import namespace from './namespace.js'
+import references from './references.js'
+import dryRun from './dry-run.js'
+import quota from './quota.js'
+import leakedResources from './leaked-resources.js'
+import scheduling from './scheduling.js'
+import webhooks from './webhooks.js'
+import pendingPods from './pending-pods.js'
+import apiHealth from './api-health.js'
 
 /** Checks that judge facts gathered from a cluster. */
-export const clusterChecks: readonly Check[] = []
+export const clusterChecks: readonly Check[] = [namespace, permissions, references, dryRun, quota, leakedResources, scheduling, webhooks, pendingPods, apiHealth]

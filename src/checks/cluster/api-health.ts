@@ -1,0 +1,19 @@
+import { defineCheck } from '../types.js'
+
+export default defineCheck({
+  id: 'cluster-api-health',
+  area: 'cluster',
+  title: 'The API server answers promptly and without errors',
+  description: 'Latency and errors of the requests doctor made. A slow or erroring API server is what "context deadline exceeded" and etcd errors in job logs come from; the runner retries some of them (retry_limit, retry_backoff_max).',
+  severity: 'warn',
+  needs: ['apiStats'],
+  catalog: ['context-deadline-exceeded'],
+  run: ({ facts, config, runner }) => {
+    const s = facts.apiStats!.ok ? facts.apiStats!.value : undefined
+    if (!s) return []
+    const out = []
+    if (s.p95Ms > 2000) out.push({ message: `the API server is slow: 95% of ${s.requests} requests took up to ${Math.round(s.p95Ms)} ms`, at: config.locate([...runner.path, 'kubernetes', 'retry_limit']), fix: { text: 'Check the API server load (and admission webhooks); raise retry_limit/retry_backoff_max to ride out short spikes.' } })
+    if (s.errors > 0 && s.errors / Math.max(1, s.requests) > 0.1) out.push({ message: `${s.errors} of ${s.requests} API requests failed`, at: config.locate([...runner.path, 'kubernetes', 'retry_limit']), fix: { text: 'Look for etcd leader changes, throttling (429) or overload on the API server.' } })
+    return out
+  },
+})

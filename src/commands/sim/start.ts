@@ -1,0 +1,39 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../../cli/base-command.js'
+import { start } from '../../sim/index.js'
+
+export default class SimStart extends BaseCommand {
+  static override enableJsonFlag = false
+  static override summary = 'Start a simulated Kubernetes cluster that reproduces a runner failure.'
+  static override description = `Serves a simulated Kubernetes API on 127.0.0.1 over HTTPS with its own CA, loaded with a scenario: the cluster's objects (namespaces, nodes, RBAC, quotas, webhooks…) and its behaviour (webhook time-outs, image pull failures, slow scheduling, API faults). Writes a kubeconfig (one context per identity of the scenario) and the runner config.toml that reproduces the scenario's failure, prints how to use them, and runs until Ctrl-C. kubectl and gkr talk to it like to any cluster. docs/sim.md describes scenarios and how to write your own.`
+
+  static override examples = [
+    { description: 'Start the scenario where the runner lacks pods/attach', command: '<%= config.bin %> <%= command.id %> --scenario rbac-missing-attach --kubeconfig /tmp/sim.kubeconfig --runner-config /tmp/config.toml' },
+    { description: 'Start your own scenario on a fixed port with 50 ms of latency per request', command: '<%= config.bin %> <%= command.id %> --scenario ./my-cluster.yaml --port 6443 --latency 50' },
+  ]
+
+  static override flags = {
+    scenario: Flags.string({ description: 'A built-in scenario name (gkr sim scenarios) or a scenario YAML file.', default: 'healthy' }),
+    port: Flags.integer({ description: 'Port to listen on (default: a free one).', min: 0, max: 65535 }),
+    kubeconfig: Flags.string({ description: 'Where to write the kubeconfig.' }),
+    'runner-config': Flags.string({ description: 'Where to write the runner config.toml of the scenario.' }),
+    latency: Flags.integer({ description: 'Added latency per request, in milliseconds.', min: 0 }),
+  }
+
+  public async run(): Promise<void> {
+    const { flags } = await this.parse(SimStart)
+    const sim = await start(flags.scenario, { ...(flags.port !== undefined ? { port: flags.port } : {}), ...(flags.latency !== undefined ? { latencyMs: flags.latency } : {}), ...(flags.kubeconfig ? { kubeconfigPath: flags.kubeconfig } : {}), ...(flags['runner-config'] ? { runnerConfigPath: flags['runner-config'] } : {}) })
+    this.log(`gkr sim: scenario ${sim.scenario.name} at ${sim.url}`)
+    this.log(`  ${sim.scenario.description}`)
+    this.log(`  kubeconfig:    ${sim.kubeconfig} (contexts: ${sim.scenario.identities.map((i) => i.name).join(', ')})`)
+    this.log(`  runner config: ${sim.runnerConfig}`)
+    this.log('')
+    this.log(`  export KUBECONFIG=${sim.kubeconfig}`)
+    this.log('  kubectl get nodes')
+    this.log(`  ${this.config.bin} doctor --config ${sim.runnerConfig}`)
+    this.log('')
+    this.log('Press Ctrl-C to stop.')
+    await new Promise<void>((resolve) => this.signal.addEventListener('abort', () => resolve(), { once: true }))
+    await sim.stop()
+  }
+}

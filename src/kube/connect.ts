@@ -1,0 +1,172 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { request as httpsRequest } from 'node:https'
+import os from 'node:os'
+import path from 'node:path'
+import { KubeConfig, type Cluster, type User } from '@kubernetes/client-node'
+import type { LoadedRunner } from '../config/types.js'
+import { kube } from '../config/load.js'
+import { isSecret } from '../util/secret.js'
+import { usageError } from '../util/errors.js'
+import { mapError } from './errors.js'
+
+export const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
+
+export interface ClusterInfo {
+  server: string
+  context?: string
+  namespace?: string
+  identity?: string
+  /** How the cluster was found: the runner config's host, a kubeconfig, or in-cluster configuration. */
+  source: 'runner-config' | 'kubeconfig' | 'in-cluster'
+}
+
+export interface ApiStats {
+  requests: number
+  roundTrips: number
+  errors: number
+  retries: number
+  durationMs: number
+  latenciesMs: number[]
+}
+
+export interface ResolveOptions {
+  runner?: LoadedRunner
+  kubeconfig?: string
+  context?: string
+  namespace?: string
+  /** Impersonate this identity (system:serviceaccount:NS:NAME or a user). */
+  as?: string
+  env?: NodeJS.ProcessEnv
+  home?: string
+  /** Per-request time limit (client-node 1.x has none of its own). */
+  timeoutMs?: number
+}
+
+/** A cluster to talk to, with the counters doctor reports. */
+export class ClusterTarget {
+  readonly stats: ApiStats = { requests: 0, roundTrips: 0, errors: 0, retries: 0, durationMs: 0, latenciesMs: [] }
+  constructor(
+    readonly kc: KubeConfig,
+    readonly info: ClusterInfo,
+    readonly timeoutMs: number,
+  ) {}
+
+  /** Runs one API call, counted and timed, with the target's time limit; client errors become GkrError-friendly ApiErrors. */
+  async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    this.stats.requests++
+    const t0 = performance.now()
+    let timer: NodeJS.Timeout | undefined
+    try {
+      return await Promise.race([
+        fn(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(Object.assign(new Error(`gkr gave up on ${what} after ${this.timeoutMs} ms`), { code: 'GKR_TIMEOUT' })), this.timeoutMs)
+        }),
+      ])
+    } catch (err) {
+      this.stats.errors++
+      throw mapError(err, what)
+    } finally {
+      if (timer) clearTimeout(timer)
+      const ms = performance.now() - t0
+      this.stats.latenciesMs.push(ms)
+    }
+  }
+
+  /** A raw GET (for what the typed client cannot ask for, such as metadata-only lists). */
+  async getJson<T>(pathAndQuery: string, accept = 'application/json'): Promise<T> {
+    const cluster = this.kc.getCurrentCluster()
+    if (!cluster) throw usageError('no-cluster', 'the kubeconfig has no current cluster')
+    const url = new URL(pathAndQuery, cluster.server.replace(/\/$/, '') + '/')
+    const opts: Parameters<typeof httpsRequest>[1] = { method: 'GET', headers: { Accept: accept } }
+    await this.kc.applyToHTTPSOptions(opts)
+    return this.call(`GET ${url.pathname}`, () =>
+      new Promise<T>((resolve, reject) => {
+        const req = httpsRequest(url, opts, (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () => {
+            const body = Buffer.concat(chunks).toString('utf8')
+            if ((res.statusCode ?? 500) >= 400) reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { code: res.statusCode, body }))
+            else {
+              try {
+                resolve(JSON.parse(body) as T)
+              } catch (e) {
+                reject(e)
+              }
+            }
+          })
+        })
+        req.on('error', reject)
+        req.end()
+      }),
+    )
+  }
+}
+
+function impersonating(kc: KubeConfig, as: string | undefined): KubeConfig {
+  if (!as) return kc
+  const current = kc.getCurrentUser()
+  const out = new KubeConfig()
+  out.loadFromOptions({
+    clusters: kc.clusters,
+    users: kc.users.map((u) => (u.name === current?.name ? { ...u, impersonateUser: as } : u)),
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+  })
+  return out
+}
+
+/**
+ * Finds the cluster the way the runner does: the runner config's own host (with cert_file, key_file,
+ * ca_file or bearer_token); otherwise --kubeconfig, $KUBECONFIG, ~/.kube/config (with --context or
+ * the config's `context`); otherwise in-cluster configuration. Undefined when there is none.
+ */
+export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarget | undefined> {
+  const env = opts.env ?? process.env
+  const timeoutMs = opts.timeoutMs ?? 15_000
+  const k = opts.runner ? kube(opts.runner) : {}
+  const host = typeof k.host === 'string' ? k.host : ''
+  const ns = opts.namespace ?? (typeof k.namespace === 'string' && k.namespace ? k.namespace : undefined)
+  if (host && !opts.kubeconfig && !opts.context) {
+    const token = isSecret(k.bearer_token) ? k.bearer_token.reveal() : typeof k.bearer_token === 'string' ? k.bearer_token : ''
+    const read = (key: string): string | undefined => {
+      const p = typeof k[key] === 'string' && k[key] ? (k[key] as string) : undefined
+      if (!p) return undefined
+      if (!existsSync(p)) throw usageError('kube-file-missing', `${key} ${p} does not exist`, { at: opts.runner ? { path: `runners[${opts.runner.index}].kubernetes.${key}` } : {} })
+      return readFileSync(p).toString('base64')
+    }
+    const cluster: Cluster = { name: 'runner', server: host, skipTLSVerify: false, ...(read('ca_file') ? { caData: read('ca_file') } : {}) }
+    const user: User = { name: 'runner', ...(token ? { token } : {}), ...(read('cert_file') ? { certData: read('cert_file') } : {}), ...(read('key_file') ? { keyData: read('key_file') } : {}) }
+    const kc = new KubeConfig()
+    kc.loadFromClusterAndUser(cluster, user)
+    return new ClusterTarget(impersonating(kc, opts.as), { server: host, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'runner-config' }, timeoutMs)
+  }
+  const home = opts.home ?? os.homedir()
+  const files = opts.kubeconfig ? [opts.kubeconfig] : env.KUBECONFIG ? env.KUBECONFIG.split(path.delimiter).filter(Boolean) : [path.join(home, '.kube', 'config')]
+  const existing = files.filter((f) => existsSync(f))
+  if (opts.kubeconfig && existing.length === 0) throw usageError('kubeconfig-missing', `kubeconfig ${opts.kubeconfig} does not exist`, { at: { flag: '--kubeconfig' } })
+  if (existing.length > 0) {
+    const kc = new KubeConfig()
+    try {
+      kc.loadFromFile(existing[0]!)
+    } catch (err) {
+      throw usageError('kubeconfig-invalid', `cannot read kubeconfig ${existing[0]}: ${(err as Error).message.split('\n')[0]}`, { at: { file: existing[0]! } })
+    }
+    const context = opts.context ?? (typeof k.context === 'string' && k.context ? k.context : undefined)
+    if (context) {
+      if (!kc.getContextObject(context)) throw usageError('context-missing', `no context "${context}" in ${existing[0]} (contexts: ${kc.getContexts().map((c) => c.name).join(', ')})`, { at: { flag: '--context' } })
+      kc.setCurrentContext(context)
+    }
+    const cluster = kc.getCurrentCluster()
+    if (!cluster) return undefined
+    const ctx = kc.getContextObject(kc.getCurrentContext())
+    return new ClusterTarget(impersonating(kc, opts.as), { server: cluster.server, context: kc.getCurrentContext(), ...(ns ?? ctx?.namespace ? { namespace: ns ?? ctx?.namespace } : {}), identity: opts.as ?? ctx?.user ?? '', source: 'kubeconfig' }, timeoutMs)
+  }
+  if (existsSync(IN_CLUSTER_TOKEN) && env.KUBERNETES_SERVICE_HOST) {
+    const kc = new KubeConfig()
+    kc.loadFromCluster()
+    return new ClusterTarget(impersonating(kc, opts.as), { server: kc.getCurrentCluster()!.server, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'in-cluster' }, timeoutMs)
+  }
+  return undefined
+}

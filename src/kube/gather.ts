@@ -1,0 +1,257 @@
+/**
+ * Gather once: everything the cluster checks need, read in three sequential round trips —
+ * discovery (/version), one bounded parallel fan-out of reads and access reviews, then the
+ * server-side dry-run of the rendered objects. Secret data is never read (metadata-only lists).
+ * A read that fails is recorded as such (a 403 names the verb) and never aborts the others; only a
+ * cluster that cannot be reached at all throws (GkrError, exit 3).
+ */
+import { AdmissionregistrationV1Api, CoreV1Api, NodeV1Api, SchedulingV1Api, type V1Pod, type V1Secret } from '@kubernetes/client-node'
+import type { LoadedRunner } from '../config/types.js'
+import type { Facts, FactResult, ObjectMeta, WebhookFact } from '../checks/facts.js'
+import type { Permission } from '../executor/permissions.js'
+import type { RenderedJob } from '../executor/render.js'
+import { ApiError } from './errors.js'
+import { reviewAccess, mapLimit } from './access.js'
+import type { ClusterTarget } from './connect.js'
+
+export interface GatherInput {
+  runner: LoadedRunner
+  rendered: RenderedJob
+  permissions: Permission[]
+  /** Impersonated identity for access reviews (SubjectAccessReview). */
+  as?: string
+}
+
+export interface GatherStats {
+  requests: number
+  roundTrips: number
+  durationMs: number
+  errors: number
+  retries: number
+}
+
+const META_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json'
+
+type Read<T> = { verb: string; resource: string; namespace?: string; run: () => Promise<T> }
+
+async function attempt<T>(r: Read<T>): Promise<FactResult<T>> {
+  try {
+    return { ok: true, value: await r.run() }
+  } catch (err) {
+    if (err instanceof ApiError) {
+      if (err.status === 403) return { ok: false, reason: err.message, forbidden: { verb: r.verb, resource: r.resource, ...(r.namespace ? { namespace: r.namespace } : {}) } }
+      return { ok: false, reason: err.message }
+    }
+    throw err
+  }
+}
+
+const metaOf = (m: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: Array<{ kind: string; name: string; uid: string }>; creationTimestamp?: string | Date } | undefined): ObjectMeta => ({
+  name: m?.name ?? '',
+  ...(m?.namespace ? { namespace: m.namespace } : {}),
+  labels: m?.labels ?? {},
+  annotations: m?.annotations ?? {},
+  ownerReferences: (m?.ownerReferences ?? []).map((o) => ({ kind: o.kind, name: o.name, uid: o.uid })),
+  ...(m?.creationTimestamp ? { creationTimestamp: new Date(m.creationTimestamp).toISOString() } : {}),
+})
+
+function labelsMatch(sel: { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> } | undefined, labels: Record<string, string>): boolean {
+  if (!sel) return true
+  if (Object.entries(sel.matchLabels ?? {}).some(([k, v]) => labels[k] !== v)) return false
+  return (sel.matchExpressions ?? []).every((e) => {
+    const has = e.key in labels
+    if (e.operator === 'In') return has && (e.values ?? []).includes(labels[e.key]!)
+    if (e.operator === 'NotIn') return !has || !(e.values ?? []).includes(labels[e.key]!)
+    if (e.operator === 'Exists') return has
+    return !has
+  })
+}
+
+export async function gatherFacts(target: ClusterTarget, input: GatherInput, opts: { signal?: AbortSignal; concurrency?: number } = {}): Promise<{ facts: Facts; stats: GatherStats }> {
+  const t0 = performance.now()
+  const core = target.kc.makeApiClient(CoreV1Api)
+  const ns = input.rendered.namespace
+  const facts: Facts = { now: { ok: true, value: { time: new Date().toISOString() } } }
+
+  // Round trip 1: can we talk to the API server at all? (throws GkrError exit 3 when not)
+  const version = await target.getJson<{ gitVersion: string }>('/version')
+  facts.version = { ok: true, value: { gitVersion: version.gitVersion } }
+  target.stats.roundTrips++
+  opts.signal?.throwIfAborted()
+
+  // Round trip 2: every read and access review at once, bounded.
+  const pod = input.rendered.pod
+  const sa = input.rendered.pod.spec?.serviceAccountName
+  const runtimeClass = pod.spec?.runtimeClassName
+  const priorityClass = pod.spec?.priorityClassName
+  const tasks: Array<() => Promise<void>> = [
+    async () => {
+      facts.namespace = await attempt({ verb: 'get', resource: 'namespaces', run: async () => {
+        try {
+          const n = await target.call('get namespace', () => core.readNamespace({ name: ns }))
+          return { name: ns, exists: true, labels: n.metadata?.labels ?? {} }
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 404) return { name: ns, exists: false, labels: {} }
+          throw err
+        }
+      } })
+    },
+    async () => {
+      facts.access = await attempt({ verb: 'create', resource: 'selfsubjectaccessreviews', run: async () => {
+        const checks = input.permissions.filter((p) => !p.grantedByDefault)
+        const results = await reviewAccess(target, checks.map((p) => {
+          const [resource, subresource] = p.resource.split('/')
+          return { verb: p.verb, group: p.apiGroup, resource: resource!, ...(subresource ? { subresource } : {}), ...(p.clusterScoped ? {} : { namespace: ns }) }
+        }), { ...(input.as ? { as: input.as } : {}), concurrency: opts.concurrency ?? 8 })
+        return results.map((r, i) => ({ ...r, why: `${checks[i]!.reason}${checks[i]!.when === 'always' ? '' : ` (when ${checks[i]!.when})`}`, optional: Boolean(checks[i]!.optional), clusterScoped: Boolean(checks[i]!.clusterScoped) }))
+      } })
+    },
+    async () => {
+      if (!sa) return void (facts.serviceAccount = { ok: true, value: null })
+      facts.serviceAccount = await attempt({ verb: 'get', resource: 'serviceaccounts', namespace: ns, run: async () => {
+        try {
+          await target.call('get service account', () => core.readNamespacedServiceAccount({ name: sa, namespace: ns }))
+          return { name: sa, exists: true }
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 404) return { name: sa, exists: false }
+          throw err
+        }
+      } })
+    },
+    async () => {
+      facts.secrets = await attempt({ verb: 'list', resource: 'secrets', namespace: ns, run: async () => {
+        const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/secrets`, META_LIST)
+        return list.items.map((i) => metaOf(i.metadata))
+      } })
+    },
+    async () => {
+      facts.configMaps = await attempt({ verb: 'list', resource: 'configmaps', namespace: ns, run: async () => {
+        const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/configmaps`, META_LIST)
+        return list.items.map((i) => metaOf(i.metadata))
+      } })
+    },
+    async () => {
+      facts.pvcs = await attempt({ verb: 'list', resource: 'persistentvolumeclaims', namespace: ns, run: async () => {
+        const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/persistentvolumeclaims`, META_LIST)
+        return list.items.map((i) => metaOf(i.metadata))
+      } })
+    },
+    async () => {
+      facts.classes = await attempt({ verb: 'get', resource: 'runtimeclasses', run: async () => {
+        const exists = async (fn: () => Promise<unknown>): Promise<boolean> => {
+          try {
+            await fn()
+            return true
+          } catch (err) {
+            if (err instanceof ApiError && err.status === 404) return false
+            throw err
+          }
+        }
+        return {
+          ...(runtimeClass ? { runtimeClass: { name: runtimeClass, exists: await exists(() => target.call('get runtime class', () => target.kc.makeApiClient(NodeV1Api).readRuntimeClass({ name: runtimeClass }))) } } : {}),
+          ...(priorityClass ? { priorityClass: { name: priorityClass, exists: await exists(() => target.call('get priority class', () => target.kc.makeApiClient(SchedulingV1Api).readPriorityClass({ name: priorityClass }))) } } : {}),
+        }
+      } })
+    },
+    async () => {
+      facts.quotas = await attempt({ verb: 'list', resource: 'resourcequotas', namespace: ns, run: async () => {
+        const list = await target.call('list resource quotas', () => core.listNamespacedResourceQuota({ namespace: ns }))
+        return list.items.map((q) => ({ name: q.metadata?.name ?? '', hard: (q.spec?.hard ?? {}) as Record<string, string>, used: (q.status?.used ?? {}) as Record<string, string> }))
+      } })
+    },
+    async () => {
+      facts.limitRanges = await attempt({ verb: 'list', resource: 'limitranges', namespace: ns, run: async () => {
+        const list = await target.call('list limit ranges', () => core.listNamespacedLimitRange({ namespace: ns }))
+        return list.items.map((l) => ({ name: l.metadata?.name ?? '', limits: (l.spec?.limits ?? []) as unknown as Array<Record<string, unknown>> }))
+      } })
+    },
+    async () => {
+      facts.nodes = await attempt({ verb: 'list', resource: 'nodes', run: async () => {
+        const list = await target.call('list nodes', () => core.listNode())
+        return list.items.map((n) => ({
+          name: n.metadata?.name ?? '',
+          labels: n.metadata?.labels ?? {},
+          taints: (n.spec?.taints ?? []).map((t) => ({ key: t.key, ...(t.value ? { value: t.value } : {}), effect: t.effect })),
+          unschedulable: Boolean(n.spec?.unschedulable),
+          ready: (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+          allocatable: (n.status?.allocatable ?? {}) as Record<string, string>,
+        }))
+      } })
+    },
+    async () => {
+      facts.pods = await attempt({ verb: 'list', resource: 'pods', namespace: ns, run: async () => {
+        const list = await target.call('list pods', () => core.listNamespacedPod({ namespace: ns }))
+        return list.items.map((p) => ({
+          name: p.metadata?.name ?? '',
+          phase: p.status?.phase ?? 'Unknown',
+          labels: p.metadata?.labels ?? {},
+          ...(p.metadata?.creationTimestamp ? { creationTimestamp: new Date(p.metadata.creationTimestamp).toISOString() } : {}),
+          waiting: (p.status?.containerStatuses ?? []).map((c) => c.state?.waiting?.reason).filter((r): r is string => Boolean(r)),
+        }))
+      } })
+    },
+    async () => {
+      facts.events = await attempt({ verb: 'list', resource: 'events', namespace: ns, run: async () => {
+        const list = await target.call('list events', () => core.listNamespacedEvent({ namespace: ns, fieldSelector: 'type=Warning' }))
+        return list.items.map((e) => ({ type: e.type ?? '', reason: e.reason ?? '', message: e.message ?? '', involvedObject: e.involvedObject?.name ?? '', ...(e.lastTimestamp ? { lastTimestamp: new Date(e.lastTimestamp).toISOString() } : {}) }))
+      } })
+    },
+    async () => {
+      facts.webhooks = await attempt({ verb: 'list', resource: 'validatingwebhookconfigurations', run: async () => {
+        const api = target.kc.makeApiClient(AdmissionregistrationV1Api)
+        const [v, m] = await Promise.all([target.call('list validating webhooks', () => api.listValidatingWebhookConfiguration()), target.call('list mutating webhooks', () => api.listMutatingWebhookConfiguration())])
+        const nsLabels = facts.namespace?.ok ? facts.namespace.value.labels : { 'kubernetes.io/metadata.name': ns }
+        const out: WebhookFact[] = []
+        for (const [kind, list] of [['validating', v.items], ['mutating', m.items]] as const) {
+          for (const cfg of list) {
+            for (const wh of (cfg.webhooks ?? []) as Array<{ name: string; failurePolicy?: string; sideEffects?: string; timeoutSeconds?: number; rules?: Array<{ operations?: string[]; apiGroups?: string[]; resources?: string[] }>; namespaceSelector?: never; objectSelector?: never; clientConfig?: { service?: { namespace: string; name: string } } }>) {
+              const catches = (wh.rules ?? []).some((r) => (r.operations ?? []).some((o) => o === '*' || o === 'CREATE') && (r.apiGroups ?? []).some((g) => g === '*' || g === '') && (r.resources ?? []).some((x) => x === '*' || x === 'pods'))
+              out.push({
+                configuration: cfg.metadata?.name ?? '',
+                name: wh.name,
+                kind,
+                failurePolicy: wh.failurePolicy ?? 'Fail',
+                sideEffects: wh.sideEffects ?? 'Unknown',
+                timeoutSeconds: wh.timeoutSeconds ?? 10,
+                interceptsPods: catches && labelsMatch(wh.namespaceSelector, { 'kubernetes.io/metadata.name': ns, ...nsLabels }) && labelsMatch(wh.objectSelector, pod.metadata?.labels ?? {}),
+                ...(wh.clientConfig?.service ? { service: { namespace: wh.clientConfig.service.namespace, name: wh.clientConfig.service.name } } : {}),
+              })
+            }
+          }
+        }
+        return out
+      } })
+    },
+  ]
+  await mapLimit(tasks, opts.concurrency ?? 8, (t) => t())
+  target.stats.roundTrips++
+  opts.signal?.throwIfAborted()
+
+  // Round trip 3: submit what the runner creates, with dryRun=All, in its order (nothing persists).
+  if (facts.namespace?.ok && facts.namespace.value.exists) {
+    facts.dryRun = await attempt({ verb: 'create', resource: 'pods', namespace: ns, run: async () => {
+      const results = []
+      for (const obj of input.rendered.objects) {
+        const kind = obj.kind ?? ''
+        const name = obj.metadata?.name ?? ''
+        try {
+          if (kind === 'Secret') await target.call('dry-run create secret', () => core.createNamespacedSecret({ namespace: ns, body: obj as V1Secret, dryRun: 'All' }))
+          else if (kind === 'Pod') await target.call('dry-run create pod', () => core.createNamespacedPod({ namespace: ns, body: obj as V1Pod, dryRun: 'All' }))
+          results.push({ kind, name, accepted: true })
+        } catch (err) {
+          if (!(err instanceof ApiError)) throw err
+          results.push({ kind, name, accepted: false, status: err.status, ...(err.reason ? { reason: err.reason } : {}), message: err.message })
+        }
+      }
+      return results
+    } })
+    target.stats.roundTrips++
+  } else {
+    facts.dryRun = { ok: false, reason: `namespace ${ns} does not exist` }
+  }
+
+  const lat = [...target.stats.latenciesMs].sort((a, b) => a - b)
+  const durationMs = performance.now() - t0
+  facts.apiStats = { ok: true, value: { requests: target.stats.requests, roundTrips: target.stats.roundTrips, errors: target.stats.errors, durationMs, p95Ms: lat[Math.floor(lat.length * 0.95)] ?? 0 } }
+  return { facts, stats: { requests: target.stats.requests, roundTrips: target.stats.roundTrips, durationMs, errors: target.stats.errors, retries: target.stats.retries } }
+}
