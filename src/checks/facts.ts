@@ -99,7 +99,7 @@ export interface FactTypes {
   nodes: NodeFact[]
   pods: PodFact[]
   events: EventFact[]
-  apiStats: { requests: number; roundTrips: number; errors: number; durationMs: number; p95Ms: number }
+  apiStats: { requests: number; roundTrips: number; errors: number; serverErrors: number; durationMs: number; p95Ms: number }
   now: { time: string }
 }
 

@@ -11,6 +11,13 @@ import type { ClusterInfo } from './report.js'
 import type { Gathered } from './run.js'
 import type { DoctorFlags } from './prepare.js'
 
+/**
+ * Doctor checks a representative job: one with registry credentials, so the credentials secret the
+ * runner creates for most jobs is part of the dry-run and of the quota arithmetic. The credentials
+ * are a placeholder and the secret is only ever submitted with dryRun=All.
+ */
+export const REPRESENTATIVE_JOB = { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { 'registry.example.com': { auth: Buffer.from('gkr:placeholder').toString('base64') } } }) }
+
 export interface Connection {
   /** Present when a cluster was found. */
   cluster?: ClusterInfo
@@ -57,7 +64,7 @@ export async function connect(flags: DoctorFlags, runners: readonly LoadedRunner
   return {
     cluster: { server: target.info.server, ...(target.info.context ? { context: target.info.context } : {}), ...(target.info.namespace ? { namespace: target.info.namespace } : {}), ...(as ?? target.info.identity ? { identity: as ?? target.info.identity } : {}) },
     gather: async (runner, signal) => {
-      const rendered = renderJob({ runner, ...(flags.namespace ? { namespace: flags.namespace } : {}) })
+      const rendered = renderJob({ runner, variables: REPRESENTATIVE_JOB, ...(flags.namespace ? { namespace: flags.namespace } : {}) })
       const [cluster, gitlab] = await Promise.all([
         gatherFacts(target, { runner, rendered, permissions: requiredPermissions(runner), ...(identityFor(flags, runner) ? { as: identityFor(flags, runner)! } : {}) }, { signal }),
         gitlabFacts(runner, signal),

@@ -7,7 +7,7 @@ import type { LoadedRunner } from '../config/types.js'
 import { kube } from '../config/load.js'
 import { isSecret } from '../util/secret.js'
 import { usageError } from '../util/errors.js'
-import { mapError } from './errors.js'
+import { ApiError, mapError } from './errors.js'
 
 export const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
 
@@ -22,6 +22,8 @@ export interface ClusterInfo {
 
 export interface ApiStats {
   requests: number
+  /** Answers that mean the API server is unwell: 5xx, 429, and no answer at all. */
+  serverErrors: number
   roundTrips: number
   errors: number
   retries: number
@@ -44,7 +46,7 @@ export interface ResolveOptions {
 
 /** A cluster to talk to, with the counters doctor reports. */
 export class ClusterTarget {
-  readonly stats: ApiStats = { requests: 0, roundTrips: 0, errors: 0, retries: 0, durationMs: 0, latenciesMs: [] }
+  readonly stats: ApiStats = { requests: 0, serverErrors: 0, roundTrips: 0, errors: 0, retries: 0, durationMs: 0, latenciesMs: [] }
   constructor(
     readonly kc: KubeConfig,
     readonly info: ClusterInfo,
@@ -65,7 +67,9 @@ export class ClusterTarget {
       ])
     } catch (err) {
       this.stats.errors++
-      throw mapError(err, what)
+      const mapped = mapError(err, what)
+      if (!(mapped instanceof ApiError) || mapped.status >= 500 || mapped.status === 429) this.stats.serverErrors++
+      throw mapped
     } finally {
       if (timer) clearTimeout(timer)
       const ms = performance.now() - t0

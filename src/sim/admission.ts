@@ -53,12 +53,13 @@ export function mutate(ctx: AdmissionContext): void {
   }
 }
 
-/** Validating admission: LimitRange, ResourceQuota, policy engines and webhooks, in the API server's order. */
+/** Validating admission: LimitRange, webhooks and policy engines, then ResourceQuota. */
 export async function validate(ctx: AdmissionContext): Promise<void> {
   const name = ctx.obj.metadata.name!
+  // The API server's order: LimitRanger, then the webhooks and policies, ResourceQuota last.
   if (ctx.def.resource === 'pods' && ctx.namespace) limitRanges(ctx, name)
-  if (ctx.namespace) quotas(ctx, name)
   await webhooks(ctx)
+  if (ctx.namespace) quotas(ctx, name)
 }
 
 function limitRanges(ctx: AdmissionContext, name: string): void {

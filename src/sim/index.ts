@@ -98,11 +98,21 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
 }
 
 /** Puts the scenario's objects in the store: namespaces first, then the rest, as an admin would create them. */
+/** Scenario timestamps may be relative to the start: "-2h", "-15m", "-30s", "-1d". */
+function timestamp(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined
+  const m = /^-(\d+)([smhd])$/.exec(v)
+  if (!m) return v
+  const ms = Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as 's' | 'm' | 'h' | 'd']
+  return new Date(Date.now() - ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+}
+
 function seed(store: Store, objects: Obj[]): void {
   const order = (o: Obj): number => (o.kind === 'Namespace' ? 0 : o.kind === 'Node' ? 1 : 2)
   for (const o of [...objects].sort((a, b) => order(a) - order(b))) {
     const def = resourceForKind(o.apiVersion ?? 'v1', o.kind ?? '')
     if (!def) throw new Error(`scenario object of unknown kind ${o.apiVersion}/${o.kind} (known: ${RESOURCES.map((r) => r.kind).join(', ')})`)
-    store.create(def, def.namespaced ? (o.metadata.namespace ?? 'default') : undefined, o)
+    const ts = timestamp(o.metadata.creationTimestamp)
+    store.create(def, def.namespaced ? (o.metadata.namespace ?? 'default') : undefined, { ...o, metadata: { ...o.metadata, ...(ts ? { creationTimestamp: ts } : {}) } }, { keepTimestamp: true })
   }
 }

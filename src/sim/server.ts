@@ -52,6 +52,7 @@ export class SimServer {
   private readonly authz: Authorizer
   private readonly tokens = new Map<string, User>()
   private requests = 0
+  private readonly faultCounts: number[] = []
   private readonly sockets = new Set<Socket>()
   private readonly watchers = new Set<() => void>()
 
@@ -123,10 +124,12 @@ export class SimServer {
   }
 
   private injectFault(verb: string, resource: string, _req: IncomingMessage): void {
-    for (const f of this.opts.scenario.knobs.faults ?? []) {
+    for (const [i, f] of (this.opts.scenario.knobs.faults ?? []).entries()) {
       const [v, r] = f.match.split(' ')
       if ((v !== '*' && v !== verb) || (r !== '*' && r !== resource)) continue
-      if (Math.random() >= f.rate) continue
+      // Deterministic: every (1/rate)-th matching request fails, so scenarios reproduce exactly.
+      const n = (this.faultCounts[i] = (this.faultCounts[i] ?? 0) + 1)
+      if (f.rate <= 0 || n % Math.max(1, Math.round(1 / f.rate)) !== 0) continue
       if (f.kind === 'etcd') throw etcdError('etcdserver: leader changed')
       if (f.kind === 'timeout') throw timeoutError()
       if (f.kind === 'throttle') throw new StatusError(429, 'Too many requests, please try again later.', 'TooManyRequests')

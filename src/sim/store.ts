@@ -74,7 +74,7 @@ export class Store {
   }
 
   /** Fills in name (from generateName), uid, creationTimestamp; checks the name is free. Persists unless dryRun. */
-  create(def: ResourceDef, ns: string | undefined, input: Obj, opts: { dryRun?: boolean } = {}): Obj {
+  create(def: ResourceDef, ns: string | undefined, input: Obj, opts: { dryRun?: boolean; keepTimestamp?: boolean } = {}): Obj {
     const obj = structuredClone(input)
     obj.apiVersion = def.group ? `${def.group}/${def.version}` : def.version
     obj.kind = def.kind
@@ -91,7 +91,7 @@ export class Store {
     else delete meta.namespace
     if (this.objects.has(this.key(def, ns, meta.name!))) throw alreadyExists(qualified(def), def.group, def.resource, meta.name!)
     meta.uid = randomUUID()
-    meta.creationTimestamp = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    if (!opts.keepTimestamp || !meta.creationTimestamp) meta.creationTimestamp = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z')
     if (opts.dryRun) {
       delete meta.resourceVersion
       return obj

@@ -11,7 +11,7 @@ export default class SimRun extends BaseCommand {
   static override enableJsonFlag = false
   static override strict = false
   static override summary = 'Run a gkr command against a simulated cluster (default: gkr doctor).'
-  static override description = `Starts a scenario, runs the gkr command given after -- (default: doctor) with KUBECONFIG and GKR_CONFIG pointing at the scenario's kubeconfig and runner config.toml, prints its output, stops the simulator and exits with the command's exit code. This is the one-command demo of what gkr finds.`
+  static override description = `Starts a scenario, runs the gkr command given after -- (default: doctor --as-runner, which checks permissions as the runner's service account) with KUBECONFIG and GKR_CONFIG pointing at the scenario's kubeconfig and runner config.toml, prints its output, stops the simulator and exits with the command's exit code. This is the one-command demo of what gkr finds.`
 
   static override examples = [
     { description: 'Run doctor against the scenario where the runner lacks pods/attach', command: '<%= config.bin %> <%= command.id %> --scenario rbac-missing-attach' },
@@ -25,7 +25,7 @@ export default class SimRun extends BaseCommand {
 
   public async run(): Promise<void> {
     const { flags, argv } = await this.parse(SimRun)
-    const args = (argv as string[]).length > 0 ? (argv as string[]) : ['doctor']
+    const args = (argv as string[]).length > 0 ? (argv as string[]) : ['doctor', '--as-runner']
     const sim = await start(flags.scenario)
     const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'run.js')
     try {
