@@ -1,6 +1,8 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
-import { configFlags } from '../cli/flags.js'
+import { clusterFlags, configFlags } from '../cli/flags.js'
+import { EXIT } from '../cli/exit-codes.js'
+import { checkRbac, renderRbacMatrix } from '../kube/rbac-check.js'
 import { loadConfig, selectRunners, kube } from '../config/load.js'
 import { buildRbac, requiredPermissions } from '../executor/permissions.js'
 import { rbacHelmValues, rbacObjects, rbacYaml } from '../executor/rbac-yaml.js'
@@ -14,6 +16,7 @@ export default class Rbac extends BaseCommand {
     { description: 'Print the Role for the runner configuration', command: '<%= config.bin %> <%= command.id %> -c /etc/gitlab-runner/config.toml' },
     { description: 'Also print the ServiceAccount and RoleBinding, ready for kubectl apply', command: '<%= config.bin %> <%= command.id %> -c config.toml --with-binding | kubectl apply -f -' },
     { description: 'Print the rbac block of the Helm chart values', command: '<%= config.bin %> <%= command.id %> -c values.yaml --format helm' },
+    { description: 'Check the runner\'s service account against the cluster', command: '<%= config.bin %> <%= command.id %> -c config.toml --check --as system:serviceaccount:gitlab-runner:gitlab-runner' },
   ]
 
   static override flags = {
@@ -22,6 +25,9 @@ export default class Rbac extends BaseCommand {
     'with-binding': Flags.boolean({ description: 'Also print the ServiceAccount and the (Cluster)RoleBinding.', default: false }),
     'cluster-role': Flags.boolean({ description: 'Print a ClusterRole even when a Role would do.', default: false }),
     name: Flags.string({ description: 'Name of the Role and binding.', default: 'gitlab-runner' }),
+    check: Flags.boolean({ description: 'Ask the cluster whether every required permission is granted (access reviews) and print a matrix; exit 1 when one is missing.', default: false }),
+    'as-runner': Flags.boolean({ description: 'With --check: check as the service account the config names.', default: false }),
+    ...clusterFlags,
   }
 
   public async run(): Promise<unknown> {
@@ -34,6 +40,12 @@ export default class Rbac extends BaseCommand {
     const runner = runners[0]!
     const k = kube(runner)
     const perms = requiredPermissions(runner)
+    if (flags.check) {
+      const result = await checkRbac(runner, perms, flags)
+      if (!this.jsonEnabled()) this.out.write(renderRbacMatrix(result))
+      this.setExit(result.missing.some((m) => !m.optional) ? EXIT.FAILED : EXIT.OK)
+      return result
+    }
     const objs = buildRbac(perms, { namespace: typeof k.namespace === 'string' && k.namespace ? k.namespace : 'default', name: flags.name, clusterRole: flags['cluster-role'], withBinding: flags['with-binding'], serviceAccount: typeof k.service_account === 'string' && k.service_account ? k.service_account : undefined })
     if (!this.jsonEnabled()) this.out.write(flags.format === 'helm' ? rbacHelmValues(objs) : flags.format === 'json' ? JSON.stringify(rbacObjects(objs), null, 2) + '\n' : rbacYaml(objs))
     return { runner: runner.name, kind: objs.kind, objects: rbacObjects(objs), permissions: perms }

@@ -38,7 +38,7 @@ export interface Sim {
   runnerConfig: string
   scenario: Scenario
   audit: AuditEntry[]
-  /** Audit entries that changed something (not get/list/watch, not dry-run, not access reviews). */
+  /** Audit entries that changed the cluster (not reads, dry-runs, access reviews or the GitLab endpoints). */
   writes(): AuditEntry[]
   store: Store
   caPem: string
@@ -86,7 +86,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
     runnerConfig,
     scenario,
     audit: server.audit,
-    writes: () => server.audit.filter((e) => !READ_VERBS.has(e.verb) && !e.dryRun && e.group !== 'authorization.k8s.io' && e.code < 400 && e.code !== 0),
+    writes: () => server.audit.filter((e) => !e.path.startsWith('/api/v4/') && !READ_VERBS.has(e.verb) && !e.dryRun && e.group !== 'authorization.k8s.io' && e.code > 0 && e.code < 400),
     store,
     caPem: certs.caPem,
     async stop(): Promise<void> {

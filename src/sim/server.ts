@@ -23,6 +23,7 @@ export interface AuditEntry {
   namespace?: string
   name?: string
   dryRun: boolean
+  /** HTTP status of the answer; -1 when the connection was dropped without one. */
   code: number
 }
 
@@ -88,6 +89,7 @@ export class SimServer {
     const knobs = this.opts.scenario.knobs
     try {
       if (knobs.goAwayAfter !== undefined && this.requests > knobs.goAwayAfter) {
+        entry.code = -1
         req.socket.destroy()
         return
       }
@@ -111,7 +113,7 @@ export class SimServer {
           res.end('Too many requests, please try again later.\n')
         } else this.send(res, err.code, err.body(), err.headers)
       } else if ((err as Error).message === 'reset') {
-        entry.code = 0
+        entry.code = -1
         req.socket.destroy()
       } else {
         entry.code = 500

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest'
+import { builtinScenarios, loadScenario, start } from '../../src/sim/index.js'
+import { runCliAsync } from '../helpers/async-cli.js'
+
+interface Result {
+  id: string
+  status: string
+  catalog: string[]
+  findings: Array<{ catalog: string[]; severity: string }>
+}
+
+/**
+ * Every built-in scenario end to end: the spawned CLI runs doctor (as the runner's service account)
+ * against the simulator; the scenario's expected check must not pass and must carry its catalog id,
+ * nothing may fail on healthy, and doctor must not have changed anything in the cluster.
+ */
+describe.each(builtinScenarios().map((s) => [s.name] as const))('gkr doctor on scenario %s', (name) => {
+  it('reports the scenario\'s failure with its catalog entry, and writes nothing', async () => {
+    const scenario = loadScenario(name)
+    const sim = await start(scenario)
+    try {
+      const r = await runCliAsync(['doctor', '--as-runner', '--json'], { env: { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig } })
+      const env = JSON.parse(r.stdout) as { exitCode: number; result: { mode: string; runners: Array<{ results: Result[] }> } }
+      expect(env.result.mode).toBe('cluster')
+      const results = env.result.runners.flatMap((x) => x.results)
+      if (!scenario.expect?.check) {
+        expect(results.filter((x) => x.status === 'fail' || x.status === 'error').map((x) => x.id)).toEqual([])
+        expect(r.code).toBe(0)
+      } else {
+        const hit = results.find((x) => x.id === scenario.expect!.check)
+        expect(hit, `check ${scenario.expect.check}`).toBeDefined()
+        expect(['fail', 'warn', 'error']).toContain(hit!.status)
+        const catalogs = [...hit!.catalog, ...hit!.findings.flatMap((f) => f.catalog)]
+        expect(catalogs).toContain(scenario.expect.catalog)
+        expect(r.code).toBe(hit!.status === 'fail' ? 1 : hit!.status === 'error' ? 3 : env.exitCode)
+      }
+      expect(sim.writes(), 'doctor without --live writes nothing').toEqual([])
+      expect(sim.audit.some((e) => e.dryRun)).toBe(name !== 'apiserver-overloaded')
+    } finally {
+      await sim.stop()
+    }
+  })
+})

@@ -1,0 +1,78 @@
+import { execFileSync } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { start, type Sim } from '../../src/sim/index.js'
+import { kubectl } from '../helpers/async-cli.js'
+
+const hasKubectl = (() => {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+})()
+
+const POD = `apiVersion: v1
+kind: Pod
+metadata:
+  name: probe
+  namespace: gitlab-runner
+spec:
+  containers:
+    - name: main
+      image: alpine:3.20
+      resources:
+        requests: { cpu: 100m, memory: 64Mi }
+`
+
+describe.runIf(hasKubectl)('unmodified kubectl against gkr sim', () => {
+  let sim: Sim
+  beforeAll(async () => {
+    sim = await start('healthy')
+  })
+  afterAll(async () => {
+    await sim?.stop()
+  })
+
+  it('get nodes and namespaces (server-side tables)', async () => {
+    const nodes = await kubectl(sim.kubeconfig, ['get', 'nodes'])
+    expect(nodes.code).toBe(0)
+    expect(nodes.stdout).toMatch(/^NAME\s+AGE\nnode-1\s+\d+s\n$/)
+    expect((await kubectl(sim.kubeconfig, ['get', 'namespaces', '-o', 'name'])).stdout).toBe('namespace/default\nnamespace/gitlab-runner\n')
+  })
+
+  it('get --raw /version', async () => {
+    const r = await kubectl(sim.kubeconfig, ['get', '--raw', '/version'])
+    expect(JSON.parse(r.stdout)).toMatchObject({ major: '1', minor: '33', gitVersion: 'v1.33.1' })
+  })
+
+  it('auth can-i, also --as the runner service account (protobuf access reviews)', async () => {
+    const sa = '--as=system:serviceaccount:gitlab-runner:gitlab-runner'
+    const attach = await kubectl(sim.kubeconfig, ['auth', 'can-i', 'create', 'pods', '--subresource=attach', '-n', 'gitlab-runner', sa])
+    expect([attach.code, attach.stdout.trim()]).toEqual([0, 'yes'])
+    const ns = await kubectl(sim.kubeconfig, ['auth', 'can-i', 'create', 'namespaces', sa])
+    expect([ns.code, ns.stdout.trim()]).toEqual([1, 'no'])
+  })
+
+  it('create --dry-run=server persists nothing; create, get and delete do', async () => {
+    const dry = await kubectl(sim.kubeconfig, ['create', '--dry-run=server', '-f', '-', '-o', 'name'], POD)
+    expect([dry.code, dry.stdout.trim()]).toEqual([0, 'pod/probe'])
+    expect((await kubectl(sim.kubeconfig, ['get', 'pods', '-n', 'gitlab-runner', '-o', 'name'])).stdout).toBe('')
+    const created = await kubectl(sim.kubeconfig, ['create', '-f', '-'], POD)
+    expect(created.stdout.trim()).toBe('pod/probe created')
+    const got = await kubectl(sim.kubeconfig, ['get', 'pod', 'probe', '-n', 'gitlab-runner', '-o', 'jsonpath={.spec.nodeName}'])
+    expect(got.stdout).toBe('node-1')
+    const del = await kubectl(sim.kubeconfig, ['delete', 'pod', 'probe', '-n', 'gitlab-runner', '--wait=false'])
+    expect(del.stdout.trim()).toBe('pod "probe" deleted')
+  })
+
+  it('errors read as a real API server\'s: NotFound, quota "must specify", Forbidden for the runner', async () => {
+    const nf = await kubectl(sim.kubeconfig, ['get', 'pod', 'nope', '-n', 'gitlab-runner'])
+    expect(nf.stderr.trim()).toBe('Error from server (NotFound): pods "nope" not found')
+    const noReq = await kubectl(sim.kubeconfig, ['run', 'bare', '--image=alpine', '-n', 'gitlab-runner', '--dry-run=server'])
+    expect(noReq.stderr.trim()).toBe('Error from server (Forbidden): pods "bare" is forbidden: failed quota: ci: must specify requests.cpu for: bare; requests.memory for: bare')
+    const runner = sim.kubeconfigFor('runner')
+    const forbidden = await kubectl(runner, ['get', 'nodes'])
+    expect(forbidden.stderr.trim()).toBe('Error from server (Forbidden): nodes is forbidden: User "system:serviceaccount:gitlab-runner:gitlab-runner" cannot list resource "nodes" in API group "" at the cluster scope')
+  })
+})
