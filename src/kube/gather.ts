@@ -228,7 +228,8 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
   opts.signal?.throwIfAborted()
 
   // Round trip 3: submit what the runner creates, with dryRun=All, in its order (nothing persists).
-  if (facts.namespace?.ok && facts.namespace.value.exists) {
+  // Unless the namespace is known to be missing (a forbidden read of it proves nothing), dry-run.
+  if (!(facts.namespace?.ok && !facts.namespace.value.exists)) {
     facts.dryRun = await attempt({ verb: 'create', resource: 'pods', namespace: ns, run: async () => {
       const results = []
       for (const obj of input.rendered.objects) {

@@ -298,8 +298,17 @@ export class SimServer {
     const label = url.searchParams.get('labelSelector')
     const field = url.searchParams.get('fieldSelector')
     const matches = (o: Obj): boolean => (!def.namespaced || !namespace || o.metadata.namespace === namespace) && selectorMatch(label, o.metadata.labels ?? {}) && fieldMatch(field, o)
-    const initial = !rvParam || rvParam === '0' ? store.list(def, namespace).filter(matches).map((o) => ({ type: 'ADDED', object: o })) : store.since(def, Number(rvParam)).filter((e) => matches(e.object)).map((e) => ({ type: e.type, object: e.object }))
+    let initial: Array<{ type: string; object: unknown }>
+    try {
+      initial = !rvParam || rvParam === '0' ? store.list(def, namespace).filter(matches).map((o) => ({ type: 'ADDED', object: o })) : store.since(def, Number(rvParam)).filter((e) => matches(e.object)).map((e) => ({ type: e.type, object: e.object }))
+    } catch (err) {
+      if (!(err instanceof StatusError) || err.code !== 410) throw err
+      // A resourceVersion older than the history: 200 with one ERROR event, then the stream ends.
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      return void res.end(JSON.stringify({ type: 'ERROR', object: err.body() }) + '\n')
+    }
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' })
+    res.flushHeaders()
     for (const e of initial) res.write(JSON.stringify(e) + '\n')
     const onChange = (e: { type: string; def: ResourceDef; object: Obj }): void => {
       if (e.def === def && matches(e.object)) res.write(JSON.stringify({ type: e.type, object: e.object }) + '\n')

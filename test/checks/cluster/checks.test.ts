@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest'
+import type { Check } from '../../../src/checks/types.js'
+import type { Facts, FactTypes } from '../../../src/checks/facts.js'
+import { runCheck } from '../../../src/checks/run.js'
+import { parseConfigText } from '../../../src/config/load.js'
+import { renderJob } from '../../../src/executor/render.js'
+import { REPRESENTATIVE_JOB } from '../../../src/doctor/cluster.js'
+import permissions from '../../../src/checks/cluster/permissions.js'
+import namespace from '../../../src/checks/cluster/namespace.js'
+import references from '../../../src/checks/cluster/references.js'
+import dryRun from '../../../src/checks/cluster/dry-run.js'
+import quota from '../../../src/checks/cluster/quota.js'
+import leaked from '../../../src/checks/cluster/leaked-resources.js'
+import scheduling from '../../../src/checks/cluster/scheduling.js'
+import webhooks from '../../../src/checks/cluster/webhooks.js'
+import pendingPods from '../../../src/checks/cluster/pending-pods.js'
+import apiHealth from '../../../src/checks/cluster/api-health.js'
+
+const TOML = `concurrent = 4\n[[runners]]\nname = "r"\ntoken = "glrt-abcdefghijk"\nexecutor = "kubernetes"\n[runners.kubernetes]\nnamespace = "ci"\nimage = "alpine"\nservice_account = "runner"\ncpu_request = "1"\nmemory_request = "1Gi"\nimage_pull_secrets = ["corp"]\nruntime_class_name = "gvisor"\n[runners.kubernetes.node_selector]\n"kubernetes.io/os" = "linux"\n[runners.kubernetes.node_tolerations]\n"ci=true" = "NoSchedule"\n`
+const config = parseConfigText(TOML, '/x/config.toml')
+const runner = config.runners[0]!
+const rendered = renderJob({ runner, variables: REPRESENTATIVE_JOB })
+const NOW = '2026-11-24T12:00:00Z'
+
+const ok = <K extends keyof FactTypes>(value: FactTypes[K]) => ({ ok: true as const, value })
+function run(check: Check, facts: Facts) {
+  return runCheck(check, { config, runner, facts: { now: ok<'now'>({ time: NOW }), ...facts }, rendered, options: { online: true, live: false } })
+}
+
+const node = (over: Partial<FactTypes['nodes'][number]> = {}): FactTypes['nodes'][number] => ({ name: 'n1', labels: { 'kubernetes.io/os': 'linux' }, taints: [{ key: 'ci', value: 'true', effect: 'NoSchedule' }], unschedulable: false, ready: true, allocatable: { cpu: '8', memory: '32Gi' }, ...over })
+const meta = (name: string, over: Partial<FactTypes['secrets'][number]> = {}): FactTypes['secrets'][number] => ({ name, labels: {}, annotations: {}, ownerReferences: [], creationTimestamp: '2026-11-24T09:00:00Z', ...over })
+
+describe('cluster checks (pure, over fixture facts)', () => {
+  it("'cluster-permissions': missing required verbs fail with the rule to add; optional ones warn", () => {
+    const access: FactTypes['access'] = [
+      { verb: 'create', group: '', resource: 'pods', subresource: 'attach', namespace: 'ci', allowed: false, why: 'attach', optional: false, clusterScoped: false },
+      { verb: 'list', group: '', resource: 'pods', namespace: 'ci', allowed: false, why: 'informer', optional: true, clusterScoped: false },
+      { verb: 'create', group: '', resource: 'pods', namespace: 'ci', allowed: true, why: 'x', optional: false, clusterScoped: false },
+    ]
+    const r = run(permissions, { access: ok<'access'>(access) })
+    expect(r.status).toBe('fail')
+    expect(r.findings.map((f) => [f.severity, f.message.split(':')[0]])).toEqual([['fail', 'cannot create pods/attach in namespace ci'], ['warn', 'cannot list pods in namespace ci']])
+    expect(r.findings[0]!.fix!.yaml).toBe('- apiGroups: [""]\n  resources: ["pods/attach"]\n  verbs: ["create"]')
+    expect(run(permissions, { access: ok<'access'>([access[2]!]) }).status).toBe('pass')
+    expect(run(permissions, { access: { ok: false, reason: 'forbidden', forbidden: { verb: 'create', resource: 'selfsubjectaccessreviews' } } }).reason).toBe('cannot create selfsubjectaccessreviews (forbidden)')
+  })
+
+  it("'cluster-namespace': a missing namespace fails", () => {
+    expect(run(namespace, { namespace: ok<'namespace'>({ name: 'ci', exists: true, labels: {} }) }).status).toBe('pass')
+    const r = run(namespace, { namespace: ok<'namespace'>({ name: 'ci', exists: false, labels: {} }) })
+    expect(r.findings[0]!.message).toBe('namespace ci does not exist: every job fails with \'namespaces "ci" not found\'')
+  })
+
+  it("'cluster-references': service account, pull secret and runtime class must exist", () => {
+    const base = { secrets: ok<'secrets'>([meta('corp')]), configMaps: ok<'configMaps'>([]), pvcs: ok<'pvcs'>([]) }
+    expect(run(references, { ...base, serviceAccount: ok<'serviceAccount'>({ name: 'runner', exists: true }), classes: ok<'classes'>({ runtimeClass: { name: 'gvisor', exists: true } }) }).status).toBe('pass')
+    const r = run(references, { secrets: ok<'secrets'>([]), configMaps: ok<'configMaps'>([]), pvcs: ok<'pvcs'>([]), serviceAccount: ok<'serviceAccount'>({ name: 'runner', exists: false }), classes: ok<'classes'>({ runtimeClass: { name: 'gvisor', exists: false } }) })
+    expect(r.findings.map((f) => f.catalog[0])).toEqual(['service-account-missing', 'image-pull-failed', 'runtime-class-missing'])
+  })
+
+  it("'cluster-dry-run': rejections are quoted and mapped to the catalog", () => {
+    expect(run(dryRun, { dryRun: ok<'dryRun'>([{ kind: 'Pod', name: 'p', accepted: true }]) }).status).toBe('pass')
+    const msg = 'secrets "runner-x-project-1-concurrent-0-abc" is forbidden: exceeded quota: all-resources, requested: secrets=1, used: secrets=10, limited: secrets=10'
+    const r = run(dryRun, { dryRun: ok<'dryRun'>([{ kind: 'Secret', name: 's', accepted: false, status: 403, reason: 'Forbidden', message: msg }]) })
+    expect(r.findings[0]!.catalog).toEqual(['quota-exceeded'])
+    expect(r.findings[0]!.message).toContain(msg)
+  })
+
+  it("'cluster-quota': how many jobs fit, against concurrent", () => {
+    const full = run(quota, { quotas: ok<'quotas'>([{ name: 'q', hard: { 'requests.cpu': '2' }, used: { 'requests.cpu': '1500m' } }]) })
+    expect(full.findings[0]!.message).toMatch(/^quota q has no room for one more job: requests.cpu used 1500m of 2/)
+    const some = run(quota, { quotas: ok<'quotas'>([{ name: 'q', hard: { 'requests.cpu': '3' }, used: { 'requests.cpu': '0' } }]) })
+    expect(some.findings[0]).toMatchObject({ severity: 'warn', details: { fits: 3, concurrent: 4 } })
+    expect(run(quota, { quotas: ok<'quotas'>([{ name: 'q', hard: { 'requests.cpu': '100' }, used: {} }]) }).status).toBe('pass')
+    const secrets = run(quota, { quotas: ok<'quotas'>([{ name: 'q', hard: { secrets: '3' }, used: { secrets: '3' } }]), secrets: ok<'secrets'>([meta('runner-aaa-project-1-concurrent-0-abcdefgh')]) })
+    expect(secrets.findings[0]!.message).toContain('1 of the used secrets look leaked by the runner')
+  })
+
+  it("'cluster-leaked-resources': unowned runner secrets older than an hour", () => {
+    const r = run(leaked, { secrets: ok<'secrets'>([meta('runner-aaa-project-1-concurrent-0-abcdefgh'), meta('runner-bbb-project-1-concurrent-0-abcdefgh', { creationTimestamp: '2026-11-24T11:59:00Z' }), meta('runner-ccc-project-1-concurrent-0-abcdefgh', { ownerReferences: [{ kind: 'Pod', name: 'p', uid: 'u' }] }), meta('app-secret')]) })
+    expect(r.findings[0]!.details).toMatchObject({ count: 1, names: ['runner-aaa-project-1-concurrent-0-abcdefgh'] })
+    expect(run(leaked, { secrets: ok<'secrets'>([meta('app')]) }).status).toBe('pass')
+  })
+
+  it("'cluster-scheduling': no node matching selector, taints or room fails with the scheduler's reasons", () => {
+    expect(run(scheduling, { nodes: ok<'nodes'>([node()]) }).status).toBe('pass')
+    const r = run(scheduling, { nodes: ok<'nodes'>([node({ labels: { 'kubernetes.io/os': 'windows' } }), node({ name: 'n2', taints: [{ key: 'gpu', effect: 'NoSchedule' }] }), node({ name: 'n3', allocatable: { cpu: '500m', memory: '1Gi' } })]) })
+    expect(r.findings[0]!.message).toBe("no node can run the job pod (0/3 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint(s)): pods stay Pending until poll_timeout fails the job")
+  })
+
+  it("'cluster-webhooks': slow fail-closed webhooks on job pods warn; dry-run-unsafe ones are noted", () => {
+    const wh = (over: Partial<FactTypes['webhooks'][number]>): FactTypes['webhooks'][number] => ({ configuration: 'c', name: 'w.example.com', kind: 'validating', failurePolicy: 'Fail', sideEffects: 'None', timeoutSeconds: 30, interceptsPods: true, ...over })
+    expect(run(webhooks, { webhooks: ok<'webhooks'>([wh({ interceptsPods: false })]) }).status).toBe('pass')
+    const r = run(webhooks, { webhooks: ok<'webhooks'>([wh({}), wh({ name: 'x', timeoutSeconds: 5, sideEffects: 'Unknown' })]) })
+    expect(r.findings.map((f) => f.severity)).toEqual(['warn', 'info'])
+  })
+
+  it("'cluster-pending-pods': pods stuck past poll_timeout, image pull failures, scheduler warnings", () => {
+    const r = run(pendingPods, { pods: ok<'pods'>([{ name: 'runner-a-project-1-concurrent-0-x', phase: 'Pending', labels: {}, creationTimestamp: '2026-11-24T11:00:00Z', waiting: [] }, { name: 'runner-b-project-1-concurrent-0-y', phase: 'Pending', labels: {}, waiting: ['ImagePullBackOff'] }]), events: ok<'events'>([{ type: 'Warning', reason: 'FailedScheduling', message: '0/3 nodes are available', involvedObject: 'runner-a-project-1-concurrent-0-x' }]) })
+    expect(r.findings.map((f) => f.message)).toEqual(['pod runner-a-project-1-concurrent-0-x has been Pending for 3600 s, longer than poll_timeout (180 s)', 'pod runner-b-project-1-concurrent-0-y cannot pull an image (ImagePullBackOff)', 'scheduler warnings for runner pods: 0/3 nodes are available'])
+    expect(run(pendingPods, { pods: ok<'pods'>([]), events: ok<'events'>([]) }).status).toBe('pass')
+  })
+
+  it("'cluster-api-health': slow answers and server-side errors warn", () => {
+    expect(run(apiHealth, { apiStats: ok<'apiStats'>({ requests: 30, roundTrips: 3, errors: 1, serverErrors: 0, durationMs: 100, p95Ms: 20 }) }).status).toBe('pass')
+    expect(run(apiHealth, { apiStats: ok<'apiStats'>({ requests: 30, roundTrips: 3, errors: 3, serverErrors: 3, durationMs: 100, p95Ms: 3000 }) }).findings).toHaveLength(2)
+  })
+})
