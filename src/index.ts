@@ -7,6 +7,7 @@ import Doctor from './commands/doctor.js'
 import Explain from './commands/explain.js'
 import Rbac from './commands/rbac.js'
 import Render from './commands/render.js'
+import RunJob from './commands/run-job.js'
 import SimRun from './commands/sim/run.js'
 import SimScenarios from './commands/sim/scenarios.js'
 import SimStart from './commands/sim/start.js'
@@ -18,6 +19,7 @@ export const commands: Record<string, typeof Command> = {
   explain: Explain,
   rbac: Rbac,
   render: Render,
+  'run-job': RunJob,
   'sim:run': SimRun,
   'sim:scenarios': SimScenarios,
   'sim:start': SimStart,

@@ -1,0 +1,41 @@
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../cli/base-command.js'
+import { clusterFlags, configFlags } from '../cli/flags.js'
+import { runJob } from '../runjob/run.js'
+import { systemClock } from '../runjob/clock.js'
+import { PREDEFINED_HELP, runJobInput } from '../runjob/command-input.js'
+
+export default class RunJob extends BaseCommand {
+  static override summary = 'Run one job of a local .gitlab-ci.yml through the Kubernetes executor flow.'
+  static override description = `Renders every object the runner would create for the job (credentials secret, services, the pod with init-permissions, build, helper and service containers) and, by default, submits each with dryRun=All in the runner's order, so admission webhooks, quotas, LimitRanges and RBAC answer as they would for the real job — nothing persists. Each rejection is explained with the troubleshooting catalog.
+With --live the job really runs: Prepare, Pre-build (the local working tree, honouring .gitignore), Build (before_script and script, then after_script), Post-build (artifacts to --artifacts-dir) and Cleanup, which deletes everything gkr created, also on failure and Ctrl-C.
+Predefined variables set for a local run: ${PREDEFINED_HELP}. Job keys gkr does not act on (needs, rules, trigger, …) are listed, not silently ignored.
+Exit codes: 0 accepted / job succeeded, 1 rejected / job failed, 2 bad input, 3 cluster unreachable, 130 interrupted after cleanup.`
+
+  static override examples = [
+    { description: 'Dry-run the test job against the current cluster', command: '<%= config.bin %> <%= command.id %> test --ci-file .gitlab-ci.yml -c config.toml' },
+    { description: 'Run it for real and keep its artifacts', command: '<%= config.bin %> <%= command.id %> test -c config.toml --live --artifacts-dir ./artifacts' },
+    { description: 'Try a job on the simulated cluster that enforces read-only root filesystems', command: '<%= config.bin %> sim run --scenario readonly-rootfs-policy -- <%= command.id %> build --ci-file .gitlab-ci.yml' },
+  ]
+
+  static override args = { job: Args.string({ description: 'Name of the job in the CI file.', required: true }) }
+
+  static override flags = {
+    ...configFlags,
+    ...clusterFlags,
+    'ci-file': Flags.string({ description: 'The .gitlab-ci.yml holding the job.', default: '.gitlab-ci.yml' }),
+    var: Flags.string({ description: 'Job variable KEY=VALUE (repeatable; wins over the CI file).', multiple: true }),
+    'dry-run': Flags.boolean({ description: 'Render and submit with dryRun=All (the default).', exclusive: ['live'] }),
+    live: Flags.boolean({ description: 'Run the job in the cluster, then delete everything created.', default: false }),
+    output: Flags.string({ description: 'Format of the printed objects.', options: ['yaml', 'json'], default: 'yaml' }),
+    'artifacts-dir': Flags.string({ description: 'With --live: where artifact and cache paths are copied back to.' }),
+  }
+
+  public async run(): Promise<unknown> {
+    const { args, flags } = await this.parse(RunJob)
+    const input = await runJobInput({ ...flags, job: args.job })
+    const result = await runJob({ ...input, clock: systemClock, signal: this.signal, write: (t) => (this.jsonEnabled() ? undefined : this.out.write(t)) })
+    this.setExit(result.exitCode)
+    return result
+  }
+}

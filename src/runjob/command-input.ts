@@ -1,0 +1,64 @@
+import path from 'node:path'
+import type { KubeConfig } from '@kubernetes/client-node'
+import { loadConfig, selectRunners } from '../config/load.js'
+import { jobFromFlags } from '../executor/job-input.js'
+import { renderJob } from '../executor/render.js'
+import { matchMessage } from '../catalog/match.js'
+import { getEntry } from '../catalog/index.js'
+import { resolveCluster } from '../kube/connect.js'
+import { incompleteError, usageError } from '../util/errors.js'
+import { PREDEFINED_VARIABLES } from '../ci/predefined.js'
+import type { RunJobInput } from './run.js'
+import type { Explain } from './dryrun.js'
+import type { KubeObject } from './objects.js'
+
+export interface RunJobFlags {
+  job: string
+  'ci-file': string
+  config?: string
+  runner?: string
+  var?: string[]
+  live: boolean
+  output: string
+  'artifacts-dir'?: string
+  kubeconfig?: string
+  context?: string
+  namespace?: string
+}
+
+export const explainWithCatalog: Explain = (message) => {
+  const m = matchMessage(message)
+  const fix = m ? getEntry(m.id)?.fix.steps[0] : undefined
+  return m ? { id: m.id, title: m.title, ...(fix ? { fix } : {}) } : undefined
+}
+
+export const PREDEFINED_HELP = Object.entries(PREDEFINED_VARIABLES).map(([k, v]) => `${k} (${v})`).join(', ')
+
+/** Everything run-job needs, built from its flags: config, job, rendered objects, cluster. */
+export async function runJobInput(flags: RunJobFlags): Promise<Omit<RunJobInput, 'clock' | 'signal' | 'write'>> {
+  const config = await loadConfig({ path: flags.config })
+  const runners = selectRunners(config, flags.runner)
+  if (runners.length !== 1) throw usageError('run-job-runner-ambiguous', runners.length === 0 ? `no Kubernetes runner in ${config.file}` : `${config.file} has ${runners.length} Kubernetes runners: choose one with --runner`, { at: { flag: '--runner' } })
+  const runner = runners[0]!
+  const { job, variables } = await jobFromFlags(runner, { 'ci-file': flags['ci-file'], job: flags.job, ...(flags.var ? { var: flags.var } : {}) })
+  const rendered = renderJob({ runner, job: job!, variables, ...(flags.namespace ? { namespace: flags.namespace } : {}) })
+  const fatal = rendered.problems.find((p) => p.fatal)
+  if (fatal) throw usageError('job-refused', `the runner would refuse this job: ${fatal.message}`, { ref: fatal.catalog })
+  const target = await resolveCluster({ runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), namespace: rendered.namespace })
+  if (!target) throw incompleteError('no-cluster', 'run-job needs a cluster, and no kubeconfig or in-cluster configuration was found', { suggestions: ['Pass --kubeconfig or --context, or try it on the simulator: gkr sim run -- run-job JOB'] })
+  const kubeConfig: KubeConfig = target.kc
+  return {
+    job: job!,
+    runner,
+    namespace: rendered.namespace,
+    objects: rendered.objects as unknown as KubeObject[],
+    mode: flags.live ? 'live' : 'dry-run',
+    output: flags.output === 'json' ? 'json' : 'yaml',
+    kubeConfig,
+    projectRoot: path.dirname(path.resolve(flags['ci-file'])),
+    projectDir: variables.CI_PROJECT_DIR ?? '/builds/local/project',
+    env: variables,
+    ...(flags['artifacts-dir'] ? { artifactsDir: flags['artifacts-dir'] } : {}),
+    explain: explainWithCatalog,
+  }
+}
