@@ -3,6 +3,7 @@
  * Topics use spaces on the command line: `sim:start` is `gkr sim start`.
  */
 import type { Command } from '@oclif/core'
+import Cleanup from './commands/cleanup.js'
 import Doctor from './commands/doctor.js'
 import Explain from './commands/explain.js'
 import Rbac from './commands/rbac.js'
@@ -15,6 +16,7 @@ import Catalog from './commands/catalog/index.js'
 import CatalogShow from './commands/catalog/show.js'
 
 export const commands: Record<string, typeof Command> = {
+  cleanup: Cleanup,
   doctor: Doctor,
   explain: Explain,
   rbac: Rbac,

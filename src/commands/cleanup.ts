@@ -1,0 +1,52 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../cli/base-command.js'
+import { EXIT } from '../cli/exit-codes.js'
+import { clusterFlags, configFlags } from '../cli/flags.js'
+import { kube, loadConfig, selectRunners } from '../config/load.js'
+import { parseGoDuration } from '../config/values.js'
+import { resolveCluster } from '../kube/connect.js'
+import { findAndRemoveLeaks } from '../kube/cleanup.js'
+import { incompleteError, usageError } from '../util/errors.js'
+
+export default class Cleanup extends BaseCommand {
+  static override summary = 'Find, and with --yes delete, resources the runner leaked.'
+  static override description = `Lists the objects earlier jobs left behind in the runners' namespaces: secrets (the registry-credentials secret the runner creates before the pod), config maps and services named like the runner's objects, with no owner, older than --older-than. Only objects that provably belong to a runner and have no live owner are listed; secret data is never read.
+Dry-run by default; --yes deletes them and reports what was removed. Exit codes: 0 nothing leaked (or everything listed was removed), 1 leaks found in dry-run or some could not be removed, 2 bad input, 3 cluster unreachable.`
+
+  static override examples = [
+    { description: 'List what the runner leaked', command: '<%= config.bin %> <%= command.id %> -c /etc/gitlab-runner/config.toml' },
+    { description: 'Delete leaks older than a day', command: '<%= config.bin %> <%= command.id %> -c config.toml --older-than 24h --yes' },
+  ]
+
+  static override flags = {
+    ...configFlags,
+    ...clusterFlags,
+    'older-than': Flags.string({ description: 'Only objects at least this old (Go duration, e.g. 30m, 24h).', default: '1h' }),
+    yes: Flags.boolean({ description: 'Delete what is listed.', default: false }),
+  }
+
+  public async run(): Promise<unknown> {
+    const { flags } = await this.parse(Cleanup)
+    const olderThanMs = parseGoDuration(flags['older-than'])
+    if (olderThanMs === undefined || olderThanMs < 0) throw usageError('bad-duration', `--older-than ${JSON.stringify(flags['older-than'])} is not a duration such as 30m or 24h`, { at: { flag: '--older-than' } })
+    const config = await loadConfig({ path: flags.config })
+    const runners = selectRunners(config, flags.runner)
+    const namespaces = [...new Set(runners.map((r) => flags.namespace ?? (typeof kube(r).namespace === 'string' && kube(r).namespace ? (kube(r).namespace as string) : 'default')))]
+    const target = await resolveCluster({ ...(runners[0] ? { runner: runners[0] } : {}), ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) })
+    if (!target) throw incompleteError('no-cluster', 'cleanup needs a cluster, and no kubeconfig or in-cluster configuration was found', { suggestions: ['Pass --kubeconfig or --context.'] })
+    const results = []
+    for (const ns of namespaces) results.push(await findAndRemoveLeaks(target, ns, { olderThanMs, remove: flags.yes }))
+    if (!this.jsonEnabled()) {
+      for (const r of results) {
+        if (r.leaks.length === 0) this.log(`${r.namespace}: nothing leaked`)
+        for (const l of r.leaks) this.log(`${flags.yes ? (r.removed.includes(l) ? 'deleted ' : 'FAILED  ') : 'leaked  '}${l.kind}/${l.name} in ${l.namespace} (created ${l.createdAt ?? 'unknown'}; ${l.why})`)
+        for (const f of r.failed) this.log(`  ${f.kind}/${f.name}: ${f.error}`)
+      }
+      const total = results.reduce((a, r) => a + r.leaks.length, 0)
+      if (total > 0 && !flags.yes) this.log(`\n${total} leaked object${total === 1 ? '' : 's'}. Run again with --yes to delete ${total === 1 ? 'it' : 'them'}.`)
+    }
+    const failed = results.some((r) => r.failed.length > 0) || (!flags.yes && results.some((r) => r.leaks.length > 0))
+    this.setExit(failed ? EXIT.FAILED : EXIT.OK)
+    return { dryRun: !flags.yes, results }
+  }
+}
