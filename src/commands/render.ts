@@ -42,6 +42,6 @@ Behaviour follows the runner's ${RUNNER_LINE} release line; notes say which vers
       for (const p of r.problems) this.errOut.write(`${p.fatal ? 'Error' : 'Warning'}: ${p.message}\n  See: gkr catalog show ${p.catalog}\n`)
     }
     if (fatal.length > 0) this.setExit(EXIT.FAILED)
-    return { ...r, secrets: r.secrets.map(redactObject), objects: r.objects.map(redactObject) }
+    return { ...r, pod: redactObject(r.pod), secrets: r.secrets.map(redactObject), objects: r.objects.map(redactObject) }
   }
 }

@@ -21,11 +21,14 @@ describe('secrets never appear in output', () => {
     ['doctor json', ['doctor', '--offline', '-c', cfg, '--json']],
     ['doctor helm json', ['doctor', '--offline', '-c', values, '--json']],
     ['doctor debug', ['doctor', '--offline', '-c', cfg, '--debug']],
+    ['render yaml', ['render', '-c', values, '--var', `DOCKER_AUTH_CONFIG={"auths":{"r.example.com":{"auth":"${Buffer.from(`u:${BEARER}`).toString('base64')}","password":"${BEARER}"}}}`]],
+    ['render json', ['render', '-c', values, '--json', '--var', `REGISTRY_PASSWORD=${BEARER}`]],
+    ['rbac json', ['rbac', '-c', cfg, '--json']],
   ]
 
   it.each(runs)('%s', (_name, args) => {
     const r = runCli(args)
-    for (const secret of [TOKEN, BEARER, 'CANARYsentry']) {
+    for (const secret of [TOKEN, BEARER, 'CANARYsentry', Buffer.from(`u:${BEARER}`).toString('base64')]) {
       expect(r.stdout).not.toContain(secret)
       expect(r.stderr).not.toContain(secret)
     }
