@@ -2,6 +2,7 @@ import type { Store, Obj, WatchEvent } from './store.js'
 import { RESOURCES } from './resources.js'
 import type { Scenario } from './scenario.js'
 import { q } from './quantity.js'
+import { StatusError } from './status.js'
 
 const res = (r: string): (typeof RESOURCES)[number] => RESOURCES.find((x) => x.resource === r && x.group === '')!
 
@@ -34,8 +35,9 @@ export class ClusterController {
       this.timers.delete(t)
       try {
         fn()
-      } catch {
-        // The pod was deleted in the meantime.
+      } catch (err) {
+        // The pod was deleted in the meantime: nothing to do. Anything else is a bug in the simulator.
+        if (!(err instanceof StatusError && err.code === 404)) throw err
       }
     }, ms * this.factor)
     this.timers.add(t)
@@ -49,7 +51,7 @@ export class ClusterController {
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
     const scheduler = component === 'default-scheduler'
     this.store.create(res('events'), pod.metadata.namespace, {
-      metadata: { name: `${pod.metadata.name}.${(Date.now() * 1e6 + this.eventSeq++).toString(16)}`, namespace: pod.metadata.namespace },
+      metadata: { name: `${pod.metadata.name}.${Date.now().toString(16)}${(this.eventSeq++).toString(16).padStart(6, '0')}`, namespace: pod.metadata.namespace },
       involvedObject: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: 'v1', ...(fieldPath ? { fieldPath } : {}) },
       reason, message, type, count: 1,
       source: { component, ...(host ? { host } : {}) },

@@ -10,6 +10,8 @@ import { mutate, validate } from './admission.js'
 import { reviewFromProtobuf } from './protobuf.js'
 import { userOf, type Scenario } from './scenario.js'
 import type { Certs } from './tls.js'
+import { ExecServer } from './exec.js'
+import type { Duplex } from 'node:stream'
 
 export interface AuditEntry {
   time: string
@@ -56,11 +58,13 @@ export class SimServer {
   private readonly faultCounts: number[] = []
   private readonly sockets = new Set<Socket>()
   private readonly watchers = new Set<() => void>()
+  private readonly exec = new ExecServer()
 
   constructor(private readonly opts: SimServerOptions) {
     this.authz = new Authorizer(opts.store)
     for (const id of opts.scenario.identities) this.tokens.set(id.token, userOf(id))
     this.server = createServer({ key: opts.certs.keyPem, cert: opts.certs.certPem }, (req, res) => void this.handle(req, res))
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head))
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s)
       s.on('close', () => this.sockets.delete(s))
@@ -77,6 +81,7 @@ export class SimServer {
   }
 
   async close(): Promise<void> {
+    this.exec.close()
     for (const stop of this.watchers) stop()
     for (const s of this.sockets) s.destroy()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
@@ -121,6 +126,37 @@ export class SimServer {
       }
     } finally {
       if (!entry.code) entry.code = res.statusCode
+      this.audit.push(entry)
+    }
+  }
+
+  /** WebSocket upgrades: pods/exec and pods/attach. Refusals answer with the Status as plain HTTP. */
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1')
+    const entry: AuditEntry = { time: new Date().toISOString(), user: '', verb: 'create', method: req.method ?? 'GET', path: url.pathname, dryRun: false, code: 101 }
+    try {
+      const user = this.authenticate(req)
+      entry.user = user.name
+      const route = this.route(url.pathname)
+      if (typeof route !== 'object' || !route || (route.subresource !== 'exec' && route.subresource !== 'attach')) throw new StatusError(404, 'the server could not find the requested resource', 'NotFound')
+      Object.assign(entry, { resource: route.def.resource, subresource: route.subresource, namespace: route.namespace, name: route.name })
+      // WebSocket upgrades are GETs; current API servers also require create (k8s-api.md §4.3).
+      for (const verb of ['create', 'get']) this.authorize({ user, verb, group: '', resource: 'pods', subresource: route.subresource, ...(route.namespace ? { namespace: route.namespace } : {}), name: route.name! }, route)
+      const pod = this.opts.store.get(route.def, route.namespace, route.name!)
+      const spec = pod.spec as { containers?: Array<{ name: string }>; nodeName?: string }
+      if (!spec.nodeName) throw badRequest(`pod ${route.name} does not have a host assigned`)
+      const phase = (pod.status as { phase?: string } | undefined)?.phase
+      if (phase !== 'Running') throw badRequest(`unable to upgrade connection: container not found ("${url.searchParams.get('container') ?? spec.containers?.[0]?.name}")`)
+      const container = url.searchParams.get('container') ?? spec.containers?.[0]?.name ?? ''
+      if (!spec.containers?.some((c) => c.name === container)) throw badRequest(`container ${container} is not valid for pod ${route.name}`)
+      const command = route.subresource === 'exec' ? url.searchParams.getAll('command') : ['sh']
+      this.exec.upgrade(req, socket, head, { pod, container, command, stdin: url.searchParams.get('stdin') === 'true' || url.searchParams.get('stdin') === '1' })
+    } catch (err) {
+      const e = err instanceof StatusError ? err : new StatusError(500, (err as Error).message, 'InternalError')
+      entry.code = e.code
+      const body = JSON.stringify(e.body())
+      socket.end(`HTTP/1.1 ${e.code} ${e.reason ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    } finally {
       this.audit.push(entry)
     }
   }

@@ -66,6 +66,18 @@ describe.runIf(hasKubectl)('unmodified kubectl against gkr sim', () => {
     expect(del.stdout.trim()).toBe('pod "probe" deleted')
   })
 
+  it('exec runs the command (WebSocket v5) and reports its exit code; the runner identity may exec too', async () => {
+    await kubectl(sim.kubeconfig, ['create', '-f', '-'], POD.replace('name: probe', 'name: exec-probe'))
+    await expect.poll(async () => (await kubectl(sim.kubeconfig, ['get', 'pod', 'exec-probe', '-n', 'gitlab-runner', '-o', 'jsonpath={.status.phase}'])).stdout, { timeout: 10_000 }).toBe('Running')
+    const ok = await kubectl(sim.kubeconfig, ['exec', 'exec-probe', '-n', 'gitlab-runner', '--', 'sh', '-c', 'echo hello from $HOSTNAME'])
+    expect([ok.code, ok.stdout]).toEqual([0, 'hello from exec-probe\n'])
+    const bad = await kubectl(sim.kubeconfig, ['exec', 'exec-probe', '-n', 'gitlab-runner', '--', 'sh', '-c', 'exit 3'])
+    expect(bad.code).toBe(3)
+    expect(bad.stderr).toContain('command terminated with exit code 3')
+    const asRunner = await kubectl(sim.kubeconfigFor('runner'), ['exec', 'exec-probe', '-n', 'gitlab-runner', '--', 'true'])
+    expect(asRunner.code).toBe(0)
+  })
+
   it('errors read as a real API server\'s: NotFound, quota "must specify", Forbidden for the runner', async () => {
     const nf = await kubectl(sim.kubeconfig, ['get', 'pod', 'nope', '-n', 'gitlab-runner'])
     expect(nf.stderr.trim()).toBe('Error from server (NotFound): pods "nope" not found')

@@ -1,0 +1,56 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { start } from '../../src/sim/index.js'
+import { RESOURCES } from '../../src/sim/resources.js'
+import { runCliAsync } from '../helpers/async-cli.js'
+
+const project = mkdtempSync(path.join(os.tmpdir(), 'gkr-live-'))
+writeFileSync(path.join(project, 'README.txt'), 'hello\n')
+writeFileSync(path.join(project, '.gitlab-ci.yml'), [
+  'variables:', '  GREETING: hello',
+  'test:', '  image: alpine:3.20', '  before_script:', '    - echo before', '  script:', '    - cat README.txt', '    - echo "$GREETING from $CI_JOB_NAME"', '    - mkdir -p out && echo artifact > out/result.txt', '  after_script:', '    - echo after', '  artifacts:', '    paths: [out/]',
+  'fail:', '  image: alpine:3.20', '  script:', '    - echo about to fail', '    - exit 3', '    - echo never',
+].join('\n') + '\n')
+
+const kinds = ['pods', 'secrets', 'services', 'configmaps'].map((r) => RESOURCES.find((x) => x.resource === r && x.group === '')!)
+
+describe('gkr run-job --live on the simulator (real scripts, real cleanup)', () => {
+  it.each([
+    ['test', 0, /before\n[\s\S]*hello\n[\s\S]*hello from test\n[\s\S]*after\n[\s\S]*Job succeeded/],
+    ['fail', 1, /about to fail\n[\s\S]*ERROR: Job failed: command terminated with exit code 3/],
+  ] as const)('job %s exits %i with its output, and leaves nothing behind', async (job, code, output) => {
+    const sim = await start('healthy')
+    const artifacts = mkdtempSync(path.join(os.tmpdir(), 'gkr-art-'))
+    try {
+      const r = await runCliAsync(['run-job', job, '--ci-file', path.join(project, '.gitlab-ci.yml'), '--live', '--artifacts-dir', artifacts], { env: { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig } })
+      expect(r.code).toBe(code)
+      expect(r.stdout).toMatch(output)
+      expect(r.stdout).not.toContain('never')
+      if (job === 'test') expect(readFileSync(path.join(artifacts, 'out', 'result.txt'), 'utf8')).toBe('artifact\n')
+      else expect(existsSync(path.join(artifacts, 'out'))).toBe(false)
+      for (const k of kinds) expect(sim.store.list(k, 'gitlab-runner').map((o) => o.metadata.name), k.resource).toEqual([])
+      const created = sim.audit.filter((e) => e.verb === 'create' && !e.dryRun && e.resource === 'pods' && !e.subresource && e.code === 201)
+      const deleted = sim.audit.filter((e) => e.verb === 'delete' && e.resource === 'pods' && e.code === 200)
+      expect([created.length, deleted.length]).toEqual([1, 1])
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('a job blocked at pod creation fails with the API server\'s message and the catalog entry, and cleans up the secret it created', async () => {
+    const sim = await start('webhook-deny')
+    try {
+      const r = await runCliAsync(['run-job', 'test', '--ci-file', path.join(project, '.gitlab-ci.yml'), '--live', '--var', 'DOCKER_AUTH_CONFIG={"auths":{"r.example.com":{"auth":"dTpw"}}}'], { env: { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig } })
+      expect(r.code).toBe(1)
+      expect(r.stdout + r.stderr).toContain('admission webhook "require-team-label.example.com" denied the request: pods must carry the label "team"')
+      expect(r.stdout + r.stderr).toContain('webhook-denied')
+      const secretCreates = sim.audit.filter((e) => e.verb === 'create' && e.resource === 'secrets' && !e.dryRun && e.code === 201)
+      expect(secretCreates).toHaveLength(1)
+      for (const k of kinds) expect(sim.store.list(k, 'gitlab-runner').map((o) => o.metadata.name), k.resource).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
+})
