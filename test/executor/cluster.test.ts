@@ -1,0 +1,71 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { start, type Sim } from '../../src/sim/index.js'
+import { runCliAsync, kubectl } from '../helpers/async-cli.js'
+
+const hasKubectl = (() => {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+})()
+
+describe('gkr rbac --check against the simulator', () => {
+  let sim: Sim
+  beforeAll(async () => {
+    sim = await start('rbac-missing-attach')
+  })
+  afterAll(async () => {
+    await sim?.stop()
+  })
+
+  it('prints the matrix and the rules to add, exit 1 when a required permission is missing', async () => {
+    const r = await runCliAsync(['rbac', '--check', '--as-runner'], { env: { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig } })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain('Permissions of system:serviceaccount:gitlab-runner:gitlab-runner in namespace gitlab-runner:')
+    expect(r.stdout).toMatch(/^pods\/attach\s+MISSING\s+-\s+-\s+MISSING\s+-\s+MISSING\s+MISSING\s*$/m)
+    expect(r.stdout).toContain('- apiGroups: [""]\n  resources: ["pods/attach"]\n  verbs: ["create", "delete", "get", "patch"]')
+    expect(sim.writes()).toEqual([])
+  })
+
+  it('exit 0 for an identity that has everything (the admin)', async () => {
+    const r = await runCliAsync(['rbac', '--check', '--json'], { env: { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig } })
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout).result.missing).toEqual([])
+  })
+
+  it('the Role gkr prints, applied to the cluster, makes the check pass', async () => {
+    const role = await runCliAsync(['rbac', '--with-binding', '--name', 'gkr-runner'], { env: { GKR_CONFIG: sim.runnerConfig } })
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-role-'))
+    writeFileSync(path.join(dir, 'role.yaml'), role.stdout)
+    if (hasKubectl) {
+      const applied = await kubectl(sim.kubeconfig, ['create', '-f', path.join(dir, 'role.yaml')])
+      expect(applied.stdout).toContain('role.rbac.authorization.k8s.io/gkr-runner created')
+      const r = await runCliAsync(['rbac', '--check', '--as-runner'], { env: { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig } })
+      expect(r.code).toBe(0)
+      expect(r.stdout).toContain('Every permission the runner needs is granted.')
+    }
+  })
+})
+
+describe.runIf(hasKubectl)('kubectl accepts the rendered objects', () => {
+  it('kubectl create --dry-run=server -f - takes the rendered pod and secret', async () => {
+    const sim = await start('healthy')
+    try {
+      const rendered = await runCliAsync(['render', '--var', 'DOCKER_AUTH_CONFIG={"auths":{"r.example.com":{"auth":"dTpw"}}}'], { env: { GKR_CONFIG: sim.runnerConfig } })
+      expect(rendered.code).toBe(0)
+      // Printed secret values are redacted; give the secret a valid value for the API.
+      const yaml = rendered.stdout.replace('"[REDACTED]"', 'e30=')
+      const r = await kubectl(sim.kubeconfig, ['create', '--dry-run=server', '-f', '-', '-o', 'name'], yaml)
+      expect(r.stderr).toBe('')
+      expect(r.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^secret\/runner-simulated-project-1-concurrent-0-/), expect.stringMatching(/^pod\/runner-simulated-project-1-concurrent-0-/)])
+    } finally {
+      await sim.stop()
+    }
+  })
+})
