@@ -82,6 +82,15 @@ export interface EventFact {
   lastTimestamp?: string
 }
 
+/** What the short-lived probe pod of `doctor --live` observed. */
+export interface ProbeFact {
+  timeToReadyMs?: number
+  dns: Array<{ host: string; resolved: boolean; addresses?: string[]; error?: string }>
+  mtu?: number
+  events: string[]
+  error?: string
+}
+
 /** Every fact src/kube/gather can read. (The `gitlab` fact is added by src/gitlab/facts.ts.) */
 export interface FactTypes {
   version: { gitVersion: string }
@@ -101,6 +110,7 @@ export interface FactTypes {
   events: EventFact[]
   apiStats: { requests: number; roundTrips: number; errors: number; serverErrors: number; durationMs: number; p95Ms: number }
   now: { time: string }
+  probe: ProbeFact
 }
 
 export type FactName = Extract<keyof FactTypes, string>

@@ -7,6 +7,8 @@ import { requiredPermissions } from '../executor/permissions.js'
 import { resolveCluster } from '../kube/connect.js'
 import { gatherFacts } from '../kube/gather.js'
 import { usageError } from '../util/errors.js'
+import { runProbe } from '../runjob/probe.js'
+import type { KubeObject } from '../runjob/objects.js'
 import type { ClusterInfo } from './report.js'
 import type { Gathered } from './run.js'
 import type { DoctorFlags } from './prepare.js'
@@ -69,7 +71,19 @@ export async function connect(flags: DoctorFlags, runners: readonly LoadedRunner
         gatherFacts(target, { runner, rendered, permissions: requiredPermissions(runner), ...(identityFor(flags, runner) ? { as: identityFor(flags, runner)! } : {}) }, { signal }),
         gitlabFacts(runner, signal),
       ])
-      return { facts: { ...cluster.facts, gitlab }, rendered, stats: cluster.stats }
+      const facts = { ...cluster.facts, gitlab }
+      if (flags.live) {
+        // The one thing doctor creates: a probe pod shaped like a job pod, always deleted again.
+        const url = typeof runner.settings.url === 'string' ? runner.settings.url : ''
+        const host = url ? new URL(url).hostname : 'gitlab.com'
+        try {
+          facts.probe = { ok: true, value: await runProbe({ namespace: rendered.namespace, kubeConfig: target.kc }, { runner, rendered: { pod: rendered.pod as unknown as KubeObject }, gitlabHost: host, signal }) }
+        } catch (err) {
+          signal.throwIfAborted()
+          facts.probe = { ok: false, reason: err instanceof Error ? err.message : String(err) }
+        }
+      }
+      return { facts, rendered, stats: cluster.stats }
     },
   }
 }

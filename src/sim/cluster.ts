@@ -3,10 +3,11 @@ import { RESOURCES } from './resources.js'
 import type { Scenario } from './scenario.js'
 import { q } from './quantity.js'
 import { StatusError } from './status.js'
+import { startProcess } from './exec.js'
 
 const res = (r: string): (typeof RESOURCES)[number] => RESOURCES.find((x) => x.resource === r && x.group === '')!
 
-type Pod = Obj & { spec: { nodeName?: string; nodeSelector?: Record<string, string>; tolerations?: Array<{ key?: string; operator?: string; value?: string; effect?: string }>; containers: Array<{ name: string; image: string; resources?: { requests?: Record<string, string> } }>; initContainers?: Array<{ name: string; image: string }>; affinity?: unknown }; status?: Record<string, unknown> }
+type Pod = Obj & { spec: { nodeName?: string; nodeSelector?: Record<string, string>; tolerations?: Array<{ key?: string; operator?: string; value?: string; effect?: string }>; containers: Array<{ name: string; image: string; command?: string[]; args?: string[]; stdin?: boolean; resources?: { requests?: Record<string, string> } }>; initContainers?: Array<{ name: string; image: string }>; affinity?: unknown }; status?: Record<string, unknown> }
 type Node = Obj & { spec?: { taints?: Array<{ key: string; value?: string; effect: string }>; unschedulable?: boolean }; status?: { allocatable?: Record<string, string>; conditions?: Array<{ type: string; status: string }> } }
 
 /**
@@ -16,6 +17,9 @@ type Node = Obj & { spec?: { taints?: Array<{ key: string; value?: string; effec
  */
 export class ClusterController {
   private readonly timers = new Set<NodeJS.Timeout>()
+  /** Output of containers that ran to completion (or still run), by pod uid and container. */
+  readonly logs = new Map<string, string>()
+  private readonly processes = new Set<ReturnType<typeof startProcess>>()
   private eventSeq = 0
   private readonly onChange = (e: WatchEvent): void => {
     if (e.def.resource === 'pods' && e.type === 'ADDED' && !(e.object.spec as Pod['spec']).nodeName) this.later(this.scenario.knobs.scheduling?.delayMs ?? 0, () => this.schedule(e.object as Pod))
@@ -28,6 +32,40 @@ export class ClusterController {
   stop(): void {
     this.store.events.off('change', this.onChange)
     for (const t of this.timers) clearTimeout(t)
+    for (const p of this.processes) p.kill('SIGKILL')
+  }
+
+  /**
+   * Containers without stdin run their command as a local process (a probe, a one-shot pod); their
+   * output becomes the container log, their exit its terminated state. Containers with stdin (the
+   * runner's build and helper) wait for exec/attach, as their shells do on a real node.
+   */
+  private runContainers(pod: Pod): void {
+    const spec = pod.spec
+    const oneShot = spec.containers.filter((c) => !c.stdin && (c.command?.length || c.args?.length))
+    if (oneShot.length === 0) return
+    const exits = new Map<string, number>()
+    for (const c of oneShot) {
+      const key = `${pod.metadata.uid}/${c.name}`
+      this.logs.set(key, '')
+      const child = startProcess(pod, c.name, [...(c.command ?? []), ...(c.args ?? [])], this.scenario.knobs.network ?? {})
+      this.processes.add(child)
+      child.stdin.end()
+      const append = (d: Buffer): void => void this.logs.set(key, (this.logs.get(key) ?? '') + d.toString())
+      child.stdout.on('data', append)
+      child.stderr.on('data', append)
+      child.on('error', (err) => append(Buffer.from(`${err.message}\n`)))
+      child.on('close', (code) => {
+        this.processes.delete(child)
+        exits.set(c.name, code ?? 1)
+        const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+        const cur = this.current(pod)
+        if (!cur) return
+        const statuses = ((cur.status?.containerStatuses ?? []) as Array<Record<string, unknown>>).map((s) => (s.name === c.name ? { ...s, ready: false, started: false, state: { terminated: { exitCode: code ?? 1, reason: code === 0 ? 'Completed' : 'Error', startedAt: t, finishedAt: t } } } : s))
+        const allDone = spec.containers.every((x) => exits.has(x.name))
+        this.setStatus(pod, { containerStatuses: statuses, ...(allDone ? { phase: [...exits.values()].every((e) => e === 0) ? 'Succeeded' : 'Failed' } : {}) })
+      })
+    }
   }
 
   private later(ms: number, fn: () => void): void {
@@ -145,6 +183,7 @@ export class ClusterController {
         conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: t })),
         containerStatuses: statuses({ running: { startedAt: t } }, true),
       })
+      this.runContainers(pod)
     })
   }
 }

@@ -6,8 +6,8 @@
  * directories inside it, and absolute paths under a mount are rewritten to them, so a real job
  * script runs.
  */
-import { spawn } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { IncomingMessage } from 'node:http'
@@ -56,10 +56,37 @@ export function translate(text: string, mounts: Mount[]): string {
   return out
 }
 
-function envOf(pod: Obj, container: string, mounts: Mount[]): NodeJS.ProcessEnv {
+export interface PodNetwork {
+  dns?: Record<string, string | null>
+  /** Names not listed resolve to 10.0.0.x (true) or not at all (false). */
+  resolveOthers?: boolean
+  mtu?: number
+}
+
+/**
+ * The pod network as commands in the pod see it: `getent hosts` and `nslookup` answer from the
+ * scenario's DNS table, and /sys/class/net/eth0/mtu holds its MTU (shims first on PATH).
+ */
+function networkShims(pod: Obj, net: PodNetwork): { bin: string; mtuFile: string } {
+  const root = podDir(pod)
+  const bin = path.join(root, '.sim-bin')
+  mkdirSync(bin, { recursive: true })
+  const table = Object.entries(net.dns ?? {}).map(([h, a]) => `${h}) ${a === null ? 'exit 2' : `ADDR=${a}`} ;;`).join('\n    ')
+  const fallback = net.resolveOthers === false ? 'exit 2' : 'ADDR=10.0.0.53'
+  const ip = '[0-9]*.[0-9]*.[0-9]*.[0-9]*) ADDR=$1 ;;'
+  const lookup = `#!/bin/sh\n# gkr sim: DNS answers of the scenario's pod network\nlookup() {\n  case "$1" in\n    ${ip}\n    ${table}\n    *) ${fallback} ;;\n  esac\n}\n`
+  writeFileSync(path.join(bin, 'getent'), `${lookup}[ "$1" = hosts ] || exit 1\nlookup "$2" || exit 2\necho "$ADDR       $2"\n`, { mode: 0o755 })
+  writeFileSync(path.join(bin, 'nslookup'), `${lookup}echo "Server:         10.96.0.10"\necho "Address:        10.96.0.10#53"\necho\nif lookup "$1"; then echo "Name:   $1"; echo "Address: $ADDR"; else echo "** server can't find $1: NXDOMAIN"; exit 1; fi\n`, { mode: 0o755 })
+  const mtuFile = path.join(root, '.sim-mtu')
+  writeFileSync(mtuFile, `${net.mtu ?? 1450}\n`)
+  return { bin, mtuFile }
+}
+
+function envOf(pod: Obj, container: string, mounts: Mount[], net: PodNetwork): NodeJS.ProcessEnv {
   const spec = pod.spec as { containers?: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> }
   const c = (spec.containers ?? []).find((x) => x.name === container)
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: path.join(podDir(pod), 'home'), HOSTNAME: String(pod.metadata.name) }
+  const { bin } = networkShims(pod, net)
+  const env: NodeJS.ProcessEnv = { PATH: `${bin}:${process.env.PATH}`, HOME: path.join(podDir(pod), 'home'), HOSTNAME: String(pod.metadata.name) }
   mkdirSync(env.HOME!, { recursive: true })
   for (const e of c?.env ?? []) env[e.name] = translate((e.value ?? '').replaceAll('$$', '$'), mounts)
   return env
@@ -67,9 +94,19 @@ function envOf(pod: Obj, container: string, mounts: Mount[]): NodeJS.ProcessEnv 
 
 const frame = (channel: number, data: Buffer | string): Buffer => Buffer.concat([Buffer.from([channel]), Buffer.isBuffer(data) ? data : Buffer.from(data)])
 
+/** Starts a container command as a local process, with the pod's mounts, env and network. */
+export function startProcess(pod: Obj, container: string, command: string[], net: PodNetwork): ChildProcessWithoutNullStreams {
+  const mounts = mountsOf(pod, container)
+  const workdir = mounts.find((m) => m.mountPath === '/builds')?.dir ?? podDir(pod)
+  const env = envOf(pod, container, mounts, net)
+  const mtu = path.join(podDir(pod), '.sim-mtu')
+  const [cmd, ...args] = command.map((a) => translate(a, mounts).replaceAll('/sys/class/net/eth0/mtu', mtu))
+  return spawn(cmd!, args, { cwd: workdir, env, stdio: ['pipe', 'pipe', 'pipe'] })
+}
+
 export class ExecServer {
   private readonly wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => PROTOCOLS.find((p) => protocols.has(p)) ?? false })
-  private readonly children = new Set<ReturnType<typeof spawn>>()
+  private readonly children = new Set<ChildProcessWithoutNullStreams>()
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ExecTarget): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.run(ws, target))
@@ -81,11 +118,10 @@ export class ExecServer {
     this.wss.close()
   }
 
+  constructor(private readonly net: PodNetwork = {}) {}
+
   private run(ws: WebSocket, t: ExecTarget): void {
-    const mounts = mountsOf(t.pod, t.container)
-    const workdir = mounts.find((m) => m.mountPath === '/builds')?.dir ?? podDir(t.pod)
-    const [cmd, ...args] = t.command.map((a) => translate(a, mounts))
-    const child = spawn(cmd!, args, { cwd: workdir, env: envOf(t.pod, t.container, mounts), stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = startProcess(t.pod, t.container, t.command, this.net)
     this.children.add(child)
     if (!t.stdin) child.stdin.end()
     child.stdin.on('error', () => undefined)

@@ -31,7 +31,7 @@ export interface Scenario {
   name: string
   description: string
   /** What doctor reports for this scenario: the check that fails and its catalog entry. */
-  expect?: { check?: string; catalog?: string }
+  expect?: { check?: string; catalog?: string; /** Doctor needs --live to see it. */ live?: boolean }
   identities: Identity[]
   /** The identity the written kubeconfig uses by default (its current context). */
   defaultIdentity: string
@@ -52,6 +52,8 @@ export interface Scenario {
     goAwayAfter?: number
     /** The GitLab side the simulator answers at <url>/api/v4 (runner token it accepts). */
     gitlab?: { runnerToken?: string }
+    /** The pod network probe commands observe: DNS answers (host → address, or null for NXDOMAIN) and the interface MTU. */
+    network?: { dns?: Record<string, string | null>; resolveOthers?: boolean; mtu?: number }
     /** Windows nodes fail to mount projected volumes (chown is not supported by windows). */
     windowsChownBug?: boolean
   }

@@ -47,6 +47,8 @@ export interface SimServerOptions {
   store: Store
   latencyMs?: number
   sleep: (ms: number) => Promise<void>
+  /** The log of a container (the kubelet's). */
+  logs?: (podUid: string, container: string) => string
 }
 
 export class SimServer {
@@ -58,10 +60,11 @@ export class SimServer {
   private readonly faultCounts: number[] = []
   private readonly sockets = new Set<Socket>()
   private readonly watchers = new Set<() => void>()
-  private readonly exec = new ExecServer()
+  private readonly exec: ExecServer
 
   constructor(private readonly opts: SimServerOptions) {
     this.authz = new Authorizer(opts.store)
+    this.exec = new ExecServer(opts.scenario.knobs.network ?? {})
     for (const id of opts.scenario.identities) this.tokens.set(id.token, userOf(id))
     this.server = createServer({ key: opts.certs.keyPem, cert: opts.certs.certPem }, (req, res) => void this.handle(req, res))
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head))
@@ -235,7 +238,13 @@ export class SimServer {
     const store = this.opts.store
     const dryRun = url.searchParams.get('dryRun')
     if (dryRun !== null && dryRun !== 'All') throw new StatusError(422, `CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"${dryRun}"}: supported values: "All"`, 'Invalid')
-    if (subresource === 'log') return this.logs(res, route)
+    if (subresource === 'log') {
+      const names = ((store.get(def, namespace, name!).spec as { containers?: Array<{ name: string }> }).containers ?? []).map((c) => c.name)
+      const container = url.searchParams.get('container')
+      if (!container && names.length > 1) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`)
+      if (container && !names.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`)
+      return this.logs(res, route, container ?? names[0] ?? '')
+    }
     if (subresource === 'exec' || subresource === 'attach') throw badRequest(`pod ${name} does not have a host assigned`)
     switch (verb) {
       case 'get':
@@ -364,11 +373,10 @@ export class SimServer {
     req.on('close', stop)
   }
 
-  private logs(res: ServerResponse, route: Route): void {
+  private logs(res: ServerResponse, route: Route, container: string): void {
     const pod = this.opts.store.get(route.def, route.namespace, route.name!)
-    const logs = (pod.metadata.annotations?.['sim.gkr.dev/logs'] as string | undefined) ?? ''
     res.writeHead(200, { 'Content-Type': 'text/plain' })
-    res.end(logs)
+    res.end(this.opts.logs?.(String(pod.metadata.uid), container) ?? '')
   }
 
   private async nonResource(req: IncomingMessage, res: ServerResponse, url: URL, user: User, body: Buffer, entry: AuditEntry): Promise<void> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { builtinScenarios, loadScenario, start } from '../../src/sim/index.js'
 import { runCliAsync } from '../helpers/async-cli.js'
+import { RESOURCES } from '../../src/sim/resources.js'
 
 interface Result {
   id: string
@@ -19,9 +20,10 @@ describe.each(builtinScenarios().map((s) => [s.name] as const))('gkr doctor on s
     const scenario = loadScenario(name)
     const sim = await start(scenario)
     try {
-      const r = await runCliAsync(['doctor', '--as-runner', '--json'], { env: { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig } })
+      const live = Boolean(scenario.expect?.live)
+      const r = await runCliAsync(['doctor', '--as-runner', '--json', ...(live ? ['--live'] : [])], { env: { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig } })
       const env = JSON.parse(r.stdout) as { exitCode: number; result: { mode: string; runners: Array<{ results: Result[] }> } }
-      expect(env.result.mode).toBe('cluster')
+      expect(env.result.mode).toBe(live ? 'live' : 'cluster')
       const results = env.result.runners.flatMap((x) => x.results)
       if (!scenario.expect?.check) {
         expect(results.filter((x) => x.status === 'fail' || x.status === 'error').map((x) => x.id)).toEqual([])
@@ -34,7 +36,11 @@ describe.each(builtinScenarios().map((s) => [s.name] as const))('gkr doctor on s
         expect(catalogs).toContain(scenario.expect.catalog)
         expect(r.code).toBe(hit!.status === 'fail' ? 1 : hit!.status === 'error' ? 3 : env.exitCode)
       }
-      expect(sim.writes(), 'doctor without --live writes nothing').toEqual([])
+      if (live) {
+        // --live creates exactly one probe pod and deletes it again.
+        expect(sim.writes().map((w) => `${w.verb} ${w.resource}`)).toEqual(['create pods', 'delete pods'])
+        expect(sim.store.list(RESOURCES.find((x) => x.resource === 'pods')!, 'gitlab-runner')).toEqual([])
+      } else expect(sim.writes(), 'doctor without --live writes nothing').toEqual([])
       expect(sim.audit.some((e) => e.dryRun)).toBe(name !== 'apiserver-overloaded')
     } finally {
       await sim.stop()

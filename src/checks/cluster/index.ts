@@ -9,6 +9,7 @@ import scheduling from './scheduling.js'
 import webhooks from './webhooks.js'
 import pendingPods from './pending-pods.js'
 import apiHealth from './api-health.js'
+import { probeDns, probeMtu, probeStart } from './probe.js'
 
 /** Checks that judge facts gathered from a cluster. */
-export const clusterChecks: readonly Check[] = [namespace, permissions, references, dryRun, quota, leakedResources, scheduling, webhooks, pendingPods, apiHealth]
+export const clusterChecks: readonly Check[] = [namespace, permissions, references, dryRun, quota, leakedResources, scheduling, webhooks, pendingPods, apiHealth, probeStart, probeDns, probeMtu]

@@ -15,6 +15,7 @@ import scheduling from '../../../src/checks/cluster/scheduling.js'
 import webhooks from '../../../src/checks/cluster/webhooks.js'
 import pendingPods from '../../../src/checks/cluster/pending-pods.js'
 import apiHealth from '../../../src/checks/cluster/api-health.js'
+import { probeDns, probeMtu, probeStart } from '../../../src/checks/cluster/probe.js'
 
 const TOML = `concurrent = 4\n[[runners]]\nname = "r"\ntoken = "glrt-abcdefghijk"\nexecutor = "kubernetes"\n[runners.kubernetes]\nnamespace = "ci"\nimage = "alpine"\nservice_account = "runner"\ncpu_request = "1"\nmemory_request = "1Gi"\nimage_pull_secrets = ["corp"]\nruntime_class_name = "gvisor"\n[runners.kubernetes.node_selector]\n"kubernetes.io/os" = "linux"\n[runners.kubernetes.node_tolerations]\n"ci=true" = "NoSchedule"\n`
 const config = parseConfigText(TOML, '/x/config.toml')
@@ -104,5 +105,17 @@ describe('cluster checks (pure, over fixture facts)', () => {
   it("'cluster-api-health': slow answers and server-side errors warn", () => {
     expect(run(apiHealth, { apiStats: ok<'apiStats'>({ requests: 30, roundTrips: 3, errors: 1, serverErrors: 0, durationMs: 100, p95Ms: 20 }) }).status).toBe('pass')
     expect(run(apiHealth, { apiStats: ok<'apiStats'>({ requests: 30, roundTrips: 3, errors: 3, serverErrors: 3, durationMs: 100, p95Ms: 3000 }) }).findings).toHaveLength(2)
+  })
+
+  it("'cluster-probe-dns', 'cluster-probe-mtu', 'cluster-probe-start': judging what the --live probe saw", () => {
+    const probe = (over: Partial<FactTypes['probe']> = {}): Facts => ({ probe: ok<'probe'>({ dns: [{ host: 'gitlab.example.com', resolved: true }, { host: 'kubernetes.default.svc', resolved: true }], mtu: 1500, events: [], timeToReadyMs: 2000, ...over }) })
+    expect(run(probeDns, probe()).status).toBe('pass')
+    expect(run(probeDns, probe({ dns: [{ host: 'gitlab.example.com', resolved: false, error: 'gitlab.example.com did not resolve' }] })).findings[0]!.message).toMatch(/^a job pod cannot resolve gitlab.example.com/)
+    expect(run(probeMtu, probe()).status).toBe('pass')
+    expect(run(probeMtu, probe({ mtu: 1400 })).findings[0]).toMatchObject({ severity: 'info', message: 'the pod network MTU is 1400: Docker-in-Docker services need --mtu=1400' })
+    expect(run(probeStart, probe()).status).toBe('pass')
+    expect(run(probeStart, probe({ timeToReadyMs: 200_000 })).findings[0]).toMatchObject({ severity: 'fail', message: 'a job-shaped pod took 200 s to start; poll_timeout is 180 s' })
+    expect(run(probeStart, probe({ error: 'timed out waiting for pod to start (last phase: Pending)' })).findings[0]!.message).toMatch(/^the probe pod did not run: timed out/)
+    expect(runCheck(probeDns, { config, runner, facts: {}, rendered, options: { online: true, live: false } }).reason).toBe('needs --live (a short-lived probe pod)')
   })
 })
