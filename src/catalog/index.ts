@@ -6,6 +6,7 @@ import { ALL_IDS, isCatalogId, type CatalogId } from './ids.js'
 import type { CatalogEntry } from './types.js'
 import { documentedEntries } from './entries/documented.js'
 import { ownEntries } from './entries/own.js'
+import { editDistance as distance } from '../util/text.js'
 
 export type { CatalogEntry, Symptom } from './types.js'
 
@@ -37,16 +38,3 @@ export function suggestIds(input: string, max = 3): string[] {
   return scored.filter((s) => s.score < 1000 || s.score - 1000 <= Math.max(3, q.length / 3)).slice(0, max).map((s) => s.id)
 }
 
-function distance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!
-    prev[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1))
-      diag = tmp
-    }
-  }
-  return prev[b.length]!
-}

@@ -10,6 +10,7 @@ import { LineCounter, parseDocument, isMap, isScalar, YAMLSeq, type CollectionTa
 import type { CiFile, CiImage, CiJob, CiService } from './types.js'
 import { parseDuration } from './duration.js'
 import { usageError, type Location } from '../util/errors.js'
+import { editDistance } from '../util/text.js'
 
 /** A `!reference [job, key, …]` tag, kept as a marker until the whole file is known. */
 class Reference {
@@ -320,16 +321,3 @@ function firstLine(s: string): string {
   return s.split('\n')[0]!.trim()
 }
 
-export function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
-      prev = tmp
-    }
-  }
-  return row[b.length]!
-}

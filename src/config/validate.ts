@@ -6,6 +6,7 @@ import { Secret } from '../util/secret.js'
 import { GLOBAL_FIELDS, KUBERNETES_FIELDS, ROOT_DEF, RUNNER_FIELDS, type Kind, type KeyDef } from './schema.js'
 import { formatPath, isObject } from './load.js'
 import type { KeyPath } from './types.js'
+import { editDistance } from '../util/text.js'
 
 export type IssueKind = 'unknown-key' | 'misplaced-key' | 'wrong-type' | 'removed-key'
 
@@ -160,16 +161,3 @@ export function closest(word: string, candidates: readonly string[]): string | u
   return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 4)) ? best : undefined
 }
 
-export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!
-    prev[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1))
-      diag = tmp
-    }
-  }
-  return prev[b.length]!
-}

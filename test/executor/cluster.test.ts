@@ -1,19 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { start, type Sim } from '../../src/sim/index.js'
-import { runCliAsync, kubectl } from '../helpers/async-cli.js'
+import { runCliAsync, kubectl, hasKubectl } from '../helpers/async-cli.js'
 
-const hasKubectl = (() => {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-})()
 
 describe('gkr rbac --check against the simulator', () => {
   let sim: Sim

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { BIN, ROOT, type CliResult } from './cli.js'
 
 /**
@@ -35,3 +35,13 @@ export function kubectl(kubeconfig: string, args: string[], input?: string): Pro
     })
   })
 }
+
+/** Whether kubectl is installed (the machine image has it; .ci/run installs it when missing). */
+export const hasKubectl: boolean = (() => {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+})()

@@ -1,16 +1,7 @@
-import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { start, type Sim } from '../../src/sim/index.js'
-import { kubectl } from '../helpers/async-cli.js'
+import { hasKubectl, kubectl } from '../helpers/async-cli.js'
 
-const hasKubectl = (() => {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-})()
 
 const POD = `apiVersion: v1
 kind: Pod
