@@ -248,7 +248,7 @@ export class SimServer {
     if (subresource === 'exec' || subresource === 'attach') throw badRequest(`pod ${name} does not have a host assigned`)
     switch (verb) {
       case 'get':
-        return this.send(res, 200, this.present(store.get(def, namespace, name!), req))
+        return this.send(res, 200, this.present(store.get(def, namespace, name!), req, def))
       case 'list':
         return this.send(res, 200, this.listReply(req, url, def, namespace))
       case 'watch':
@@ -306,8 +306,9 @@ export class SimServer {
     }
   }
 
-  private present(obj: Obj, req: IncomingMessage): unknown {
+  private present(obj: Obj, req: IncomingMessage, def: ResourceDef): unknown {
     const accept = String(req.headers.accept ?? '')
+    if (accept.includes('as=Table')) return table(def, [obj], String(this.opts.store.resourceVersion))
     if (accept.includes('as=PartialObjectMetadata;')) return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata }
     return obj
   }
@@ -354,9 +355,19 @@ export class SimServer {
     }
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' })
     res.flushHeaders()
-    for (const e of initial) res.write(JSON.stringify(e) + '\n')
+    // kubectl get -w asks for tables: then every event carries a one-row Table (columns on the first).
+    const asTable = String(req.headers.accept ?? '').includes('as=Table')
+    let first = true
+    const encode = (type: string, object: Obj): string => {
+      if (!asTable) return JSON.stringify({ type, object }) + '\n'
+      const t = table(def, [object], String(store.resourceVersion)) as { columnDefinitions?: unknown }
+      if (!first) delete t.columnDefinitions
+      first = false
+      return JSON.stringify({ type, object: t }) + '\n'
+    }
+    for (const e of initial) res.write(encode(e.type, e.object as Obj))
     const onChange = (e: { type: string; def: ResourceDef; object: Obj }): void => {
-      if (e.def === def && matches(e.object)) res.write(JSON.stringify({ type: e.type, object: e.object }) + '\n')
+      if (e.def === def && matches(e.object)) res.write(encode(e.type, e.object))
     }
     store.events.on('change', onChange)
     const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true' ? setInterval(() => res.write(JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: groupVersion(def), metadata: { resourceVersion: String(store.resourceVersion) } } }) + '\n'), 1000) : undefined

@@ -69,6 +69,24 @@ describe.runIf(hasKubectl)('unmodified kubectl against gkr sim', () => {
     expect(asRunner.code).toBe(0)
   })
 
+  it('logs, describe (with the kubelet\'s events) and the Completed status of a pod that ran to completion', async () => {
+    const once = POD.replace('name: probe', 'name: once').replace('      image: alpine:3.20', '      image: alpine:3.20\n      command: ["sh", "-c", "echo line1; echo line2"]')
+    await kubectl(sim.kubeconfig, ['create', '-f', '-'], once)
+    await expect.poll(async () => (await kubectl(sim.kubeconfig, ['get', 'pod', 'once', '-n', 'gitlab-runner', '-o', 'jsonpath={.status.phase}'])).stdout, { timeout: 10_000 }).toBe('Succeeded')
+    expect((await kubectl(sim.kubeconfig, ['logs', 'once', '-n', 'gitlab-runner'])).stdout).toBe('line1\nline2\n')
+    expect((await kubectl(sim.kubeconfig, ['get', 'pod', 'once', '-n', 'gitlab-runner'])).stdout).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\nonce\s+0\/1\s+Completed\s+0\s+\d+s\n$/)
+    const described = await kubectl(sim.kubeconfig, ['describe', 'pod', 'once', '-n', 'gitlab-runner'])
+    expect(described.stdout).toMatch(/Normal\s+Scheduled\s+\S+\s+default-scheduler\s+Successfully assigned gitlab-runner\/once to node-1/)
+    expect(described.stdout).toMatch(/Normal\s+Started\s+\S+\s+kubelet\s+Started container main/)
+  })
+
+  it('get -w streams changes as they happen', async () => {
+    const watching = kubectl(sim.kubeconfig, ['get', 'configmaps', '-n', 'gitlab-runner', '-w', '--request-timeout=3s'])
+    await new Promise((r) => setTimeout(r, 1000))
+    await kubectl(sim.kubeconfig, ['create', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: watched\n  namespace: gitlab-runner\n')
+    expect((await watching).stdout).toMatch(/^NAME\s+AGE\nwatched\s+\d+s\n$/)
+  })
+
   it('errors read as a real API server\'s: NotFound, quota "must specify", Forbidden for the runner', async () => {
     const nf = await kubectl(sim.kubeconfig, ['get', 'pod', 'nope', '-n', 'gitlab-runner'])
     expect(nf.stderr.trim()).toBe('Error from server (NotFound): pods "nope" not found')
