@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { start } from '../../src/sim/index.js'
+import { builtinScenarios, start } from '../../src/sim/index.js'
 import { runCliAsync } from '../helpers/async-cli.js'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-runjob-'))
@@ -53,5 +53,18 @@ describe('gkr run-job --dry-run on the simulator', () => {
     const r = await runCliAsync(['run-job', 'nope', '--ci-file', ci, '-c', path.join(process.cwd(), 'examples', 'config.toml'), '--kubeconfig', '/nonexistent'])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('no job named nope')
+  })
+})
+
+describe('gkr run-job --dry-run makes no persistent write on any scenario', () => {
+  it.concurrent.each(builtinScenarios().map((s) => [s.name] as const))('%s', async (name) => {
+    const sim = await start(name)
+    try {
+      const r = await runCliAsync(['run-job', 'build', '--ci-file', ci, '--json'], { env: { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig } })
+      expect([0, 1, 3]).toContain(r.code)
+      expect(sim.writes()).toEqual([])
+    } finally {
+      await sim.stop()
+    }
   })
 })
