@@ -281,7 +281,16 @@ export class SimServer {
         return this.send(res, 200, store.update(def, namespace, { ...next, metadata: { ...next.metadata, resourceVersion: undefined } }, { dryRun: dryRun === 'All', checkRv: false }))
       }
       case 'delete': {
-        const deleted = store.delete(def, namespace, name!, { dryRun: dryRun === 'All' })
+        const opts = (() => {
+          try {
+            return JSON.parse(body.toString('utf8') || '{}') as { propagationPolicy?: string }
+          } catch {
+            return {}
+          }
+        })()
+        const policy = url.searchParams.get('propagationPolicy') ?? opts.propagationPolicy ?? 'Background'
+        if (!['Background', 'Foreground', 'Orphan'].includes(policy)) throw new StatusError(422, `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`, 'Invalid')
+        const deleted = store.delete(def, namespace, name!, { dryRun: dryRun === 'All', propagation: policy as 'Background' | 'Foreground' | 'Orphan' })
         return this.send(res, 200, def.resource === 'pods' || def.resource === 'namespaces' ? deleted : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, ...(def.group ? { group: def.group } : {}), kind: def.resource, uid: deleted.metadata.uid } })
       }
       case 'deletecollection': {

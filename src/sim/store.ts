@@ -120,16 +120,46 @@ export class Store {
     return structuredClone(obj)
   }
 
-  delete(def: ResourceDef, ns: string | undefined, name: string, opts: { dryRun?: boolean } = {}): Obj {
+  /**
+   * Deletes an object. Background (the default): dependents whose owners are all gone are collected
+   * afterwards. Foreground: the owner stays, marked with deletionTimestamp and the foregroundDeletion
+   * finalizer, until its dependents are gone. Orphan: dependents lose their ownerReference and stay.
+   */
+  delete(def: ResourceDef, ns: string | undefined, name: string, opts: { dryRun?: boolean; propagation?: 'Background' | 'Foreground' | 'Orphan' } = {}): Obj {
     const k = this.key(def, ns, name)
     const cur = this.objects.get(k)
     if (!cur) throw notFound(qualified(def), def.group, def.resource, name)
     if (opts.dryRun) return structuredClone(cur.obj)
+    const uid = cur.obj.metadata.uid
+    const dependents = [...this.objects.values()].filter((e) => (e.obj.metadata.ownerReferences ?? []).some((o) => o.uid === uid))
+    if (opts.propagation === 'Orphan') {
+      for (const d of dependents) {
+        d.obj = { ...d.obj, metadata: { ...d.obj.metadata, ownerReferences: (d.obj.metadata.ownerReferences ?? []).filter((o) => o.uid !== uid), resourceVersion: String(++this.rv) } }
+        this.emit('MODIFIED', d.def, d.obj)
+      }
+    }
+    if (opts.propagation === 'Foreground' && dependents.length > 0) {
+      const now = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z')
+      cur.obj = { ...cur.obj, metadata: { ...cur.obj.metadata, deletionTimestamp: now, finalizers: [...((cur.obj.metadata.finalizers as string[] | undefined) ?? []), 'foregroundDeletion'], resourceVersion: String(++this.rv) } }
+      this.emit('MODIFIED', def, cur.obj)
+      const marked = structuredClone(cur.obj)
+      // The garbage collector deletes the dependents first, then the owner.
+      setImmediate(() => {
+        for (const d of dependents) if (this.objects.has(this.key(d.def, d.obj.metadata.namespace, d.obj.metadata.name!))) this.delete(d.def, d.obj.metadata.namespace, d.obj.metadata.name!, { propagation: 'Foreground' })
+        if (this.objects.has(k)) this.remove(k, def)
+      })
+      return marked
+    }
+    return this.remove(k, def)
+  }
+
+  private remove(k: string, def: ResourceDef): Obj {
+    const cur = this.objects.get(k)!
     this.objects.delete(k)
     const obj = { ...cur.obj, metadata: { ...cur.obj.metadata, resourceVersion: String(++this.rv) } }
     this.emit('DELETED', def, obj)
     if (def.resource === 'namespaces') {
-      for (const [key, e] of [...this.objects]) if (e.def.namespaced && e.obj.metadata.namespace === name) {
+      for (const [key, e] of [...this.objects]) if (e.def.namespaced && e.obj.metadata.namespace === obj.metadata.name) {
         this.objects.delete(key)
         this.emit('DELETED', e.def, e.obj)
       }

@@ -139,3 +139,28 @@ describe('the client library against the simulator', () => {
     await expect(core.readNamespacedSecret({ name: 'owned', namespace: 'gitlab-runner' })).rejects.toMatchObject({ code: 404 })
   })
 })
+
+describe('garbage collection policies in the simulator', () => {
+  it('foreground keeps the owner (deletionTimestamp, foregroundDeletion) until dependents are gone; orphan keeps dependents', async () => {
+    const sim = await start('healthy')
+    try {
+      const kc = new KubeConfig()
+      kc.loadFromFile(sim.kubeconfig)
+      const core = kc.makeApiClient(CoreV1Api)
+      const mk = async (name: string): Promise<string> => (await core.createNamespacedConfigMap({ namespace: 'gitlab-runner', body: { metadata: { name } } })).metadata!.uid!
+      const owner = await mk('owner')
+      await core.createNamespacedSecret({ namespace: 'gitlab-runner', body: { metadata: { name: 'dep', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner }] } } })
+      const marked = await core.deleteNamespacedConfigMap({ name: 'owner', namespace: 'gitlab-runner', body: { propagationPolicy: 'Foreground' } })
+      expect(marked).toMatchObject({ status: 'Success' })
+      await expect.poll(async () => (await core.listNamespacedSecret({ namespace: 'gitlab-runner' })).items.map((s) => s.metadata!.name)).toEqual([])
+      await expect.poll(async () => (await core.listNamespacedConfigMap({ namespace: 'gitlab-runner' })).items.map((c) => c.metadata!.name)).toEqual([])
+      const owner2 = await mk('owner2')
+      await core.createNamespacedSecret({ namespace: 'gitlab-runner', body: { metadata: { name: 'kept', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner2', uid: owner2 }] } } })
+      await core.deleteNamespacedConfigMap({ name: 'owner2', namespace: 'gitlab-runner', body: { propagationPolicy: 'Orphan' } })
+      const kept = await core.readNamespacedSecret({ name: 'kept', namespace: 'gitlab-runner' })
+      expect(kept.metadata!.ownerReferences ?? []).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
+})
