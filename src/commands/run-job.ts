@@ -4,6 +4,8 @@ import { clusterFlags, configFlags } from '../cli/flags.js'
 import { runJob } from '../runjob/run.js'
 import { systemClock } from '../runjob/clock.js'
 import { PREDEFINED_HELP, runJobInput } from '../runjob/command-input.js'
+import { createStageReporter, progressMode } from '../cli/progress.js'
+import { STAGES } from '../runjob/live.js'
 
 export default class RunJob extends BaseCommand {
   static override summary = 'Run one job of a local .gitlab-ci.yml through the Kubernetes executor flow.'
@@ -34,7 +36,13 @@ Exit codes: 0 accepted / job succeeded, 1 rejected / job failed, 2 bad input, 3 
   public async run(): Promise<unknown> {
     const { args, flags } = await this.parse(RunJob)
     const input = await runJobInput({ ...flags, job: args.job })
-    const result = await runJob({ ...input, clock: systemClock, signal: this.signal, write: (t) => (this.jsonEnabled() ? undefined : this.out.write(t)) })
+    const stages = createStageReporter(flags.live ? progressMode({ json: this.jsonEnabled() }) : 'silent', STAGES.map((id) => ({ id, title: id[0]!.toUpperCase() + id.slice(1) })))
+    let result
+    try {
+      result = await runJob({ ...input, clock: systemClock, signal: this.signal, onStage: stages.onStage, write: (t) => (this.jsonEnabled() ? undefined : this.out.write(t)) })
+    } finally {
+      await stages.finish()
+    }
     this.setExit(result.exitCode)
     return result
   }

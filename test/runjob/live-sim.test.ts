@@ -82,12 +82,17 @@ describe('gkr run-job --live: jobs blocked while waiting for the pod', () => {
 })
 
 describe('gkr run-job --live: Ctrl-C', () => {
-  it.each([['prepare', 'Waiting for pod'], ['build', 'sleeping']] as const)('interrupted during %s: cleans up, exit 130', async (_stage, marker) => {
+  it.each([
+    ['prepare', 'Waiting for pod', 'slow'],
+    ['pre-build', '❯ Pre-build', 'test'],
+    ['build', 'sleeping', 'slow'],
+    ['post-build', '❯ Post-build', 'test'],
+  ] as const)('interrupted during %s: cleans up, exit 130', async (_stage, marker, job) => {
     const scenario = loadScenario('healthy')
     if (_stage === 'prepare') scenario.knobs.scheduling = { delayMs: 60_000 }
     const sim = await start(scenario)
     try {
-      const child = spawn(process.execPath, [BIN, 'run-job', 'slow', '--ci-file', path.join(project, '.gitlab-ci.yml'), '--live'], { env: { ...process.env, KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig, NO_COLOR: '1', CI: '' } })
+      const child = spawn(process.execPath, [BIN, 'run-job', job, '--ci-file', path.join(project, '.gitlab-ci.yml'), '--live', '--artifacts-dir', mkdtempSync(path.join(os.tmpdir(), 'gkr-art-'))], { env: { ...process.env, KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig, NO_COLOR: '1', CI: '' } })
       let out = ''
       let sent = false
       const onData = (d: Buffer): void => {
