@@ -1,4 +1,4 @@
-import { AuthorizationV1Api } from '@kubernetes/client-node'
+import { k8s } from './client.js'
 import type { ClusterTarget } from './connect.js'
 
 export interface AccessCheck {
@@ -21,7 +21,7 @@ export interface AccessResult extends AccessCheck {
  * `concurrency` at a time.
  */
 export async function reviewAccess(target: ClusterTarget, checks: readonly AccessCheck[], opts: { as?: string; concurrency?: number } = {}): Promise<AccessResult[]> {
-  const api = target.kc.makeApiClient(AuthorizationV1Api)
+  const api = target.kc.makeApiClient(k8s().AuthorizationV1Api)
   const sa = opts.as ? /^system:serviceaccount:([^:]+):/.exec(opts.as) : null
   const groups = sa ? ['system:serviceaccounts', `system:serviceaccounts:${sa[1]}`, 'system:authenticated'] : ['system:authenticated']
   return mapLimit(checks, opts.concurrency ?? 8, async (c) => {

@@ -1,4 +1,4 @@
-import { CoreV1Api } from '@kubernetes/client-node'
+import { k8s } from './client.js'
 import type { ObjectMeta } from '../checks/facts.js'
 import { isLeakedRunnerSecret } from '../checks/cluster/leaked-resources.js'
 import type { ClusterTarget } from './connect.js'
@@ -39,7 +39,7 @@ export async function findAndRemoveLeaks(target: ClusterTarget, namespace: strin
   const removed: Leak[] = []
   const failed: Array<Leak & { error: string }> = []
   if (opts.remove) {
-    const core = target.kc.makeApiClient(CoreV1Api)
+    const core = target.kc.makeApiClient(k8s().CoreV1Api)
     for (const l of leaks) {
       try {
         if (l.kind === 'Secret') await target.call('delete secret', () => core.deleteNamespacedSecret({ name: l.name, namespace }))

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
 import os from 'node:os'
 import path from 'node:path'
-import { KubeConfig, type Cluster, type User } from '@kubernetes/client-node'
+import type { Cluster, KubeConfig, User } from '@kubernetes/client-node'
+import { k8s, loadK8s } from './client.js'
 import type { LoadedRunner } from '../config/types.js'
 import { kube } from '../config/load.js'
 import { isSecret } from '../util/secret.js'
@@ -111,7 +112,7 @@ export class ClusterTarget {
 function impersonating(kc: KubeConfig, as: string | undefined): KubeConfig {
   if (!as) return kc
   const current = kc.getCurrentUser()
-  const out = new KubeConfig()
+  const out = new (k8s().KubeConfig)()
   out.loadFromOptions({
     clusters: kc.clusters,
     users: kc.users.map((u) => (u.name === current?.name ? { ...u, impersonateUser: as } : u)),
@@ -127,6 +128,7 @@ function impersonating(kc: KubeConfig, as: string | undefined): KubeConfig {
  * the config's `context`); otherwise in-cluster configuration. Undefined when there is none.
  */
 export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarget | undefined> {
+  const { KubeConfig } = await loadK8s()
   const env = opts.env ?? process.env
   const timeoutMs = opts.timeoutMs ?? 15_000
   const k = opts.runner ? kube(opts.runner) : {}

@@ -1,4 +1,3 @@
-import { ApiException } from '@kubernetes/client-node'
 import { incompleteError, GkrError } from '../util/errors.js'
 import type { CatalogId } from '../catalog/ids.js'
 
@@ -39,7 +38,8 @@ function codeOf(err: unknown): string | undefined {
  */
 export function mapError(err: unknown, what: string): Error {
   if (err instanceof ApiError || err instanceof GkrError) return err
-  const status = err instanceof ApiException ? err.code : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : undefined
+  // The client's ApiException carries the HTTP status as a numeric `code` (network errors carry strings).
+  const status = typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : undefined
   if (status !== undefined) {
     const raw = (err as { body?: unknown }).body
     let body: { message?: string; reason?: string; details?: Record<string, unknown> } = {}

@@ -5,7 +5,8 @@
  * A read that fails is recorded as such (a 403 names the verb) and never aborts the others; only a
  * cluster that cannot be reached at all throws (GkrError, exit 3).
  */
-import { AdmissionregistrationV1Api, CoreV1Api, NodeV1Api, SchedulingV1Api, type V1Pod, type V1Secret } from '@kubernetes/client-node'
+import type { V1Pod, V1Secret } from '@kubernetes/client-node'
+import { k8s } from './client.js'
 import type { LoadedRunner } from '../config/types.js'
 import type { Facts, FactResult, ObjectMeta, WebhookFact } from '../checks/facts.js'
 import type { Permission } from '../executor/permissions.js'
@@ -69,7 +70,7 @@ function labelsMatch(sel: { matchLabels?: Record<string, string>; matchExpressio
 
 export async function gatherFacts(target: ClusterTarget, input: GatherInput, opts: { signal?: AbortSignal; concurrency?: number } = {}): Promise<{ facts: Facts; stats: GatherStats }> {
   const t0 = performance.now()
-  const core = target.kc.makeApiClient(CoreV1Api)
+  const core = target.kc.makeApiClient(k8s().CoreV1Api)
   const ns = input.rendered.namespace
   const facts: Facts = { now: { ok: true, value: { time: new Date().toISOString() } } }
 
@@ -148,8 +149,8 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
           }
         }
         return {
-          ...(runtimeClass ? { runtimeClass: { name: runtimeClass, exists: await exists(() => target.call('get runtime class', () => target.kc.makeApiClient(NodeV1Api).readRuntimeClass({ name: runtimeClass }))) } } : {}),
-          ...(priorityClass ? { priorityClass: { name: priorityClass, exists: await exists(() => target.call('get priority class', () => target.kc.makeApiClient(SchedulingV1Api).readPriorityClass({ name: priorityClass }))) } } : {}),
+          ...(runtimeClass ? { runtimeClass: { name: runtimeClass, exists: await exists(() => target.call('get runtime class', () => target.kc.makeApiClient(k8s().NodeV1Api).readRuntimeClass({ name: runtimeClass }))) } } : {}),
+          ...(priorityClass ? { priorityClass: { name: priorityClass, exists: await exists(() => target.call('get priority class', () => target.kc.makeApiClient(k8s().SchedulingV1Api).readPriorityClass({ name: priorityClass }))) } } : {}),
         }
       } })
     },
@@ -198,7 +199,7 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
     },
     async () => {
       facts.webhooks = await attempt({ verb: 'list', resource: 'validatingwebhookconfigurations', run: async () => {
-        const api = target.kc.makeApiClient(AdmissionregistrationV1Api)
+        const api = target.kc.makeApiClient(k8s().AdmissionregistrationV1Api)
         const [v, m] = await Promise.all([target.call('list validating webhooks', () => api.listValidatingWebhookConfiguration()), target.call('list mutating webhooks', () => api.listMutatingWebhookConfiguration())])
         const nsLabels = facts.namespace?.ok ? facts.namespace.value.labels : { 'kubernetes.io/metadata.name': ns }
         const out: WebhookFact[] = []

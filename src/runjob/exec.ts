@@ -4,7 +4,8 @@
  * same flow against local processes.
  */
 import { Writable, type Readable } from 'node:stream'
-import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node'
+import type { KubeConfig, V1Status } from '@kubernetes/client-node'
+import { k8s } from '../kube/client.js'
 
 export interface ExecRequest {
   namespace: string
@@ -21,7 +22,7 @@ export interface ExecRequest {
 export type ExecFn = (req: ExecRequest) => Promise<number>
 
 export function kubeExec(kubeConfig: KubeConfig): ExecFn {
-  const exec = new Exec(kubeConfig)
+  const exec = new (k8s().Exec)(kubeConfig)
   return (req) =>
     new Promise<number>((resolve, reject) => {
       req.signal?.throwIfAborted()

@@ -2,7 +2,8 @@
  * The Kubernetes calls run-job makes for one rendered object (create, delete), by kind, and the reading
  * of an API rejection (HTTP status + Status.reason + Status.message, never the client's raw exception text).
  */
-import { CoreV1Api, PolicyV1Api, type CoreV1Event, type KubeConfig, type V1ConfigMap, type V1Pod, type V1PodDisruptionBudget, type V1Secret, type V1Service } from '@kubernetes/client-node'
+import type { CoreV1Api, CoreV1Event, KubeConfig, PolicyV1Api, V1ConfigMap, V1Pod, V1PodDisruptionBudget, V1Secret, V1Service } from '@kubernetes/client-node'
+import { k8s } from '../kube/client.js'
 import type { ObjectRef } from './ledger.js'
 
 /** An object as rendered for the job (secrets, config maps, services, the pod, a PDB). */
@@ -32,8 +33,8 @@ export class ObjectClient {
   private readonly core: CoreV1Api
   private readonly policy: PolicyV1Api
   constructor(kubeConfig: KubeConfig) {
-    this.core = kubeConfig.makeApiClient(CoreV1Api)
-    this.policy = kubeConfig.makeApiClient(PolicyV1Api)
+    this.core = kubeConfig.makeApiClient(k8s().CoreV1Api)
+    this.policy = kubeConfig.makeApiClient(k8s().PolicyV1Api)
   }
 
   /** Creates the object (or only submits it with dryRun=All); returns what the API answered. */

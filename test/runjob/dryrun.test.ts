@@ -6,6 +6,7 @@ import { describeDryRun, dryRunJob, formatObjects } from '../../src/runjob/dryru
 import { ObjectClient } from '../../src/runjob/objects.js'
 import { CleanupLedger } from '../../src/runjob/ledger.js'
 import { ManualClock } from '../../src/runjob/clock.js'
+import { loadK8s } from '../../src/kube/client.js'
 
 /** A loopback API server: records every request; rejects pods as an admission webhook would. */
 let server: Server
@@ -14,6 +15,8 @@ const requests: { method: string; path: string }[] = []
 const stored = new Set<string>()
 
 beforeAll(async () => {
+  // The product loads the client library in resolveCluster; these tests build their KubeConfig by hand.
+  await loadK8s()
   server = createServer((req: IncomingMessage, res) => {
     let body = ''
     req.on('data', (c: Buffer) => (body += c.toString()))

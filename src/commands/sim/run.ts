@@ -5,7 +5,6 @@ import path from 'node:path'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
 import { EXIT, type ExitCode } from '../../cli/exit-codes.js'
-import { start } from '../../sim/index.js'
 
 export default class SimRun extends BaseCommand {
   static override enableJsonFlag = false
@@ -26,6 +25,8 @@ export default class SimRun extends BaseCommand {
   public async run(): Promise<void> {
     const { flags, argv } = await this.parse(SimRun)
     const args = (argv as string[]).length > 0 ? (argv as string[]) : ['doctor', '--as-runner']
+    // Loaded when the command runs: the simulator (TLS, WebSocket, tar) would slow every other command's start.
+    const { start } = await import('../../sim/index.js')
     const sim = await start(flags.scenario)
     const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'run.js')
     try {

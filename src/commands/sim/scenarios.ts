@@ -1,5 +1,4 @@
 import { BaseCommand } from '../../cli/base-command.js'
-import { builtinScenarios } from '../../sim/index.js'
 
 export default class SimScenarios extends BaseCommand {
   static override summary = 'List the built-in simulator scenarios.'
@@ -8,6 +7,8 @@ export default class SimScenarios extends BaseCommand {
 
   public async run(): Promise<unknown> {
     await this.parse(SimScenarios)
+    // Loaded when the command runs: the simulator (TLS, WebSocket, tar) would slow every other command's start.
+    const { builtinScenarios } = await import('../../sim/index.js')
     const list = builtinScenarios()
     if (!this.jsonEnabled()) {
       const w = Math.max(...list.map((s) => s.name.length))

@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
-import { start } from '../../sim/index.js'
 
 export default class SimStart extends BaseCommand {
   static override enableJsonFlag = false
@@ -22,6 +21,8 @@ export default class SimStart extends BaseCommand {
 
   public async run(): Promise<void> {
     const { flags } = await this.parse(SimStart)
+    // Loaded when the command runs: the simulator (TLS, WebSocket, tar) would slow every other command's start.
+    const { start } = await import('../../sim/index.js')
     const sim = await start(flags.scenario, { ...(flags.port !== undefined ? { port: flags.port } : {}), ...(flags.latency !== undefined ? { latencyMs: flags.latency } : {}), ...(flags.kubeconfig ? { kubeconfigPath: flags.kubeconfig } : {}), ...(flags['runner-config'] ? { runnerConfigPath: flags['runner-config'] } : {}) })
     this.log(`gkr sim: scenario ${sim.scenario.name} at ${sim.url}`)
     this.log(`  ${sim.scenario.description}`)

@@ -1,0 +1,47 @@
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { BIN, ROOT } from '../helpers/cli.js'
+
+/**
+ * Start-up cost: the Kubernetes client library and the simulator's dependencies are most of what gkr
+ * would import, and most invocations need neither. These tests record what a real run resolves.
+ */
+const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-startup-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+function importsOf(args: string[]): { code: number | null; modules: string[] } {
+  const file = path.join(dir, `${args.join('_').replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.txt`)
+  const hook = path.join(ROOT, 'test', 'helpers', 'trace-imports.mjs')
+  const r = spawnSync(process.execPath, ['--import', hook, BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', GKR_TRACE_IMPORTS: file }, encoding: 'utf8', timeout: 30_000 })
+  let text = ''
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    // nothing resolved: the assertions below fail with the run's output
+  }
+  return { code: r.status, modules: text.split('\n').filter(Boolean) }
+}
+
+const HEAVY = ['@kubernetes/client-node', '@peculiar/x509', '/ws/', '/dist/sim/']
+const heavyIn = (modules: string[]): string[] => modules.filter((m) => HEAVY.some((h) => m.includes(h)))
+
+describe('start-up imports', () => {
+  it.each([
+    [['--version']],
+    [['explain', 'ERROR: Job failed (system failure): timed out waiting for pod to start']],
+    [['doctor', '--offline', '-c', 'examples/typos.toml']],
+  ])('gkr %j loads neither the Kubernetes client nor the simulator', (args) => {
+    const r = importsOf(args)
+    expect(r.modules.some((m) => m.includes('/dist/index.js'))).toBe(true)
+    expect(heavyIn(r.modules)).toEqual([])
+  })
+
+  it('the tracer sees them when a command does need them (sim scenarios loads the simulator)', () => {
+    const r = importsOf(['sim', 'scenarios'])
+    expect(r.code).toBe(0)
+    expect(heavyIn(r.modules).some((m) => m.includes('/dist/sim/'))).toBe(true)
+  })
+})
