@@ -153,19 +153,18 @@ export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarge
   const existing = files.filter((f) => existsSync(f))
   if (opts.kubeconfig && existing.length === 0) throw usageError('kubeconfig-missing', `kubeconfig ${opts.kubeconfig} does not exist`, { at: { flag: '--kubeconfig' } })
   if (existing.length > 0) {
-    const kc = new KubeConfig()
-    try {
-      kc.loadFromFile(existing[0]!)
-    } catch (err) {
-      throw usageError('kubeconfig-invalid', `cannot read kubeconfig ${existing[0]}: ${(err as Error).message.split('\n')[0]}`, { at: { file: existing[0]! } })
-    }
+    const kc = loadKubeconfigFile(new KubeConfig(), existing[0]!)
     const context = opts.context ?? (typeof k.context === 'string' && k.context ? k.context : undefined)
     if (context) {
       if (!kc.getContextObject(context)) throw usageError('context-missing', `no context "${context}" in ${existing[0]} (contexts: ${kc.getContexts().map((c) => c.name).join(', ')})`, { at: { flag: '--context' } })
       kc.setCurrentContext(context)
     }
     const cluster = kc.getCurrentCluster()
-    if (!cluster) return undefined
+    if (!cluster) {
+      // A kubeconfig the user named must lead to a cluster; the default one may be an empty leftover.
+      if (opts.kubeconfig || opts.context) throw usageError('kubeconfig-no-cluster', `kubeconfig ${existing[0]} names no current cluster (contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`, { at: { file: existing[0]! }, suggestions: ['Choose a context with --context, or set current-context in the kubeconfig.'] })
+      return undefined
+    }
     const ctx = kc.getContextObject(kc.getCurrentContext())
     return new ClusterTarget(impersonating(kc, opts.as), { server: cluster.server, context: kc.getCurrentContext(), ...(ns ?? ctx?.namespace ? { namespace: ns ?? ctx?.namespace } : {}), identity: opts.as ?? ctx?.user ?? '', source: 'kubeconfig' }, timeoutMs)
   }
@@ -175,4 +174,30 @@ export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarge
     return new ClusterTarget(impersonating(kc, opts.as), { server: kc.getCurrentCluster()!.server, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'in-cluster' }, timeoutMs)
   }
   return undefined
+}
+
+/**
+ * Reads a kubeconfig file into `kc`. Errors name the file (and the line and column of a YAML error);
+ * the library's own message for an empty or non-mapping file is an internal TypeError, so say what it means.
+ */
+function loadKubeconfigFile(kc: KubeConfig, file: string): KubeConfig {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw usageError('kubeconfig-invalid', `cannot read kubeconfig ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { at: { file } })
+  }
+  if (!text.trim()) throw usageError('kubeconfig-invalid', `kubeconfig ${file} is empty`, { at: { file } })
+  try {
+    kc.loadFromString(text)
+  } catch (err) {
+    const mark = (err as { mark?: { line?: number; column?: number } }).mark
+    const reason = (err as { reason?: string }).reason
+    if (mark && typeof mark.line === 'number') {
+      throw usageError('kubeconfig-invalid', `invalid kubeconfig YAML: ${reason ?? (err as Error).message.split('\n')[0]}`, { at: { file, line: mark.line + 1, ...(typeof mark.column === 'number' ? { column: mark.column + 1 } : {}) } })
+    }
+    const message = err instanceof TypeError ? 'it is not a kubeconfig (expected a mapping with clusters, users and contexts)' : (err as Error).message.split('\n')[0]
+    throw usageError('kubeconfig-invalid', `cannot read kubeconfig ${file}: ${message}`, { at: { file } })
+  }
+  return kc
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ApiException, CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node'
@@ -54,6 +54,34 @@ describe('src/kube against the simulator', () => {
     expect(t?.info).toMatchObject({ server: sim.url, context: 'runner', namespace: 'gitlab-runner', source: 'kubeconfig' })
     await expect(resolveCluster({ kubeconfig: sim.kubeconfig, context: 'nope' })).rejects.toThrow(/no context "nope" in .* \(contexts: admin, runner\)/)
     expect(await resolveCluster({ env: {}, home: mkdtempSync(path.join(os.tmpdir(), 'gkr-nohome-')) })).toBeUndefined()
+  })
+
+  it('a broken kubeconfig is a usage error naming the file (and line:column), never a library TypeError', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-kc-'))
+    const write = (name: string, text: string): string => {
+      const f = path.join(dir, name)
+      writeFileSync(f, text)
+      return f
+    }
+    const fail = async (file: string): Promise<GkrError> => {
+      const err = await resolveCluster({ kubeconfig: file }).then(() => undefined, (e: unknown) => e)
+      expect(err).toBeInstanceOf(GkrError)
+      return err as GkrError
+    }
+    const yamlErr = await fail(write('bad.yaml', 'apiVersion: v1\nclusters: [\n'))
+    expect(yamlErr.exit).toBe(2)
+    expect(yamlErr.at).toEqual({ file: path.join(dir, 'bad.yaml'), line: 3, column: 1 })
+    expect(yamlErr.message).toMatch(/^invalid kubeconfig YAML: unexpected end of the stream/)
+    expect((await fail(write('empty.yaml', '\n'))).message).toBe(`kubeconfig ${path.join(dir, 'empty.yaml')} is empty`)
+    const noCluster = await fail(write('nocluster.yaml', 'apiVersion: v1\nkind: Config\n'))
+    expect(noCluster.code).toBe('kubeconfig-no-cluster')
+    expect(noCluster.message).toContain('names no current cluster (contexts: none)')
+    expect((await fail(dir)).message).toMatch(/cannot read kubeconfig .*: EISDIR/)
+    // The default ~/.kube/config may be an empty leftover: then there is simply no cluster.
+    const home = mkdtempSync(path.join(os.tmpdir(), 'gkr-home-'))
+    mkdirSync(path.join(home, '.kube'))
+    writeFileSync(path.join(home, '.kube', 'config'), 'apiVersion: v1\nkind: Config\n')
+    expect(await resolveCluster({ env: {}, home })).toBeUndefined()
   })
 
   it('uses the runner config\'s own host, ca_file and bearer_token when set', async () => {
