@@ -3,7 +3,8 @@
  * `Secret` and only revealed into the request header, network/TLS failures mapped to one GkrError.
  */
 import { readFile } from 'node:fs/promises'
-import { Agent, request, type Dispatcher } from 'undici'
+import type * as UndiciModule from 'undici'
+import type { Dispatcher } from 'undici'
 import { EXIT } from '../cli/exit-codes.js'
 import { GkrError, incompleteError, usageError } from '../util/errors.js'
 import type { Secret } from '../util/secret.js'
@@ -42,14 +43,18 @@ const NETWORK_CODES = new Set([
 ])
 const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS|ERR_SSL|EPROTO/
 
+type Undici = typeof UndiciModule
+
 export class GitlabClient {
   readonly baseUrl: string
   private readonly agent: Dispatcher
+  private readonly send: Undici['request']
   private readonly timeoutMs: number
 
-  private constructor(baseUrl: string, agent: Dispatcher, timeoutMs: number) {
+  private constructor(baseUrl: string, agent: Dispatcher, send: Undici['request'], timeoutMs: number) {
     this.baseUrl = baseUrl
     this.agent = agent
+    this.send = send
     this.timeoutMs = timeoutMs
   }
 
@@ -70,8 +75,10 @@ export class GitlabClient {
       }
     }
     const timeoutMs = opts.timeoutMs ?? 15_000
+    // undici is loaded here, not at start-up: only doctor's GitLab checks and explain --job use it.
+    const { Agent, request } = await import('undici')
     const agent = new Agent({ connect: { timeout: timeoutMs, ...(ca ? { ca } : {}) }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
-    return new GitlabClient(base.href.replace(/\/+$/, ''), agent, timeoutMs)
+    return new GitlabClient(base.href.replace(/\/+$/, ''), agent, request, timeoutMs)
   }
 
   /** Sends a request to `path` (e.g. `/api/v4/runners/verify`) and returns the response without reading the body. */
@@ -85,7 +92,7 @@ export class GitlabClient {
       body = JSON.stringify(opts.json)
     }
     try {
-      const res = await request(url, {
+      const res = await this.send(url, {
         method: opts.method ?? 'GET',
         headers,
         body,

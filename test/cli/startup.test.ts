@@ -25,7 +25,7 @@ function importsOf(args: string[]): { code: number | null; modules: string[] } {
   return { code: r.status, modules: text.split('\n').filter(Boolean) }
 }
 
-const HEAVY = ['@kubernetes/client-node', '@peculiar/x509', '/ws/', '/dist/sim/']
+const HEAVY = ['@kubernetes/client-node', '/undici/', '@peculiar/x509', '/ws/', '/dist/sim/']
 const heavyIn = (modules: string[]): string[] => modules.filter((m) => HEAVY.some((h) => m.includes(h)))
 
 describe('start-up imports', () => {
@@ -33,7 +33,7 @@ describe('start-up imports', () => {
     [['--version']],
     [['explain', 'ERROR: Job failed (system failure): timed out waiting for pod to start']],
     [['doctor', '--offline', '-c', 'examples/typos.toml']],
-  ])('gkr %j loads neither the Kubernetes client nor the simulator', (args) => {
+  ])('gkr %j loads neither the Kubernetes client, undici nor the simulator', (args) => {
     const r = importsOf(args)
     expect(r.modules.some((m) => m.includes('/dist/index.js'))).toBe(true)
     expect(heavyIn(r.modules)).toEqual([])
