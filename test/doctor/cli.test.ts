@@ -13,7 +13,7 @@ describe('gkr doctor --offline (spawned)', () => {
     expect(r.code).toBe(0)
     expect(r.stdout).toContain(`gkr doctor: ${ex('config.toml')} (config.toml), offline`)
     expect(r.stdout).toContain('Runner k8s-runner')
-    expect(r.stdout).toMatch(/Summary: 0 failed/)
+    expect(r.stdout).toMatch(/Summary: 0 failures, /)
   })
 
   it('fails a file with typos: exit 1, every finding located', () => {
