@@ -3,12 +3,18 @@ import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ROOT, runCli } from '../helpers/cli.js'
+import Doctor from '../../src/commands/doctor.js'
+import { start } from '../../src/sim/index.js'
+import { runInProcess } from './in-process.js'
+
+/** The doctor command run in this process (see in-process.ts): same argv, output and exit code as bin/run.js. */
+const doctor = (args: string[], env?: Record<string, string>) => runInProcess(Doctor, args, env ? { env } : {})
 
 const ex = (f: string): string => path.join(ROOT, 'examples', f)
 const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), 'gkr-doctor-'))
 
-describe('gkr doctor --offline (spawned)', () => {
-  it('passes a healthy config with exit 0 and prints the report on stdout', () => {
+describe('gkr doctor --offline', () => {
+  it('spawned bin/run.js: passes a healthy config with exit 0 and prints the report on stdout', () => {
     const r = runCli(['doctor', '--offline', '-c', ex('config.toml')])
     expect(r.code).toBe(0)
     expect(r.stdout).toContain(`gkr doctor: ${ex('config.toml')} (config.toml), offline`)
@@ -16,8 +22,8 @@ describe('gkr doctor --offline (spawned)', () => {
     expect(r.stdout).toMatch(/Summary: 0 failures, /)
   })
 
-  it('fails a file with typos: exit 1, every finding located', () => {
-    const r = runCli(['doctor', '--offline', '-c', ex('typos.toml')])
+  it('fails a file with typos: exit 1, every finding located', async () => {
+    const r = await doctor(['--offline', '-c', ex('typos.toml')])
     expect(r.code).toBe(1)
     expect(r.stdout).toMatch(/config-unknown-key\s+unknown key pollTimeout in runners\[0\]\.kubernetes: the runner spells it poll_timeout/)
     expect(r.stdout).toContain(`at ${ex('typos.toml')}:9:5`)
@@ -27,25 +33,25 @@ describe('gkr doctor --offline (spawned)', () => {
     expect(r.stdout).toMatch(/config-resources\s+memory_request = "512m" is only 0.512 bytes/)
   })
 
-  it('reads Helm values and locates findings in the YAML file', () => {
-    const r = runCli(['doctor', '--offline', '-c', ex('umbrella-values.yaml'), '--json'])
+  it('reads Helm values and locates findings in the YAML file', async () => {
+    const r = await doctor(['--offline', '-c', ex('umbrella-values.yaml'), '--json'])
     const env = JSON.parse(r.stdout)
     expect(env.result.config).toEqual({ file: ex('umbrella-values.yaml'), format: 'helm' })
     const f = env.result.runners[0].results.find((x: { id: string }) => x.id === 'config-unknown-key').findings[0]
     expect(f.at).toMatchObject({ file: ex('umbrella-values.yaml'), line: 13, column: 11 })
   })
 
-  it('checks every Kubernetes runner of a file, or the one --runner names', () => {
-    const all = JSON.parse(runCli(['doctor', '--offline', '-c', ex('multi-runner.toml'), '--json']).stdout)
+  it('checks every Kubernetes runner of a file, or the one --runner names', async () => {
+    const all = JSON.parse((await doctor(['--offline', '-c', ex('multi-runner.toml'), '--json'])).stdout)
     expect(all.result.runners.map((r: { name: string }) => r.name)).toEqual(['linux', 'windows'])
-    const win = runCli(['doctor', '--offline', '-c', ex('multi-runner.toml'), '--runner', 'windows'])
+    const win = await doctor(['--offline', '-c', ex('multi-runner.toml'), '--runner', 'windows'])
     expect(win.code).toBe(1)
     expect(win.stdout).toMatch(/FAIL\s+config-windows\s+services are configured/)
     expect(win.stdout).not.toContain('Runner linux')
   })
 
-  it('--json: one envelope with a stable shape and the exit code', () => {
-    const r = runCli(['doctor', '--offline', '-c', ex('typos.toml'), '--json'])
+  it('--json: one envelope with a stable shape and the exit code', async () => {
+    const r = await doctor(['--offline', '-c', ex('typos.toml'), '--json'])
     expect(r.code).toBe(1)
     const env = JSON.parse(r.stdout)
     expect(Object.keys(env).sort()).toEqual(['command', 'exitCode', 'result', 'schemaVersion', 'warnings'])
@@ -54,21 +60,21 @@ describe('gkr doctor --offline (spawned)', () => {
     expect(env.result.summary.fail).toBeGreaterThan(0)
   })
 
-  it('--fail-on warn turns warnings into exit 1; --only and --skip select checks', () => {
+  it('--fail-on warn turns warnings into exit 1; --only and --skip select checks', async () => {
     const cfg = path.join(tmp(), 'config.toml')
     writeFileSync(cfg, '[[runners]]\nname = "k"\nexecutor = "kubernetes"\n[runners.kubernetes]\npoll_timeout = 60\n')
-    expect(runCli(['doctor', '--offline', '-c', cfg]).code).toBe(0)
-    expect(runCli(['doctor', '--offline', '-c', cfg, '--fail-on', 'warn']).code).toBe(1)
-    const only = JSON.parse(runCli(['doctor', '--offline', '-c', cfg, '--only', 'config-poll-timeout', '--json']).stdout)
+    expect((await doctor(['--offline', '-c', cfg])).code).toBe(0)
+    expect((await doctor(['--offline', '-c', cfg, '--fail-on', 'warn'])).code).toBe(1)
+    const only = JSON.parse((await doctor(['--offline', '-c', cfg, '--only', 'config-poll-timeout', '--json'])).stdout)
     expect(only.result.runners[0].results.map((r: { id: string }) => r.id)).toEqual(['config-poll-timeout'])
-    const skip = JSON.parse(runCli(['doctor', '--offline', '-c', cfg, '--skip', 'gitlab,config-poll-timeout', '--json']).stdout)
+    const skip = JSON.parse((await doctor(['--offline', '-c', cfg, '--skip', 'gitlab,config-poll-timeout', '--json'])).stdout)
     expect(skip.result.runners[0].results.map((r: { id: string }) => r.id)).not.toContain('config-poll-timeout')
     expect(skip.result.runners[0].results.some((r: { area: string }) => r.area === 'gitlab')).toBe(false)
   })
 
-  it('writes JUnit and SARIF reports', () => {
+  it('writes JUnit and SARIF reports', async () => {
     const dir = tmp()
-    const r = runCli(['doctor', '--offline', '-c', ex('typos.toml'), '--junit', path.join(dir, 'r.xml'), '--sarif', path.join(dir, 'r.sarif')])
+    const r = await doctor(['--offline', '-c', ex('typos.toml'), '--junit', path.join(dir, 'r.xml'), '--sarif', path.join(dir, 'r.sarif')])
     expect(r.code).toBe(1)
     const xml = readFileSync(path.join(dir, 'r.xml'), 'utf8')
     expect(xml).toMatch(/<testcase classname="gkr.config" name="config-wrong-type: [^"]*"/)
@@ -77,25 +83,41 @@ describe('gkr doctor --offline (spawned)', () => {
     expect(sarif.runs[0].results.some((x: { ruleId: string }) => x.ruleId === 'config-unknown-key')).toBe(true)
   })
 
-  it('bad input: broken TOML, unknown runner, unknown check, unknown flag → exit 2, one paragraph, no stack', () => {
-    const broken = runCli(['doctor', '--offline', '-c', ex('broken.toml')])
+  it('bad input: broken TOML, unknown runner, unknown check, unknown flag → exit 2, one paragraph, no stack', async () => {
+    const broken = await doctor(['--offline', '-c', ex('broken.toml')])
     expect(broken.code).toBe(2)
     expect(broken.stderr).toMatch(new RegExp(`^Error: ${ex('broken.toml').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4:\\d+: invalid TOML`))
     expect(broken.stderr).not.toMatch(/\n\s+at .*\.js:\d+/)
-    expect(runCli(['doctor', '--offline', '-c', ex('multi-runner.toml'), '--runner', 'nope']).stderr).toMatch(/--runner: no \[\[runners\]\] entry named "nope"/)
-    const badCheck = runCli(['doctor', '--offline', '-c', ex('config.toml'), '--only', 'nope'])
+    expect((await doctor(['--offline', '-c', ex('multi-runner.toml'), '--runner', 'nope'])).stderr).toMatch(/--runner: no \[\[runners\]\] entry named "nope"/)
+    const badCheck = await doctor(['--offline', '-c', ex('config.toml'), '--only', 'nope'])
     expect(badCheck.code).toBe(2)
     expect(badCheck.stderr).toContain('--only: no check or area named "nope"')
-    const badFlag = runCli(['doctor', '--bogus'])
+    const badFlag = await doctor(['--bogus'])
     expect(badFlag.code).toBe(2)
     expect(badFlag.stderr).toMatch(/Nonexistent flag: --bogus/)
-    const json = runCli(['doctor', '--offline', '-c', ex('broken.toml'), '--json'])
+    const json = await doctor(['--offline', '-c', ex('broken.toml'), '--json'])
     expect(JSON.parse(json.stdout).error).toMatchObject({ code: 'config-syntax', at: { file: ex('broken.toml'), line: 4 } })
   })
 
-  it('--debug adds the stack trace', () => {
-    const r = runCli(['doctor', '--offline', '-c', ex('broken.toml'), '--debug'])
+  it('--debug adds the stack trace', async () => {
+    const r = await doctor(['--offline', '-c', ex('broken.toml'), '--debug'])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/\n\s+at /)
+  })
+})
+
+describe('gkr doctor against the simulator (text report)', () => {
+  it('rbac-missing-attach: the summary counts the FAIL and the WARN finding of cluster-permissions', async () => {
+    const sim = await start('rbac-missing-attach')
+    try {
+      const r = await doctor(['--as-runner'], { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig })
+      expect(r.code).toBe(1)
+      expect(r.stdout).toMatch(/FAIL\s+cluster-permissions\s+cannot create, delete, get, patch pods\/attach in namespace gitlab-runner/)
+      expect(r.stdout).toMatch(/WARN\s+cluster-permissions\s+cannot list, watch pods in namespace gitlab-runner/)
+      expect(r.stdout).toMatch(/^Summary: 1 failure, 1 warning, 0 info \(from 1 check\); \d+ checks passed, 3 skipped, 0 errors$/m)
+      expect(r.stdout).toMatch(/^API: \d+ requests in 3 sequential round trips, \d+ ms$/m)
+    } finally {
+      await sim.stop()
+    }
   })
 })
