@@ -63,7 +63,11 @@ export interface WebhookFact {
   timeoutSeconds: number
   /** Whether its rules, namespaceSelector and objectSelector catch the runner's pods. */
   interceptsPods: boolean
+  /** The runner's object kinds (pods, secrets, configmaps, services) it catches on create. */
+  intercepts?: string[]
   service?: { namespace: string; name: string }
+  /** Ready endpoint addresses of its backing service; absent when unknown (no service, or not readable). */
+  readyEndpoints?: number
 }
 
 export interface PodFact {

@@ -30,6 +30,9 @@ export interface GatherStats {
   retries: number
 }
 
+/** The kinds of object a job creates that admission webhooks may intercept. */
+const RUNNER_KINDS = ['pods', 'secrets', 'configmaps', 'services']
+
 const META_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json'
 
 type Read<T> = { verb: string; resource: string; namespace?: string; run: () => Promise<T> }
@@ -205,7 +208,11 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
         for (const [kind, list] of [['validating', v.items], ['mutating', m.items]] as const) {
           for (const cfg of list) {
             for (const wh of (cfg.webhooks ?? []) as Array<{ name: string; failurePolicy?: string; sideEffects?: string; timeoutSeconds?: number; rules?: Array<{ operations?: string[]; apiGroups?: string[]; resources?: string[] }>; namespaceSelector?: never; objectSelector?: never; clientConfig?: { service?: { namespace: string; name: string } } }>) {
-              const catches = (wh.rules ?? []).some((r) => (r.operations ?? []).some((o) => o === '*' || o === 'CREATE') && (r.apiGroups ?? []).some((g) => g === '*' || g === '') && (r.resources ?? []).some((x) => x === '*' || x === 'pods'))
+              const catchesKind = (res: string): boolean => (wh.rules ?? []).some((r) => (r.operations ?? []).some((o) => o === '*' || o === 'CREATE') && (r.apiGroups ?? []).some((g) => g === '*' || g === '') && (r.resources ?? []).some((x) => x === '*' || x === res))
+              const nsMatch = labelsMatch(wh.namespaceSelector, { 'kubernetes.io/metadata.name': ns, ...nsLabels })
+              const catches = catchesKind('pods')
+              // The objectSelector is matched against each object's own labels; only the pod's are known here.
+              const intercepts = nsMatch ? RUNNER_KINDS.filter((k) => catchesKind(k) && (k !== 'pods' || labelsMatch(wh.objectSelector, pod.metadata?.labels ?? {}))) : []
               out.push({
                 configuration: cfg.metadata?.name ?? '',
                 name: wh.name,
@@ -213,11 +220,29 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
                 failurePolicy: wh.failurePolicy ?? 'Fail',
                 sideEffects: wh.sideEffects ?? 'Unknown',
                 timeoutSeconds: wh.timeoutSeconds ?? 10,
-                interceptsPods: catches && labelsMatch(wh.namespaceSelector, { 'kubernetes.io/metadata.name': ns, ...nsLabels }) && labelsMatch(wh.objectSelector, pod.metadata?.labels ?? {}),
+                interceptsPods: catches && nsMatch && labelsMatch(wh.objectSelector, pod.metadata?.labels ?? {}),
+                intercepts,
                 ...(wh.clientConfig?.service ? { service: { namespace: wh.clientConfig.service.namespace, name: wh.clientConfig.service.name } } : {}),
               })
             }
           }
+        }
+        // Each backing service of a webhook that catches the runner's objects: does it have ready endpoints?
+        const services = [...new Map(out.filter((w) => w.service && (w.intercepts ?? []).length > 0).map((w) => [`${w.service!.namespace}/${w.service!.name}`, w.service!])).values()]
+        const ready = new Map<string, number>()
+        await mapLimit(services, opts.concurrency ?? 8, async (svc) => {
+          try {
+            const ep = await target.call('get endpoints', () => core.readNamespacedEndpoints({ name: svc.name, namespace: svc.namespace }))
+            ready.set(`${svc.namespace}/${svc.name}`, (ep.subsets ?? []).reduce((n, sub) => n + (sub.addresses ?? []).length, 0))
+          } catch (err) {
+            if (!(err instanceof ApiError)) throw err
+            if (err.status === 404) ready.set(`${svc.namespace}/${svc.name}`, 0)
+            // Forbidden or other errors: unknown, the check says nothing about readiness.
+          }
+        })
+        for (const w of out) {
+          const n = w.service ? ready.get(`${w.service.namespace}/${w.service.name}`) : undefined
+          if (n !== undefined) w.readyEndpoints = n
         }
         return out
       } })

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { ROOT, runCli } from '../helpers/cli.js'
 import Doctor from '../../src/commands/doctor.js'
 import { start } from '../../src/sim/index.js'
+import { RESOURCES } from '../../src/sim/resources.js'
 import { runInProcess } from './in-process.js'
 
 /** The doctor command run in this process (see in-process.ts): same argv, output and exit code as bin/run.js. */
@@ -116,6 +117,27 @@ describe('gkr doctor against the simulator (text report)', () => {
       expect(r.stdout).toMatch(/WARN\s+cluster-permissions\s+cannot list, watch pods in namespace gitlab-runner/)
       expect(r.stdout).toMatch(/^Summary: 1 failure, 1 warning, 0 info \(from 1 check\); \d+ checks passed, 3 skipped, 0 errors$/m)
       expect(r.stdout).toMatch(/^API: \d+ requests in 3 sequential round trips, \d+ ms$/m)
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+describe('gkr doctor --json against the simulator: admission webhooks', () => {
+  it('webhook-deny: the webhook has ready endpoints (nothing to say); once its service loses them, every job fails', async () => {
+    const sim = await start('webhook-deny')
+    try {
+      const env = { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig }
+      const webhookFindings = async () => {
+        const r = await doctor(['--as-runner', '--json', '--only', 'cluster-webhooks'], env)
+        return JSON.parse(r.stdout).result.runners[0].results[0].findings as Array<{ severity: string; message: string }>
+      }
+      expect(await webhookFindings()).toEqual([])
+      sim.store.delete(RESOURCES.find((x) => x.resource === 'endpoints')!, 'policy-system', 'require-team-label')
+      const after = await webhookFindings()
+      expect(after.map((f) => f.severity)).toEqual(['fail'])
+      expect(after[0]!.message).toContain('its service policy-system/require-team-label has no ready endpoints')
+      expect(sim.writes().filter((w) => w.resource !== 'endpoints')).toEqual([])
     } finally {
       await sim.stop()
     }

@@ -94,6 +94,37 @@ describe('cluster checks (pure, over fixture facts)', () => {
     expect(run(webhooks, { webhooks: ok<'webhooks'>([wh({ interceptsPods: false })]) }).status).toBe('pass')
     const r = run(webhooks, { webhooks: ok<'webhooks'>([wh({}), wh({ name: 'x', timeoutSeconds: 5, sideEffects: 'Unknown' })]) })
     expect(r.findings.map((f) => f.severity)).toEqual(['warn', 'info'])
+    // A slow webhook that is not a known injector gets no pod_labels snippet to paste.
+    expect(r.findings[0]!.fix!.toml).toBeUndefined()
+  })
+
+  it("'cluster-webhooks': a fail-closed webhook without ready endpoints fails every job; fail-open only warns; unknown readiness says nothing", () => {
+    const wh = (over: Partial<FactTypes['webhooks'][number]>): FactTypes['webhooks'][number] => ({ configuration: 'policy', name: 'policy.example.com', kind: 'validating', failurePolicy: 'Fail', sideEffects: 'None', timeoutSeconds: 5, interceptsPods: true, intercepts: ['pods', 'secrets'], service: { namespace: 'policy-system', name: 'policy' }, ...over })
+    const r = run(webhooks, { webhooks: ok<'webhooks'>([wh({ readyEndpoints: 0 })]) })
+    expect(r.status).toBe('fail')
+    expect(r.findings[0]!.message).toBe('validating webhook policy.example.com intercepts job pods, secrets with failurePolicy Fail, and its service policy-system/policy has no ready endpoints: every job fails at create with \'failed calling webhook "policy.example.com": … no endpoints available for service "policy"\'')
+    expect(r.findings[0]!.catalog).toEqual(['webhook-denied'])
+    expect(run(webhooks, { webhooks: ok<'webhooks'>([wh({ readyEndpoints: 0, failurePolicy: 'Ignore' })]) }).findings.map((f) => f.severity)).toEqual(['warn'])
+    expect(run(webhooks, { webhooks: ok<'webhooks'>([wh({ readyEndpoints: 2 })]) }).status).toBe('pass')
+    expect(run(webhooks, { webhooks: ok<'webhooks'>([wh({})]) }).status).toBe('pass')
+    // Only secrets caught (the pod is excluded by its objectSelector): still in the path of every job.
+    expect(run(webhooks, { webhooks: ok<'webhooks'>([wh({ interceptsPods: false, intercepts: ['secrets'], readyEndpoints: 0 })]) }).findings[0]!.message).toMatch(/^validating webhook policy.example.com intercepts job secrets with failurePolicy Fail/)
+  })
+
+  it("'cluster-webhooks': known injectors (Datadog, Istio, Linkerd) name the label or annotation that opts job pods out", () => {
+    const wh = (name: string, configuration: string): FactTypes['webhooks'][number] => ({ configuration, name, kind: 'mutating', failurePolicy: 'Ignore', sideEffects: 'None', timeoutSeconds: 10, interceptsPods: true, intercepts: ['pods'] })
+    const r = run(webhooks, { webhooks: ok<'webhooks'>([wh('datadog.webhook.datadoghq.com', 'datadog-webhook'), wh('sidecar-injector.istio.io', 'istio-sidecar-injector'), wh('linkerd-proxy-injector.linkerd.io', 'linkerd-proxy-injector-webhook-config'), wh('other.example.com', 'other')]) })
+    expect(r.status).toBe('warn')
+    expect(r.findings.map((f) => f.fix!.toml)).toEqual([
+      '[[runners]]\n  [runners.kubernetes.pod_labels]\n    "admission.datadoghq.com/enabled" = "false"',
+      '[[runners]]\n  [runners.kubernetes.pod_labels]\n    "sidecar.istio.io/inject" = "false"',
+      '[[runners]]\n  [runners.kubernetes.pod_annotations]\n    "linkerd.io/inject" = "disabled"',
+    ])
+    expect(r.findings[1]!.message).toMatch(/^mutating webhook sidecar-injector.istio.io is the Istio sidecar injector: it adds an istio-proxy sidecar/)
+    // Already opted out: nothing to say.
+    const optedOut = parseConfigText(`${TOML}[runners.kubernetes.pod_labels]\n"admission.datadoghq.com/enabled" = "false"\n`, '/x/config.toml')
+    const r2 = runCheck(webhooks, { config: optedOut, runner: optedOut.runners[0]!, facts: { webhooks: ok<'webhooks'>([wh('datadog.webhook.datadoghq.com', 'datadog-webhook')]) }, rendered: renderJob({ runner: optedOut.runners[0]!, variables: REPRESENTATIVE_JOB }), options: { online: true, live: false } })
+    expect(r2.status).toBe('pass')
   })
 
   it("'cluster-pending-pods': pods stuck past poll_timeout, image pull failures, scheduler warnings", () => {
