@@ -10,6 +10,7 @@ import namespace from '../../../src/checks/cluster/namespace.js'
 import references from '../../../src/checks/cluster/references.js'
 import dryRun from '../../../src/checks/cluster/dry-run.js'
 import quota from '../../../src/checks/cluster/quota.js'
+import limitRange from '../../../src/checks/cluster/limit-range.js'
 import leaked from '../../../src/checks/cluster/leaked-resources.js'
 import scheduling from '../../../src/checks/cluster/scheduling.js'
 import webhooks from '../../../src/checks/cluster/webhooks.js'
@@ -75,6 +76,35 @@ describe('cluster checks (pure, over fixture facts)', () => {
     expect(run(quota, { quotas: ok<'quotas'>([{ name: 'q', hard: { 'requests.cpu': '100' }, used: {} }]) }).status).toBe('pass')
     const secrets = run(quota, { quotas: ok<'quotas'>([{ name: 'q', hard: { secrets: '3' }, used: { secrets: '3' } }]), secrets: ok<'secrets'>([meta('runner-aaa-project-1-concurrent-0-abcdefgh')]) })
     expect(secrets.findings[0]!.message).toContain('1 of the used secrets look leaked by the runner')
+  })
+
+  it("'cluster-limit-range': the pod after LimitRange defaults against min, max and ratio, each with the key to set", () => {
+    const lr = (limits: Array<Record<string, unknown>>) => ({ limitRanges: ok<'limitRanges'>([{ name: 'limits', limits }]) })
+    expect(run(limitRange, lr([])).status).toBe('pass')
+    expect(run(limitRange, lr([{ type: 'Container', max: { cpu: '4', memory: '8Gi' }, default: { cpu: '2', memory: '2Gi' } }])).status).toBe('pass')
+    // A default limit below the request the config sets: the build container is rejected.
+    const low = run(limitRange, lr([{ type: 'Container', default: { cpu: '500m' } }]))
+    expect(low.status).toBe('fail')
+    expect(low.findings.map((f) => f.message)).toEqual(["LimitRange limits rejects container build: build: requests.cpu 1 must be less than or equal to cpu limit 500m (the limit comes from LimitRange limits's default)"])
+    expect(low.findings[0]!.fix!.toml).toBe('[[runners]]\n  [runners.kubernetes]\n    cpu_limit = "1"')
+    expect(low.findings[0]!.catalog).toEqual(['limit-range-violation'])
+    const min = run(limitRange, lr([{ type: 'Container', min: { memory: '2Gi' }, default: { memory: '4Gi' }, defaultRequest: { memory: '2Gi' } }]))
+    expect(min.findings.map((f) => [f.details!.container, f.message.split(': ')[1], f.fix!.toml!.split('\n')[2]!.trim()])).toEqual([['build', 'minimum memory usage per Container is 2Gi, but request is 1Gi', 'memory_request = "2Gi"']])
+    const max = run(limitRange, lr([{ type: 'Container', max: { cpu: '500m' } }]))
+    expect(max.findings.map((f) => f.details!.key)).toContain('cpu_limit')
+    expect(max.findings.map((f) => f.details!.key)).toContain('helper_cpu_limit')
+    expect(max.findings.find((f) => f.details!.container === 'build')!.message).toBe('LimitRange limits rejects container build: maximum cpu usage per Container is 500m. No limit is specified')
+    const ratio = run(limitRange, lr([{ type: 'Container', default: { cpu: '4' }, maxLimitRequestRatio: { cpu: '2' } }]))
+    const build = ratio.findings.find((f) => f.details!.container === 'build')!
+    expect(build.message).toBe('LimitRange limits rejects container build: cpu max limit to request ratio per Container is 2, but provided ratio is 4.000000')
+    expect(build.fix!.toml).toContain('cpu_request = "2"')
+  })
+
+  it("'cluster-quota': quotas are charged the pod after the LimitRange defaults", () => {
+    const quotas = ok<'quotas'>([{ name: 'q', hard: { 'limits.cpu': '4' }, used: {} }])
+    expect(run(quota, { quotas }).status).toBe('pass')
+    const r = run(quota, { quotas, limitRanges: ok<'limitRanges'>([{ name: 'limits', limits: [{ type: 'Container', default: { cpu: '2' } }] }]) })
+    expect(r.findings[0]).toMatchObject({ severity: 'warn', details: { quota: 'q', resource: 'limits.cpu', fits: 1, concurrent: 4 } })
   })
 
   it("'cluster-leaked-resources': unowned runner secrets older than an hour", () => {
