@@ -86,6 +86,19 @@ export interface EventFact {
   lastTimestamp?: string
 }
 
+/** A policy-engine rule that only admits containers with a read-only root filesystem. */
+export interface ReadOnlyPolicyFact {
+  engine: 'kyverno' | 'gatekeeper'
+  /** Kyverno (Cluster)Policy name, or Gatekeeper constraint name (template name when constraints could not be listed). */
+  name: string
+  /** Whether it rejects (Kyverno Enforce, Gatekeeper deny) rather than only audits or warns. */
+  enforced: boolean
+  /** Set when only the Gatekeeper template was found and its constraints could not be listed. */
+  unknownConstraints?: boolean
+  /** Whether it applies to the runner's namespace, as far as its match/exclude namespaces tell. */
+  appliesToNamespace: boolean
+}
+
 /** What the short-lived probe pod of `doctor --live` observed. */
 export interface ProbeFact {
   timeToReadyMs?: number
@@ -109,6 +122,7 @@ export interface FactTypes {
   quotas: QuotaFact[]
   limitRanges: Array<{ name: string; limits: Array<Record<string, unknown>> }>
   webhooks: WebhookFact[]
+  readOnlyPolicies: ReadOnlyPolicyFact[]
   nodes: NodeFact[]
   pods: PodFact[]
   events: EventFact[]

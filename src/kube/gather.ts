@@ -7,7 +7,7 @@
  */
 import { AdmissionregistrationV1Api, CoreV1Api, NodeV1Api, SchedulingV1Api, type V1Pod, type V1Secret } from '@kubernetes/client-node'
 import type { LoadedRunner } from '../config/types.js'
-import type { Facts, FactResult, ObjectMeta, WebhookFact } from '../checks/facts.js'
+import type { Facts, FactResult, ObjectMeta, ReadOnlyPolicyFact, WebhookFact } from '../checks/facts.js'
 import type { Permission } from '../executor/permissions.js'
 import type { RenderedJob } from '../executor/render.js'
 import { ApiError } from './errors.js'
@@ -68,6 +68,67 @@ function labelsMatch(sel: { matchLabels?: Record<string, string>; matchExpressio
     if (e.operator === 'Exists') return has
     return !has
   })
+}
+
+type Json = Record<string, unknown>
+const asObj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {})
+const asArr = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
+const globMatch = (pattern: string, name: string): boolean => new RegExp(`^${pattern.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(name)
+
+/** Lists a policy engine's objects; a 404 means the engine (its CRD) is not installed: none. */
+async function listIfInstalled(target: ClusterTarget, path: string): Promise<Json[]> {
+  try {
+    return asArr((await target.getJson<Json>(path)).items).map(asObj)
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return []
+    throw err
+  }
+}
+
+/**
+ * Kyverno (Cluster)Policies and Gatekeeper constraints that require readOnlyRootFilesystem on pods.
+ * A Gatekeeper template whose constraints cannot be listed is reported with `unknownConstraints`.
+ */
+async function readOnlyPolicies(target: ClusterTarget, ns: string): Promise<ReadOnlyPolicyFact[]> {
+  const out: ReadOnlyPolicyFact[] = []
+  const [cluster, namespaced, templates] = await Promise.all([
+    listIfInstalled(target, '/apis/kyverno.io/v1/clusterpolicies'),
+    listIfInstalled(target, `/apis/kyverno.io/v1/namespaces/${encodeURIComponent(ns)}/policies`),
+    listIfInstalled(target, '/apis/templates.gatekeeper.sh/v1/constrainttemplates'),
+  ])
+  for (const [policy, isNamespaced] of [...cluster.map((p) => [p, false] as const), ...namespaced.map((p) => [p, true] as const)]) {
+    const spec = asObj(policy.spec)
+    for (const rule of asArr(spec.rules).map(asObj)) {
+      if (!JSON.stringify(rule.validate ?? {}).includes('readOnlyRootFilesystem')) continue
+      const action = String(asObj(rule.validate).failureAction ?? spec.validationFailureAction ?? 'Audit').toLowerCase()
+      const blocks = (key: 'match' | 'exclude'): Array<Json> => { const m = asObj(rule[key]); return [...asArr(m.any), ...asArr(m.all), ...(m.resources ? [m] : [])].map((b) => asObj(asObj(b).resources)) }
+      const listed = (b: Json): boolean => asArr(b.namespaces).length === 0 || asArr(b.namespaces).some((n) => globMatch(String(n), ns))
+      const matched = blocks('match')
+      const applies = isNamespaced || ((matched.length === 0 || matched.some(listed)) && !blocks('exclude').some((b) => asArr(b.namespaces).some((n) => globMatch(String(n), ns))))
+      out.push({ engine: 'kyverno', name: String(asObj(policy.metadata).name ?? ''), enforced: action === 'enforce', appliesToNamespace: applies })
+      break
+    }
+  }
+  for (const t of templates) {
+    const kind = String(asObj(asObj(asObj(asObj(t.spec).crd).spec).names).kind ?? '')
+    if (!kind || !(/readonlyrootfilesystem/i.test(kind) || JSON.stringify(asObj(t.spec).targets ?? []).includes('readOnlyRootFilesystem'))) continue
+    let constraints: Json[]
+    try {
+      constraints = asArr((await target.getJson<Json>(`/apis/constraints.gatekeeper.sh/v1beta1/${kind.toLowerCase()}`)).items).map(asObj)
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err
+      out.push({ engine: 'gatekeeper', name: String(asObj(t.metadata).name ?? kind), enforced: true, unknownConstraints: true, appliesToNamespace: true })
+      continue
+    }
+    for (const c of constraints) {
+      const spec = asObj(c.spec)
+      const match = asObj(spec.match)
+      const nss = asArr(match.namespaces).map(String)
+      const applies = (nss.length === 0 || nss.some((n) => globMatch(n, ns))) && !asArr(match.excludedNamespaces).map(String).some((n) => globMatch(n, ns))
+      out.push({ engine: 'gatekeeper', name: String(asObj(c.metadata).name ?? ''), enforced: String(spec.enforcementAction ?? 'deny') === 'deny', appliesToNamespace: applies })
+    }
+  }
+  return out
 }
 
 export async function gatherFacts(target: ClusterTarget, input: GatherInput, opts: { signal?: AbortSignal; concurrency?: number } = {}): Promise<{ facts: Facts; stats: GatherStats }> {
@@ -246,6 +307,9 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
         }
         return out
       } })
+    },
+    async () => {
+      facts.readOnlyPolicies = await attempt({ verb: 'list', resource: 'clusterpolicies.kyverno.io', run: () => readOnlyPolicies(target, ns) })
     },
   ]
   await mapLimit(tasks, opts.concurrency ?? 8, (t) => t())

@@ -143,3 +143,27 @@ describe('gkr doctor --json against the simulator: admission webhooks', () => {
     }
   })
 })
+
+describe('gkr doctor --json against the simulator: read-only root filesystem policies', () => {
+  it('a Kyverno ClusterPolicy that enforces it fails the check unless it excludes the runner namespace', async () => {
+    const sim = await start('healthy')
+    try {
+      const env = { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig }
+      const policies = RESOURCES.find((x) => x.resource === 'clusterpolicies')!
+      const policy = (exclude: string[]) => ({
+        apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'require-ro-rootfs' },
+        spec: { validationFailureAction: 'Enforce', rules: [{ name: 'ro', match: { any: [{ resources: { kinds: ['Pod'] } }] }, ...(exclude.length ? { exclude: { any: [{ resources: { namespaces: exclude } }] } } : {}), validate: { pattern: { spec: { containers: [{ securityContext: { readOnlyRootFilesystem: true } }] } } } }] },
+      })
+      const result = async () => JSON.parse((await doctor(['--as-runner', '--json', '--only', 'cluster-read-only-rootfs-policy'], env)).stdout).result.runners[0].results[0] as { status: string; findings: Array<{ message: string; details: { engine: string; policy: string } }> }
+      sim.store.create(policies, undefined, policy(['gitlab-*']))
+      expect((await result()).status).toBe('pass')
+      sim.store.delete(policies, undefined, 'require-ro-rootfs')
+      sim.store.create(policies, undefined, policy(['kube-system']))
+      const r = await result()
+      expect(r.status).toBe('fail')
+      expect(r.findings.map((f) => f.details)).toEqual([{ engine: 'kyverno', policy: 'require-ro-rootfs', containers: expect.arrayContaining(['build', 'helper']) }])
+    } finally {
+      await sim.stop()
+    }
+  })
+})

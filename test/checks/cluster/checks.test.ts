@@ -11,6 +11,7 @@ import references from '../../../src/checks/cluster/references.js'
 import dryRun from '../../../src/checks/cluster/dry-run.js'
 import quota from '../../../src/checks/cluster/quota.js'
 import limitRange from '../../../src/checks/cluster/limit-range.js'
+import readOnlyPolicy from '../../../src/checks/cluster/read-only-policy.js'
 import leaked from '../../../src/checks/cluster/leaked-resources.js'
 import scheduling from '../../../src/checks/cluster/scheduling.js'
 import webhooks from '../../../src/checks/cluster/webhooks.js'
@@ -98,6 +99,24 @@ describe('cluster checks (pure, over fixture facts)', () => {
     const build = ratio.findings.find((f) => f.details!.container === 'build')!
     expect(build.message).toBe('LimitRange limits rejects container build: cpu max limit to request ratio per Container is 2, but provided ratio is 4.000000')
     expect(build.fix!.toml).toContain('cpu_request = "2"')
+  })
+
+  it("'cluster-read-only-rootfs-policy': an enforcing policy for the namespace fails with the full TOML; audit-only is info; other namespaces are ignored", () => {
+    const pol = (over: Partial<FactTypes['readOnlyPolicies'][number]>): FactTypes['readOnlyPolicies'][number] => ({ engine: 'kyverno', name: 'require-ro', enforced: true, appliesToNamespace: true, ...over })
+    expect(run(readOnlyPolicy, { readOnlyPolicies: ok<'readOnlyPolicies'>([]) }).status).toBe('pass')
+    expect(run(readOnlyPolicy, { readOnlyPolicies: ok<'readOnlyPolicies'>([pol({ appliesToNamespace: false })]) }).status).toBe('pass')
+    const r = run(readOnlyPolicy, { readOnlyPolicies: ok<'readOnlyPolicies'>([pol({}), pol({ engine: 'gatekeeper', name: 'ro-audit', enforced: false }), pol({ engine: 'gatekeeper', name: 'k8spspreadonlyrootfilesystem', unknownConstraints: true })]) })
+    expect(r.status).toBe('fail')
+    expect(r.findings.map((f) => f.severity)).toEqual(['fail', 'info', 'warn'])
+    expect(r.findings[0]!.message).toMatch(/^Kyverno policy require-ro only admits containers with a read-only root filesystem in namespace ci; containers [a-z-]*,? ?.*build, helper of the job pod have a writable one, so every job pod is rejected$/)
+    const toml = r.findings[0]!.fix!.toml!
+    for (const c of ['build', 'helper', 'init_permissions', 'service']) expect(toml).toContain(`[runners.kubernetes.${c}_container_security_context]\n    read_only_root_filesystem = true`)
+    expect(toml).toContain('environment = ["HOME=/tmp"]')
+    expect(toml).toContain('mount_path = "/builds"')
+    // Every container already read-only: nothing to say.
+    const ro = parseConfigText(`${TOML}[runners.kubernetes.build_container_security_context]\nread_only_root_filesystem = true\n[runners.kubernetes.helper_container_security_context]\nread_only_root_filesystem = true\n[runners.kubernetes.init_permissions_container_security_context]\nread_only_root_filesystem = true\n`, '/x/config.toml')
+    const roRendered = renderJob({ runner: ro.runners[0]!, variables: REPRESENTATIVE_JOB })
+    expect(runCheck(readOnlyPolicy, { config: ro, runner: ro.runners[0]!, facts: { readOnlyPolicies: ok<'readOnlyPolicies'>([pol({})]) }, rendered: roRendered, options: { online: true, live: false } }).status).toBe('pass')
   })
 
   it("'cluster-quota': quotas are charged the pod after the LimitRange defaults", () => {
