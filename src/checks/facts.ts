@@ -19,6 +19,11 @@ export interface AccessFact {
   why: string
   optional: boolean
   clusterScoped: boolean
+  /**
+   * `broad`: not a permission the runner needs but a probe for `*` on `*` (an over-broad grant).
+   * Absent for the permission table's own entries.
+   */
+  probe?: 'broad'
 }
 
 export interface ObjectMeta {
@@ -111,7 +116,8 @@ export interface ProbeFact {
 /** Every fact src/kube/gather can read. (The `gitlab` fact is added by src/gitlab/facts.ts.) */
 export interface FactTypes {
   version: { gitVersion: string }
-  namespace: { name: string; exists: boolean; labels: Record<string, string> }
+  /** `createdPerJob`: namespace_per_job, so the runner creates it (it is not expected to exist). */
+  namespace: { name: string; exists: boolean; labels: Record<string, string>; createdPerJob?: boolean }
   access: AccessFact[]
   serviceAccount: { name: string; exists: boolean } | null
   secrets: ObjectMeta[]

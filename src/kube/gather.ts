@@ -7,7 +7,7 @@
  */
 import { AdmissionregistrationV1Api, CoreV1Api, NodeV1Api, SchedulingV1Api, type V1Pod, type V1Secret } from '@kubernetes/client-node'
 import type { LoadedRunner } from '../config/types.js'
-import type { Facts, FactResult, ObjectMeta, ReadOnlyPolicyFact, WebhookFact } from '../checks/facts.js'
+import type { AccessFact, Facts, FactResult, ObjectMeta, ReadOnlyPolicyFact, WebhookFact } from '../checks/facts.js'
 import type { Permission } from '../executor/permissions.js'
 import type { RenderedJob } from '../executor/render.js'
 import { ApiError } from './errors.js'
@@ -148,9 +148,29 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
   const sa = input.rendered.pod.spec?.serviceAccountName
   const runtimeClass = pod.spec?.runtimeClassName
   const priorityClass = pod.spec?.priorityClassName
+  const perJob = Boolean(input.rendered.createsNamespace)
+  /** Existing namespaces (besides the runner's own) that namespace_overwrite_allowed lets a job pick; at most 5. */
+  const overwriteNamespaces = async (): Promise<string[]> => {
+    const pattern = input.runner.settings.kubernetes && typeof (input.runner.settings.kubernetes as Record<string, unknown>).namespace_overwrite_allowed === 'string' ? String((input.runner.settings.kubernetes as Record<string, unknown>).namespace_overwrite_allowed) : ''
+    if (!pattern) return []
+    let re: RegExp
+    try {
+      re = new RegExp(pattern)
+    } catch {
+      return []
+    }
+    try {
+      const list = await target.getJson<{ items: Array<{ metadata: { name?: string } }> }>('/api/v1/namespaces', META_LIST)
+      return list.items.map((i) => i.metadata.name ?? '').filter((n) => n && n !== ns && re.test(n)).sort().slice(0, 5)
+    } catch (err) {
+      if (err instanceof ApiError) return []
+      throw err
+    }
+  }
   const tasks: Array<() => Promise<void>> = [
     async () => {
       facts.namespace = await attempt({ verb: 'get', resource: 'namespaces', run: async () => {
+        if (perJob) return { name: ns, exists: false, labels: {}, createdPerJob: true }
         try {
           const n = await target.call('get namespace', () => core.readNamespace({ name: ns }))
           return { name: ns, exists: true, labels: n.metadata?.labels ?? {} }
@@ -162,12 +182,24 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
     },
     async () => {
       facts.access = await attempt({ verb: 'create', resource: 'selfsubjectaccessreviews', run: async () => {
-        const checks = input.permissions.filter((p) => !p.grantedByDefault)
-        const results = await reviewAccess(target, checks.map((p) => {
+        const perms = input.permissions.filter((p) => !p.grantedByDefault)
+        // Every namespace the runner will use: its own (or, with namespace_per_job, namespaces that do
+        // not exist yet: only a cluster-wide grant covers those, so namespaced verbs are asked
+        // without a namespace), plus existing namespaces a job may pick with namespace_overwrite_allowed.
+        const namespaces: Array<string | undefined> = [perJob ? undefined : ns, ...(await overwriteNamespaces())]
+        const checks = namespaces.flatMap((n) => perms.filter((p) => n === namespaces[0] || !p.clusterScoped).map((p) => ({ p, n })))
+        const reviews = checks.map(({ p, n }) => {
           const [resource, subresource] = p.resource.split('/')
-          return { verb: p.verb, group: p.apiGroup, resource: resource!, ...(subresource ? { subresource } : {}), ...(p.clusterScoped ? {} : { namespace: ns }) }
-        }), { ...(input.as ? { as: input.as } : {}), concurrency: opts.concurrency ?? 8 })
-        return results.map((r, i) => ({ ...r, why: `${checks[i]!.reason}${checks[i]!.when === 'always' ? '' : ` (when ${checks[i]!.when})`}`, optional: Boolean(checks[i]!.optional), clusterScoped: Boolean(checks[i]!.clusterScoped) }))
+          return { verb: p.verb, group: p.apiGroup, resource: resource!, ...(subresource ? { subresource } : {}), ...(p.clusterScoped || n === undefined ? {} : { namespace: n }) }
+        })
+        // Over-broad grants: every verb on every resource, in the namespace and cluster-wide.
+        const broad = [...(perJob ? [] : [{ verb: '*', group: '*', resource: '*', namespace: ns }]), { verb: '*', group: '*', resource: '*' }]
+        const results = await reviewAccess(target, [...reviews, ...broad], { ...(input.as ? { as: input.as } : {}), concurrency: opts.concurrency ?? 8 })
+        return results.map((r, i): AccessFact => {
+          const c = checks[i]
+          if (!c) return { ...r, why: 'every verb on every resource', optional: true, clusterScoped: r.namespace === undefined, probe: 'broad' }
+          return { ...r, why: `${c.p.reason}${c.p.when === 'always' ? '' : ` (when ${c.p.when})`}`, optional: Boolean(c.p.optional), clusterScoped: Boolean(c.p.clusterScoped) || c.n === undefined }
+        })
       } })
     },
     async () => {
@@ -318,7 +350,9 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
 
   // Round trip 3: submit what the runner creates, with dryRun=All, in its order (nothing persists).
   // Unless the namespace is known to be missing (a forbidden read of it proves nothing), dry-run.
-  if (!(facts.namespace?.ok && !facts.namespace.value.exists)) {
+  if (perJob) {
+    facts.dryRun = { ok: false, reason: `namespace_per_job: the runner creates namespace ${ns} for each job, so there is no namespace to dry-run in yet` }
+  } else if (!(facts.namespace?.ok && !facts.namespace.value.exists)) {
     facts.dryRun = await attempt({ verb: 'create', resource: 'pods', namespace: ns, run: async () => {
       const results = []
       for (const obj of input.rendered.objects) {

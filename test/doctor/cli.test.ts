@@ -167,3 +167,41 @@ describe('gkr doctor --json against the simulator: read-only root filesystem pol
     }
   })
 })
+
+describe('gkr doctor --json against the simulator: every namespace the runner uses', () => {
+  const withKube = (file: string, extra: string): string => {
+    const out = path.join(tmp(), 'config.toml')
+    writeFileSync(out, readFileSync(file, 'utf8').replace('[runners.kubernetes]\n', `[runners.kubernetes]\n${extra}\n`))
+    return out
+  }
+  const permissionResult = async (env: Record<string, string>, args: string[] = ['--as-runner']) =>
+    JSON.parse((await doctor([...args, '--json', '--only', 'cluster-permissions,cluster-namespace,cluster-dry-run'], env)).stdout).result.runners[0].results as Array<{ id: string; status: string; reason?: string; findings: Array<{ severity: string; message: string; details: Record<string, unknown> }> }>
+
+  it('namespace_overwrite_allowed: permissions are checked in the existing namespaces jobs may pick; namespace_per_job: cluster-wide, and the namespace is not expected to exist', async () => {
+    const sim = await start('healthy')
+    try {
+      sim.store.create(RESOURCES.find((x) => x.resource === 'namespaces')!, undefined, { metadata: { name: 'ci-team-a' } })
+      sim.store.create(RESOURCES.find((x) => x.resource === 'namespaces')!, undefined, { metadata: { name: 'unrelated' } })
+      const overwrite = await permissionResult({ KUBECONFIG: sim.kubeconfig, GKR_CONFIG: withKube(sim.runnerConfig, 'namespace_overwrite_allowed = "^ci-team-"') })
+      const perms = overwrite.find((r) => r.id === 'cluster-permissions')!
+      expect(perms.status).toBe('fail')
+      expect(new Set(perms.findings.map((f) => f.details.namespace))).toEqual(new Set(['ci-team-a']))
+      expect(perms.findings.some((f) => /^cannot (\w+, )*create(, \w+)* pods in namespace ci-team-a: /.test(f.message))).toBe(true)
+
+      const perJob = await permissionResult({ KUBECONFIG: sim.kubeconfig, GKR_CONFIG: withKube(sim.runnerConfig, 'namespace_per_job = true') })
+      expect(perJob.find((r) => r.id === 'cluster-namespace')!.status).toBe('pass')
+      expect(perJob.find((r) => r.id === 'cluster-dry-run')).toMatchObject({ status: 'skipped', reason: expect.stringContaining('namespace_per_job') })
+      const p2 = perJob.find((r) => r.id === 'cluster-permissions')!
+      expect(p2.findings.some((f) => /^cannot (\w+, )*create(, \w+)* namespaces at the cluster scope: /.test(f.message))).toBe(true)
+      expect(p2.findings.some((f) => /^cannot (\w+, )*create(, \w+)* pods at the cluster scope: /.test(f.message))).toBe(true)
+
+      // As the admin (system:masters): nothing missing, and the grant of everything is noted.
+      const admin = (await permissionResult({ KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig }, [])).find((r) => r.id === 'cluster-permissions')!
+      expect(admin.status).toBe('info')
+      expect(admin.findings.map((f) => f.details)).toEqual([{ scope: 'cluster' }])
+      expect(sim.writes()).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
+})

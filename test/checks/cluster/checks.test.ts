@@ -48,7 +48,21 @@ describe('cluster checks (pure, over fixture facts)', () => {
     expect(run(permissions, { access: { ok: false, reason: 'forbidden', forbidden: { verb: 'create', resource: 'selfsubjectaccessreviews' } } }).reason).toBe('cannot create selfsubjectaccessreviews (forbidden)')
   })
 
+  it("'cluster-permissions': a grant of everything is info (cluster-wide named over namespaced); missing verbs are grouped per namespace", () => {
+    const broad = (namespace?: string): FactTypes['access'][number] => ({ verb: '*', group: '*', resource: '*', ...(namespace ? { namespace } : {}), allowed: true, why: 'every verb on every resource', optional: true, clusterScoped: !namespace, probe: 'broad' })
+    const need = (namespace: string, allowed: boolean): FactTypes['access'][number] => ({ verb: 'create', group: '', resource: 'pods', namespace, allowed, why: 'creates the build pod', optional: false, clusterScoped: false })
+    const ns = run(permissions, { access: ok<'access'>([need('ci', true), broad('ci'), { ...broad(), allowed: false }]) })
+    expect(ns.status).toBe('info')
+    expect(ns.findings.map((f) => f.message)).toEqual(["the runner's identity may do anything (every verb on every resource in namespace ci): far more than the executor uses, so a compromised job token or runner can change the namespace"])
+    const cluster = run(permissions, { access: ok<'access'>([need('ci', true), broad('ci'), broad()]) })
+    expect(cluster.findings.map((f) => f.details)).toEqual([{ scope: 'cluster' }])
+    expect(run(permissions, { access: ok<'access'>([need('ci', true), { ...broad(), allowed: false }]) }).status).toBe('pass')
+    const two = run(permissions, { access: ok<'access'>([need('ci', false), need('ci-team-a', false)]) })
+    expect(two.findings.map((f) => f.message.split(':')[0])).toEqual(['cannot create pods in namespace ci', 'cannot create pods in namespace ci-team-a'])
+  })
+
   it("'cluster-namespace': a missing namespace fails", () => {
+    expect(run(namespace, { namespace: ok<'namespace'>({ name: 'ci-job-1', exists: false, labels: {}, createdPerJob: true }) }).status).toBe('pass')
     expect(run(namespace, { namespace: ok<'namespace'>({ name: 'ci', exists: true, labels: {} }) }).status).toBe('pass')
     const r = run(namespace, { namespace: ok<'namespace'>({ name: 'ci', exists: false, labels: {} }) })
     expect(r.findings[0]!.message).toBe('namespace ci does not exist: every job fails with \'namespaces "ci" not found\'')
