@@ -123,6 +123,9 @@ export interface FactTypes {
   secrets: ObjectMeta[]
   configMaps: ObjectMeta[]
   pvcs: ObjectMeta[]
+  services: ObjectMeta[]
+  /** Namespaces named like namespace_per_job's (ci-job-<id>), cluster-wide. */
+  jobNamespaces: ObjectMeta[]
   classes: { runtimeClass?: { name: string; exists: boolean }; priorityClass?: { name: string; exists: boolean } }
   dryRun: DryRunFact[]
   quotas: QuotaFact[]

@@ -233,6 +233,20 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
       } })
     },
     async () => {
+      facts.services = await attempt({ verb: 'list', resource: 'services', namespace: ns, run: async () => {
+        const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/services`, META_LIST)
+        return list.items.map((i) => metaOf(i.metadata))
+      } })
+    },
+    async () => {
+      // Only for namespace_per_job: its namespaces are named ci-job-<id>; a leftover one holds a whole job.
+      if (!perJob) return
+      facts.jobNamespaces = await attempt({ verb: 'list', resource: 'namespaces', run: async () => {
+        const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>('/api/v1/namespaces', META_LIST)
+        return list.items.map((i) => metaOf(i.metadata)).filter((m) => /^ci-job-\d+$/.test(m.name))
+      } })
+    },
+    async () => {
       facts.classes = await attempt({ verb: 'get', resource: 'runtimeclasses', run: async () => {
         const exists = async (fn: () => Promise<unknown>): Promise<boolean> => {
           try {

@@ -146,6 +146,28 @@ describe('cluster checks (pure, over fixture facts)', () => {
     expect(run(leaked, { secrets: ok<'secrets'>([meta('app')]) }).status).toBe('pass')
   })
 
+  it("'cluster-leaked-resources': unowned config maps and services, runner pods running past the job timeout, leftover per-job namespaces; counted against quotas", () => {
+    const pod = (name: string, phase: string, creationTimestamp: string): FactTypes['pods'][number] => ({ name, phase, labels: { 'job.runner.gitlab.com/pod': 'x' }, creationTimestamp, waiting: [] })
+    const r = run(leaked, {
+      secrets: ok<'secrets'>([meta('runner-aaa-project-1-concurrent-0-abcdefgh')]),
+      configMaps: ok<'configMaps'>([meta('runner-aaa-project-1-concurrent-0-cm')]),
+      services: ok<'services'>([meta('runner-aaa-project-1-concurrent-0-svc', { ownerReferences: [{ kind: 'Pod', name: 'p', uid: 'u' }] })]),
+      pods: ok<'pods'>([pod('runner-aaa-project-1-concurrent-0-old', 'Running', '2026-11-24T10:00:00Z'), pod('runner-aaa-project-1-concurrent-1-new', 'Running', '2026-11-24T11:30:00Z'), pod('runner-aaa-project-1-concurrent-2-pend', 'Pending', '2026-11-24T08:00:00Z')]),
+      jobNamespaces: ok<'jobNamespaces'>([meta('ci-job-41'), meta('ci-job-42', { creationTimestamp: '2026-11-24T11:50:00Z' })]),
+      quotas: ok<'quotas'>([{ name: 'q', hard: { 'count/configmaps': '10', secrets: '5' }, used: {} }]),
+    })
+    expect(r.status).toBe('warn')
+    expect(r.findings.map((f) => [f.details!.kind, f.details!.names])).toEqual([
+      ['secrets', ['runner-aaa-project-1-concurrent-0-abcdefgh']],
+      ['configmaps', ['runner-aaa-project-1-concurrent-0-cm']],
+      ['pods', ['runner-aaa-project-1-concurrent-0-old']],
+      ['namespaces', ['ci-job-41']],
+    ])
+    expect(r.findings[0]!.message).toContain('they count against the secrets quota')
+    expect(r.findings[1]!.message).toContain('they count against the count/configmaps quota')
+    expect(r.findings[2]!.message).toMatch(/^1 runner pod is still Running after the default job timeout of 1 h \(runner-aaa-project-1-concurrent-0-old\)/)
+  })
+
   it("'cluster-scheduling': no node matching selector, taints or room fails with the scheduler's reasons", () => {
     expect(run(scheduling, { nodes: ok<'nodes'>([node()]) }).status).toBe('pass')
     const r = run(scheduling, { nodes: ok<'nodes'>([node({ labels: { 'kubernetes.io/os': 'windows' } }), node({ name: 'n2', taints: [{ key: 'gpu', effect: 'NoSchedule' }] }), node({ name: 'n3', allocatable: { cpu: '500m', memory: '1Gi' } })]) })
