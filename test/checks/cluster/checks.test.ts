@@ -13,7 +13,7 @@ import quota from '../../../src/checks/cluster/quota.js'
 import limitRange from '../../../src/checks/cluster/limit-range.js'
 import readOnlyPolicy from '../../../src/checks/cluster/read-only-policy.js'
 import leaked from '../../../src/checks/cluster/leaked-resources.js'
-import scheduling from '../../../src/checks/cluster/scheduling.js'
+import scheduling, { helperPlatform, misfit } from '../../../src/checks/cluster/scheduling.js'
 import webhooks from '../../../src/checks/cluster/webhooks.js'
 import pendingPods from '../../../src/checks/cluster/pending-pods.js'
 import apiHealth from '../../../src/checks/cluster/api-health.js'
@@ -172,6 +172,30 @@ describe('cluster checks (pure, over fixture facts)', () => {
     expect(run(scheduling, { nodes: ok<'nodes'>([node()]) }).status).toBe('pass')
     const r = run(scheduling, { nodes: ok<'nodes'>([node({ labels: { 'kubernetes.io/os': 'windows' } }), node({ name: 'n2', taints: [{ key: 'gpu', effect: 'NoSchedule' }] }), node({ name: 'n3', allocatable: { cpu: '500m', memory: '1Gi' } })]) })
     expect(r.findings[0]!.message).toBe("no node can run the job pod (0/3 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint(s)): pods stay Pending until poll_timeout fails the job")
+  })
+
+  it("'cluster-scheduling': the helper image's OS/architecture against the nodes the pod fits", () => {
+    expect(helperPlatform('registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:ubuntu-arm64-v17.9.0')).toEqual({ os: 'linux', arch: 'arm64' })
+    expect(helperPlatform('registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v17.9.0-servercore21H2')).toEqual({ os: 'windows', arch: 'amd64' })
+    expect(helperPlatform('alpine:3.20')).toBeUndefined()
+    const arm = node({ name: 'arm-1', labels: { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'arm64' } })
+    const amd = node({ name: 'amd-1', labels: { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } })
+    const all = run(scheduling, { nodes: ok<'nodes'>([arm]) })
+    expect(all.status).toBe('fail')
+    expect(all.findings[0]!.message).toBe('the helper image is built for linux/amd64, but every node the pod fits is linux/arm64 (arm-1): the helper fails there with "exec format error"')
+    expect(all.findings[0]!.fix!.toml).toContain('"kubernetes.io/arch" = "amd64"')
+    const some = run(scheduling, { nodes: ok<'nodes'>([arm, amd]) })
+    expect(some.findings.map((f) => [f.severity, f.message.split(':')[0]])).toEqual([['warn', 'the helper image is built for linux/amd64, but 1 of the 2 nodes the pod fits is linux/arm64 (arm-1)']])
+    expect(run(scheduling, { nodes: ok<'nodes'>([amd]) }).status).toBe('pass')
+  })
+
+  it("'cluster-scheduling': required node affinity terms (OR of ANDed expressions)", () => {
+    const withAffinity = (exprs: Array<{ key: string; operator: string; values?: string[] }>[]) => ({ ...rendered, pod: { ...rendered.pod, spec: { ...rendered.pod.spec!, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: exprs.map((matchExpressions) => ({ matchExpressions })) } } } } } })
+    const n = node({ labels: { 'kubernetes.io/os': 'linux', pool: 'ci', size: '8' } })
+    expect(misfit(n, withAffinity([[{ key: 'pool', operator: 'In', values: ['ci'] }, { key: 'size', operator: 'Gt', values: ['4'] }]]))).toBeUndefined()
+    expect(misfit(n, withAffinity([[{ key: 'pool', operator: 'In', values: ['gpu'] }]]))).toBe("node(s) didn't match Pod's node affinity/selector")
+    expect(misfit(n, withAffinity([[{ key: 'pool', operator: 'In', values: ['gpu'] }], [{ key: 'spot', operator: 'DoesNotExist' }]]))).toBeUndefined()
+    expect(misfit(n, withAffinity([[{ key: 'pool', operator: 'NotIn', values: ['ci'] }]]))).toBe("node(s) didn't match Pod's node affinity/selector")
   })
 
   it("'cluster-webhooks': slow fail-closed webhooks on job pods warn; dry-run-unsafe ones are noted", () => {
