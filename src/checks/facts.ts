@@ -124,6 +124,10 @@ export interface FactTypes {
   configMaps: ObjectMeta[]
   pvcs: ObjectMeta[]
   services: ObjectMeta[]
+  /** Data keys of the config maps the pod mounts with `items` (config maps only: secret data is never read). */
+  configMapKeys: Record<string, string[]>
+  /** Names of the CSIDrivers installed, read when the pod has CSI volumes. */
+  csiDrivers: string[]
   /** Namespaces named like namespace_per_job's (ci-job-<id>), cluster-wide. */
   jobNamespaces: ObjectMeta[]
   classes: { runtimeClass?: { name: string; exists: boolean }; priorityClass?: { name: string; exists: boolean } }

@@ -233,6 +233,30 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
       } })
     },
     async () => {
+      const wanted = [...new Set((pod.spec?.volumes ?? []).filter((v) => v.configMap?.items?.length).map((v) => v.configMap!.name!))]
+      if (wanted.length === 0) return
+      facts.configMapKeys = await attempt({ verb: 'get', resource: 'configmaps', namespace: ns, run: async () => {
+        const out: Record<string, string[]> = {}
+        await mapLimit(wanted, opts.concurrency ?? 8, async (name) => {
+          try {
+            const cm = await target.call('get config map', () => core.readNamespacedConfigMap({ name, namespace: ns }))
+            out[name] = [...Object.keys(cm.data ?? {}), ...Object.keys(cm.binaryData ?? {})].sort()
+          } catch (err) {
+            // A missing config map is reported from the metadata list; its keys are simply unknown.
+            if (!(err instanceof ApiError) || err.status !== 404) throw err
+          }
+        })
+        return out
+      } })
+    },
+    async () => {
+      if (!(pod.spec?.volumes ?? []).some((v) => v.csi)) return
+      facts.csiDrivers = await attempt({ verb: 'list', resource: 'csidrivers.storage.k8s.io', run: async () => {
+        const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>('/apis/storage.k8s.io/v1/csidrivers', META_LIST)
+        return list.items.map((i) => i.metadata?.name ?? '').filter(Boolean)
+      } })
+    },
+    async () => {
       facts.services = await attempt({ verb: 'list', resource: 'services', namespace: ns, run: async () => {
         const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/services`, META_LIST)
         return list.items.map((i) => metaOf(i.metadata))

@@ -205,3 +205,22 @@ describe('gkr doctor --json against the simulator: every namespace the runner us
     }
   })
 })
+
+describe('gkr doctor --json against the simulator: volume references', () => {
+  it('reads the keys of mounted config maps (never secret data) and the installed CSI drivers', async () => {
+    const sim = await start('healthy')
+    try {
+      sim.store.create(RESOURCES.find((x) => x.resource === 'configmaps')!, 'gitlab-runner', { metadata: { name: 'cfg' }, data: { other: 'x' } })
+      const cfg = path.join(tmp(), 'config.toml')
+      writeFileSync(cfg, `${readFileSync(sim.runnerConfig, 'utf8')}\n[[runners.kubernetes.volumes.config_map]]\nname = "cfg"\nmount_path = "/cfg"\n[runners.kubernetes.volumes.config_map.items]\n"app.conf" = "app.conf"\n[[runners.kubernetes.volumes.csi]]\nname = "vault"\nmount_path = "/vault"\ndriver = "secrets-store.csi.k8s.io"\n`)
+      const r = JSON.parse((await doctor(['--as-runner', '--json', '--only', 'cluster-references'], { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: cfg })).stdout)
+      expect(r.result.runners[0].results[0].findings.map((f: { details: Record<string, unknown> }) => f.details)).toEqual([
+        { volume: 'cfg', configMap: 'cfg', missing: ['app.conf'] },
+        { volume: 'vault', driver: 'secrets-store.csi.k8s.io' },
+      ])
+      expect(sim.audit.some((e) => e.resource === 'secrets' && e.verb === 'get')).toBe(false)
+    } finally {
+      await sim.stop()
+    }
+  })
+})

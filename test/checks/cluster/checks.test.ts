@@ -61,6 +61,24 @@ describe('cluster checks (pure, over fixture facts)', () => {
     expect(two.findings.map((f) => f.message.split(':')[0])).toEqual(['cannot create pods in namespace ci', 'cannot create pods in namespace ci-team-a'])
   })
 
+  it("'cluster-references': config map keys named by volume items, and CSI drivers, must exist", () => {
+    const vtoml = `${TOML}[[runners.kubernetes.volumes.config_map]]\nname = "cfg"\nmount_path = "/cfg"\n[runners.kubernetes.volumes.config_map.items]\n"app.conf" = "app.conf"\n[[runners.kubernetes.volumes.csi]]\nname = "vault"\nmount_path = "/vault"\ndriver = "secrets-store.csi.k8s.io"\n`
+    const vconfig = parseConfigText(vtoml, '/x/config.toml')
+    const vrunner = vconfig.runners[0]!
+    const vrendered = renderJob({ runner: vrunner, variables: REPRESENTATIVE_JOB })
+    const base: Facts = { secrets: ok<'secrets'>([meta('corp')]), configMaps: ok<'configMaps'>([meta('cfg')]), pvcs: ok<'pvcs'>([]), serviceAccount: ok<'serviceAccount'>({ name: 'runner', exists: true }), classes: ok<'classes'>({ runtimeClass: { name: 'gvisor', exists: true } }) }
+    const check = (facts: Facts) => runCheck(references, { config: vconfig, runner: vrunner, facts: { ...base, ...facts }, rendered: vrendered, options: { online: true, live: false } })
+    expect(check({ configMapKeys: ok<'configMapKeys'>({ cfg: ['app.conf', 'other'] }), csiDrivers: ok<'csiDrivers'>(['secrets-store.csi.k8s.io']) }).status).toBe('pass')
+    const r = check({ configMapKeys: ok<'configMapKeys'>({ cfg: ['other'] }), csiDrivers: ok<'csiDrivers'>(['ebs.csi.aws.com']) })
+    expect(r.findings.map((f) => f.message)).toEqual([
+      'volume cfg mounts key app.conf of configmap cfg, which has only other: the pod never starts (FailedMount: configmap references non-existent config key)',
+      'volume vault uses CSI driver secrets-store.csi.k8s.io, which is not installed (installed: ebs.csi.aws.com): the pod never starts (driver name secrets-store.csi.k8s.io not found in the list of registered CSI drivers)',
+    ])
+    expect(r.findings.every((f) => f.catalog[0] === 'volume-source-missing')).toBe(true)
+    // Keys or drivers that could not be read: nothing claimed.
+    expect(check({}).status).toBe('pass')
+  })
+
   it("'cluster-namespace': a missing namespace fails", () => {
     expect(run(namespace, { namespace: ok<'namespace'>({ name: 'ci-job-1', exists: false, labels: {}, createdPerJob: true }) }).status).toBe('pass')
     expect(run(namespace, { namespace: ok<'namespace'>({ name: 'ci', exists: true, labels: {} }) }).status).toBe('pass')
