@@ -260,6 +260,24 @@ describe('cluster checks (pure, over fixture facts)', () => {
     expect(run(pendingPods, { pods: ok<'pods'>([]), events: ok<'events'>([]) }).status).toBe('pass')
   })
 
+  it("'cluster-pending-pods': image-pull warning events of the last hour, once per pod, also for pods already gone", () => {
+    const ev = (involvedObject: string, reason: string, message: string, lastTimestamp: string): FactTypes['events'][number] => ({ type: 'Warning', reason, message, involvedObject, lastTimestamp })
+    const r = run(pendingPods, {
+      pods: ok<'pods'>([{ name: 'runner-b-project-1-concurrent-0-y', phase: 'Pending', labels: {}, waiting: ['ImagePullBackOff'] }]),
+      events: ok<'events'>([
+        ev('runner-a-project-1-concurrent-0-gone', 'Failed', 'Failed to pull image "corp/app:1": pull access denied', '2026-11-24T11:40:00Z'),
+        ev('runner-a-project-1-concurrent-0-gone', 'BackOff', 'Back-off pulling image "corp/app:1"', '2026-11-24T11:45:00Z'),
+        ev('runner-b-project-1-concurrent-0-y', 'Failed', 'Failed to pull image "x"', '2026-11-24T11:50:00Z'),
+        ev('runner-c-project-1-concurrent-0-old', 'Failed', 'Failed to pull image "y"', '2026-11-24T09:00:00Z'),
+        ev('runner-d-project-1-concurrent-0-z', 'Failed', 'Error: container create failed', '2026-11-24T11:50:00Z'),
+      ]),
+    })
+    expect(r.findings.map((f) => f.message)).toEqual([
+      'pod runner-b-project-1-concurrent-0-y cannot pull an image (ImagePullBackOff)',
+      'pod runner-a-project-1-concurrent-0-gone failed to pull an image in the last hour: Failed to pull image "corp/app:1": pull access denied',
+    ])
+  })
+
   it("'cluster-api-health': slow answers and server-side errors warn", () => {
     expect(run(apiHealth, { apiStats: ok<'apiStats'>({ requests: 30, roundTrips: 3, errors: 1, serverErrors: 0, durationMs: 100, p95Ms: 20 }) }).status).toBe('pass')
     expect(run(apiHealth, { apiStats: ok<'apiStats'>({ requests: 30, roundTrips: 3, errors: 3, serverErrors: 3, durationMs: 100, p95Ms: 3000 }) }).findings).toHaveLength(2)
