@@ -1,7 +1,9 @@
 /**
  * Gather once: everything the cluster checks need, read in three sequential round trips —
  * discovery (/version), one bounded parallel fan-out of reads and access reviews, then the
- * server-side dry-run of the rendered objects. Secret data is never read (metadata-only lists).
+ * server-side dry-run of the rendered objects. A fan-out read that needs another's answer first
+ * (webhook endpoints, Gatekeeper constraints, namespaces a job may pick) adds a fourth, and is
+ * counted. Secret data is never read (metadata-only lists).
  * A read that fails is recorded as such (a 403 names the verb) and never aborts the others; only a
  * cluster that cannot be reached at all throws (GkrError, exit 3).
  */
@@ -89,7 +91,7 @@ async function listIfInstalled(target: ClusterTarget, path: string): Promise<Jso
  * Kyverno (Cluster)Policies and Gatekeeper constraints that require readOnlyRootFilesystem on pods.
  * A Gatekeeper template whose constraints cannot be listed is reported with `unknownConstraints`.
  */
-async function readOnlyPolicies(target: ClusterTarget, ns: string): Promise<ReadOnlyPolicyFact[]> {
+async function readOnlyPolicies(target: ClusterTarget, ns: string, onChained: () => void): Promise<ReadOnlyPolicyFact[]> {
   const out: ReadOnlyPolicyFact[] = []
   const [cluster, namespaced, templates] = await Promise.all([
     listIfInstalled(target, '/apis/kyverno.io/v1/clusterpolicies'),
@@ -113,6 +115,7 @@ async function readOnlyPolicies(target: ClusterTarget, ns: string): Promise<Read
     const kind = String(asObj(asObj(asObj(asObj(t.spec).crd).spec).names).kind ?? '')
     if (!kind || !(/readonlyrootfilesystem/i.test(kind) || JSON.stringify(asObj(t.spec).targets ?? []).includes('readOnlyRootFilesystem'))) continue
     let constraints: Json[]
+    onChained()
     try {
       constraints = asArr((await target.getJson<Json>(`/apis/constraints.gatekeeper.sh/v1beta1/${kind.toLowerCase()}`)).items).map(asObj)
     } catch (err) {
@@ -149,10 +152,15 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
   const runtimeClass = pod.spec?.runtimeClassName
   const priorityClass = pod.spec?.priorityClassName
   const perJob = Boolean(input.rendered.createsNamespace)
+  // Reads that depend on another read of the fan-out (webhook endpoints, Gatekeeper constraints, the
+  // namespaces namespace_overwrite_allowed admits) make it two sequential round trips, not one.
+  let chained = false
+  const chain = (): void => void (chained = true)
   /** Existing namespaces (besides the runner's own) that namespace_overwrite_allowed lets a job pick; at most 5. */
   const overwriteNamespaces = async (): Promise<string[]> => {
     const pattern = input.runner.settings.kubernetes && typeof (input.runner.settings.kubernetes as Record<string, unknown>).namespace_overwrite_allowed === 'string' ? String((input.runner.settings.kubernetes as Record<string, unknown>).namespace_overwrite_allowed) : ''
     if (!pattern) return []
+    chain()
     let re: RegExp
     try {
       re = new RegExp(pattern)
@@ -361,6 +369,7 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
         // Each backing service of a webhook that catches the runner's objects: does it have ready endpoints?
         const services = [...new Map(out.filter((w) => w.service && (w.intercepts ?? []).length > 0).map((w) => [`${w.service!.namespace}/${w.service!.name}`, w.service!])).values()]
         const ready = new Map<string, number>()
+        if (services.length > 0) chain()
         await mapLimit(services, opts.concurrency ?? 8, async (svc) => {
           try {
             const ep = await target.call('get endpoints', () => core.readNamespacedEndpoints({ name: svc.name, namespace: svc.namespace }))
@@ -379,11 +388,11 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
       } })
     },
     async () => {
-      facts.readOnlyPolicies = await attempt({ verb: 'list', resource: 'clusterpolicies.kyverno.io', run: () => readOnlyPolicies(target, ns) })
+      facts.readOnlyPolicies = await attempt({ verb: 'list', resource: 'clusterpolicies.kyverno.io', run: () => readOnlyPolicies(target, ns, chain) })
     },
   ]
   await mapLimit(tasks, opts.concurrency ?? 8, (t) => t())
-  target.stats.roundTrips++
+  target.stats.roundTrips += chained ? 2 : 1
   opts.signal?.throwIfAborted()
 
   // Round trip 3: submit what the runner creates, with dryRun=All, in its order (nothing persists).
