@@ -19,6 +19,11 @@ export interface AccessFact {
   why: string
   optional: boolean
   clusterScoped: boolean
+  /**
+   * `broad`: not a permission the runner needs but a probe for `*` on `*` (an over-broad grant).
+   * Absent for the permission table's own entries.
+   */
+  probe?: 'broad'
 }
 
 export interface ObjectMeta {
@@ -63,7 +68,11 @@ export interface WebhookFact {
   timeoutSeconds: number
   /** Whether its rules, namespaceSelector and objectSelector catch the runner's pods. */
   interceptsPods: boolean
+  /** The runner's object kinds (pods, secrets, configmaps, services) it catches on create. */
+  intercepts?: string[]
   service?: { namespace: string; name: string }
+  /** Ready endpoint addresses of its backing service; absent when unknown (no service, or not readable). */
+  readyEndpoints?: number
 }
 
 export interface PodFact {
@@ -82,6 +91,19 @@ export interface EventFact {
   lastTimestamp?: string
 }
 
+/** A policy-engine rule that only admits containers with a read-only root filesystem. */
+export interface ReadOnlyPolicyFact {
+  engine: 'kyverno' | 'gatekeeper'
+  /** Kyverno (Cluster)Policy name, or Gatekeeper constraint name (template name when constraints could not be listed). */
+  name: string
+  /** Whether it rejects (Kyverno Enforce, Gatekeeper deny) rather than only audits or warns. */
+  enforced: boolean
+  /** Set when only the Gatekeeper template was found and its constraints could not be listed. */
+  unknownConstraints?: boolean
+  /** Whether it applies to the runner's namespace, as far as its match/exclude namespaces tell. */
+  appliesToNamespace: boolean
+}
+
 /** What the short-lived probe pod of `doctor --live` observed. */
 export interface ProbeFact {
   timeToReadyMs?: number
@@ -94,17 +116,26 @@ export interface ProbeFact {
 /** Every fact src/kube/gather can read. (The `gitlab` fact is added by src/gitlab/facts.ts.) */
 export interface FactTypes {
   version: { gitVersion: string }
-  namespace: { name: string; exists: boolean; labels: Record<string, string> }
+  /** `createdPerJob`: namespace_per_job, so the runner creates it (it is not expected to exist). */
+  namespace: { name: string; exists: boolean; labels: Record<string, string>; createdPerJob?: boolean }
   access: AccessFact[]
   serviceAccount: { name: string; exists: boolean } | null
   secrets: ObjectMeta[]
   configMaps: ObjectMeta[]
   pvcs: ObjectMeta[]
+  services: ObjectMeta[]
+  /** Data keys of the config maps the pod mounts with `items` (config maps only: secret data is never read). */
+  configMapKeys: Record<string, string[]>
+  /** Names of the CSIDrivers installed, read when the pod has CSI volumes. */
+  csiDrivers: string[]
+  /** Namespaces named like namespace_per_job's (ci-job-<id>), cluster-wide. */
+  jobNamespaces: ObjectMeta[]
   classes: { runtimeClass?: { name: string; exists: boolean }; priorityClass?: { name: string; exists: boolean } }
   dryRun: DryRunFact[]
   quotas: QuotaFact[]
   limitRanges: Array<{ name: string; limits: Array<Record<string, unknown>> }>
   webhooks: WebhookFact[]
+  readOnlyPolicies: ReadOnlyPolicyFact[]
   nodes: NodeFact[]
   pods: PodFact[]
   events: EventFact[]

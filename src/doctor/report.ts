@@ -1,4 +1,4 @@
-import type { CheckResult, CheckStatus } from '../checks/types.js'
+import type { CheckResult, CheckStatus, Severity } from '../checks/types.js'
 
 /** What doctor found, per runner. The JSON output is this object (docs/json-output.md). */
 export interface DoctorReport {
@@ -7,7 +7,10 @@ export interface DoctorReport {
   config: { file: string; format: 'toml' | 'helm' }
   cluster?: ClusterInfo
   runners: RunnerReport[]
+  /** Checks counted by how they ended (a check with a FAIL and a WARN finding counts once, as fail). */
   summary: Summary
+  /** Findings counted by their own severity: what the report lists. */
+  findings: FindingCounts
   stats?: GatherStats
   /** Things the user should know about how the run went (e.g. why it ran offline). */
   notes: string[]
@@ -28,6 +31,8 @@ export interface RunnerReport {
 
 export type Summary = Record<CheckStatus, number>
 
+export type FindingCounts = Record<Severity, number>
+
 export interface GatherStats {
   requests: number
   roundTrips: number
@@ -42,6 +47,13 @@ export function summarize(runners: readonly RunnerReport[]): Summary {
   const s: Summary = { pass: 0, fail: 0, warn: 0, info: 0, skipped: 0, error: 0 }
   for (const r of runners) for (const c of r.results) s[c.status]++
   return s
+}
+
+/** Every finding of every check, by the finding's severity (not the check's status). */
+export function countFindings(runners: readonly RunnerReport[]): FindingCounts {
+  const n: FindingCounts = { fail: 0, warn: 0, info: 0 }
+  for (const r of runners) for (const c of r.results) for (const f of c.findings) n[f.severity]++
+  return n
 }
 
 export type FailOn = 'fail' | 'warn'

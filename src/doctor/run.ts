@@ -3,7 +3,7 @@ import type { Facts } from '../checks/facts.js'
 import { runCheck } from '../checks/run.js'
 import type { LoadedConfig, LoadedRunner } from '../config/types.js'
 import type { CiFile } from '../ci/types.js'
-import { summarize, type ClusterInfo, type DoctorReport, type GatherStats, type RunnerReport } from './report.js'
+import { countFindings, summarize, type ClusterInfo, type DoctorReport, type GatherStats, type RunnerReport } from './report.js'
 import { silentProgress, type Progress } from './progress.js'
 import { GkrError } from '../util/errors.js'
 import { EXIT } from '../cli/exit-codes.js'
@@ -108,6 +108,7 @@ export async function runDoctor(input: DoctorInput, deps: DoctorDeps = {}): Prom
     ...(input.cluster ? { cluster: input.cluster } : {}),
     runners: runnerReports,
     summary: summarize(runnerReports),
+    findings: countFindings(runnerReports),
     notes: input.notes ?? [],
   }
   if (stats.length > 0) {

@@ -1,14 +1,16 @@
 /**
  * Gather once: everything the cluster checks need, read in three sequential round trips —
  * discovery (/version), one bounded parallel fan-out of reads and access reviews, then the
- * server-side dry-run of the rendered objects. Secret data is never read (metadata-only lists).
+ * server-side dry-run of the rendered objects. A fan-out read that needs another's answer first
+ * (webhook endpoints, Gatekeeper constraints, namespaces a job may pick) adds a fourth, and is
+ * counted. Secret data is never read (metadata-only lists).
  * A read that fails is recorded as such (a 403 names the verb) and never aborts the others; only a
  * cluster that cannot be reached at all throws (GkrError, exit 3).
  */
 import type { V1Pod, V1Secret } from '@kubernetes/client-node'
 import { k8s } from './client.js'
 import type { LoadedRunner } from '../config/types.js'
-import type { Facts, FactResult, ObjectMeta, WebhookFact } from '../checks/facts.js'
+import type { AccessFact, Facts, FactResult, ObjectMeta, ReadOnlyPolicyFact, WebhookFact } from '../checks/facts.js'
 import type { Permission } from '../executor/permissions.js'
 import type { RenderedJob } from '../executor/render.js'
 import { ApiError } from './errors.js'
@@ -30,6 +32,9 @@ export interface GatherStats {
   errors: number
   retries: number
 }
+
+/** The kinds of object a job creates that admission webhooks may intercept. */
+const RUNNER_KINDS = ['pods', 'secrets', 'configmaps', 'services']
 
 const META_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json'
 
@@ -68,6 +73,68 @@ function labelsMatch(sel: { matchLabels?: Record<string, string>; matchExpressio
   })
 }
 
+type Json = Record<string, unknown>
+const asObj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {})
+const asArr = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
+const globMatch = (pattern: string, name: string): boolean => new RegExp(`^${pattern.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(name)
+
+/** Lists a policy engine's objects; a 404 means the engine (its CRD) is not installed: none. */
+async function listIfInstalled(target: ClusterTarget, path: string): Promise<Json[]> {
+  try {
+    return asArr((await target.getJson<Json>(path)).items).map(asObj)
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return []
+    throw err
+  }
+}
+
+/**
+ * Kyverno (Cluster)Policies and Gatekeeper constraints that require readOnlyRootFilesystem on pods.
+ * A Gatekeeper template whose constraints cannot be listed is reported with `unknownConstraints`.
+ */
+async function readOnlyPolicies(target: ClusterTarget, ns: string, onChained: () => void): Promise<ReadOnlyPolicyFact[]> {
+  const out: ReadOnlyPolicyFact[] = []
+  const [cluster, namespaced, templates] = await Promise.all([
+    listIfInstalled(target, '/apis/kyverno.io/v1/clusterpolicies'),
+    listIfInstalled(target, `/apis/kyverno.io/v1/namespaces/${encodeURIComponent(ns)}/policies`),
+    listIfInstalled(target, '/apis/templates.gatekeeper.sh/v1/constrainttemplates'),
+  ])
+  for (const [policy, isNamespaced] of [...cluster.map((p) => [p, false] as const), ...namespaced.map((p) => [p, true] as const)]) {
+    const spec = asObj(policy.spec)
+    for (const rule of asArr(spec.rules).map(asObj)) {
+      if (!JSON.stringify(rule.validate ?? {}).includes('readOnlyRootFilesystem')) continue
+      const action = String(asObj(rule.validate).failureAction ?? spec.validationFailureAction ?? 'Audit').toLowerCase()
+      const blocks = (key: 'match' | 'exclude'): Array<Json> => { const m = asObj(rule[key]); return [...asArr(m.any), ...asArr(m.all), ...(m.resources ? [m] : [])].map((b) => asObj(asObj(b).resources)) }
+      const listed = (b: Json): boolean => asArr(b.namespaces).length === 0 || asArr(b.namespaces).some((n) => globMatch(String(n), ns))
+      const matched = blocks('match')
+      const applies = isNamespaced || ((matched.length === 0 || matched.some(listed)) && !blocks('exclude').some((b) => asArr(b.namespaces).some((n) => globMatch(String(n), ns))))
+      out.push({ engine: 'kyverno', name: String(asObj(policy.metadata).name ?? ''), enforced: action === 'enforce', appliesToNamespace: applies })
+      break
+    }
+  }
+  for (const t of templates) {
+    const kind = String(asObj(asObj(asObj(asObj(t.spec).crd).spec).names).kind ?? '')
+    if (!kind || !(/readonlyrootfilesystem/i.test(kind) || JSON.stringify(asObj(t.spec).targets ?? []).includes('readOnlyRootFilesystem'))) continue
+    let constraints: Json[]
+    onChained()
+    try {
+      constraints = asArr((await target.getJson<Json>(`/apis/constraints.gatekeeper.sh/v1beta1/${kind.toLowerCase()}`)).items).map(asObj)
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err
+      out.push({ engine: 'gatekeeper', name: String(asObj(t.metadata).name ?? kind), enforced: true, unknownConstraints: true, appliesToNamespace: true })
+      continue
+    }
+    for (const c of constraints) {
+      const spec = asObj(c.spec)
+      const match = asObj(spec.match)
+      const nss = asArr(match.namespaces).map(String)
+      const applies = (nss.length === 0 || nss.some((n) => globMatch(n, ns))) && !asArr(match.excludedNamespaces).map(String).some((n) => globMatch(n, ns))
+      out.push({ engine: 'gatekeeper', name: String(asObj(c.metadata).name ?? ''), enforced: String(spec.enforcementAction ?? 'deny') === 'deny', appliesToNamespace: applies })
+    }
+  }
+  return out
+}
+
 export async function gatherFacts(target: ClusterTarget, input: GatherInput, opts: { signal?: AbortSignal; concurrency?: number } = {}): Promise<{ facts: Facts; stats: GatherStats }> {
   const t0 = performance.now()
   const core = target.kc.makeApiClient(k8s().CoreV1Api)
@@ -85,9 +152,34 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
   const sa = input.rendered.pod.spec?.serviceAccountName
   const runtimeClass = pod.spec?.runtimeClassName
   const priorityClass = pod.spec?.priorityClassName
+  const perJob = Boolean(input.rendered.createsNamespace)
+  // Reads that depend on another read of the fan-out (webhook endpoints, Gatekeeper constraints, the
+  // namespaces namespace_overwrite_allowed admits) make it two sequential round trips, not one.
+  let chained = false
+  const chain = (): void => void (chained = true)
+  /** Existing namespaces (besides the runner's own) that namespace_overwrite_allowed lets a job pick; at most 5. */
+  const overwriteNamespaces = async (): Promise<string[]> => {
+    const pattern = input.runner.settings.kubernetes && typeof (input.runner.settings.kubernetes as Record<string, unknown>).namespace_overwrite_allowed === 'string' ? String((input.runner.settings.kubernetes as Record<string, unknown>).namespace_overwrite_allowed) : ''
+    if (!pattern) return []
+    chain()
+    let re: RegExp
+    try {
+      re = new RegExp(pattern)
+    } catch {
+      return []
+    }
+    try {
+      const list = await target.getJson<{ items: Array<{ metadata: { name?: string } }> }>('/api/v1/namespaces', META_LIST)
+      return list.items.map((i) => i.metadata.name ?? '').filter((n) => n && n !== ns && re.test(n)).sort().slice(0, 5)
+    } catch (err) {
+      if (err instanceof ApiError) return []
+      throw err
+    }
+  }
   const tasks: Array<() => Promise<void>> = [
     async () => {
       facts.namespace = await attempt({ verb: 'get', resource: 'namespaces', run: async () => {
+        if (perJob) return { name: ns, exists: false, labels: {}, createdPerJob: true }
         try {
           const n = await target.call('get namespace', () => core.readNamespace({ name: ns }))
           return { name: ns, exists: true, labels: n.metadata?.labels ?? {} }
@@ -99,12 +191,24 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
     },
     async () => {
       facts.access = await attempt({ verb: 'create', resource: 'selfsubjectaccessreviews', run: async () => {
-        const checks = input.permissions.filter((p) => !p.grantedByDefault)
-        const results = await reviewAccess(target, checks.map((p) => {
+        const perms = input.permissions.filter((p) => !p.grantedByDefault)
+        // Every namespace the runner will use: its own (or, with namespace_per_job, namespaces that do
+        // not exist yet: only a cluster-wide grant covers those, so namespaced verbs are asked
+        // without a namespace), plus existing namespaces a job may pick with namespace_overwrite_allowed.
+        const namespaces: Array<string | undefined> = [perJob ? undefined : ns, ...(await overwriteNamespaces())]
+        const checks = namespaces.flatMap((n) => perms.filter((p) => n === namespaces[0] || !p.clusterScoped).map((p) => ({ p, n })))
+        const reviews = checks.map(({ p, n }) => {
           const [resource, subresource] = p.resource.split('/')
-          return { verb: p.verb, group: p.apiGroup, resource: resource!, ...(subresource ? { subresource } : {}), ...(p.clusterScoped ? {} : { namespace: ns }) }
-        }), { ...(input.as ? { as: input.as } : {}), concurrency: opts.concurrency ?? 8 })
-        return results.map((r, i) => ({ ...r, why: `${checks[i]!.reason}${checks[i]!.when === 'always' ? '' : ` (when ${checks[i]!.when})`}`, optional: Boolean(checks[i]!.optional), clusterScoped: Boolean(checks[i]!.clusterScoped) }))
+          return { verb: p.verb, group: p.apiGroup, resource: resource!, ...(subresource ? { subresource } : {}), ...(p.clusterScoped || n === undefined ? {} : { namespace: n }) }
+        })
+        // Over-broad grants: every verb on every resource, in the namespace and cluster-wide.
+        const broad = [...(perJob ? [] : [{ verb: '*', group: '*', resource: '*', namespace: ns }]), { verb: '*', group: '*', resource: '*' }]
+        const results = await reviewAccess(target, [...reviews, ...broad], { ...(input.as ? { as: input.as } : {}), concurrency: opts.concurrency ?? 8 })
+        return results.map((r, i): AccessFact => {
+          const c = checks[i]
+          if (!c) return { ...r, why: 'every verb on every resource', optional: true, clusterScoped: r.namespace === undefined, probe: 'broad' }
+          return { ...r, why: `${c.p.reason}${c.p.when === 'always' ? '' : ` (when ${c.p.when})`}`, optional: Boolean(c.p.optional), clusterScoped: Boolean(c.p.clusterScoped) || c.n === undefined }
+        })
       } })
     },
     async () => {
@@ -135,6 +239,44 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
       facts.pvcs = await attempt({ verb: 'list', resource: 'persistentvolumeclaims', namespace: ns, run: async () => {
         const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/persistentvolumeclaims`, META_LIST)
         return list.items.map((i) => metaOf(i.metadata))
+      } })
+    },
+    async () => {
+      const wanted = [...new Set((pod.spec?.volumes ?? []).filter((v) => v.configMap?.items?.length).map((v) => v.configMap!.name!))]
+      if (wanted.length === 0) return
+      facts.configMapKeys = await attempt({ verb: 'get', resource: 'configmaps', namespace: ns, run: async () => {
+        const out: Record<string, string[]> = {}
+        await mapLimit(wanted, opts.concurrency ?? 8, async (name) => {
+          try {
+            const cm = await target.call('get config map', () => core.readNamespacedConfigMap({ name, namespace: ns }))
+            out[name] = [...Object.keys(cm.data ?? {}), ...Object.keys(cm.binaryData ?? {})].sort()
+          } catch (err) {
+            // A missing config map is reported from the metadata list; its keys are simply unknown.
+            if (!(err instanceof ApiError) || err.status !== 404) throw err
+          }
+        })
+        return out
+      } })
+    },
+    async () => {
+      if (!(pod.spec?.volumes ?? []).some((v) => v.csi)) return
+      facts.csiDrivers = await attempt({ verb: 'list', resource: 'csidrivers.storage.k8s.io', run: async () => {
+        const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>('/apis/storage.k8s.io/v1/csidrivers', META_LIST)
+        return list.items.map((i) => i.metadata?.name ?? '').filter(Boolean)
+      } })
+    },
+    async () => {
+      facts.services = await attempt({ verb: 'list', resource: 'services', namespace: ns, run: async () => {
+        const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/services`, META_LIST)
+        return list.items.map((i) => metaOf(i.metadata))
+      } })
+    },
+    async () => {
+      // Only for namespace_per_job: its namespaces are named ci-job-<id>; a leftover one holds a whole job.
+      if (!perJob) return
+      facts.jobNamespaces = await attempt({ verb: 'list', resource: 'namespaces', run: async () => {
+        const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>('/api/v1/namespaces', META_LIST)
+        return list.items.map((i) => metaOf(i.metadata)).filter((m) => /^ci-job-\d+$/.test(m.name))
       } })
     },
     async () => {
@@ -206,7 +348,11 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
         for (const [kind, list] of [['validating', v.items], ['mutating', m.items]] as const) {
           for (const cfg of list) {
             for (const wh of (cfg.webhooks ?? []) as Array<{ name: string; failurePolicy?: string; sideEffects?: string; timeoutSeconds?: number; rules?: Array<{ operations?: string[]; apiGroups?: string[]; resources?: string[] }>; namespaceSelector?: never; objectSelector?: never; clientConfig?: { service?: { namespace: string; name: string } } }>) {
-              const catches = (wh.rules ?? []).some((r) => (r.operations ?? []).some((o) => o === '*' || o === 'CREATE') && (r.apiGroups ?? []).some((g) => g === '*' || g === '') && (r.resources ?? []).some((x) => x === '*' || x === 'pods'))
+              const catchesKind = (res: string): boolean => (wh.rules ?? []).some((r) => (r.operations ?? []).some((o) => o === '*' || o === 'CREATE') && (r.apiGroups ?? []).some((g) => g === '*' || g === '') && (r.resources ?? []).some((x) => x === '*' || x === res))
+              const nsMatch = labelsMatch(wh.namespaceSelector, { 'kubernetes.io/metadata.name': ns, ...nsLabels })
+              const catches = catchesKind('pods')
+              // The objectSelector is matched against each object's own labels; only the pod's are known here.
+              const intercepts = nsMatch ? RUNNER_KINDS.filter((k) => catchesKind(k) && (k !== 'pods' || labelsMatch(wh.objectSelector, pod.metadata?.labels ?? {}))) : []
               out.push({
                 configuration: cfg.metadata?.name ?? '',
                 name: wh.name,
@@ -214,23 +360,47 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
                 failurePolicy: wh.failurePolicy ?? 'Fail',
                 sideEffects: wh.sideEffects ?? 'Unknown',
                 timeoutSeconds: wh.timeoutSeconds ?? 10,
-                interceptsPods: catches && labelsMatch(wh.namespaceSelector, { 'kubernetes.io/metadata.name': ns, ...nsLabels }) && labelsMatch(wh.objectSelector, pod.metadata?.labels ?? {}),
+                interceptsPods: catches && nsMatch && labelsMatch(wh.objectSelector, pod.metadata?.labels ?? {}),
+                intercepts,
                 ...(wh.clientConfig?.service ? { service: { namespace: wh.clientConfig.service.namespace, name: wh.clientConfig.service.name } } : {}),
               })
             }
           }
         }
+        // Each backing service of a webhook that catches the runner's objects: does it have ready endpoints?
+        const services = [...new Map(out.filter((w) => w.service && (w.intercepts ?? []).length > 0).map((w) => [`${w.service!.namespace}/${w.service!.name}`, w.service!])).values()]
+        const ready = new Map<string, number>()
+        if (services.length > 0) chain()
+        await mapLimit(services, opts.concurrency ?? 8, async (svc) => {
+          try {
+            const ep = await target.call('get endpoints', () => core.readNamespacedEndpoints({ name: svc.name, namespace: svc.namespace }))
+            ready.set(`${svc.namespace}/${svc.name}`, (ep.subsets ?? []).reduce((n, sub) => n + (sub.addresses ?? []).length, 0))
+          } catch (err) {
+            if (!(err instanceof ApiError)) throw err
+            if (err.status === 404) ready.set(`${svc.namespace}/${svc.name}`, 0)
+            // Forbidden or other errors: unknown, the check says nothing about readiness.
+          }
+        })
+        for (const w of out) {
+          const n = w.service ? ready.get(`${w.service.namespace}/${w.service.name}`) : undefined
+          if (n !== undefined) w.readyEndpoints = n
+        }
         return out
       } })
     },
+    async () => {
+      facts.readOnlyPolicies = await attempt({ verb: 'list', resource: 'clusterpolicies.kyverno.io', run: () => readOnlyPolicies(target, ns, chain) })
+    },
   ]
   await mapLimit(tasks, opts.concurrency ?? 8, (t) => t())
-  target.stats.roundTrips++
+  target.stats.roundTrips += chained ? 2 : 1
   opts.signal?.throwIfAborted()
 
   // Round trip 3: submit what the runner creates, with dryRun=All, in its order (nothing persists).
   // Unless the namespace is known to be missing (a forbidden read of it proves nothing), dry-run.
-  if (!(facts.namespace?.ok && !facts.namespace.value.exists)) {
+  if (perJob) {
+    facts.dryRun = { ok: false, reason: `namespace_per_job: the runner creates namespace ${ns} for each job, so there is no namespace to dry-run in yet` }
+  } else if (!(facts.namespace?.ok && !facts.namespace.value.exists)) {
     facts.dryRun = await attempt({ verb: 'create', resource: 'pods', namespace: ns, run: async () => {
       const results = []
       for (const obj of input.rendered.objects) {

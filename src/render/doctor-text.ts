@@ -43,10 +43,23 @@ export function renderDoctorText(report: DoctorReport, opts: TextOptions): strin
     if (!opts.verbose && passed > 0) lines.push(`  ${label.pass}  ${passed} other check${passed === 1 ? '' : 's'} passed`)
   }
 
-  const s = report.summary
-  lines.push('', `Summary: ${s.fail} failed, ${s.warn} warning${s.warn === 1 ? '' : 's'}, ${s.info} info, ${s.pass} passed, ${s.skipped} skipped, ${s.error} error${s.error === 1 ? '' : 's'}`)
+  lines.push('', summaryLine(report))
   if (report.stats) lines.push(c.dim(`API: ${report.stats.requests} requests in ${report.stats.roundTrips} sequential round trips, ${Math.round(report.stats.durationMs)} ms`))
   return lines.join('\n') + '\n'
+}
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`
+
+/**
+ * The last line: findings by their own severity (what the report above lists), then checks by how
+ * they ended. A check with one FAIL and one WARN finding adds one failure and one warning.
+ */
+export function summaryLine(report: DoctorReport): string {
+  const s = report.summary
+  const f = report.findings
+  const withFindings = report.runners.reduce((a, r) => a + r.results.filter((c) => c.findings.length > 0).length, 0)
+  const findings = `${plural(f.fail, 'failure')}, ${plural(f.warn, 'warning')}, ${f.info} info`
+  return `Summary: ${findings}${withFindings > 0 ? ` (from ${plural(withFindings, 'check')})` : ''}; ${plural(s.pass, 'check')} passed, ${s.skipped} skipped, ${plural(s.error, 'error')}`
 }
 
 function renderFinding(f: Finding, r: CheckResult, label: string, c: InstanceType<typeof Chalk>): string[] {

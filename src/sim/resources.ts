@@ -47,6 +47,7 @@ export const RESOURCES: readonly ResourceDef[] = [
   { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true, shortNames: ['deploy'] },
   { group: 'templates.gatekeeper.sh', version: 'v1', resource: 'constrainttemplates', kind: 'ConstraintTemplate', namespaced: false },
   { group: 'kyverno.io', version: 'v1', resource: 'clusterpolicies', kind: 'ClusterPolicy', namespaced: false },
+  { group: 'constraints.gatekeeper.sh', version: 'v1beta1', resource: 'k8spspreadonlyrootfilesystem', kind: 'K8sPSPReadOnlyRootFilesystem', namespaced: false },
 ]
 
 export const verbsOf = (r: ResourceDef): string[] => r.verbs ?? ALL_VERBS

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { builtinScenarios, loadScenario, start } from '../../src/sim/index.js'
-import { runCliAsync } from '../helpers/async-cli.js'
+import { runInProcess } from './in-process.js'
+import Doctor from '../../src/commands/doctor.js'
 import { RESOURCES } from '../../src/sim/resources.js'
 
 interface Result {
@@ -11,7 +12,16 @@ interface Result {
 }
 
 /**
- * Every built-in scenario end to end: the spawned CLI runs doctor (as the runner's service account)
+ * Checks that read the cluster's configuration (not admission) and must also see a scenario's
+ * problem before any pod is submitted: the policy object, the LimitRange, the endpoints.
+ */
+const ALSO_FAILS: Record<string, string[]> = {
+  'readonly-rootfs-policy': ['cluster-read-only-rootfs-policy'],
+  'limitrange-conflict': ['cluster-limit-range'],
+}
+
+/**
+ * Every built-in scenario end to end: the doctor command (in-process, as bin/run.js would run it) runs doctor (as the runner's service account)
  * against the simulator; the scenario's expected check must not pass and must carry its catalog id,
  * nothing may fail on healthy, and doctor must not have changed anything in the cluster.
  */
@@ -21,7 +31,7 @@ describe.each(builtinScenarios().map((s) => [s.name] as const))('gkr doctor on s
     const sim = await start(scenario)
     try {
       const live = Boolean(scenario.expect?.live)
-      const r = await runCliAsync(['doctor', '--as-runner', '--json', ...(live ? ['--live'] : [])], { env: { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig } })
+      const r = await runInProcess(Doctor, ['--as-runner', '--json', ...(live ? ['--live'] : [])], { env: { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig } })
       const env = JSON.parse(r.stdout) as { exitCode: number; result: { mode: string; runners: Array<{ results: Result[] }> } }
       expect(env.result.mode).toBe(live ? 'live' : 'cluster')
       const results = env.result.runners.flatMap((x) => x.results)
@@ -36,6 +46,7 @@ describe.each(builtinScenarios().map((s) => [s.name] as const))('gkr doctor on s
         expect(catalogs).toContain(scenario.expect.catalog)
         expect(r.code).toBe(hit!.status === 'fail' ? 1 : hit!.status === 'error' ? 3 : env.exitCode)
       }
+      for (const id of ALSO_FAILS[name] ?? []) expect(results.find((x) => x.id === id)?.status, id).toBe('fail')
       if (live) {
         // --live creates exactly one probe pod and deletes it again.
         expect(sim.writes().map((w) => `${w.verb} ${w.resource}`)).toEqual(['create pods', 'delete pods'])

@@ -1,29 +1,50 @@
 import { describe, expect, it } from 'vitest'
 import { start } from '../../src/sim/index.js'
 import { RESOURCES } from '../../src/sim/resources.js'
-import { runCliAsync } from '../helpers/async-cli.js'
+import Cleanup from '../../src/commands/cleanup.js'
+import { runInProcess } from '../doctor/in-process.js'
+
+const def = (resource: string) => RESOURCES.find((r) => r.resource === resource)!
 
 describe('gkr cleanup on the leaked-secrets scenario', () => {
-  it('lists the leaked runner secrets (exit 1), deletes exactly those with --yes, and leaves everything else', async () => {
+  it('lists the leaked runner objects (exit 1), deletes exactly those with --yes, and leaves everything else', async () => {
     const sim = await start('quota-secrets-leaked')
-    const secrets = RESOURCES.find((r) => r.resource === 'secrets')!
+    const secrets = def('secrets')
+    const old = new Date(Date.now() - 3 * 3600_000).toISOString()
     sim.store.create(secrets, 'gitlab-runner', { metadata: { name: 'app-credentials' } })
     sim.store.create(secrets, 'gitlab-runner', { metadata: { name: 'runner-abcdefghi-project-1-concurrent-0-fresh123' } })
+    // A leaked service and config map of the runner; an old runner-named service with an owner is not cleanup's to delete.
+    sim.store.create(def('services'), 'gitlab-runner', { metadata: { name: 'runner-z36gywsv-project-7-concurrent-0-svc', creationTimestamp: old }, spec: { ports: [{ port: 2375 }] } }, { keepTimestamp: true })
+    sim.store.create(def('configmaps'), 'gitlab-runner', { metadata: { name: 'runner-z36gywsv-project-7-concurrent-0-cm', creationTimestamp: old } }, { keepTimestamp: true })
+    sim.store.create(def('services'), 'gitlab-runner', { metadata: { name: 'runner-z36gywsv-project-7-concurrent-1-owned', creationTimestamp: old, ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'runner-z36gywsv-project-7-concurrent-1-abc', uid: 'u-1' }] }, spec: { ports: [{ port: 2375 }] } }, { keepTimestamp: true })
     try {
       const env = { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig }
-      const dry = await runCliAsync(['cleanup', '--json'], { env })
+      const dry = await runInProcess(Cleanup, ['--json'], { env })
       expect(dry.code).toBe(1)
-      const listed = JSON.parse(dry.stdout).result.results[0].leaks.map((l: { name: string }) => l.name)
-      expect(listed).toHaveLength(10)
-      expect(listed.every((n: string) => n.startsWith('runner-z36gywsv-project-7-concurrent-'))).toBe(true)
+      const leaks = JSON.parse(dry.stdout).result.results[0].leaks as Array<{ kind: string; name: string }>
+      expect(leaks.filter((l) => l.kind === 'Secret')).toHaveLength(10)
+      expect(leaks.every((l) => l.name.startsWith('runner-z36gywsv-project-7-concurrent-'))).toBe(true)
+      expect(leaks.filter((l) => l.kind !== 'Secret').map((l) => `${l.kind}/${l.name}`)).toEqual(['ConfigMap/runner-z36gywsv-project-7-concurrent-0-cm', 'Service/runner-z36gywsv-project-7-concurrent-0-svc'])
       expect(sim.writes()).toEqual([])
-      const yes = await runCliAsync(['cleanup', '--yes'], { env })
+      // --older-than larger than every leak's age: nothing is listed.
+      const older = await runInProcess(Cleanup, ['--json', '--older-than', '1000h'], { env })
+      expect(older.code).toBe(0)
+      expect(JSON.parse(older.stdout).result.results[0].leaks).toEqual([])
+      const yes = await runInProcess(Cleanup, ['--yes'], { env })
       expect(yes.code).toBe(0)
-      expect(yes.stdout.match(/^deleted /gm)).toHaveLength(10)
+      expect(yes.stdout.match(/^deleted /gm)).toHaveLength(12)
       expect(sim.store.list(secrets, 'gitlab-runner').map((s) => s.metadata.name)).toEqual(['app-credentials', 'runner-abcdefghi-project-1-concurrent-0-fresh123'])
-      expect(sim.writes().map((w) => w.verb)).toEqual(Array(10).fill('delete'))
+      // The owned service is the garbage collector's business (its owner pod), never cleanup's.
+      expect(yes.stdout).not.toContain('concurrent-1-owned')
+      expect(sim.writes().map((w) => w.verb)).toEqual(Array(12).fill('delete'))
     } finally {
       await sim.stop()
     }
+  })
+
+  it('bad --older-than: exit 2 naming the flag', async () => {
+    const r = await runInProcess(Cleanup, ['--older-than', 'soon'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^Error: --older-than: --older-than "soon" is not a duration such as 30m or 24h/)
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { DoctorReport } from '../../src/doctor/report.js'
-import { summarize, verdict } from '../../src/doctor/report.js'
+import { countFindings, summarize, verdict } from '../../src/doctor/report.js'
 import { renderDoctorText } from '../../src/render/doctor-text.js'
 import { renderDoctorJunit } from '../../src/render/doctor-junit.js'
 import { renderDoctorSarif } from '../../src/render/doctor-sarif.js'
@@ -37,7 +37,7 @@ function report(): DoctorReport {
       ],
     },
   ]
-  return { mode: 'offline', config: { file: '/etc/gitlab-runner/config.toml', format: 'toml' }, runners, summary: summarize(runners), notes: ['no cluster configuration found'] }
+  return { mode: 'offline', config: { file: '/etc/gitlab-runner/config.toml', format: 'toml' }, runners, summary: summarize(runners), findings: countFindings(runners), notes: ['no cluster configuration found'] }
 }
 
 describe('doctor report renderers', () => {
@@ -50,8 +50,21 @@ describe('doctor report renderers', () => {
     expect(text).toContain('https://docs.gitlab.com/runner/executors/kubernetes/troubleshooting/#job-failed-system-failure-timed-out-waiting-for-pod-to-start')
     expect(text).toMatch(/SKIP\s+cluster-rbac.*cannot list pods \(forbidden\)/)
     expect(text).toContain('1 other check passed')
-    expect(text).toContain('Summary: 1 failed, 0 warnings, 0 info, 1 passed, 1 skipped, 0 errors')
+    expect(text).toContain('Summary: 1 failure, 0 warnings, 0 info (from 1 check); 1 check passed, 1 skipped, 0 errors')
     expect(text.includes('\u001b[')).toBe(false)
+  })
+
+  it('text: the summary counts findings, not checks (one check with a FAIL and a WARN finding)', () => {
+    const r = report()
+    const check = r.runners[0]!.results[0]!
+    check.findings.push({ ...check.findings[0]!, severity: 'warn', message: 'poll_timeout is close to the slowest start seen' }, { ...check.findings[0]!, severity: 'info', message: 'a note' })
+    r.summary = summarize(r.runners)
+    r.findings = countFindings(r.runners)
+    expect(r.summary).toMatchObject({ fail: 1, warn: 0, info: 0 })
+    expect(r.findings).toEqual({ fail: 1, warn: 1, info: 1 })
+    const text = renderDoctorText(r, { color: false })
+    expect(text).toMatch(/WARN\s+config-poll-timeout\s+poll_timeout is close/)
+    expect(text).toContain('Summary: 1 failure, 1 warning, 1 info (from 1 check); 1 check passed, 1 skipped, 0 errors')
   })
 
   it('text: colours only when asked', () => {

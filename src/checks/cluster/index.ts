@@ -4,6 +4,8 @@ import namespace from './namespace.js'
 import references from './references.js'
 import dryRun from './dry-run.js'
 import quota from './quota.js'
+import limitRange from './limit-range.js'
+import readOnlyPolicy from './read-only-policy.js'
 import leakedResources from './leaked-resources.js'
 import scheduling from './scheduling.js'
 import webhooks from './webhooks.js'
@@ -12,4 +14,4 @@ import apiHealth from './api-health.js'
 import { probeDns, probeMtu, probeStart } from './probe.js'
 
 /** Checks that judge facts gathered from a cluster. */
-export const clusterChecks: readonly Check[] = [namespace, permissions, references, dryRun, quota, leakedResources, scheduling, webhooks, pendingPods, apiHealth, probeStart, probeDns, probeMtu]
+export const clusterChecks: readonly Check[] = [namespace, permissions, references, dryRun, quota, limitRange, leakedResources, scheduling, webhooks, readOnlyPolicy, pendingPods, apiHealth, probeStart, probeDns, probeMtu]

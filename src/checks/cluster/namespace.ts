@@ -10,7 +10,7 @@ export default defineCheck({
   catalog: ['config-invalid'],
   run: ({ facts, config, runner }) => {
     const ns = facts.namespace!.ok ? facts.namespace!.value : undefined
-    if (!ns || ns.exists) return []
+    if (!ns || ns.exists || ns.createdPerJob) return []
     return [{ message: `namespace ${ns.name} does not exist: every job fails with 'namespaces "${ns.name}" not found'`, at: config.locate([...runner.path, 'kubernetes', 'namespace']), fix: { text: `Create it (kubectl create namespace ${ns.name}) or set namespace to an existing one.`, yaml: `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${ns.name}` } }]
   },
 })

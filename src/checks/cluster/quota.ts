@@ -2,17 +2,18 @@ import { defineCheck, type FindingInput } from '../types.js'
 import type { RenderedJob } from '../../executor/render.js'
 import { parseQuantity } from '../../config/values.js'
 import { isLeakedRunnerSecret } from './leaked-resources.js'
+import { defaultedFootprint } from './limit-range.js'
 
 const num = (v: string | undefined): number => (v === undefined ? 0 : (parseQuantity(v)?.value ?? 0))
 
 /** What one job takes of each quota key. */
-export function jobUsage(r: RenderedJob): Record<string, number> {
-  const u: Record<string, number> = { pods: 1, 'count/pods': 1, secrets: r.secrets.length, 'count/secrets': r.secrets.length, services: r.services.length }
-  for (const [k, v] of Object.entries(r.footprint.requests)) {
+export function jobUsage(r: RenderedJob, footprint: RenderedJob['footprint'] = r.footprint): Record<string, number> {
+  const u: Record<string, number> = { pods: 1, 'count/pods': 1, secrets: r.secrets.length, 'count/secrets': r.secrets.length, services: r.services.length, 'count/services': r.services.length }
+  for (const [k, v] of Object.entries(footprint.requests)) {
     u[`requests.${k}`] = v
     u[k] = v
   }
-  for (const [k, v] of Object.entries(r.footprint.limits)) u[`limits.${k}`] = v
+  for (const [k, v] of Object.entries(footprint.limits)) u[`limits.${k}`] = v
   return u
 }
 
@@ -20,14 +21,15 @@ export default defineCheck({
   id: 'cluster-quota',
   area: 'cluster',
   title: 'ResourceQuotas leave room for jobs, up to concurrent',
-  description: 'Compares what one job takes (the pod with all containers, init containers at their maximum, and the credentials secret) with the room each ResourceQuota of the namespace has left: how many jobs fit now, and whether `concurrent` jobs would. Leaked runner secrets that eat the secrets quota are counted out.',
+  description: 'Compares what one job takes (the pod with all containers after the LimitRange defaults, init containers at their maximum, the credentials secret and the services) with the room each ResourceQuota of the namespace has left: how many jobs fit now, and whether `concurrent` jobs would. Leaked runner secrets that eat the secrets quota are counted out.',
   severity: 'fail',
   needs: ['quotas'],
   catalog: ['quota-exceeded'],
   run: ({ facts, rendered, config, runner }) => {
     const r = rendered as RenderedJob | undefined
     if (!r) return { skipped: 'no rendered job' }
-    const usage = jobUsage(r)
+    // Quotas are charged what the pod has after the LimitRange defaults.
+    const usage = jobUsage(r, defaultedFootprint(r, facts.limitRanges?.ok ? facts.limitRanges.value : undefined))
     const concurrent = typeof config.global.concurrent === 'number' ? config.global.concurrent : 1
     const leaked = facts.secrets?.ok ? facts.secrets.value.filter((s) => isLeakedRunnerSecret(s, facts.now?.ok ? facts.now.value.time : undefined)).length : 0
     const out: FindingInput[] = []

@@ -4,8 +4,8 @@ import type { RenderedJob } from '../../executor/render.js'
 export default defineCheck({
   id: 'cluster-references',
   area: 'cluster',
-  title: 'Everything the pod refers to exists: service account, pull secrets, volumes, runtime and priority classes',
-  description: 'A pod that names a service account, image pull secret, Secret/ConfigMap/PVC volume, RuntimeClass or PriorityClass that does not exist is rejected or never starts (CreateContainerConfigError, FailedMount), so the job times out waiting for the pod.',
+  title: 'Everything the pod refers to exists: service account, pull secrets, volumes and their keys, CSI drivers, runtime and priority classes',
+  description: 'A pod that names a service account, image pull secret, Secret/ConfigMap/PVC volume, config map key (volume items), CSI driver, RuntimeClass or PriorityClass that does not exist is rejected or never starts (CreateContainerConfigError, FailedMount), so the job times out waiting for the pod. The keys of secret volumes are not checked: doctor never reads secret data.',
   severity: 'fail',
   needs: ['serviceAccount', 'secrets', 'configMaps', 'pvcs', 'classes'],
   catalog: ['service-account-missing', 'volume-source-missing', 'runtime-class-missing', 'priority-class-missing', 'image-pull-failed'],
@@ -25,6 +25,19 @@ export default defineCheck({
     for (const v of r?.pod.spec?.volumes ?? []) {
       const miss = v.secret && !secrets.has(v.secret.secretName!) ? `secret ${v.secret.secretName}` : v.configMap && !cms.has(v.configMap.name!) ? `configmap ${v.configMap.name}` : v.persistentVolumeClaim && !pvcs.has(v.persistentVolumeClaim.claimName) ? `persistentvolumeclaim ${v.persistentVolumeClaim.claimName}` : undefined
       if (miss) out.push({ message: `volume ${v.name} uses ${miss}, which does not exist: the pod never starts (FailedMount)`, at: at('volumes'), catalog: ['volume-source-missing'], fix: { text: `Create the ${miss.split(' ')[0]} or remove the volume.` } })
+    }
+    // The keys a configmap volume's items name must exist in it, or the pod never starts.
+    const keys = facts.configMapKeys?.ok ? facts.configMapKeys.value : {}
+    for (const v of r?.pod.spec?.volumes ?? []) {
+      const have = v.configMap?.name ? keys[v.configMap.name] : undefined
+      if (!have) continue
+      const missing = (v.configMap!.items ?? []).map((i) => i.key).filter((k) => !have.includes(k))
+      if (missing.length) out.push({ message: `volume ${v.name} mounts key${missing.length === 1 ? '' : 's'} ${missing.join(', ')} of configmap ${v.configMap!.name}, which has only ${have.length ? have.join(', ') : 'no keys'}: the pod never starts (FailedMount: configmap references non-existent config key)`, at: at('volumes'), catalog: ['volume-source-missing'], fix: { text: `Add the key to configmap ${v.configMap!.name}, or fix items in the volume's config.` }, details: { volume: v.name, configMap: v.configMap!.name, missing } })
+    }
+    const drivers = facts.csiDrivers?.ok ? facts.csiDrivers.value : undefined
+    for (const v of r?.pod.spec?.volumes ?? []) {
+      if (!v.csi || !drivers || drivers.includes(v.csi.driver)) continue
+      out.push({ message: `volume ${v.name} uses CSI driver ${v.csi.driver || '(none)'}, which is not installed${drivers.length ? ` (installed: ${drivers.join(', ')})` : ''}: the pod never starts (driver name ${v.csi.driver} not found in the list of registered CSI drivers)`, at: at('volumes'), catalog: ['volume-source-missing'], fix: { text: 'Install the CSI driver on the cluster, or fix driver in the volume\'s config (kubectl get csidrivers).' }, details: { volume: v.name, driver: v.csi.driver } })
     }
     const classes = facts.classes!.ok ? facts.classes!.value : {}
     if (classes.runtimeClass && !classes.runtimeClass.exists) out.push({ message: `runtime class ${classes.runtimeClass.name} does not exist: pods are rejected`, at: at('runtime_class_name'), catalog: ['runtime-class-missing'], fix: { text: 'Use an existing RuntimeClass (kubectl get runtimeclass) or remove runtime_class_name.' } })

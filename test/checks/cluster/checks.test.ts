@@ -10,8 +10,10 @@ import namespace from '../../../src/checks/cluster/namespace.js'
 import references from '../../../src/checks/cluster/references.js'
 import dryRun from '../../../src/checks/cluster/dry-run.js'
 import quota from '../../../src/checks/cluster/quota.js'
+import limitRange from '../../../src/checks/cluster/limit-range.js'
+import readOnlyPolicy from '../../../src/checks/cluster/read-only-policy.js'
 import leaked from '../../../src/checks/cluster/leaked-resources.js'
-import scheduling from '../../../src/checks/cluster/scheduling.js'
+import scheduling, { helperPlatform, misfit } from '../../../src/checks/cluster/scheduling.js'
 import webhooks from '../../../src/checks/cluster/webhooks.js'
 import pendingPods from '../../../src/checks/cluster/pending-pods.js'
 import apiHealth from '../../../src/checks/cluster/api-health.js'
@@ -46,7 +48,39 @@ describe('cluster checks (pure, over fixture facts)', () => {
     expect(run(permissions, { access: { ok: false, reason: 'forbidden', forbidden: { verb: 'create', resource: 'selfsubjectaccessreviews' } } }).reason).toBe('cannot create selfsubjectaccessreviews (forbidden)')
   })
 
+  it("'cluster-permissions': a grant of everything is info (cluster-wide named over namespaced); missing verbs are grouped per namespace", () => {
+    const broad = (namespace?: string): FactTypes['access'][number] => ({ verb: '*', group: '*', resource: '*', ...(namespace ? { namespace } : {}), allowed: true, why: 'every verb on every resource', optional: true, clusterScoped: !namespace, probe: 'broad' })
+    const need = (namespace: string, allowed: boolean): FactTypes['access'][number] => ({ verb: 'create', group: '', resource: 'pods', namespace, allowed, why: 'creates the build pod', optional: false, clusterScoped: false })
+    const ns = run(permissions, { access: ok<'access'>([need('ci', true), broad('ci'), { ...broad(), allowed: false }]) })
+    expect(ns.status).toBe('info')
+    expect(ns.findings.map((f) => f.message)).toEqual(["the runner's identity may do anything (every verb on every resource in namespace ci): far more than the executor uses, so a compromised job token or runner can change the namespace"])
+    const cluster = run(permissions, { access: ok<'access'>([need('ci', true), broad('ci'), broad()]) })
+    expect(cluster.findings.map((f) => f.details)).toEqual([{ scope: 'cluster' }])
+    expect(run(permissions, { access: ok<'access'>([need('ci', true), { ...broad(), allowed: false }]) }).status).toBe('pass')
+    const two = run(permissions, { access: ok<'access'>([need('ci', false), need('ci-team-a', false)]) })
+    expect(two.findings.map((f) => f.message.split(':')[0])).toEqual(['cannot create pods in namespace ci', 'cannot create pods in namespace ci-team-a'])
+  })
+
+  it("'cluster-references': config map keys named by volume items, and CSI drivers, must exist", () => {
+    const vtoml = `${TOML}[[runners.kubernetes.volumes.config_map]]\nname = "cfg"\nmount_path = "/cfg"\n[runners.kubernetes.volumes.config_map.items]\n"app.conf" = "app.conf"\n[[runners.kubernetes.volumes.csi]]\nname = "vault"\nmount_path = "/vault"\ndriver = "secrets-store.csi.k8s.io"\n`
+    const vconfig = parseConfigText(vtoml, '/x/config.toml')
+    const vrunner = vconfig.runners[0]!
+    const vrendered = renderJob({ runner: vrunner, variables: REPRESENTATIVE_JOB })
+    const base: Facts = { secrets: ok<'secrets'>([meta('corp')]), configMaps: ok<'configMaps'>([meta('cfg')]), pvcs: ok<'pvcs'>([]), serviceAccount: ok<'serviceAccount'>({ name: 'runner', exists: true }), classes: ok<'classes'>({ runtimeClass: { name: 'gvisor', exists: true } }) }
+    const check = (facts: Facts) => runCheck(references, { config: vconfig, runner: vrunner, facts: { ...base, ...facts }, rendered: vrendered, options: { online: true, live: false } })
+    expect(check({ configMapKeys: ok<'configMapKeys'>({ cfg: ['app.conf', 'other'] }), csiDrivers: ok<'csiDrivers'>(['secrets-store.csi.k8s.io']) }).status).toBe('pass')
+    const r = check({ configMapKeys: ok<'configMapKeys'>({ cfg: ['other'] }), csiDrivers: ok<'csiDrivers'>(['ebs.csi.aws.com']) })
+    expect(r.findings.map((f) => f.message)).toEqual([
+      'volume cfg mounts key app.conf of configmap cfg, which has only other: the pod never starts (FailedMount: configmap references non-existent config key)',
+      'volume vault uses CSI driver secrets-store.csi.k8s.io, which is not installed (installed: ebs.csi.aws.com): the pod never starts (driver name secrets-store.csi.k8s.io not found in the list of registered CSI drivers)',
+    ])
+    expect(r.findings.every((f) => f.catalog[0] === 'volume-source-missing')).toBe(true)
+    // Keys or drivers that could not be read: nothing claimed.
+    expect(check({}).status).toBe('pass')
+  })
+
   it("'cluster-namespace': a missing namespace fails", () => {
+    expect(run(namespace, { namespace: ok<'namespace'>({ name: 'ci-job-1', exists: false, labels: {}, createdPerJob: true }) }).status).toBe('pass')
     expect(run(namespace, { namespace: ok<'namespace'>({ name: 'ci', exists: true, labels: {} }) }).status).toBe('pass')
     const r = run(namespace, { namespace: ok<'namespace'>({ name: 'ci', exists: false, labels: {} }) })
     expect(r.findings[0]!.message).toBe('namespace ci does not exist: every job fails with \'namespaces "ci" not found\'')
@@ -77,10 +111,79 @@ describe('cluster checks (pure, over fixture facts)', () => {
     expect(secrets.findings[0]!.message).toContain('1 of the used secrets look leaked by the runner')
   })
 
+  it("'cluster-limit-range': the pod after LimitRange defaults against min, max and ratio, each with the key to set", () => {
+    const lr = (limits: Array<Record<string, unknown>>) => ({ limitRanges: ok<'limitRanges'>([{ name: 'limits', limits }]) })
+    expect(run(limitRange, lr([])).status).toBe('pass')
+    expect(run(limitRange, lr([{ type: 'Container', max: { cpu: '4', memory: '8Gi' }, default: { cpu: '2', memory: '2Gi' } }])).status).toBe('pass')
+    // A default limit below the request the config sets: the build container is rejected.
+    const low = run(limitRange, lr([{ type: 'Container', default: { cpu: '500m' } }]))
+    expect(low.status).toBe('fail')
+    expect(low.findings.map((f) => f.message)).toEqual(["LimitRange limits rejects container build: build: requests.cpu 1 must be less than or equal to cpu limit 500m (the limit comes from LimitRange limits's default)"])
+    expect(low.findings[0]!.fix!.toml).toBe('[[runners]]\n  [runners.kubernetes]\n    cpu_limit = "1"')
+    expect(low.findings[0]!.catalog).toEqual(['limit-range-violation'])
+    const min = run(limitRange, lr([{ type: 'Container', min: { memory: '2Gi' }, default: { memory: '4Gi' }, defaultRequest: { memory: '2Gi' } }]))
+    expect(min.findings.map((f) => [f.details!.container, f.message.split(': ')[1], f.fix!.toml!.split('\n')[2]!.trim()])).toEqual([['build', 'minimum memory usage per Container is 2Gi, but request is 1Gi', 'memory_request = "2Gi"']])
+    const max = run(limitRange, lr([{ type: 'Container', max: { cpu: '500m' } }]))
+    expect(max.findings.map((f) => f.details!.key)).toContain('cpu_limit')
+    expect(max.findings.map((f) => f.details!.key)).toContain('helper_cpu_limit')
+    expect(max.findings.find((f) => f.details!.container === 'build')!.message).toBe('LimitRange limits rejects container build: maximum cpu usage per Container is 500m. No limit is specified')
+    const ratio = run(limitRange, lr([{ type: 'Container', default: { cpu: '4' }, maxLimitRequestRatio: { cpu: '2' } }]))
+    const build = ratio.findings.find((f) => f.details!.container === 'build')!
+    expect(build.message).toBe('LimitRange limits rejects container build: cpu max limit to request ratio per Container is 2, but provided ratio is 4.000000')
+    expect(build.fix!.toml).toContain('cpu_request = "2"')
+  })
+
+  it("'cluster-read-only-rootfs-policy': an enforcing policy for the namespace fails with the full TOML; audit-only is info; other namespaces are ignored", () => {
+    const pol = (over: Partial<FactTypes['readOnlyPolicies'][number]>): FactTypes['readOnlyPolicies'][number] => ({ engine: 'kyverno', name: 'require-ro', enforced: true, appliesToNamespace: true, ...over })
+    expect(run(readOnlyPolicy, { readOnlyPolicies: ok<'readOnlyPolicies'>([]) }).status).toBe('pass')
+    expect(run(readOnlyPolicy, { readOnlyPolicies: ok<'readOnlyPolicies'>([pol({ appliesToNamespace: false })]) }).status).toBe('pass')
+    const r = run(readOnlyPolicy, { readOnlyPolicies: ok<'readOnlyPolicies'>([pol({}), pol({ engine: 'gatekeeper', name: 'ro-audit', enforced: false }), pol({ engine: 'gatekeeper', name: 'k8spspreadonlyrootfilesystem', unknownConstraints: true })]) })
+    expect(r.status).toBe('fail')
+    expect(r.findings.map((f) => f.severity)).toEqual(['fail', 'info', 'warn'])
+    expect(r.findings[0]!.message).toMatch(/^Kyverno policy require-ro only admits containers with a read-only root filesystem in namespace ci; containers [a-z-]*,? ?.*build, helper of the job pod have a writable one, so every job pod is rejected$/)
+    const toml = r.findings[0]!.fix!.toml!
+    for (const c of ['build', 'helper', 'init_permissions', 'service']) expect(toml).toContain(`[runners.kubernetes.${c}_container_security_context]\n    read_only_root_filesystem = true`)
+    expect(toml).toContain('environment = ["HOME=/tmp"]')
+    expect(toml).toContain('mount_path = "/builds"')
+    // Every container already read-only: nothing to say.
+    const ro = parseConfigText(`${TOML}[runners.kubernetes.build_container_security_context]\nread_only_root_filesystem = true\n[runners.kubernetes.helper_container_security_context]\nread_only_root_filesystem = true\n[runners.kubernetes.init_permissions_container_security_context]\nread_only_root_filesystem = true\n`, '/x/config.toml')
+    const roRendered = renderJob({ runner: ro.runners[0]!, variables: REPRESENTATIVE_JOB })
+    expect(runCheck(readOnlyPolicy, { config: ro, runner: ro.runners[0]!, facts: { readOnlyPolicies: ok<'readOnlyPolicies'>([pol({})]) }, rendered: roRendered, options: { online: true, live: false } }).status).toBe('pass')
+  })
+
+  it("'cluster-quota': quotas are charged the pod after the LimitRange defaults", () => {
+    const quotas = ok<'quotas'>([{ name: 'q', hard: { 'limits.cpu': '4' }, used: {} }])
+    expect(run(quota, { quotas }).status).toBe('pass')
+    const r = run(quota, { quotas, limitRanges: ok<'limitRanges'>([{ name: 'limits', limits: [{ type: 'Container', default: { cpu: '2' } }] }]) })
+    expect(r.findings[0]).toMatchObject({ severity: 'warn', details: { quota: 'q', resource: 'limits.cpu', fits: 1, concurrent: 4 } })
+  })
+
   it("'cluster-leaked-resources': unowned runner secrets older than an hour", () => {
     const r = run(leaked, { secrets: ok<'secrets'>([meta('runner-aaa-project-1-concurrent-0-abcdefgh'), meta('runner-bbb-project-1-concurrent-0-abcdefgh', { creationTimestamp: '2026-11-24T11:59:00Z' }), meta('runner-ccc-project-1-concurrent-0-abcdefgh', { ownerReferences: [{ kind: 'Pod', name: 'p', uid: 'u' }] }), meta('app-secret')]) })
     expect(r.findings[0]!.details).toMatchObject({ count: 1, names: ['runner-aaa-project-1-concurrent-0-abcdefgh'] })
     expect(run(leaked, { secrets: ok<'secrets'>([meta('app')]) }).status).toBe('pass')
+  })
+
+  it("'cluster-leaked-resources': unowned config maps and services, runner pods running past the job timeout, leftover per-job namespaces; counted against quotas", () => {
+    const pod = (name: string, phase: string, creationTimestamp: string): FactTypes['pods'][number] => ({ name, phase, labels: { 'job.runner.gitlab.com/pod': 'x' }, creationTimestamp, waiting: [] })
+    const r = run(leaked, {
+      secrets: ok<'secrets'>([meta('runner-aaa-project-1-concurrent-0-abcdefgh')]),
+      configMaps: ok<'configMaps'>([meta('runner-aaa-project-1-concurrent-0-cm')]),
+      services: ok<'services'>([meta('runner-aaa-project-1-concurrent-0-svc', { ownerReferences: [{ kind: 'Pod', name: 'p', uid: 'u' }] })]),
+      pods: ok<'pods'>([pod('runner-aaa-project-1-concurrent-0-old', 'Running', '2026-11-24T10:00:00Z'), pod('runner-aaa-project-1-concurrent-1-new', 'Running', '2026-11-24T11:30:00Z'), pod('runner-aaa-project-1-concurrent-2-pend', 'Pending', '2026-11-24T08:00:00Z')]),
+      jobNamespaces: ok<'jobNamespaces'>([meta('ci-job-41'), meta('ci-job-42', { creationTimestamp: '2026-11-24T11:50:00Z' })]),
+      quotas: ok<'quotas'>([{ name: 'q', hard: { 'count/configmaps': '10', secrets: '5' }, used: {} }]),
+    })
+    expect(r.status).toBe('warn')
+    expect(r.findings.map((f) => [f.details!.kind, f.details!.names])).toEqual([
+      ['secrets', ['runner-aaa-project-1-concurrent-0-abcdefgh']],
+      ['configmaps', ['runner-aaa-project-1-concurrent-0-cm']],
+      ['pods', ['runner-aaa-project-1-concurrent-0-old']],
+      ['namespaces', ['ci-job-41']],
+    ])
+    expect(r.findings[0]!.message).toContain('they count against the secrets quota')
+    expect(r.findings[1]!.message).toContain('they count against the count/configmaps quota')
+    expect(r.findings[2]!.message).toMatch(/^1 runner pod is still Running after the default job timeout of 1 h \(runner-aaa-project-1-concurrent-0-old\)/)
   })
 
   it("'cluster-scheduling': no node matching selector, taints or room fails with the scheduler's reasons", () => {
@@ -89,17 +192,90 @@ describe('cluster checks (pure, over fixture facts)', () => {
     expect(r.findings[0]!.message).toBe("no node can run the job pod (0/3 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint(s)): pods stay Pending until poll_timeout fails the job")
   })
 
+  it("'cluster-scheduling': the helper image's OS/architecture against the nodes the pod fits", () => {
+    expect(helperPlatform('registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:ubuntu-arm64-v17.9.0')).toEqual({ os: 'linux', arch: 'arm64' })
+    expect(helperPlatform('registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v17.9.0-servercore21H2')).toEqual({ os: 'windows', arch: 'amd64' })
+    expect(helperPlatform('alpine:3.20')).toBeUndefined()
+    const arm = node({ name: 'arm-1', labels: { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'arm64' } })
+    const amd = node({ name: 'amd-1', labels: { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } })
+    const all = run(scheduling, { nodes: ok<'nodes'>([arm]) })
+    expect(all.status).toBe('fail')
+    expect(all.findings[0]!.message).toBe('the helper image is built for linux/amd64, but every node the pod fits is linux/arm64 (arm-1): the helper fails there with "exec format error"')
+    expect(all.findings[0]!.fix!.toml).toContain('"kubernetes.io/arch" = "amd64"')
+    const some = run(scheduling, { nodes: ok<'nodes'>([arm, amd]) })
+    expect(some.findings.map((f) => [f.severity, f.message.split(':')[0]])).toEqual([['warn', 'the helper image is built for linux/amd64, but 1 of the 2 nodes the pod fits is linux/arm64 (arm-1)']])
+    expect(run(scheduling, { nodes: ok<'nodes'>([amd]) }).status).toBe('pass')
+  })
+
+  it("'cluster-scheduling': required node affinity terms (OR of ANDed expressions)", () => {
+    const withAffinity = (exprs: Array<{ key: string; operator: string; values?: string[] }>[]) => ({ ...rendered, pod: { ...rendered.pod, spec: { ...rendered.pod.spec!, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: exprs.map((matchExpressions) => ({ matchExpressions })) } } } } } })
+    const n = node({ labels: { 'kubernetes.io/os': 'linux', pool: 'ci', size: '8' } })
+    expect(misfit(n, withAffinity([[{ key: 'pool', operator: 'In', values: ['ci'] }, { key: 'size', operator: 'Gt', values: ['4'] }]]))).toBeUndefined()
+    expect(misfit(n, withAffinity([[{ key: 'pool', operator: 'In', values: ['gpu'] }]]))).toBe("node(s) didn't match Pod's node affinity/selector")
+    expect(misfit(n, withAffinity([[{ key: 'pool', operator: 'In', values: ['gpu'] }], [{ key: 'spot', operator: 'DoesNotExist' }]]))).toBeUndefined()
+    expect(misfit(n, withAffinity([[{ key: 'pool', operator: 'NotIn', values: ['ci'] }]]))).toBe("node(s) didn't match Pod's node affinity/selector")
+  })
+
   it("'cluster-webhooks': slow fail-closed webhooks on job pods warn; dry-run-unsafe ones are noted", () => {
     const wh = (over: Partial<FactTypes['webhooks'][number]>): FactTypes['webhooks'][number] => ({ configuration: 'c', name: 'w.example.com', kind: 'validating', failurePolicy: 'Fail', sideEffects: 'None', timeoutSeconds: 30, interceptsPods: true, ...over })
     expect(run(webhooks, { webhooks: ok<'webhooks'>([wh({ interceptsPods: false })]) }).status).toBe('pass')
     const r = run(webhooks, { webhooks: ok<'webhooks'>([wh({}), wh({ name: 'x', timeoutSeconds: 5, sideEffects: 'Unknown' })]) })
     expect(r.findings.map((f) => f.severity)).toEqual(['warn', 'info'])
+    // A slow webhook that is not a known injector gets no pod_labels snippet to paste.
+    expect(r.findings[0]!.fix!.toml).toBeUndefined()
+  })
+
+  it("'cluster-webhooks': a fail-closed webhook without ready endpoints fails every job; fail-open only warns; unknown readiness says nothing", () => {
+    const wh = (over: Partial<FactTypes['webhooks'][number]>): FactTypes['webhooks'][number] => ({ configuration: 'policy', name: 'policy.example.com', kind: 'validating', failurePolicy: 'Fail', sideEffects: 'None', timeoutSeconds: 5, interceptsPods: true, intercepts: ['pods', 'secrets'], service: { namespace: 'policy-system', name: 'policy' }, ...over })
+    const r = run(webhooks, { webhooks: ok<'webhooks'>([wh({ readyEndpoints: 0 })]) })
+    expect(r.status).toBe('fail')
+    expect(r.findings[0]!.message).toBe('validating webhook policy.example.com intercepts job pods, secrets with failurePolicy Fail, and its service policy-system/policy has no ready endpoints: every job fails at create with \'failed calling webhook "policy.example.com": … no endpoints available for service "policy"\'')
+    expect(r.findings[0]!.catalog).toEqual(['webhook-denied'])
+    expect(run(webhooks, { webhooks: ok<'webhooks'>([wh({ readyEndpoints: 0, failurePolicy: 'Ignore' })]) }).findings.map((f) => f.severity)).toEqual(['warn'])
+    expect(run(webhooks, { webhooks: ok<'webhooks'>([wh({ readyEndpoints: 2 })]) }).status).toBe('pass')
+    expect(run(webhooks, { webhooks: ok<'webhooks'>([wh({})]) }).status).toBe('pass')
+    // Only secrets caught (the pod is excluded by its objectSelector): still in the path of every job.
+    expect(run(webhooks, { webhooks: ok<'webhooks'>([wh({ interceptsPods: false, intercepts: ['secrets'], readyEndpoints: 0 })]) }).findings[0]!.message).toMatch(/^validating webhook policy.example.com intercepts job secrets with failurePolicy Fail/)
+  })
+
+  it("'cluster-webhooks': known injectors (Datadog, Istio, Linkerd) name the label or annotation that opts job pods out", () => {
+    const wh = (name: string, configuration: string): FactTypes['webhooks'][number] => ({ configuration, name, kind: 'mutating', failurePolicy: 'Ignore', sideEffects: 'None', timeoutSeconds: 10, interceptsPods: true, intercepts: ['pods'] })
+    const r = run(webhooks, { webhooks: ok<'webhooks'>([wh('datadog.webhook.datadoghq.com', 'datadog-webhook'), wh('sidecar-injector.istio.io', 'istio-sidecar-injector'), wh('linkerd-proxy-injector.linkerd.io', 'linkerd-proxy-injector-webhook-config'), wh('other.example.com', 'other')]) })
+    expect(r.status).toBe('warn')
+    expect(r.findings.map((f) => f.fix!.toml)).toEqual([
+      '[[runners]]\n  [runners.kubernetes.pod_labels]\n    "admission.datadoghq.com/enabled" = "false"',
+      '[[runners]]\n  [runners.kubernetes.pod_labels]\n    "sidecar.istio.io/inject" = "false"',
+      '[[runners]]\n  [runners.kubernetes.pod_annotations]\n    "linkerd.io/inject" = "disabled"',
+    ])
+    expect(r.findings[1]!.message).toMatch(/^mutating webhook sidecar-injector.istio.io is the Istio sidecar injector: it adds an istio-proxy sidecar/)
+    // Already opted out: nothing to say.
+    const optedOut = parseConfigText(`${TOML}[runners.kubernetes.pod_labels]\n"admission.datadoghq.com/enabled" = "false"\n`, '/x/config.toml')
+    const r2 = runCheck(webhooks, { config: optedOut, runner: optedOut.runners[0]!, facts: { webhooks: ok<'webhooks'>([wh('datadog.webhook.datadoghq.com', 'datadog-webhook')]) }, rendered: renderJob({ runner: optedOut.runners[0]!, variables: REPRESENTATIVE_JOB }), options: { online: true, live: false } })
+    expect(r2.status).toBe('pass')
   })
 
   it("'cluster-pending-pods': pods stuck past poll_timeout, image pull failures, scheduler warnings", () => {
     const r = run(pendingPods, { pods: ok<'pods'>([{ name: 'runner-a-project-1-concurrent-0-x', phase: 'Pending', labels: {}, creationTimestamp: '2026-11-24T11:00:00Z', waiting: [] }, { name: 'runner-b-project-1-concurrent-0-y', phase: 'Pending', labels: {}, waiting: ['ImagePullBackOff'] }]), events: ok<'events'>([{ type: 'Warning', reason: 'FailedScheduling', message: '0/3 nodes are available', involvedObject: 'runner-a-project-1-concurrent-0-x' }]) })
     expect(r.findings.map((f) => f.message)).toEqual(['pod runner-a-project-1-concurrent-0-x has been Pending for 3600 s, longer than poll_timeout (180 s)', 'pod runner-b-project-1-concurrent-0-y cannot pull an image (ImagePullBackOff)', 'scheduler warnings for runner pods: 0/3 nodes are available'])
     expect(run(pendingPods, { pods: ok<'pods'>([]), events: ok<'events'>([]) }).status).toBe('pass')
+  })
+
+  it("'cluster-pending-pods': image-pull warning events of the last hour, once per pod, also for pods already gone", () => {
+    const ev = (involvedObject: string, reason: string, message: string, lastTimestamp: string): FactTypes['events'][number] => ({ type: 'Warning', reason, message, involvedObject, lastTimestamp })
+    const r = run(pendingPods, {
+      pods: ok<'pods'>([{ name: 'runner-b-project-1-concurrent-0-y', phase: 'Pending', labels: {}, waiting: ['ImagePullBackOff'] }]),
+      events: ok<'events'>([
+        ev('runner-a-project-1-concurrent-0-gone', 'Failed', 'Failed to pull image "corp/app:1": pull access denied', '2026-11-24T11:40:00Z'),
+        ev('runner-a-project-1-concurrent-0-gone', 'BackOff', 'Back-off pulling image "corp/app:1"', '2026-11-24T11:45:00Z'),
+        ev('runner-b-project-1-concurrent-0-y', 'Failed', 'Failed to pull image "x"', '2026-11-24T11:50:00Z'),
+        ev('runner-c-project-1-concurrent-0-old', 'Failed', 'Failed to pull image "y"', '2026-11-24T09:00:00Z'),
+        ev('runner-d-project-1-concurrent-0-z', 'Failed', 'Error: container create failed', '2026-11-24T11:50:00Z'),
+      ]),
+    })
+    expect(r.findings.map((f) => f.message)).toEqual([
+      'pod runner-b-project-1-concurrent-0-y cannot pull an image (ImagePullBackOff)',
+      'pod runner-a-project-1-concurrent-0-gone failed to pull an image in the last hour: Failed to pull image "corp/app:1": pull access denied',
+    ])
   })
 
   it("'cluster-api-health': slow answers and server-side errors warn", () => {
