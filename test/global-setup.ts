@@ -1,14 +1,33 @@
 import { spawnSync } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+/** The newest modification time of any file under `dir`. */
+function newest(dir: string): number {
+  let max = 0
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name)
+    max = Math.max(max, e.isDirectory() ? newest(p) : statSync(p).mtimeMs)
+  }
+  return max
+}
+
 /**
- * End-to-end tests spawn bin/run.js, which runs dist/: build it once before the suite.
- * tsc emits even when a file has type errors; those are reported by `npm run typecheck`, which
- * runs before the tests in `npm test`, so the build here does not gate the suite.
+ * End-to-end tests spawn bin/run.js, which runs dist/: build it before the suite unless dist/ is
+ * already newer than every source file (npm ci has just built it through `prepare`, so CI skips the
+ * second build). tsc emits even when a file has type errors; those are reported by `npm run typecheck`,
+ * which runs before the tests in `npm test`, so the build here does not gate the suite.
  */
 export default function setup(): void {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+  let built = 0
+  try {
+    built = statSync(path.join(root, 'dist', 'index.js')).mtimeMs
+  } catch {
+    // not built yet
+  }
+  if (built > Math.max(newest(path.join(root, 'src')), statSync(path.join(root, 'tsconfig.json')).mtimeMs)) return
   const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' })
   if (r.status !== 0 && !process.env.CI) process.stderr.write(`global setup: tsc reported type errors (see npm run typecheck)\n`)
 }
