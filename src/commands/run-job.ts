@@ -6,6 +6,7 @@ import { systemClock } from '../runjob/clock.js'
 import { PREDEFINED_HELP, runJobInput } from '../runjob/command-input.js'
 import { createStageReporter, progressMode } from '../cli/progress.js'
 import { STAGES } from '../runjob/live.js'
+import { CleanupLedger, describeAbandoned } from '../runjob/ledger.js'
 
 export default class RunJob extends BaseCommand {
   static override summary = 'Run one job of a local .gitlab-ci.yml through the Kubernetes executor flow.'
@@ -33,13 +34,21 @@ Exit codes: 0 accepted / job succeeded, 1 rejected / job failed, 2 bad input, 3 
     'artifacts-dir': Flags.string({ description: 'With --live: where artifact and cache paths are copied back to.' }),
   }
 
+  /** Shared with runJob so that a second Ctrl-C (which exits at once) can say what is left. */
+  private readonly ledger = new CleanupLedger()
+
+  protected override onAbandon(): void {
+    this.ledger.abandon()
+    this.errOut.write(describeAbandoned(this.ledger))
+  }
+
   public async run(): Promise<unknown> {
     const { args, flags } = await this.parse(RunJob)
     const input = await runJobInput({ ...flags, job: args.job })
     const stages = createStageReporter(flags.live ? progressMode({ json: this.jsonEnabled() }) : 'silent', STAGES.map((id) => ({ id, title: id[0]!.toUpperCase() + id.slice(1) })))
     let result
     try {
-      result = await runJob({ ...input, clock: systemClock, signal: this.signal, onStage: stages.onStage, write: (t) => (this.jsonEnabled() ? undefined : this.out.write(t)) })
+      result = await runJob({ ...input, clock: systemClock, signal: this.signal, ledger: this.ledger, onStage: stages.onStage, write: (t) => (this.jsonEnabled() ? undefined : this.out.write(t)) })
     } finally {
       await stages.finish()
     }

@@ -9,14 +9,15 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { PassThrough, Writable, type Readable } from 'node:stream'
 import type { CiJob } from '../ci/types.js'
+import { goDuration } from '../ci/duration.js'
 import { EXIT } from '../cli/exit-codes.js'
 import { GkrError } from '../util/errors.js'
 import type { Clock } from './clock.js'
 import type { Explain } from './dryrun.js'
 import type { ExecFn } from './exec.js'
-import { CleanupLedger, type CleanupReport } from './ledger.js'
+import { CleanupLedger, describeLeftovers, type CleanupReport } from './ledger.js'
 import type { KubeObject, ObjectClient } from './objects.js'
-import { jobFailure, preparePod } from './prepare.js'
+import { jobFailure, prepareFailureLine, preparePod } from './prepare.js'
 import { shQuote, stepScript } from './script.js'
 import { listProjectFiles, packFiles, unpackTo } from './workspace.js'
 
@@ -115,7 +116,9 @@ export async function runLive(input: LiveInput): Promise<LiveResult> {
         stdout: logWriter(input.log), stderr: logWriter(input.log), signal: s,
       }))
     if (code === 'timeout') {
-      result.failure = { code: 'job-timeout', message: `ERROR: Job failed: execution took longer than ${job.timeout}s seconds`, suggestions: ['Raise the job timeout or make the script faster.'] }
+      const message = `ERROR: Job failed: execution took longer than ${goDuration(job.timeout ?? 0)} seconds`
+      const why = input.explain?.(message)
+      result.failure = { code: 'job-timeout', message, ...(why ? { ref: why.id } : {}), suggestions: ['Raise the job timeout or make the script faster.', ...(why?.fix ? [why.fix] : [])] }
     } else if (code !== 0) {
       result.scriptExitCode = code
       result.failure = { code: 'job-failed', message: `ERROR: Job failed: command terminated with exit code ${code}`, suggestions: [] }
@@ -144,7 +147,8 @@ export async function runLive(input: LiveInput): Promise<LiveResult> {
     result.success = !result.failure
   } catch (err) {
     if (err instanceof GkrError && err.exit === EXIT.FAILED) {
-      result.failure = { code: err.code, message: err.message, ...(err.ref ? { ref: err.ref } : {}), suggestions: err.suggestions }
+      const message = current === 'prepare' ? prepareFailureLine(err.code, err.message) : err.message
+      result.failure = { code: err.code, message, ...(err.ref ? { ref: err.ref } : {}), suggestions: err.suggestions }
       stage(current, 'failed', err.message)
     } else {
       thrown = err
@@ -154,6 +158,8 @@ export async function runLive(input: LiveInput): Promise<LiveResult> {
   stage('cleanup', 'start')
   const cleanup = await ledger.cleanup((ref) => input.client.delete(ref), { timeoutMs: input.settings.cleanupTimeoutMs, clock: input.clock })
   stage('cleanup', cleanup.left.length === 0 ? 'done' : 'failed', `${cleanup.deleted.length} deleted, ${cleanup.left.length} left`)
+  // Said on every path (success, failure, interrupt), before the final line.
+  input.log(describeLeftovers(cleanup))
   if (thrown !== undefined || signal.aborted) {
     if (signal.aborted) {
       throw new GkrError('interrupted', `interrupted; ${cleanup.left.length === 0 ? 'every object gkr created was deleted' : `${cleanup.left.length} object(s) left: ${cleanup.commands.join('; ')}`}`, { exit: EXIT.INTERRUPTED })

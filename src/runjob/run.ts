@@ -10,7 +10,7 @@ import { EXIT, type ExitCode } from '../cli/exit-codes.js'
 import type { Clock } from './clock.js'
 import { describeDryRun, dryRunJob, formatObjects, redact, type DryRunResult, type Explain } from './dryrun.js'
 import { kubeExec, type ExecFn } from './exec.js'
-import { describeLeftovers, type CleanupLedger } from './ledger.js'
+import type { CleanupLedger } from './ledger.js'
 import { runLive, type LiveResult, type LiveSettings, type Stage, type StageState } from './live.js'
 import { ObjectClient, type KubeObject } from './objects.js'
 
@@ -91,8 +91,6 @@ export async function runJob(input: RunJobInput): Promise<RunJobResult> {
     clock: input.clock, signal: input.signal, log: input.write, ...(input.onStage ? { onStage: input.onStage } : {}),
     ...(input.explain ? { explain: input.explain } : {}), ...(input.ledger ? { ledger: input.ledger } : {}),
   })
-  const leftovers = describeLeftovers(live.cleanup)
-  if (leftovers) input.write(leftovers)
   if (live.failure) {
     input.write(`${live.failure.message}\n`)
     if (live.failure.ref) input.write(`  See: ${live.failure.ref}\n`)

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseCiFile, parseCiSource, selectJob } from '../../src/ci/parse.js'
-import { parseDuration } from '../../src/ci/duration.js'
+import { goDuration, parseDuration } from '../../src/ci/duration.js'
 import { predefinedVariables } from '../../src/ci/predefined.js'
 import { GkrError } from '../../src/util/errors.js'
 
@@ -216,6 +216,10 @@ describe('parseDuration', () => {
     ['2d', 172800], ['1 week', 604800], ['3600', 3600], ['1:30:00', 5400], ['1 hour and 5 minutes', 3900],
   ])('%s → %d', (s, n) => expect(parseDuration(s)).toBe(n))
   it.each(['soon', '5 parsecs', ''])('%s → undefined', (s) => expect(parseDuration(s)).toBeUndefined())
+})
+
+describe('goDuration (as the runner prints a timeout)', () => {
+  it.each([[0, '0s'], [2, '2s'], [90, '1m30s'], [3600, '1h0m0s'], [5400, '1h30m0s'], [90061, '25h1m1s']] as const)('%d → %s', (n, s) => expect(goDuration(n)).toBe(s))
 })
 
 describe('predefinedVariables', () => {

@@ -123,6 +123,7 @@ describe('runLive', () => {
     clock.advance(2000)
     const r = await run
     expect(r.failure?.code).toBe('job-timeout')
+    expect(r.failure?.message).toBe('ERROR: Job failed: execution took longer than 2s seconds')
     expect(t.c.store.size).toBe(0)
   })
 
