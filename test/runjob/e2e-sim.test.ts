@@ -11,6 +11,8 @@ import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { builtinScenarios, loadScenario, start } from '../../src/sim/index.js'
 import { CleanupLedger } from '../../src/runjob/ledger.js'
+import { runJobInput } from '../../src/runjob/command-input.js'
+import { ROOT } from '../helpers/cli.js'
 import type { Stage } from '../../src/runjob/live.js'
 import { expectNothingLeft, listedIn, runOnSim, scaledClock } from './sim-harness.js'
 
@@ -216,10 +218,74 @@ describe('run-job dry-run on the simulator (in-process)', () => {
       expect(objects.map((o) => o.kind)).toEqual(['Secret', 'Pod'])
       expect(Object.values(objects[0]!.data!)).toEqual(['[REDACTED]'])
       expect(objects[1]!.spec!.containers.map((c) => c.name)).toEqual(['build', 'helper', 'db'])
+      // The service is reachable from the build container by its alias (and image name) on localhost.
+      expect((objects[1]!.spec as { hostAliases?: unknown }).hostAliases).toEqual([{ ip: '127.0.0.1', hostnames: ['postgres', 'db'] }])
       expect(r.out).not.toContain(CANARY)
     } finally {
       await sim.stop()
     }
+  })
+})
+
+describe('run-job input on the simulator', () => {
+  it('KUBERNETES_* overwrites apply within the runner\'s allow-list and are refused beyond it', async () => {
+    const scenario = loadScenario('healthy')
+    scenario.runnerConfig = scenario.runnerConfig.replace('cpu_limit = "1"', 'cpu_limit = "1"\n      cpu_limit_overwrite_max_allowed = "2"')
+    const sim = await start(scenario)
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-over-'))
+    const ci = path.join(dir, '.gitlab-ci.yml')
+    writeFileSync(ci, 'big:\n  variables:\n    KUBERNETES_CPU_LIMIT: 1500m\n    KUBERNETES_NAMESPACE_OVERWRITE: elsewhere\n  script: [echo hi]\n')
+    try {
+      const ok = await runOnSim(sim, 'big', { ciFile: ci, output: 'json' })
+      expect(ok.result?.exitCode).toBe(0)
+      // namespace_overwrite_allowed is not set: the overwrite is not taken.
+      expect(ok.result?.namespace).toBe('gitlab-runner')
+      const pod = ok.result!.objects.find((o) => o.kind === 'Pod') as { spec: { containers: Array<{ name: string; resources?: { limits?: Record<string, string> } }> } }
+      expect(pod.spec.containers.find((c) => c.name === 'build')?.resources?.limits?.cpu).toBe('1500m')
+      const refused = await runOnSim(sim, 'big', { ciFile: ci, vars: ['KUBERNETES_CPU_LIMIT=3'] })
+      expect(refused.error?.code).toBe('job-refused')
+      expect(refused.error?.exit).toBe(2)
+      expect(refused.error?.message).toBe('the runner would refuse this job: couldn\'t prepare overwrites: invalid build limits specified: the resource "cpu" requested "3" is higher than limit allowed "2"')
+      expect(sim.writes()).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('a git checkout: project files from the repository root (tracked and untracked, .gitignore honoured), CI_COMMIT_* from HEAD', async () => {
+    const repo = mkdtempSync(path.join(os.tmpdir(), 'gkr-repo-'))
+    const git = (...args: string[]) => promisify(execFile)('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: repo })
+    await git('init', '-q', '-b', 'feature/Login')
+    writeFileSync(path.join(repo, '.gitignore'), 'build/\n')
+    writeFileSync(path.join(repo, 'tracked.txt'), 'tracked\n')
+    await git('add', '.')
+    await git('commit', '-q', '-m', 'first')
+    writeFileSync(path.join(repo, 'untracked.txt'), 'untracked\n')
+    mkdtempSync(path.join(repo, 'build'))
+    const ciDir = mkdtempSync(path.join(repo, 'ci-'))
+    writeFileSync(path.join(ciDir, '.gitlab-ci.yml'), 'show:\n  script:\n    - echo "$CI_COMMIT_SHA $CI_COMMIT_SHORT_SHA $CI_COMMIT_REF_NAME $CI_COMMIT_REF_SLUG $CI_PROJECT_NAME"\n    - cat tracked.txt untracked.txt\n    - test ! -e build\n')
+    const sha = (await git('rev-parse', 'HEAD')).stdout.trim()
+    const sim = await start('healthy')
+    try {
+      const r = await runOnSim(sim, 'show', { ciFile: path.join(ciDir, '.gitlab-ci.yml'), live: true })
+      expect(r.result?.exitCode).toBe(0)
+      expect(r.out).toContain(`${sha} ${sha.slice(0, 8)} feature/Login feature-login ${path.basename(repo)}\n`)
+      expect(r.out).toContain('tracked\nuntracked\n')
+      await expectNothingLeft(sim)
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it.each([
+    ['downstream:\n  trigger: { project: group/other }\n', 'job-is-trigger', /job downstream is a trigger job/],
+    ['noscript:\n  image: alpine\n', 'job-without-script', /job noscript has no script/],
+  ])('refuses a job there is nothing to run for, with its location: %s', async (text, code, message) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-bad-'))
+    const ci = path.join(dir, '.gitlab-ci.yml')
+    writeFileSync(ci, `ok:\n  script: [echo]\n${text}`)
+    const job = text.split(':')[0]!
+    await expect(runJobInput({ job, 'ci-file': ci, config: path.join(ROOT, 'examples', 'config.toml'), live: false, output: 'yaml' })).rejects.toMatchObject({ code, exit: 2, message: expect.stringMatching(message), at: { file: ci, line: 3, column: 1 } })
   })
 })
 
