@@ -118,11 +118,11 @@ describe('gkr run-job --live: Ctrl-C (spawned)', { timeout: 90_000 }, () => {
   it('a second Ctrl-C abandons cleanup, says what is left and the command that removes it', async () => {
     // Slow API calls keep cleanup busy long enough for the second signal to land in it.
     const scenario = loadScenario('healthy')
-    scenario.knobs.scheduling = { delayMs: 60_000 }
+    scenario.knobs.scheduling = { delayMs: 3_600_000 } // never within the test (the scenario clock runs 100× fast)
     const sim = await start(scenario, { latencyMs: 250 })
     try {
       const r = await interrupt(sim.kubeconfig, sim.runnerConfig, 'slow', ['Waiting for pod', 'stopping and cleaning up'])
-      expect(r.sent).toBe(2)
+      expect(r.sent, r.out).toBe(2)
       expect(r.code).toBe(130)
       expect(r.out).toContain('abandoning cleanup')
       expect(r.out).toMatch(/Cleanup abandoned; [12] object\(s\) gkr created may be left in the cluster:\n( {2}(Pod|Secret) gitlab-runner\/runner-[a-z0-9-]+\n)+Remove them with:\n {2}kubectl delete --ignore-not-found -n gitlab-runner /)

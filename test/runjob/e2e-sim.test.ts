@@ -71,6 +71,43 @@ describe('run-job --live on the simulator: the job runs', () => {
   })
 })
 
+describe('run-job --live on the simulator: execution strategy', () => {
+  it('attach (the default): scripts are saved with exec and run through pods/attach; legacy exec: no attach', async () => {
+    for (const legacy of [false, true]) {
+      const scenario = loadScenario('healthy')
+      if (legacy) scenario.runnerConfig = scenario.runnerConfig.replace('[runners.kubernetes]', '[runners.feature_flags]\n      FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY = true\n    [runners.kubernetes]')
+      const sim = await start(scenario)
+      try {
+        const r = await runOnSim(sim, 'fail', { ciFile, live: true })
+        expect(r.result?.live?.scriptExitCode).toBe(3)
+        expect(r.out).toMatch(/\$ echo about to fail\nabout to fail\n\$ exit 3\n[\s\S]*after the failure\n/)
+        expect(r.out).not.toContain('command_exit_code')
+        const attaches = sim.audit.filter((e) => e.subresource === 'attach' && e.code === 101)
+        expect(attaches.length).toBe(legacy ? 0 : 2)
+        await expectNothingLeft(sim)
+      } finally {
+        await sim.stop()
+      }
+    }
+  })
+
+  it('rbac-missing-attach, as the runner\'s service account: the build fails naming pods/attach and the catalog entry, nothing left', async () => {
+    const sim = await start('rbac-missing-attach')
+    try {
+      const r = await runOnSim(sim, 'test', { ciFile, live: true, kubeconfig: sim.kubeconfigFor('runner') })
+      expect(r.error).toBeUndefined()
+      expect(r.result?.exitCode).toBe(1)
+      const failure = r.result!.live!.failure!
+      expect(failure.message).toMatch(/^ERROR: Job failed: build: the API server refused pods\/attach on pod gitlab-runner\/runner-[a-z0-9-]+ \(HTTP 403 Forbidden: the identity gkr uses may not create pods\/attach in namespace gitlab-runner\)$/)
+      expect(failure.ref).toBe('rbac-forbidden')
+      expect(r.out).toContain('See: rbac-forbidden')
+      await expectNothingLeft(sim)
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
 describe('run-job --live on the simulator: jobs the cluster blocks', () => {
   // Rejected when the pod is created, after the credentials secret was: the secret must go too.
   it.each([
@@ -104,7 +141,10 @@ describe('run-job --live on the simulator: jobs the cluster blocks', () => {
     ['slow-scheduling', 'test', /Waiting for pod gitlab-runner\/runner-[a-z0-9-]+ to be running on the node <unknown>, status is Pending/, 'ERROR: Job failed (system failure): prepare environment: waiting for pod running: timed out waiting for pod to start (last phase: Pending)', 'job-failed-system-failure-timed-out-waiting-for-pod-to-start'],
     ['image-pull-failure', 'pull', /ERROR: Job failed: prepare environment: image pull failed: (rpc error: code = NotFound desc = failed to pull and unpack image|Back-off pulling image "registry.example.com\/ci\/builder:9.99")/, 'ERROR: Job failed: prepare environment: image pull failed: ', 'image-pull-failed'],
   ] as const)('%s: the runner\'s message, the catalog entry, exit 1, nothing left', async (name, job, log, message, catalog) => {
-    const sim = await start(name)
+    const scenario = loadScenario(name)
+    // Slow scheduling must stay slower than the (shrunk) poll_timeout however loaded the machine is.
+    if (name === 'slow-scheduling') scenario.knobs.scheduling = { delayMs: 3_600_000 }
+    const sim = await start(scenario)
     try {
       const r = await runOnSim(sim, job, { ciFile, live: true, vars: [AUTH], clock: scaledClock(0.002) })
       expect(r.result?.exitCode).toBe(1)
@@ -129,7 +169,7 @@ describe('run-job --live on the simulator: interrupted at each stage', () => {
     ['post-build', 'test'],
   ] as const)('interrupted during %s: cleanup runs, exit 130, nothing left', async (at, job) => {
     const scenario = loadScenario('healthy')
-    if (at === 'prepare') scenario.knobs.scheduling = { delayMs: 60_000 }
+    if (at === 'prepare') scenario.knobs.scheduling = { delayMs: 3_600_000 } // never within the test (the scenario clock runs 100× fast)
     const sim = await start(scenario)
     const ac = new AbortController()
     const stages: string[] = []

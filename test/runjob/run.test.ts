@@ -18,7 +18,7 @@ const job = parseCiSource('job:\n  script: [echo hi]\n  needs: [x]\n', 'ci.yml')
 
 describe('liveSettings', () => {
   it('reads poll and cleanup settings with the runner defaults', () => {
-    expect(liveSettings(runner)).toEqual({ pollIntervalMs: 5000, pollTimeoutMs: 10_000, cleanupTimeoutMs: 300_000, printWarningEvents: false })
+    expect(liveSettings(runner)).toEqual({ pollIntervalMs: 5000, pollTimeoutMs: 10_000, cleanupTimeoutMs: 300_000, printWarningEvents: false, strategy: 'attach' })
   })
 })
 

@@ -28,6 +28,8 @@ export interface SimRun {
 
 export interface SimRunOptions {
   ciFile: string
+  /** Default: the scenario's default identity (admin). */
+  kubeconfig?: string
   live?: boolean
   vars?: string[]
   artifactsDir?: string
@@ -43,7 +45,7 @@ export async function runOnSim(sim: Sim, job: string, opts: SimRunOptions): Prom
   let out = ''
   try {
     const input = await runJobInput({
-      job, 'ci-file': opts.ciFile, config: sim.runnerConfig, kubeconfig: sim.kubeconfig, live: opts.live ?? false,
+      job, 'ci-file': opts.ciFile, config: sim.runnerConfig, kubeconfig: opts.kubeconfig ?? sim.kubeconfig, live: opts.live ?? false,
       output: opts.output ?? 'yaml', ...(opts.vars ? { var: opts.vars } : {}), ...(opts.artifactsDir ? { 'artifacts-dir': opts.artifactsDir } : {}),
     })
     const result = await runJob({
