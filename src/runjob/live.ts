@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { PassThrough, Writable, type Readable } from 'node:stream'
 import type { CiJob } from '../ci/types.js'
 import { goDuration } from '../ci/duration.js'
+import { jobTimeout } from '../ci/predefined.js'
 import { EXIT } from '../cli/exit-codes.js'
 import { GkrError } from '../util/errors.js'
 import type { Clock } from './clock.js'
@@ -125,10 +126,11 @@ export async function runLive(input: LiveInput): Promise<LiveResult> {
     current = 'build'
     stage('build', 'start')
     const commands = [...job.before_script, ...job.script]
-    const code = await withTimeout(input, job.timeout === undefined ? undefined : job.timeout * 1000, (s) =>
+    const timeoutS = jobTimeout(job)
+    const code = await withTimeout(input, timeoutS * 1000, (s) =>
       runStep('step_script', 'Executing "step_script" stage of the job script', commands, s))
     if (code === 'timeout') {
-      const message = `ERROR: Job failed: execution took longer than ${goDuration(job.timeout ?? 0)} seconds`
+      const message = `ERROR: Job failed: execution took longer than ${goDuration(timeoutS)} seconds`
       const why = input.explain?.(message)
       result.failure = { code: 'job-timeout', message, ...(why ? { ref: why.id } : {}), suggestions: ['Raise the job timeout or make the script faster.', ...(why?.fix ? [why.fix] : [])] }
     } else if (code !== 0) {

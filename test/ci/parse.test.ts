@@ -232,4 +232,9 @@ describe('predefinedVariables', () => {
       CI_COMMIT_REF_SLUG: 'feat-x', CI_COMMIT_BRANCH: 'feat/X', CI_JOB_TIMEOUT: '300',
     })
   })
+
+  it('a job without timeout gets GitLab\'s default of one hour', () => {
+    const job = parse('j:\n  script: x\n').jobs.j!
+    expect(predefinedVariables(job, { projectDir: '/p' }).CI_JOB_TIMEOUT).toBe('3600')
+  })
 })

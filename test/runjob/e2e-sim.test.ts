@@ -329,6 +329,22 @@ describe('run-job input on the simulator', () => {
   })
 })
 
+describe('run-job on an unreachable API server (apiserver-overloaded)', () => {
+  it.each([false, true])('live=%s: exit 3 with one line saying the cluster cannot be reached, nothing created', async (live) => {
+    const sim = await start('apiserver-overloaded')
+    try {
+      const r = await runOnSim(sim, 'test', { ciFile, live })
+      expect(r.error?.exit).toBe(3)
+      expect(r.error?.code).toBe('cluster-unreachable')
+      expect(r.error?.message).toMatch(/cannot reach the cluster: /)
+      expect(r.error?.message).not.toContain('\n')
+      expect(sim.writes()).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
 describe('run-job dry-run makes no persistent write on any scenario (audit log)', () => {
   it.concurrent.each(builtinScenarios().map((s) => [s.name] as const))('%s', async (name) => {
     const sim = await start(name)
