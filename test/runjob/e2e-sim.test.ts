@@ -11,6 +11,7 @@ import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { builtinScenarios, loadScenario, start } from '../../src/sim/index.js'
 import { CleanupLedger } from '../../src/runjob/ledger.js'
+import { RESOURCES } from '../../src/sim/resources.js'
 import { runJobInput } from '../../src/runjob/command-input.js'
 import { ROOT } from '../helpers/cli.js'
 import type { Stage } from '../../src/runjob/live.js'
@@ -137,7 +138,7 @@ describe('run-job --live on the simulator: jobs the cluster blocks', () => {
 
   // The pod is created but never runs: poll_timeout (shrunk by the injected clock) or a pull failure.
   it.each([
-    ['no-matching-nodes', 'test', /\tUnschedulable: "0\/3 nodes are available: 3 node\(s\) didn't match Pod's node affinity\/selector/, 'ERROR: Job failed (system failure): prepare environment: waiting for pod running: timed out waiting for pod to start (last phase: Pending)', 'scheduling-failed'],
+    ['no-matching-nodes', 'test', /\tUnschedulable: "0\/3 nodes are available: 3 node\(s\) didn't match Pod's node affinity\/selector[\s\S]*\tWarning FailedScheduling: 0\/3 nodes are available/, 'ERROR: Job failed (system failure): prepare environment: waiting for pod running: timed out waiting for pod to start (last phase: Pending)', 'scheduling-failed'],
     ['slow-scheduling', 'test', /Waiting for pod gitlab-runner\/runner-[a-z0-9-]+ to be running on the node <unknown>, status is Pending/, 'ERROR: Job failed (system failure): prepare environment: waiting for pod running: timed out waiting for pod to start (last phase: Pending)', 'job-failed-system-failure-timed-out-waiting-for-pod-to-start'],
     ['image-pull-failure', 'pull', /ERROR: Job failed: prepare environment: image pull failed: (rpc error: code = NotFound desc = failed to pull and unpack image|Back-off pulling image "registry.example.com\/ci\/builder:9.99")/, 'ERROR: Job failed: prepare environment: image pull failed: ', 'image-pull-failed'],
   ] as const)('%s: the runner\'s message, the catalog entry, exit 1, nothing left', async (name, job, log, message, catalog) => {
@@ -209,6 +210,10 @@ describe('run-job --live on the simulator: interrupted at each stage', () => {
       expect(r.out).toMatch(/Cleanup was abandoned; left in the cluster:\n {2}Pod gitlab-runner\/runner-[a-z0-9-]+: cleanup abandoned\n {2}Secret gitlab-runner\/runner-[a-z0-9-]+: cleanup abandoned\nRemove them with:\n {2}kubectl delete --ignore-not-found -n gitlab-runner pod\/runner-[a-z0-9-]+ secret\/runner-[a-z0-9-]+\n/)
       expect(r.error?.message).toMatch(/^interrupted; 2 object\(s\) left: kubectl delete --ignore-not-found -n gitlab-runner pod\//)
       expect((await listedIn(sim)).filter((n) => n.includes('runner-'))).toHaveLength(2)
+      // Even abandoned, the secret is owned by the pod (set as soon as the pod existed): the GC removes it with the pod.
+      const secret = sim.store.list(RESOURCES.find((x) => x.resource === 'secrets')!, 'gitlab-runner').find((o) => o.metadata.name!.startsWith('runner-'))!
+      const pod = sim.store.list(RESOURCES.find((x) => x.resource === 'pods')!, 'gitlab-runner')[0]!
+      expect(secret.metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid }])
       // The printed command, run as printed (with the admin kubeconfig), removes what was left.
       const command = /kubectl (delete [^\n]+)/.exec(r.out)![1]!.split(' ')
       await promisify(execFile)('kubectl', ['--kubeconfig', sim.kubeconfigFor('admin'), ...command], { env: { ...process.env, HOME: mkdtempSync(path.join(os.tmpdir(), 'gkr-kh-')) } })
