@@ -80,7 +80,10 @@ export function refuseUnrunnable(job: CiJob): void {
     })
   }
   if (job.script.length === 0) {
-    throw usageError('job-without-script', `job ${job.name} has no script (GitLab rejects a job without script: or trigger:)`, {
+    const steps = job.unsupported.includes('run')
+    throw usageError('job-without-script', steps
+      ? `job ${job.name} has no script: it uses CI steps (run:), which gkr run-job does not run`
+      : `job ${job.name} has no script (GitLab rejects a job without script:, run: or trigger:)`, {
       ...(job.at ? { at: { ...job.at, path: `${job.name}.script` } } : {}), suggestions: [`Add a script: list to ${job.name}, or let it extend a template that has one.`],
     })
   }

@@ -324,7 +324,8 @@ describe('run-job input on the simulator', () => {
 
   it.each([
     ['downstream:\n  trigger: { project: group/other }\n', 'job-is-trigger', /job downstream is a trigger job/],
-    ['noscript:\n  image: alpine\n', 'job-without-script', /job noscript has no script/],
+    ['noscript:\n  image: alpine\n', 'job-without-script', /^job noscript has no script \(GitLab rejects a job without script:, run: or trigger:\)$/],
+    ['steps:\n  run:\n    - name: hello\n      script: echo hi\n', 'job-without-script', /^job steps has no script: it uses CI steps \(run:\), which gkr run-job does not run$/],
   ])('refuses a job there is nothing to run for, with its location: %s', async (text, code, message) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-bad-'))
     const ci = path.join(dir, '.gitlab-ci.yml')
