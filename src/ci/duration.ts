@@ -34,3 +34,14 @@ export function parseDuration(input: string | number): number | undefined {
   if (consumed.replace(/\s+/g, '') !== text.replace(/\s+/g, '')) return undefined
   return Math.round(total)
 }
+
+/** Whole seconds written the way Go prints a time.Duration (the runner's messages): 90 → 1m30s, 3600 → 1h0m0s. */
+export function goDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds))
+  const h = Math.floor(s / 3600)
+  const m = Math.floor((s % 3600) / 60)
+  const rest = s % 60
+  if (h > 0) return `${h}h${m}m${rest}s`
+  if (m > 0) return `${m}m${rest}s`
+  return `${rest}s`
+}

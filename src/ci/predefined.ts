@@ -31,7 +31,7 @@ export const PREDEFINED_VARIABLES: Record<string, string> = {
   CI_JOB_ID: 'a local job id (1 unless set)',
   CI_PIPELINE_ID: 'a local pipeline id (1)',
   CI_PIPELINE_SOURCE: 'always local',
-  CI_JOB_TIMEOUT: 'the job timeout in seconds, when the job sets one',
+  CI_JOB_TIMEOUT: "the job timeout in seconds (3600, GitLab's default project timeout, when the job sets none)",
   CI_BUILDS_DIR: "the runner's builds_dir (/builds by default)",
   CI_PROJECT_NAME: 'the name of the local project folder',
   CI_PROJECT_PATH: 'local/<project name>',
@@ -43,6 +43,14 @@ export const PREDEFINED_VARIABLES: Record<string, string> = {
   CI_COMMIT_REF_SLUG: 'CI_COMMIT_REF_NAME lower-cased, non-alphanumerics replaced by -',
   CI_COMMIT_BRANCH: 'the current branch, when there is one',
   CI_RUNNER_DESCRIPTION: 'the runner name from config.toml',
+}
+
+/** GitLab's default project timeout, which applies when the job sets none (there is no project here). */
+export const DEFAULT_JOB_TIMEOUT_S = 3600
+
+/** The timeout a local run of the job gets, in seconds. */
+export function jobTimeout(job: CiJob): number {
+  return job.timeout ?? DEFAULT_JOB_TIMEOUT_S
 }
 
 export function slug(s: string): string {
@@ -75,7 +83,7 @@ export function predefinedVariables(job: CiJob, info: LocalRunInfo): Record<stri
     CI_COMMIT_REF_SLUG: slug(ref),
   }
   if (info.branch) vars.CI_COMMIT_BRANCH = info.branch
-  if (job.timeout !== undefined) vars.CI_JOB_TIMEOUT = String(job.timeout)
+  vars.CI_JOB_TIMEOUT = String(jobTimeout(job))
   if (info.runnerName) vars.CI_RUNNER_DESCRIPTION = info.runnerName
   return vars
 }

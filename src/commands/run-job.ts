@@ -6,11 +6,12 @@ import { systemClock } from '../runjob/clock.js'
 import { PREDEFINED_HELP, runJobInput } from '../runjob/command-input.js'
 import { createStageReporter, progressMode } from '../cli/progress.js'
 import { STAGES } from '../runjob/live.js'
+import { CleanupLedger, describeAbandoned } from '../runjob/ledger.js'
 
 export default class RunJob extends BaseCommand {
   static override summary = 'Run one job of a local .gitlab-ci.yml through the Kubernetes executor flow.'
   static override description = `Renders every object the runner would create for the job (credentials secret, services, the pod with init-permissions, build, helper and service containers) and, by default, submits each with dryRun=All in the runner's order, so admission webhooks, quotas, LimitRanges and RBAC answer as they would for the real job — nothing persists. Each rejection is explained with the troubleshooting catalog.
-With --live the job really runs: Prepare, Pre-build (the local working tree, honouring .gitignore), Build (before_script and script, then after_script), Post-build (artifacts to --artifacts-dir) and Cleanup, which deletes everything gkr created, also on failure and Ctrl-C.
+With --live the job really runs: Prepare, Pre-build (the local working tree, honouring .gitignore), Build (before_script and script, then after_script, through pods/attach as the runner does by default, or pods/exec with FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY), Post-build (artifacts to --artifacts-dir) and Cleanup, which deletes everything gkr created, also on failure and Ctrl-C.
 Predefined variables set for a local run: ${PREDEFINED_HELP}. Job keys gkr does not act on (needs, rules, trigger, …) are listed, not silently ignored.
 Exit codes: 0 accepted / job succeeded, 1 rejected / job failed, 2 bad input, 3 cluster unreachable, 130 interrupted after cleanup.`
 
@@ -33,13 +34,21 @@ Exit codes: 0 accepted / job succeeded, 1 rejected / job failed, 2 bad input, 3 
     'artifacts-dir': Flags.string({ description: 'With --live: where artifact and cache paths are copied back to.' }),
   }
 
+  /** Shared with runJob so that a second Ctrl-C (which exits at once) can say what is left. */
+  private readonly ledger = new CleanupLedger()
+
+  protected override onAbandon(): void {
+    this.ledger.abandon()
+    this.errOut.write(describeAbandoned(this.ledger))
+  }
+
   public async run(): Promise<unknown> {
     const { args, flags } = await this.parse(RunJob)
     const input = await runJobInput({ ...flags, job: args.job })
     const stages = createStageReporter(flags.live ? progressMode({ json: this.jsonEnabled() }) : 'silent', STAGES.map((id) => ({ id, title: id[0]!.toUpperCase() + id.slice(1) })))
     let result
     try {
-      result = await runJob({ ...input, clock: systemClock, signal: this.signal, onStage: stages.onStage, write: (t) => (this.jsonEnabled() ? undefined : this.out.write(t)) })
+      result = await runJob({ ...input, clock: systemClock, signal: this.signal, ledger: this.ledger, onStage: stages.onStage, write: (t) => (this.jsonEnabled() ? undefined : this.out.write(t)) })
     } finally {
       await stages.finish()
     }

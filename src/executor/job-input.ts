@@ -11,7 +11,15 @@ export interface JobInput {
 }
 
 /** The job to render: one job of a .gitlab-ci.yml (with the predefined CI_* variables of a local run), or none. */
-export async function jobFromFlags(runner: LoadedRunner, flags: { 'ci-file'?: string; job?: string; var?: string[] }): Promise<JobInput> {
+/** Facts about the local checkout (run-job reads them with git) for the predefined CI_* variables. */
+export interface LocalCheckout {
+  /** Root of the repository holding the CI file (default: the CI file's folder). */
+  root?: string
+  commitSha?: string
+  branch?: string
+}
+
+export async function jobFromFlags(runner: LoadedRunner, flags: { 'ci-file'?: string; job?: string; var?: string[] }, checkout: LocalCheckout = {}): Promise<JobInput> {
   const vars = Object.fromEntries((flags.var ?? []).map((kv) => {
     const eq = kv.indexOf('=')
     if (eq <= 0) throw usageError('bad-var', `--var must be KEY=VALUE, got ${JSON.stringify(kv)}`, { at: { flag: '--var' } })
@@ -27,6 +35,9 @@ export async function jobFromFlags(runner: LoadedRunner, flags: { 'ci-file'?: st
   }
   const job = selectJob(ci, flags.job)
   const buildsDir = typeof runner.settings.builds_dir === 'string' && runner.settings.builds_dir ? runner.settings.builds_dir : undefined
-  const predefined = predefinedVariables(job, { projectDir: path.dirname(path.resolve(flags['ci-file'])), ...(buildsDir ? { buildsDir } : {}), runnerName: runner.name })
+  const predefined = predefinedVariables(job, {
+    projectDir: checkout.root ?? path.dirname(path.resolve(flags['ci-file'])), ...(buildsDir ? { buildsDir } : {}), runnerName: runner.name,
+    ...(checkout.commitSha ? { commitSha: checkout.commitSha } : {}), ...(checkout.branch ? { branch: checkout.branch } : {}),
+  })
   return { job, variables: { ...predefined, ...vars } }
 }

@@ -11,6 +11,8 @@ import { PREDEFINED_VARIABLES } from '../ci/predefined.js'
 import type { RunJobInput } from './run.js'
 import type { Explain } from './dryrun.js'
 import type { KubeObject } from './objects.js'
+import { projectOf } from './workspace.js'
+import type { CiJob } from '../ci/types.js'
 
 export interface RunJobFlags {
   job: string
@@ -40,7 +42,10 @@ export async function runJobInput(flags: RunJobFlags): Promise<Omit<RunJobInput,
   const runners = selectRunners(config, flags.runner)
   if (runners.length !== 1) throw usageError('run-job-runner-ambiguous', runners.length === 0 ? `no Kubernetes runner in ${config.file}` : `${config.file} has ${runners.length} Kubernetes runners: choose one with --runner`, { at: { flag: '--runner' } })
   const runner = runners[0]!
-  const { job, variables } = await jobFromFlags(runner, { 'ci-file': flags['ci-file'], job: flags.job, ...(flags.var ? { var: flags.var } : {}) })
+  // The project is the repository holding the CI file (its folder without git); CI_COMMIT_* come from its HEAD.
+  const checkout = await projectOf(path.resolve(flags['ci-file']))
+  const { job, variables } = await jobFromFlags(runner, { 'ci-file': flags['ci-file'], job: flags.job, ...(flags.var ? { var: flags.var } : {}) }, checkout)
+  refuseUnrunnable(job!)
   const rendered = renderJob({ runner, job: job!, variables, ...(flags.namespace ? { namespace: flags.namespace } : {}) })
   const fatal = rendered.problems.find((p) => p.fatal)
   if (fatal) throw usageError('job-refused', `the runner would refuse this job: ${fatal.message}`, { ref: fatal.catalog })
@@ -55,10 +60,31 @@ export async function runJobInput(flags: RunJobFlags): Promise<Omit<RunJobInput,
     mode: flags.live ? 'live' : 'dry-run',
     output: flags.output === 'json' ? 'json' : 'yaml',
     kubeConfig,
-    projectRoot: path.dirname(path.resolve(flags['ci-file'])),
+    projectRoot: checkout.root,
     projectDir: variables.CI_PROJECT_DIR ?? '/builds/local/project',
     env: variables,
     ...(flags['artifacts-dir'] ? { artifactsDir: flags['artifacts-dir'] } : {}),
     explain: explainWithCatalog,
+  }
+}
+
+/**
+ * Jobs there is nothing to run for: a trigger job starts a downstream pipeline (GitLab, not a runner,
+ * handles it), and a job without script is invalid in GitLab. Said as a usage error instead of
+ * "succeeding" with an empty script.
+ */
+export function refuseUnrunnable(job: CiJob): void {
+  if (job.unsupported.includes('trigger')) {
+    throw usageError('job-is-trigger', `job ${job.name} is a trigger job: GitLab starts a downstream pipeline for it, no runner runs it, so gkr run-job cannot either`, {
+      ...(job.at ? { at: job.at } : {}), suggestions: ['Run one of the jobs of the downstream pipeline instead: gkr run-job JOB --ci-file <its CI file>'],
+    })
+  }
+  if (job.script.length === 0) {
+    const steps = job.unsupported.includes('run')
+    throw usageError('job-without-script', steps
+      ? `job ${job.name} has no script: it uses CI steps (run:), which gkr run-job does not run`
+      : `job ${job.name} has no script (GitLab rejects a job without script:, run: or trigger:)`, {
+      ...(job.at ? { at: { ...job.at, path: `${job.name}.script` } } : {}), suggestions: [`Add a script: list to ${job.name}, or let it extend a template that has one.`],
+    })
   }
 }

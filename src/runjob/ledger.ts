@@ -161,6 +161,25 @@ export function describeLeftovers(report: CleanupReport): string {
   return `${why}; left in the cluster:\n${lines.join('\n')}\nRemove them with:\n${report.commands.map((c) => `  ${c}`).join('\n')}\n`
 }
 
+/**
+ * What to tell the user when cleanup is abandoned (second Ctrl-C) and the process exits at once: every
+ * object not known to be gone, and the kubectl command that removes it. Objects whose create call was
+ * sent but not answered are listed too (`--ignore-not-found` makes that harmless).
+ */
+export function describeAbandoned(ledger: CleanupLedger): string {
+  const left = [...ledger.outstanding()].reverse()
+  if (left.length === 0) return 'Cleanup abandoned; gkr had nothing left in the cluster.\n'
+  const owned = left.some((e) => e.kind !== 'Pod') && left.some((e) => e.kind === 'Pod' && e.state === 'created')
+  const lines = left.map((e) => `  ${e.kind} ${e.namespace}/${e.name}${e.state === 'recorded' ? ' (create was sent, may not exist)' : ''}`)
+  return [
+    `Cleanup abandoned; ${left.length} object(s) gkr created may be left in the cluster:`,
+    ...lines,
+    'Remove them with:',
+    ...ledger.kubectlCommands().map((c) => `  ${c}`),
+    ...(owned ? ['Objects that already carry an ownerReference to the pod also go once the pod is deleted (garbage collector).'] : []),
+  ].join('\n') + '\n'
+}
+
 const toRef = (e: ObjectRef): ObjectRef => ({ apiVersion: e.apiVersion, kind: e.kind, namespace: e.namespace, name: e.name })
 
 function aborted(signal: AbortSignal): Promise<never> {

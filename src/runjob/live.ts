@@ -9,14 +9,17 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { PassThrough, Writable, type Readable } from 'node:stream'
 import type { CiJob } from '../ci/types.js'
+import { goDuration } from '../ci/duration.js'
+import { jobTimeout } from '../ci/predefined.js'
 import { EXIT } from '../cli/exit-codes.js'
 import { GkrError } from '../util/errors.js'
 import type { Clock } from './clock.js'
 import type { Explain } from './dryrun.js'
 import type { ExecFn } from './exec.js'
-import { CleanupLedger, type CleanupReport } from './ledger.js'
+import { attachStep, refusedStream, type AttachFn } from './attach.js'
+import { CleanupLedger, describeLeftovers, type CleanupReport } from './ledger.js'
 import type { KubeObject, ObjectClient } from './objects.js'
-import { jobFailure, preparePod } from './prepare.js'
+import { jobFailure, prepareFailureLine, preparePod } from './prepare.js'
 import { shQuote, stepScript } from './script.js'
 import { listProjectFiles, packFiles, unpackTo } from './workspace.js'
 
@@ -29,6 +32,8 @@ export interface LiveSettings {
   pollTimeoutMs: number
   cleanupTimeoutMs: number
   printWarningEvents: boolean
+  /** How scripts reach the build container: attach (the runner's default) or exec (legacy strategy). */
+  strategy?: 'attach' | 'exec'
   /** after_script timeout (the runner's default is 5 minutes). */
   afterScriptTimeoutMs?: number
 }
@@ -36,6 +41,8 @@ export interface LiveSettings {
 export interface LiveInput {
   client: Pick<ObjectClient, 'create' | 'setOwner' | 'readPod' | 'podWarnings' | 'delete'>
   exec: ExecFn
+  /** Used for the build steps when settings.strategy is attach; without it they run through exec. */
+  attach?: AttachFn
   namespace: string
   /** Rendered objects in creation order (exactly one Pod). */
   objects: KubeObject[]
@@ -91,6 +98,15 @@ export async function runLive(input: LiveInput): Promise<LiveResult> {
     const helper = input.helperContainer ?? (names.has('helper') ? 'helper' : build)
     const exec = (container: string, script: string, extra: Partial<Parameters<ExecFn>[0]> = {}) =>
       input.exec({ namespace: input.namespace, pod: podName, container, command: ['sh', '-c', script], signal, ...extra })
+    const buildSpec = (pod.spec?.containers ?? []).find((c) => c.name === build)
+    const scriptsDir = buildSpec?.volumeMounts?.find((m) => m.name === 'scripts')?.mountPath ?? '/tmp/gkr-scripts'
+    const runStep = (name: string, header: string, commands: string[], s: AbortSignal): Promise<number> => {
+      const script = stepScript({ name, header, commands, env: input.env, cwd: input.projectDir })
+      if (input.settings.strategy !== 'exec' && input.attach) {
+        return attachStep({ exec: input.exec, attach: input.attach, namespace: input.namespace, pod: podName, container: build, scriptsDir, name, script, out: logWriter(input.log), signal: s })
+      }
+      return exec(build, script, { stdout: logWriter(input.log), stderr: logWriter(input.log), signal: s })
+    }
 
     current = 'pre-build'
     stage('pre-build', 'start')
@@ -110,21 +126,20 @@ export async function runLive(input: LiveInput): Promise<LiveResult> {
     current = 'build'
     stage('build', 'start')
     const commands = [...job.before_script, ...job.script]
-    const code = await withTimeout(input, job.timeout === undefined ? undefined : job.timeout * 1000, (s) =>
-      exec(build, stepScript({ name: 'step_script', header: 'Executing "step_script" stage of the job script', commands, env: input.env, cwd: input.projectDir }), {
-        stdout: logWriter(input.log), stderr: logWriter(input.log), signal: s,
-      }))
+    const timeoutS = jobTimeout(job)
+    const code = await withTimeout(input, timeoutS * 1000, (s) =>
+      runStep('step_script', 'Executing "step_script" stage of the job script', commands, s))
     if (code === 'timeout') {
-      result.failure = { code: 'job-timeout', message: `ERROR: Job failed: execution took longer than ${job.timeout}s seconds`, suggestions: ['Raise the job timeout or make the script faster.'] }
+      const message = `ERROR: Job failed: execution took longer than ${goDuration(timeoutS)} seconds`
+      const why = input.explain?.(message)
+      result.failure = { code: 'job-timeout', message, ...(why ? { ref: why.id } : {}), suggestions: ['Raise the job timeout or make the script faster.', ...(why?.fix ? [why.fix] : [])] }
     } else if (code !== 0) {
       result.scriptExitCode = code
       result.failure = { code: 'job-failed', message: `ERROR: Job failed: command terminated with exit code ${code}`, suggestions: [] }
     }
     if (job.after_script.length > 0) {
       const after = await withTimeout(input, input.settings.afterScriptTimeoutMs ?? 300_000, (s) =>
-        exec(build, stepScript({ name: 'after_script', header: 'Running after_script', commands: job.after_script, env: input.env, cwd: input.projectDir }), {
-          stdout: logWriter(input.log), stderr: logWriter(input.log), signal: s,
-        }))
+        runStep('after_script', 'Running after_script', job.after_script, s))
       if (after !== 0) input.log(`WARNING: after_script failed${after === 'timeout' ? ' (timed out)' : ` with exit code ${after}`}; the job result is unchanged\n`)
     }
     stage('build', result.failure ? 'failed' : 'done', result.failure?.message)
@@ -143,8 +158,18 @@ export async function runLive(input: LiveInput): Promise<LiveResult> {
     }
     result.success = !result.failure
   } catch (err) {
-    if (err instanceof GkrError && err.exit === EXIT.FAILED) {
-      result.failure = { code: err.code, message: err.message, ...(err.ref ? { ref: err.ref } : {}), suggestions: err.suggestions }
+    const refused = refusedStream(err)
+    if (refused) {
+      const forbidden = refused.status === 403
+      const message = `ERROR: Job failed: ${current}: the API server refused pods/${refused.subresource} on pod ${input.namespace}/${podNameOf(input.objects)} (HTTP ${refused.status}${forbidden ? ` Forbidden: the identity gkr uses may not create pods/${refused.subresource} in namespace ${input.namespace}` : ''})`
+      result.failure = {
+        code: 'stream-refused', message, ...(forbidden ? { ref: 'rbac-forbidden' } : {}),
+        suggestions: forbidden ? [`Grant create and get on pods/${refused.subresource} to that identity in ${input.namespace}; gkr rbac -c config.toml prints the Role the config needs.`] : [],
+      }
+      stage(current, 'failed', message)
+    } else if (err instanceof GkrError && err.exit === EXIT.FAILED) {
+      const message = current === 'prepare' ? prepareFailureLine(err.code, err.message) : err.message
+      result.failure = { code: err.code, message, ...(err.ref ? { ref: err.ref } : {}), suggestions: err.suggestions }
       stage(current, 'failed', err.message)
     } else {
       thrown = err
@@ -154,6 +179,8 @@ export async function runLive(input: LiveInput): Promise<LiveResult> {
   stage('cleanup', 'start')
   const cleanup = await ledger.cleanup((ref) => input.client.delete(ref), { timeoutMs: input.settings.cleanupTimeoutMs, clock: input.clock })
   stage('cleanup', cleanup.left.length === 0 ? 'done' : 'failed', `${cleanup.deleted.length} deleted, ${cleanup.left.length} left`)
+  // Said on every path (success, failure, interrupt), before the final line.
+  input.log(describeLeftovers(cleanup))
   if (thrown !== undefined || signal.aborted) {
     if (signal.aborted) {
       throw new GkrError('interrupted', `interrupted; ${cleanup.left.length === 0 ? 'every object gkr created was deleted' : `${cleanup.left.length} object(s) left: ${cleanup.commands.join('; ')}`}`, { exit: EXIT.INTERRUPTED })
@@ -203,6 +230,10 @@ async function withTimeout(input: LiveInput, ms: number | undefined, fn: (signal
     timer.abort()
     input.signal.removeEventListener('abort', onAbort)
   }
+}
+
+function podNameOf(objects: KubeObject[]): string {
+  return objects.find((o) => o.kind === 'Pod')?.metadata?.name ?? ''
 }
 
 function logWriter(log: (t: string) => void): Writable {

@@ -34,8 +34,8 @@ const IMAGE_PULL = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageNam
 const TERMINAL_WAITING = new Set(['CrashLoopBackOff', 'CreateContainerConfigError', 'CreateContainerError'])
 
 /** A failure of the job's Prepare stage: exit 1 (job failed), with the catalog entry explaining it. */
-export function jobFailure(message: string, explanation: Explanation | undefined, cause?: unknown): GkrError {
-  return new GkrError('job-failed', message, {
+export function jobFailure(message: string, explanation: Explanation | undefined, cause?: unknown, code = 'job-failed'): GkrError {
+  return new GkrError(code, message, {
     exit: EXIT.FAILED,
     ...(explanation ? { ref: explanation.id, suggestions: explanation.fix ? [explanation.fix] : [] } : {}),
     ...(cause === undefined ? {} : { cause }),
@@ -100,7 +100,7 @@ async function waitForPod(input: PrepareInput, name: string, namespace: string):
       const w = cs.state?.waiting
       if (!w?.reason) continue
       const detail = `${w.reason}: ${w.message ?? ''}`.trim()
-      if (IMAGE_PULL.has(w.reason)) throw jobFailure(`image pull failed: ${w.message ?? w.reason}`, explainAll(explain, [detail, `image pull failed: ${w.reason}`]))
+      if (IMAGE_PULL.has(w.reason)) throw jobFailure(`image pull failed: ${w.message ?? w.reason}`, explainAll(explain, [detail, `image pull failed: ${w.reason}`]), undefined, 'image-pull-failed')
       if (TERMINAL_WAITING.has(w.reason)) throw jobFailure(`pod failed to enter running state: container ${cs.name}: ${detail}`, explainAll(explain, [detail]))
     }
     log(`Waiting for pod ${namespace}/${name} to be running on the node ${pod.spec?.nodeName ?? '<unknown>'}, status is ${phase}`)
@@ -127,6 +127,15 @@ async function waitForPod(input: PrepareInput, name: string, namespace: string):
   }
   const message = `waiting for pod running: timed out waiting for pod to start (last phase: ${phase})`
   throw jobFailure(message, explainAll(explain, [...reasons.reverse(), message]))
+}
+
+/**
+ * The line the runner ends a job with when Prepare fails: its stage wrapper adds "prepare environment"
+ * and the shell-profile hint; image pull failures are build errors, everything else a system failure.
+ */
+export function prepareFailureLine(code: string, message: string): string {
+  const kind = code === 'image-pull-failed' ? 'Job failed' : 'Job failed (system failure)'
+  return `ERROR: ${kind}: prepare environment: ${message}. Check https://docs.gitlab.com/runner/shells/#shell-profile-loading for more information`
 }
 
 function buildReady(pod: V1Pod, build: string): boolean {

@@ -10,7 +10,8 @@ import { EXIT, type ExitCode } from '../cli/exit-codes.js'
 import type { Clock } from './clock.js'
 import { describeDryRun, dryRunJob, formatObjects, redact, type DryRunResult, type Explain } from './dryrun.js'
 import { kubeExec, type ExecFn } from './exec.js'
-import { describeLeftovers, type CleanupLedger } from './ledger.js'
+import { kubeAttach, type AttachFn } from './attach.js'
+import type { CleanupLedger } from './ledger.js'
 import { runLive, type LiveResult, type LiveSettings, type Stage, type StageState } from './live.js'
 import { ObjectClient, type KubeObject } from './objects.js'
 
@@ -26,6 +27,7 @@ export interface RunJobInput {
   /** Injected in tests instead of kubeConfig. */
   client?: ObjectClient | LiveClient
   exec?: ExecFn
+  attach?: AttachFn
   /** Live only. */
   projectRoot?: string
   projectDir?: string
@@ -64,6 +66,7 @@ export function liveSettings(runner: LoadedRunner): LiveSettings {
     pollTimeoutMs: sec(k.poll_timeout, 180),
     cleanupTimeoutMs: sec(k.cleanup_resources_timeout, 300),
     printWarningEvents: k.print_pod_warning_events !== false,
+    strategy: runner.featureFlags.FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY ? 'exec' : 'attach',
   }
 }
 
@@ -83,16 +86,15 @@ export async function runJob(input: RunJobInput): Promise<RunJobResult> {
     return { mode: 'dry-run', ...base, dryRun, exitCode: dryRun.accepted ? EXIT.OK : EXIT.FAILED }
   }
   const exec = input.exec ?? kubeExec(requireKubeConfig(input))
+  const attach = input.attach ?? (input.kubeConfig ? kubeAttach(input.kubeConfig) : undefined)
   const live = await runLive({
-    client: client as LiveClient, exec, namespace: input.namespace, objects: input.objects, job: input.job,
+    client: client as LiveClient, exec, ...(attach ? { attach } : {}), namespace: input.namespace, objects: input.objects, job: input.job,
     env: input.env ?? input.job.variables, projectRoot: input.projectRoot ?? process.cwd(),
     projectDir: input.projectDir ?? '/builds/local/project', settings: liveSettings(input.runner),
     ...(input.artifactsDir ? { artifactsDir: input.artifactsDir } : {}),
     clock: input.clock, signal: input.signal, log: input.write, ...(input.onStage ? { onStage: input.onStage } : {}),
     ...(input.explain ? { explain: input.explain } : {}), ...(input.ledger ? { ledger: input.ledger } : {}),
   })
-  const leftovers = describeLeftovers(live.cleanup)
-  if (leftovers) input.write(leftovers)
   if (live.failure) {
     input.write(`${live.failure.message}\n`)
     if (live.failure.ref) input.write(`  See: ${live.failure.ref}\n`)

@@ -22,6 +22,8 @@ export interface ExecTarget {
   container: string
   command: string[]
   stdin: boolean
+  /** pods/attach: what is written to stdin is typed into the container's shell, so its paths are mapped too. */
+  attach?: boolean
 }
 
 /** Where a pod's containers keep their files. */
@@ -131,7 +133,7 @@ export class ExecServer {
     child.stderr.on('data', (d: Buffer) => ws.send(frame(2, d)))
     ws.on('message', (data: Buffer) => {
       const buf = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer)
-      if (buf[0] === 0 && t.stdin) child.stdin.write(buf.subarray(1))
+      if (buf[0] === 0 && t.stdin) child.stdin.write(t.attach ? translate(buf.subarray(1).toString(), mountsOf(t.pod, t.container)) : buf.subarray(1))
       else if (buf[0] === 255 && buf[1] === 0) child.stdin.end()
     })
     ws.on('close', () => {

@@ -153,7 +153,7 @@ export class SimServer {
       const container = url.searchParams.get('container') ?? spec.containers?.[0]?.name ?? ''
       if (!spec.containers?.some((c) => c.name === container)) throw badRequest(`container ${container} is not valid for pod ${route.name}`)
       const command = route.subresource === 'exec' ? url.searchParams.getAll('command') : ['sh']
-      this.exec.upgrade(req, socket, head, { pod, container, command, stdin: url.searchParams.get('stdin') === 'true' || url.searchParams.get('stdin') === '1' })
+      this.exec.upgrade(req, socket, head, { pod, container, command, stdin: url.searchParams.get('stdin') === 'true' || url.searchParams.get('stdin') === '1', attach: route.subresource === 'attach' })
     } catch (err) {
       const e = err instanceof StatusError ? err : new StatusError(500, (err as Error).message, 'InternalError')
       entry.code = e.code

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseCiFile, parseCiSource, selectJob } from '../../src/ci/parse.js'
-import { parseDuration } from '../../src/ci/duration.js'
+import { goDuration, parseDuration } from '../../src/ci/duration.js'
 import { predefinedVariables } from '../../src/ci/predefined.js'
 import { GkrError } from '../../src/util/errors.js'
 
@@ -218,6 +218,10 @@ describe('parseDuration', () => {
   it.each(['soon', '5 parsecs', ''])('%s → undefined', (s) => expect(parseDuration(s)).toBeUndefined())
 })
 
+describe('goDuration (as the runner prints a timeout)', () => {
+  it.each([[0, '0s'], [2, '2s'], [90, '1m30s'], [3600, '1h0m0s'], [5400, '1h30m0s'], [90061, '25h1m1s']] as const)('%d → %s', (n, s) => expect(goDuration(n)).toBe(s))
+})
+
 describe('predefinedVariables', () => {
   it('sets the local-run CI_* values', () => {
     const job = parse('My Job:\n  stage: build\n  timeout: 5m\n  script: x\n').jobs['My Job']!
@@ -227,5 +231,10 @@ describe('predefinedVariables', () => {
       CI_PROJECT_DIR: '/builds/local/app', CI_BUILDS_DIR: '/builds', CI_COMMIT_SHORT_SHA: 'abcdef01',
       CI_COMMIT_REF_SLUG: 'feat-x', CI_COMMIT_BRANCH: 'feat/X', CI_JOB_TIMEOUT: '300',
     })
+  })
+
+  it('a job without timeout gets GitLab\'s default of one hour', () => {
+    const job = parse('j:\n  script: x\n').jobs.j!
+    expect(predefinedVariables(job, { projectDir: '/p' }).CI_JOB_TIMEOUT).toBe('3600')
   })
 })

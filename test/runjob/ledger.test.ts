@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../../src/runjob/clock.js'
-import { CleanupLedger, describeLeftovers, type ObjectRef } from '../../src/runjob/ledger.js'
+import { CleanupLedger, describeAbandoned, describeLeftovers, type ObjectRef } from '../../src/runjob/ledger.js'
 
 const secret: ObjectRef = { apiVersion: 'v1', kind: 'Secret', namespace: 'ci', name: 'runner-abc-creds' }
 const svc: ObjectRef = { apiVersion: 'v1', kind: 'Service', namespace: 'ci', name: 'db' }
@@ -93,5 +93,31 @@ describe('CleanupLedger', () => {
     const [a, b] = await Promise.all([ledger.cleanup(del, { timeoutMs: 10, clock }), ledger.cleanup(del, { timeoutMs: 10, clock })])
     expect(a).toBe(b)
     expect(n).toBe(1)
+  })
+})
+
+describe('describeAbandoned (second Ctrl-C: the process exits without waiting for cleanup)', () => {
+  it('names every object not known to be gone, newest first, and the command that removes them', () => {
+    const ledger = new CleanupLedger()
+    ledger.created(secret, 'u1')
+    ledger.created(pod, 'u2')
+    ledger.record(svc) // create sent, no answer yet
+    expect(describeAbandoned(ledger)).toBe([
+      'Cleanup abandoned; 3 object(s) gkr created may be left in the cluster:',
+      '  Service ci/db (create was sent, may not exist)',
+      '  Pod ci/runner-abc',
+      '  Secret ci/runner-abc-creds',
+      'Remove them with:',
+      '  kubectl delete --ignore-not-found -n ci service/db pod/runner-abc secret/runner-abc-creds',
+      'Objects that already carry an ownerReference to the pod also go once the pod is deleted (garbage collector).',
+      '',
+    ].join('\n'))
+  })
+
+  it('says so when nothing is left', async () => {
+    const ledger = new CleanupLedger()
+    ledger.created(secret)
+    await ledger.cleanup(async () => 'deleted', { timeoutMs: 1000, clock: new ManualClock() })
+    expect(describeAbandoned(ledger)).toBe('Cleanup abandoned; gkr had nothing left in the cluster.\n')
   })
 })

@@ -123,6 +123,28 @@ describe('runLive', () => {
     clock.advance(2000)
     const r = await run
     expect(r.failure?.code).toBe('job-timeout')
+    expect(r.failure?.message).toBe('ERROR: Job failed: execution took longer than 2s seconds')
+    expect(t.c.store.size).toBe(0)
+  })
+
+  it('a job without timeout gets GitLab\'s default hour, and the runner\'s message when it is reached', async () => {
+    const t = await setup(`job:
+  script: [sleep 30]
+`)
+    const clock = new ManualClock()
+    t.input.clock = clock
+    t.input.explain = (m) => (m.includes('execution took longer than') ? { id: 'background-processes-cause-jobs-to-hang-and-timeout', fix: 'Detach background processes.' } : undefined)
+    const run = runLive(t.input)
+    while (clock.pending === 0) await new Promise((r) => setImmediate(r))
+    clock.advance(3_599_999)
+    await new Promise((r) => setImmediate(r))
+    expect(clock.pending).toBe(1)
+    clock.advance(1)
+    const r = await run
+    expect(r.failure).toEqual({
+      code: 'job-timeout', message: 'ERROR: Job failed: execution took longer than 1h0m0s seconds', ref: 'background-processes-cause-jobs-to-hang-and-timeout',
+      suggestions: ['Raise the job timeout or make the script faster.', 'Detach background processes.'],
+    })
     expect(t.c.store.size).toBe(0)
   })
 

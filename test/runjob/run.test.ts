@@ -18,7 +18,7 @@ const job = parseCiSource('job:\n  script: [echo hi]\n  needs: [x]\n', 'ci.yml')
 
 describe('liveSettings', () => {
   it('reads poll and cleanup settings with the runner defaults', () => {
-    expect(liveSettings(runner)).toEqual({ pollIntervalMs: 5000, pollTimeoutMs: 10_000, cleanupTimeoutMs: 300_000, printWarningEvents: false })
+    expect(liveSettings(runner)).toEqual({ pollIntervalMs: 5000, pollTimeoutMs: 10_000, cleanupTimeoutMs: 300_000, printWarningEvents: false, strategy: 'attach' })
   })
 })
 
@@ -62,7 +62,7 @@ describe('runJob', () => {
       signal: new AbortController().signal, write: (t) => (out += t),
     })
     expect(r.exitCode).toBe(1)
-    expect(r.live?.failure?.message).toBe('waiting for pod running: timed out waiting for pod to start (last phase: Pending)')
+    expect(r.live?.failure?.message).toBe('ERROR: Job failed (system failure): prepare environment: waiting for pod running: timed out waiting for pod to start (last phase: Pending). Check https://docs.gitlab.com/runner/shells/#shell-profile-loading for more information')
     expect(out.match(/Waiting for pod ci\/runner-x/g)).toHaveLength(3)
     expect(store.size).toBe(0)
     expect(r.live?.cleanup).toEqual({ deleted: 2, left: [], commands: [] })

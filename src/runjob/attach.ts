@@ -1,0 +1,121 @@
+/**
+ * The attach strategy (the runner's default, FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY=false): the
+ * step script is saved into the pod with exec, then one command line is written to the stdin of the
+ * build container's own shell through pods/attach. That line runs the saved script in the background
+ * and prints a JSON marker with its exit code, as the runner's does; the marker ends the step. The
+ * container's shell keeps running, so the next step can attach again.
+ */
+import { PassThrough, Writable, type Readable } from 'node:stream'
+import type { KubeConfig } from '@kubernetes/client-node'
+import type { ExecFn } from './exec.js'
+import { shQuote } from './script.js'
+
+export interface AttachRequest {
+  namespace: string
+  pod: string
+  container: string
+  /** Written to the container's stdin. */
+  stdin: Readable
+  stdout: Writable
+  stderr?: Writable
+  signal?: AbortSignal
+}
+
+/** Resolves when the attach session ends (closed by either side); `close()` detaches. */
+export type AttachFn = (req: AttachRequest) => Promise<{ closed: Promise<void>; close: () => void }>
+
+export function kubeAttach(kubeConfig: KubeConfig): AttachFn {
+  return async (req) => {
+    req.signal?.throwIfAborted()
+    // Loaded on first use, as the rest of the client (src/kube makes its runtime imports lazy).
+    const { Attach } = await import('@kubernetes/client-node')
+    const ws = await new Attach(kubeConfig).attach(req.namespace, req.pod, req.container, req.stdout, req.stderr ?? null, req.stdin, false)
+    const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()))
+    return { closed, close: () => ws.close() }
+  }
+}
+
+const MARKER = /\{"command_exit_code": (\d+), "script": "([^"]*)"\}\r?\n?/
+
+export interface AttachStep {
+  exec: ExecFn
+  attach: AttachFn
+  namespace: string
+  pod: string
+  container: string
+  /** Folder in the container to save the script in (the runner's scripts volume). */
+  scriptsDir: string
+  /** Stage name, used as the script's file name. */
+  name: string
+  script: string
+  out: Writable
+  signal: AbortSignal
+}
+
+/** Runs one step through attach; resolves with the script's exit code. */
+export async function attachStep(step: AttachStep): Promise<number> {
+  const file = `${step.scriptsDir.replace(/\/+$/, '')}/${step.name}`
+  const saved = await step.exec({
+    namespace: step.namespace, pod: step.pod, container: step.container, signal: step.signal,
+    // The script travels as an argument, as it does with the exec strategy.
+    command: ['sh', '-c', `mkdir -p ${shQuote(step.scriptsDir)} && printf '%s' "$1" > ${shQuote(file)} && chmod 755 ${shQuote(file)}`, 'sh', step.script],
+  })
+  if (saved !== 0) throw new Error(`saving the ${step.name} script into the pod failed (exit ${saved})`)
+  const line = `(sh ${shQuote(file)}; ec=$?; echo; echo "{\\"command_exit_code\\": $ec, \\"script\\": \\"${file}\\"}") 2>&1 &\n`
+  const stdin = new PassThrough()
+  let code: number | undefined
+  let buffered = ''
+  let done: () => void = () => undefined
+  const finished = new Promise<void>((resolve) => (done = resolve))
+  const stdout = new Writable({
+    write: (chunk: Buffer, _e, cb) => {
+      if (code !== undefined) return cb()
+      buffered += chunk.toString()
+      const m = MARKER.exec(buffered)
+      if (m && m[2]!.endsWith(`/${step.name}`)) {
+        code = Number(m[1])
+        // The line runs `echo` before the marker; neither belongs to the job log.
+        const before = buffered.slice(0, m.index).replace(/\n$/, '')
+        if (before) step.out.write(before.endsWith('\n') ? before : `${before}\n`)
+        done()
+      } else {
+        // Pass on whole lines; the last newline stays, it may precede the marker.
+        const cut = buffered.lastIndexOf('\n')
+        if (cut > 0) {
+          step.out.write(buffered.slice(0, cut))
+          buffered = buffered.slice(cut)
+        }
+      }
+      cb()
+    },
+  })
+  const session = await step.attach({ namespace: step.namespace, pod: step.pod, container: step.container, stdin, stdout, stderr: stdout, signal: step.signal })
+  const onAbort = (): void => session.close()
+  step.signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    stdin.write(line)
+    await Promise.race([finished, session.closed])
+    step.signal.throwIfAborted()
+    if (code === undefined) throw new Error(`attach to ${step.pod}/${step.container} ended before the ${step.name} script reported its exit code`)
+    return code
+  } finally {
+    step.signal.removeEventListener('abort', onAbort)
+    session.close()
+    stdin.end()
+  }
+}
+
+/**
+ * A refused pods/exec or pods/attach WebSocket upgrade, as the client reports it (an error event whose
+ * message carries the HTTP status and whose target is the socket with the request URL); undefined for
+ * anything else.
+ */
+export function refusedStream(err: unknown): { status: number; subresource: 'exec' | 'attach' } | undefined {
+  if (typeof err !== 'object' || err === null) return undefined
+  const e = err as { message?: unknown; target?: { url?: unknown } }
+  const status = typeof e.message === 'string' ? /Unexpected server response: (\d{3})/.exec(e.message)?.[1] : undefined
+  if (!status) return undefined
+  const url = typeof e.target?.url === 'string' ? e.target.url : ''
+  const sub = /\/pods\/[^/]+\/(exec|attach)\b/.exec(url)?.[1] as 'exec' | 'attach' | undefined
+  return { status: Number(status), subresource: sub ?? 'exec' }
+}
