@@ -7,6 +7,7 @@
  */
 import { PassThrough, Writable, type Readable } from 'node:stream'
 import type { KubeConfig } from '@kubernetes/client-node'
+import { loadK8s } from '../kube/client.js'
 import type { ExecFn } from './exec.js'
 import { shQuote } from './script.js'
 
@@ -27,8 +28,7 @@ export type AttachFn = (req: AttachRequest) => Promise<{ closed: Promise<void>; 
 export function kubeAttach(kubeConfig: KubeConfig): AttachFn {
   return async (req) => {
     req.signal?.throwIfAborted()
-    // Loaded on first use, as the rest of the client (src/kube makes its runtime imports lazy).
-    const { Attach } = await import('@kubernetes/client-node')
+    const { Attach } = await loadK8s()
     const ws = await new Attach(kubeConfig).attach(req.namespace, req.pod, req.container, req.stdout, req.stderr ?? null, req.stdin, false)
     const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()))
     return { closed, close: () => ws.close() }
