@@ -12,6 +12,7 @@ import { isObject, kube } from '../config/load.js'
 import { parseQuantity, toJsRegExp } from '../config/values.js'
 import type { CatalogId } from '../catalog/ids.js'
 import { isSecret } from '../util/secret.js'
+import { effectivePullPolicies, showPolicies } from './pull-policy.js'
 import { DNS_LABEL, DNS_SUBDOMAIN, generateResourceName, makeRfc1123Compatible, projectUniqueName, sanitizeLabel, seededRandom, shortenToken } from './names.js'
 
 export const RUNNER_VERSION = '19.4.0'
@@ -71,7 +72,6 @@ export interface RenderedJob {
 
 const DEFAULT_CAP_DROP = ['NET_RAW']
 const HELPER_REGISTRY = 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper'
-const PULL: Record<string, string> = { always: 'Always', never: 'Never', 'if-not-present': 'IfNotPresent' }
 const DNS: Record<string, string> = { '': 'ClusterFirst', none: 'None', default: 'Default', 'cluster-first': 'ClusterFirst', 'cluster-first-with-host-net': 'ClusterFirstWithHostNet' }
 
 /** The shell the build and helper containers start: the first of the usual shells that exists. */
@@ -166,19 +166,25 @@ export function renderJob(input: RenderInput): RenderedJob {
   const allowedPolicies = strs(k.allowed_pull_policies)
   const configPolicies = strs(k.pull_policy)
   const policyFor = (container: string, asked: string[] | undefined): string | undefined => {
-    const source = asked && asked.length > 0 ? 'GitLab pipeline config' : configPolicies.length > 0 ? 'Runner config' : 'Runner config (default)'
-    const policies = asked && asked.length > 0 ? asked : configPolicies
-    for (const p of [...policies, ...allowedPolicies]) {
-      if (!PULL[p]) problem(`converting pull policy for container ${JSON.stringify(container)}: conversion to Kubernetes policy: unsupported pull policy: ${JSON.stringify(p)}`, 'config-invalid')
-    }
-    const allowed = allowedPolicies.length > 0 ? allowedPolicies : policies
-    const effective = policies.length === 0 ? [] : policies.filter((p) => allowed.includes(p))
-    if (policies.length > 0 && effective.length === 0) {
-      const show = (ps: string[]): string => `[${ps.map((p) => PULL[p] ?? p).join(' ')}]`
-      problem(`invalid pull policy for container ${JSON.stringify(container)}: pull_policy ${show(policies)} defined in ${source} is not one of the allowed_pull_policies ${show(allowedPolicies)}`, 'error-pull_policy-always-defined-in-gitlab-pipeline-config-is-not-one-of-the-allowed_pull_policies')
+    const d = effectivePullPolicies(asked, configPolicies, allowedPolicies)
+    const bad = d.unsupported[0]
+    if (bad) {
+      const message =
+        bad.key === 'allowed_pull_policies' || (bad.key === 'pull_policy' && allowedPolicies.length === 0)
+          ? `getting allowed pull policies: ${bad.key} config: unsupported pull policy: ${JSON.stringify(bad.value)}`
+          : bad.key === 'pull_policy'
+            ? `converting pull policy for container ${JSON.stringify(container)}: pull_policy config: unsupported pull policy: ${JSON.stringify(bad.value)}`
+            : `converting pull policy for container ${JSON.stringify(container)}: conversion to Kubernetes policy: unsupported pull policy: ${JSON.stringify(bad.value)}`
+      if (!problems.some((p) => p.message === message)) problem(message, 'config-invalid')
       return undefined
     }
-    return effective[0] ? PULL[effective[0]] : undefined
+    if (d.error) {
+      problem(`invalid pull policy for container ${JSON.stringify(container)}: ${d.error}`, 'error-pull_policy-always-defined-in-gitlab-pipeline-config-is-not-one-of-the-allowed_pull_policies')
+      return undefined
+    }
+    // The helper and init-permissions containers share the build container's policies.
+    if (d.effective.length > 1 && container !== 'helper') notes.push(`Using effective pull policy of ${showPolicies(d.effective)} for container ${container}${container === 'build' ? ' (and helper, init-permissions)' : ''}: the runner tries ${d.effective[0]} first and, when that pull fails, recreates the pod with the next one`)
+    return d.effective[0] || undefined
   }
 
   // Resources, with KUBERNETES_* overwrites up to *_overwrite_max_allowed.
@@ -268,10 +274,11 @@ export function renderJob(input: RenderInput): RenderedJob {
     .map(([name, value]) => ({ name, value: value.replaceAll('$', '$$$$') }))
   if (Object.values(vars).some((v) => v.includes('$'))) notes.push('every $ in a variable value is written as $$ in the container env (runner 19.0+)')
 
+  const buildPolicy = policyFor('build', jobImage?.pull_policy)
   const build: V1Container = withCommon({
     name: 'build',
     image: buildImage,
-    ...(policyFor('build', jobImage?.pull_policy) ? { imagePullPolicy: policyFor('build', jobImage?.pull_policy) } : {}),
+    ...(buildPolicy ? { imagePullPolicy: buildPolicy } : {}),
     ...(ff.FF_KUBERNETES_HONOR_ENTRYPOINT ? { args: shellCommand } : { command: shellCommand }),
     env,
     stdin: true,

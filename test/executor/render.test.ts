@@ -114,7 +114,23 @@ describe('rendering the build pod', () => {
     expect(container(ok.pod, 'build').imagePullPolicy).toBe('Always')
     expect(container(ok.pod, 'helper').imagePullPolicy).toBe('Always')
     const bad = renderJob({ runner: runner('allowed_pull_policies = ["if-not-present"]'), job: job({ image: { name: 'node:22', pull_policy: ['always'] } }) })
-    expect(bad.problems[0]!.message).toBe('invalid pull policy for container "build": pull_policy [Always] defined in GitLab pipeline config is not one of the allowed_pull_policies [IfNotPresent]')
+    expect(bad.problems[0]!.message).toBe('invalid pull policy for container "build": pull_policy ([Always]) defined in GitLab pipeline config is not one of the allowed_pull_policies ([IfNotPresent])')
+  })
+
+  it('pull policies: without allowed_pull_policies the allow-list is pull_policy, or nothing when that is unset too', () => {
+    // The troubleshooting page's case: a job sets pull_policy and the runner configures none.
+    const none = renderJob({ runner: runner(''), job: job({ image: { name: 'node:22', pull_policy: ['always'] } }) })
+    expect(none.problems.map((p) => p.message)).toEqual(['invalid pull policy for container "build": pull_policy ([Always]) defined in GitLab pipeline config is not one of the allowed_pull_policies ([])', 'invalid pull policy for container "helper": pull_policy ([Always]) defined in GitLab pipeline config is not one of the allowed_pull_policies ([])']) // init-permissions shares the helper's decision
+    const narrower = renderJob({ runner: runner('pull_policy = ["if-not-present"]'), job: job({ image: { name: 'node:22', pull_policy: ['always', 'if-not-present'] } }) })
+    expect(narrower.problems).toEqual([])
+    expect(container(narrower.pod, 'build').imagePullPolicy).toBe('IfNotPresent')
+    // allowed_pull_policies set, pull_policy not: jobs without their own policy are refused ("Runner config (default)").
+    const byDefault = renderJob({ runner: runner('allowed_pull_policies = ["if-not-present"]') })
+    expect(byDefault.problems[0]!.message).toBe('invalid pull policy for container "build": pull_policy ([]) defined in Runner config (default) is not one of the allowed_pull_policies ([IfNotPresent])')
+    const fallback = renderJob({ runner: runner('pull_policy = ["always", "if-not-present"]') })
+    expect(container(fallback.pod, 'build').imagePullPolicy).toBe('Always')
+    expect(fallback.notes.join('\n')).toContain('Using effective pull policy of [Always IfNotPresent] for container build (and helper, init-permissions)')
+    expect(renderJob({ runner: runner('pull_policy = "sometimes"') }).problems.map((p) => p.message)).toEqual(['getting allowed pull policies: pull_policy config: unsupported pull policy: "sometimes"'])
   })
 
   it('capabilities: NET_RAW dropped by default; cap_add removes it from the drop list; container lists replace the global ones', () => {
