@@ -188,7 +188,7 @@ export function renderJob(input: RenderInput): RenderedJob {
   }
 
   // Resources, with KUBERNETES_* overwrites up to *_overwrite_max_allowed.
-  const resources = (prefix: '' | 'service_' | 'helper_', variables: Record<string, string> = vars): V1ResourceRequirements | undefined => {
+  const resources = (prefix: '' | 'service_' | 'helper_' | 'pod_', variables: Record<string, string> = vars): V1ResourceRequirements | undefined => {
     const req: Record<string, string> = {}
     const lim: Record<string, string> = {}
     for (const [res, kname] of [['cpu', 'cpu'], ['memory', 'memory'], ['ephemeral_storage', 'ephemeral-storage']] as const) {
@@ -377,7 +377,10 @@ export function renderJob(input: RenderInput): RenderedJob {
 
   // Scheduling and DNS.
   const nodeSelector = { ...map(k.node_selector), ...prefixedOverwrites(vars, 'KUBERNETES_NODE_SELECTOR_', str(k.node_selector_overwrite_allowed), problem) }
-  const tolerations = podTolerations(map(k.node_tolerations))
+  const tolerations = podTolerations({ ...map(k.node_tolerations), ...tolerationOverwrites(vars, str(k.node_tolerations_overwrite_allowed), problem) })
+  // Pod-level requests and limits (pod_cpu_*, pod_memory_*; runner 18.10+), with KUBERNETES_POD_* overwrites.
+  const podResources = resources('pod_')
+  if (podResources) notes.push('pod-level resources (spec.resources) need the PodLevelResources feature of Kubernetes 1.32+; older API servers drop the field')
   const dnsPolicyName = str(k.dns_policy) ?? ''
   const dnsPolicy = DNS[dnsPolicyName]
   if (dnsPolicy === undefined) notes.push(`falling back to cluster's default policy: unsupported kubernetes-dns-policy: ${JSON.stringify(dnsPolicyName)}`)
@@ -437,6 +440,7 @@ export function renderJob(input: RenderInput): RenderedJob {
       ...(str(k.priority_class_name) ? { priorityClassName: k.priority_class_name as string } : {}),
       ...(str(k.scheduler_name) ? { schedulerName: k.scheduler_name as string } : {}),
       ...(podSc ? { securityContext: podSc } : {}),
+      ...(podResources ? { resources: podResources } : {}),
     },
   }
   if (ff.FF_USE_POD_ACTIVE_DEADLINE_SECONDS) notes.push(`activeDeadlineSeconds = job timeout + 1 (FF_USE_POD_ACTIVE_DEADLINE_SECONDS, on by default)`)
@@ -498,6 +502,22 @@ function prefixedOverwrites(vars: Record<string, string>, prefix: string, allowe
       continue
     }
     out[value.slice(0, eq)] = value.slice(eq + 1)
+  }
+  return out
+}
+
+/** KUBERNETES_NODE_TOLERATIONS_* = "key[=value][:effect]", each within node_tolerations_overwrite_allowed; a job's entry replaces the config's for the same key. */
+function tolerationOverwrites(vars: Record<string, string>, allowed: string | undefined, problem: (m: string, c: CatalogId) => void): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (!allowed) return out
+  for (const [name, value] of Object.entries(vars)) {
+    if (!name.startsWith('KUBERNETES_NODE_TOLERATIONS_')) continue
+    if (!safeMatch(allowed, value)) {
+      problem(`couldn't prepare overwrites: provided value ${JSON.stringify(value)} does not match ${JSON.stringify(allowed)}`, 'config-invalid')
+      continue
+    }
+    const colon = value.indexOf(':')
+    out[colon < 0 ? value : value.slice(0, colon)] = colon < 0 ? '' : value.slice(colon + 1)
   }
   return out
 }

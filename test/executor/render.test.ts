@@ -8,7 +8,9 @@ import type { CiJob } from '../../src/ci/types.js'
 import { renderJob, imageAliases, globToRegExp } from '../../src/executor/render.js'
 import { objectsYaml } from '../../src/executor/output.js'
 import { shortenToken, makeRfc1123Compatible, sanitizeLabel, generateResourceName, seededRandom } from '../../src/executor/names.js'
-import { ROOT, runCli } from '../helpers/cli.js'
+import { ROOT } from '../helpers/cli.js'
+import { runCommand } from '../helpers/run-command.js'
+import Render from '../../src/commands/render.js'
 
 const runner = (kube: string, extra = '', flags = ''): ReturnType<typeof parseConfigText>['runners'][number] =>
   parseConfigText(`[[runners]]\nname = "r"\ntoken = "glrt-abcdefghijk"\nexecutor = "kubernetes"\n${extra}\n[runners.feature_flags]\n${flags}\n[runners.kubernetes]\nnamespace = "ci"\nimage = "alpine:3.20"\n${kube}\n`, '/x/config.toml').runners[0]!
@@ -157,6 +159,29 @@ describe('rendering the build pod', () => {
     ])
   })
 
+  it('tolerations: KUBERNETES_NODE_TOLERATIONS_* ("key[=value][:effect]") only within node_tolerations_overwrite_allowed, replacing the config entry of the same key', () => {
+    const cfg = 'node_tolerations_overwrite_allowed = "^gpu"\n[runners.kubernetes.node_tolerations]\n"gpu=a100" = "NoSchedule"\n"spot" = "NoExecute"'
+    const ok = renderJob({ runner: runner(cfg), job: job({ variables: { KUBERNETES_NODE_TOLERATIONS_1: 'gpu=a100:PreferNoSchedule', KUBERNETES_NODE_TOLERATIONS_2: 'gpu-large' } }) })
+    expect(ok.problems).toEqual([])
+    expect(ok.pod.spec!.tolerations).toEqual([
+      { key: 'gpu', operator: 'Equal', value: 'a100', effect: 'PreferNoSchedule' },
+      { key: 'spot', operator: 'Exists', effect: 'NoExecute' },
+      { key: 'gpu-large', operator: 'Exists' },
+    ])
+    const refused = renderJob({ runner: runner(cfg), job: job({ variables: { KUBERNETES_NODE_TOLERATIONS_1: 'dedicated=prod:NoSchedule' } }) })
+    expect(refused.problems.map((p) => p.message)).toEqual(['couldn\'t prepare overwrites: provided value "dedicated=prod:NoSchedule" does not match "^gpu"'])
+    expect(refused.pod.spec!.tolerations).toHaveLength(2)
+    // Without the allow-list the variables are ignored.
+    expect(renderJob({ runner: runner(''), job: job({ variables: { KUBERNETES_NODE_TOLERATIONS_1: 'x:NoSchedule' } }) }).pod.spec!.tolerations).toBeUndefined()
+  })
+
+  it('pod-level resources from pod_cpu_* / pod_memory_*, with KUBERNETES_POD_* overwrites up to the maximum', () => {
+    expect(renderJob({ runner: runner('') }).pod.spec!.resources).toBeUndefined()
+    const r = renderJob({ runner: runner('pod_cpu_request = "1"\npod_memory_limit = "4Gi"\npod_memory_limit_overwrite_max_allowed = "8Gi"'), job: job({ variables: { KUBERNETES_POD_MEMORY_LIMIT: '6Gi' } }) })
+    expect(r.pod.spec!.resources).toEqual({ requests: { cpu: '1' }, limits: { memory: '6Gi' } })
+    expect(r.notes.join('\n')).toContain('PodLevelResources')
+  })
+
   it('DNS policy names; an unknown one falls back with the runner\'s warning', () => {
     expect(renderJob({ runner: runner('dns_policy = "cluster-first-with-host-net"') }).pod.spec!.dnsPolicy).toBe('ClusterFirstWithHostNet')
     const r = renderJob({ runner: runner('dns_policy = "ClusterFirst"') })
@@ -269,22 +294,22 @@ describe('golden renders (test/executor/cases/<case>/expected.yaml; UPDATE_GOLDE
 })
 
 describe('gkr render', () => {
-  it('prints the objects as YAML, secrets redacted, with the runner version', () => {
-    const r = runCli(['render', '-c', path.join(ROOT, 'test', 'executor', 'cases', 'dind-services', 'config.toml'), '--ci-file', path.join(ROOT, 'test', 'executor', 'cases', 'dind-services', 'job.yml'), '--job', 'build-image'])
+  it('prints the objects as YAML, secrets redacted, with the runner version', async () => {
+    const r = await runCommand(Render, ['-c', path.join(ROOT, 'test', 'executor', 'cases', 'dind-services', 'config.toml'), '--ci-file', path.join(ROOT, 'test', 'executor', 'cases', 'dind-services', 'job.yml'), '--job', 'build-image'])
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/^# objects gkr renders as GitLab Runner 19\.4\.0 \(19\.x\)/)
     expect(r.stdout).toContain('kind: Pod')
     expect(r.stdout).toMatch(/- name: cache\n\s+image: redis:7/)
   })
 
-  it('exits 1 and names the runner\'s error when the runner would refuse the job', () => {
-    const r = runCli(['render', '-c', path.join(ROOT, 'test', 'executor', 'cases', 'dind-services', 'config.toml'), '--var', 'KUBERNETES_CPU_LIMIT=8'])
+  it('exits 1 and names the runner\'s error when the runner would refuse the job', async () => {
+    const r = await runCommand(Render, ['-c', path.join(ROOT, 'test', 'executor', 'cases', 'dind-services', 'config.toml'), '--var', 'KUBERNETES_CPU_LIMIT=8'])
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('Error: couldn\'t prepare overwrites: invalid build limits specified: the resource "cpu" requested "8" is higher than limit allowed "4"')
   })
 
-  it('needs --job with --ci-file, and names the jobs', () => {
-    const r = runCli(['render', '-c', path.join(ROOT, 'examples', 'config.toml'), '--ci-file', path.join(ROOT, 'test', 'executor', 'cases', 'dind-services', 'job.yml')])
+  it('needs --job with --ci-file, and names the jobs', async () => {
+    const r = await runCommand(Render, ['-c', path.join(ROOT, 'examples', 'config.toml'), '--ci-file', path.join(ROOT, 'test', 'executor', 'cases', 'dind-services', 'job.yml')])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('--job: --job is required with --ci-file (jobs in')
   })
