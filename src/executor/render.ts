@@ -10,6 +10,7 @@ import type { CiImage, CiJob, CiService } from '../ci/types.js'
 import type { LoadedRunner } from '../config/types.js'
 import { isObject, kube } from '../config/load.js'
 import { parseQuantity, toJsRegExp } from '../config/values.js'
+import { resolveFeatureFlags } from '../config/feature-flags.js'
 import type { CatalogId } from '../catalog/ids.js'
 import { isSecret } from '../util/secret.js'
 import { effectivePullPolicies, showPolicies } from './pull-policy.js'
@@ -101,8 +102,12 @@ export function globToRegExp(glob: string): RegExp {
 export function renderJob(input: RenderInput): RenderedJob {
   const { runner, job } = input
   const k = kube(runner)
-  const ff = runner.featureFlags
+  // Feature flags: defaults, [[runners]] environment, then the job's variables, with [runners.feature_flags] winning.
+  const jobFlagVars = { ...(input.variables ?? {}), ...(job?.variables ?? {}) }
+  const ff = resolveFeatureFlags(runner.settings, jobFlagVars).flags
   const notes: string[] = [`rendered as runner ${RUNNER_LINE} (${RUNNER_VERSION}) creates it`]
+  const fromJob = Object.keys(ff).filter((name) => ff[name] !== runner.featureFlags[name])
+  if (fromJob.length > 0) notes.push(`feature flags set by the job's variables: ${fromJob.map((n) => `${n}=${String(ff[n])}`).join(', ')}`)
   const problems: RenderProblem[] = []
   const problem = (message: string, catalog: CatalogId, fatal = true): void => void problems.push({ message, catalog, fatal })
   const random = input.random ?? seededRandom(input.jobId ?? 1)
@@ -149,7 +154,7 @@ export function renderJob(input: RenderInput): RenderedJob {
   const podName = generateResourceName(unique, random)
 
   // Images and services.
-  const helperImage = str(k.helper_image) ? expand(k.helper_image as string, vars) : defaultHelperImage(k, runner, windows)
+  const helperImage = str(k.helper_image) ? expand(k.helper_image as string, vars) : defaultHelperImage(k, runner, windows, ff)
   const jobImage: CiImage | undefined = job?.image?.name ? job.image : str(k.image) ? { name: k.image as string } : undefined
   if (!jobImage) problem('check defaults error: no image specified and no default set in config', 'image-not-allowed')
   const buildImage = jobImage ? expand(jobImage.name, vars) : ''
@@ -522,7 +527,7 @@ function tolerationOverwrites(vars: Record<string, string>, allowed: string | un
   return out
 }
 
-function defaultHelperImage(k: Record<string, unknown>, runner: LoadedRunner, windows: boolean): string {
+function defaultHelperImage(k: Record<string, unknown>, runner: LoadedRunner, windows: boolean, ff: Record<string, boolean>): string {
   const sel = map(k.node_selector)
   const archMap: Record<string, string> = { amd64: 'x86_64', arm64: 'arm64', arm: 'arm', s390x: 's390x', ppc64le: 'ppc64le' }
   const arch = archMap[sel['kubernetes.io/arch'] ?? 'amd64'] ?? sel['kubernetes.io/arch']!
@@ -532,7 +537,7 @@ function defaultHelperImage(k: Record<string, unknown>, runner: LoadedRunner, wi
     const base = build.startsWith('10.0.17763') ? '1809' : build.startsWith('10.0.26100') ? '24H2' : '21H2'
     return `${HELPER_REGISTRY}:${arch}-${rev}-servercore${base}`
   }
-  const flavor = runner.featureFlags.FF_CONCRETE ? 'concrete' : (str(k.helper_image_flavor) ?? 'alpine')
+  const flavor = ff.FF_CONCRETE ? 'concrete' : (str(k.helper_image_flavor) ?? 'alpine')
   const pwsh = runner.settings.shell === 'pwsh' ? '-pwsh' : ''
   return `${HELPER_REGISTRY}:${flavor === 'alpine' ? '' : `${flavor}-`}${arch}-${rev}${pwsh}`
 }

@@ -101,6 +101,15 @@ describe('rendering the build pod', () => {
     expect(container(pod, 'build').args![0]).toBe('sh')
   })
 
+  it('feature flags from the job\'s variables apply, unless [runners.feature_flags] sets the flag', () => {
+    const r = renderJob({ runner: runner(''), job: job({ variables: { FF_KUBERNETES_HONOR_ENTRYPOINT: 'true', FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY: 'true' } }) })
+    expect(container(r.pod, 'build').command).toBeUndefined()
+    expect(r.pod.spec!.initContainers).toBeUndefined()
+    expect(r.notes).toContain('feature flags set by the job\'s variables: FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY=true, FF_KUBERNETES_HONOR_ENTRYPOINT=true')
+    const pinned = renderJob({ runner: runner('', '', 'FF_KUBERNETES_HONOR_ENTRYPOINT = false'), job: job({ variables: { FF_KUBERNETES_HONOR_ENTRYPOINT: 'true' } }) })
+    expect(container(pinned.pod, 'build').command![0]).toBe('sh')
+  })
+
   it('labels and annotations with exact keys; reserved label domains cannot be overwritten', () => {
     const r = renderJob({ runner: runner('[runners.kubernetes.pod_labels]\nteam = "ci"\n"job.runner.gitlab.com/pod" = "evil"\n[runners.kubernetes.pod_annotations]\n"job.runner.gitlab.com/name" = "custom"'), job: job() })
     const l = r.pod.metadata!.labels!
