@@ -280,9 +280,14 @@ export function renderJob(input: RenderInput): RenderedJob {
   if (Object.values(vars).some((v) => v.includes('$'))) notes.push('every $ in a variable value is written as $$ in the container env (runner 19.0+)')
 
   const buildPolicy = policyFor('build', jobImage?.pull_policy)
+  // Declared ports: containerPorts, plus a proxy Service per alias (or per container) for the session proxy.
+  const proxies: Array<{ name: string; ports: number[] }> = []
+  const portsOf = (ports: CiImage['ports']): number[] => (ports ?? []).map((p) => p.number)
+  if (portsOf(jobImage?.ports).length > 0) proxies.push({ name: 'build', ports: portsOf(jobImage?.ports) })
   const build: V1Container = withCommon({
     name: 'build',
     image: buildImage,
+    ...(portsOf(jobImage?.ports).length > 0 ? { ports: portsOf(jobImage?.ports).map((containerPort) => ({ containerPort })) } : {}),
     ...(buildPolicy ? { imagePullPolicy: buildPolicy } : {}),
     ...(ff.FF_KUBERNETES_HONOR_ENTRYPOINT ? { args: shellCommand } : { command: shellCommand }),
     env,
@@ -311,10 +316,13 @@ export function renderJob(input: RenderInput): RenderedJob {
     if (!name) name = `svc-${fallback++}`
     usedNames.add(name)
     const policy = policyFor(name, s.pull_policy)
+    const ports = portsOf(s.ports)
+    if (ports.length > 0) for (const alias of aliases.length > 0 ? aliases : [`proxy-${name}`]) proxies.push({ name: alias, ports })
     const svcVars = Object.fromEntries(Object.entries(s.variables ?? {}).map(([kk, v]) => [kk, expand(v, vars)]))
     return withCommon({
       name,
       image: expand(s.name, vars),
+      ...(ports.length > 0 ? { ports: ports.map((containerPort) => ({ containerPort })) } : {}),
       ...(policy ? { imagePullPolicy: policy } : {}),
       ...(s.entrypoint && s.entrypoint.length ? { command: s.entrypoint } : {}),
       ...(s.command && s.command.length ? { args: s.command } : {}),
@@ -395,6 +403,8 @@ export function renderJob(input: RenderInput): RenderedJob {
   const byContainer = services.map((s, i) => ({ s, c: serviceContainers.find((c) => c.image === expand(s.name, vars)) ?? serviceContainers[i]! }))
   byContainer.sort((a, b) => a.c.name.localeCompare(b.c.name))
   for (const { s } of byContainer) {
+    // Services that declare ports are reached through their proxy Service, not a host alias.
+    if ((s.ports ?? []).length > 0) continue
     for (const h of imageAliases(expand(s.name, vars))) if (!hostnames.includes(h)) hostnames.push(h)
     for (const a of (s.alias ?? '').split(/[\s,]+/).filter(Boolean)) {
       if (!DNS_SUBDOMAIN.test(a)) problem(`provided host alias ${a} for service ${s.name} is invalid DNS. a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`, 'config-invalid')
@@ -454,8 +464,19 @@ export function renderJob(input: RenderInput): RenderedJob {
     else pod = applyPodSpecPatches(pod, k.pod_spec as Array<Record<string, unknown>>, notes, problem)
   }
 
-  // Proxy services only for images that declare ports (never in .gitlab-ci.yml services here).
-  const servicesOut: V1Service[] = []
+  // Proxy Services for images and services that declare ports (runner-facts §2.1, §2.15): ClusterIP,
+  // selecting the pod by its job.runner.gitlab.com/pod label, created right after the pod with an
+  // ownerReference to it (the pod's uid only exists then, so the printed objects leave it out).
+  const servicesOut: V1Service[] = proxies.map((p) => {
+    const base = makeRfc1123Compatible(p.name)
+    return {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: generateResourceName(base, random), namespace },
+      spec: { type: 'ClusterIP', selector: { 'job.runner.gitlab.com/pod': sanitizeLabel(unique) }, ports: p.ports.map((n) => ({ name: `${base}-${n}`, port: n, targetPort: n })) },
+    }
+  })
+  if (servicesOut.length > 0) notes.push('proxy Services are created after the pod, each with an ownerReference to it (left out here: it needs the uid the API server gives the pod)')
 
   const order: CreationStep[] = [
     ...(createsNamespace ? [{ kind: 'Namespace', name: createsNamespace, owner: 'none' as const }] : []),

@@ -206,6 +206,28 @@ describe('rendering the build pod', () => {
     expect(r.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^provided host alias Not_Valid for service redis:7 is invalid DNS/)])
   })
 
+  it('ports: containerPorts, one ClusterIP proxy Service per alias (or build / proxy-<container>), created after the pod; no host alias for those services', () => {
+    const ci = parseCiSource('web:\n  image:\n    name: node:22\n    ports: [8080]\n  services:\n    - name: nginx:1\n      alias: front\n      ports:\n        - number: 80\n          protocol: http\n    - name: selenium/standalone-chrome:4\n      ports: [4444]\n    - name: redis:7\n  script: [true]\n', '/x/.gitlab-ci.yml')
+    const r = renderJob({ runner: runner(''), job: ci.jobs.web! })
+    expect(container(r.pod, 'build').ports).toEqual([{ containerPort: 8080 }])
+    expect(container(r.pod, 'front').ports).toEqual([{ containerPort: 80 }])
+    expect(container(r.pod, 'svc-0').ports).toEqual([{ containerPort: 4444 }])
+    expect(container(r.pod, 'svc-1').ports).toBeUndefined()
+    expect(r.services.map((x) => [x.metadata!.name!.replace(/-[a-z0-9]{8}$/, ''), x.spec!.ports])).toEqual([
+      ['build', [{ name: 'build-8080', port: 8080, targetPort: 8080 }]],
+      ['front', [{ name: 'front-80', port: 80, targetPort: 80 }]],
+      ['proxy-svc-0', [{ name: 'proxy-svc-0-4444', port: 4444, targetPort: 4444 }]],
+    ])
+    expect(r.services[0]!.spec).toMatchObject({ type: 'ClusterIP', selector: { 'job.runner.gitlab.com/pod': 'runner-abcdefghi-project-1-concurrent-0' } })
+    expect(r.order.map((o) => [o.kind, o.owner])).toEqual([['Pod', 'none'], ['Service', 'with-create'], ['Service', 'with-create'], ['Service', 'with-create']])
+    expect(r.objects.map((o) => o.kind)).toEqual(['Pod', 'Service', 'Service', 'Service'])
+    // Only the service without ports gets host names.
+    expect(r.pod.spec!.hostAliases).toEqual([{ ip: '127.0.0.1', hostnames: ['redis'] }])
+    const errors: string[] = []
+    for (const svc of r.services) validate(svc, 'V1Service', 'service', errors)
+    expect(errors).toEqual([])
+  })
+
   it('resources per container and KUBERNETES_* overwrites within *_overwrite_max_allowed', () => {
     const cfg = 'cpu_limit = "1"\nhelper_memory_request = "64Mi"\nservice_cpu_request = "100m"\ncpu_limit_overwrite_max_allowed = "2"'
     const ok = renderJob({ runner: runner(cfg), job: job({ variables: { KUBERNETES_CPU_LIMIT: '1500m' }, services: [{ name: 'redis:7' }] }) })
