@@ -38,6 +38,7 @@ export default class Rbac extends BaseCommand {
       throw usageError('rbac-runner-ambiguous', runners.length === 0 ? `no Kubernetes runner in ${config.file}` : `${config.file} has ${runners.length} Kubernetes runners (${runners.map((r) => r.name || `#${r.index}`).join(', ')}): choose one`, { at: { flag: '--runner' } })
     }
     const runner = runners[0]!
+    for (const note of config.notes ?? []) this.addWarning(note)
     const k = kube(runner)
     const perms = requiredPermissions(runner)
     if (flags.check) {

@@ -167,6 +167,13 @@ describe('gkr rbac', () => {
     expect(r.stdout).toContain('      - "create" # creates the build pod')
   })
 
+  it('Helm values: the Role lands in the release namespace (HELM_NAMESPACE) and the assumption is a warning', async () => {
+    const r = await runCommand(Rbac, ['-c', path.join(ROOT, 'examples', 'values.yaml'), '--json'], { env: { HELM_NAMESPACE: 'runners' } })
+    const j = JSON.parse(r.stdout)
+    expect(j.result.objects[0].metadata).toEqual({ name: 'gitlab-runner', namespace: 'runners' })
+    expect(j.warnings).toEqual(['runners.config uses {{ .Release.Namespace }}: assumed "runners" (from HELM_NAMESPACE)'])
+  })
+
   it('asks which runner when the file has several', async () => {
     const r = await runCommand(Rbac, ['-c', path.join(ROOT, 'examples', 'multi-runner.toml')])
     expect(r.code).toBe(2)
