@@ -5,6 +5,7 @@
  * It drives `gkr rbac`, doctor's permission check and docs/rbac.md.
  */
 import type { LoadedRunner } from '../config/types.js'
+import type { CiJob } from '../ci/types.js'
 import { applyDefaults, kube } from '../config/load.js'
 import { KUBERNETES_FIELDS } from '../config/schema.js'
 import { resolveFeatureFlags } from '../config/feature-flags.js'
@@ -120,6 +121,13 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
   ...(['create', 'get'] as const).map((verb) => ({ apiGroup: 'scheduling.k8s.io', resource: 'priorityclasses', verb, reason: 'the priority class of the pause pods', when: '[runners.kubernetes.autoscaler] set', clusterScoped: true, applies: autoscaler })),
   { apiGroup: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews', verb: 'create', reason: 'asks whether it may use informers', when: 'always', clusterScoped: true, grantedByDefault: true, docsNote: 'Not in the documentation; Kubernetes grants it to every authenticated user (system:basic-user).', applies: () => true },
 ]
+
+/** What jobs of a .gitlab-ci.yml add to the permissions: ports (proxy Services) and CI_DEBUG_SERVICES (service logs). */
+export function jobNeeds(jobs: readonly CiJob[]): NonNullable<RunnerView['job']> {
+  const ports = jobs.some((j) => (j.image?.ports ?? []).length > 0 || j.services.some((s) => (s.ports ?? []).length > 0))
+  const debugServices = jobs.some((j) => /^(true|1)$/i.test(j.variables.CI_DEBUG_SERVICES ?? ''))
+  return { ports, debugServices }
+}
 
 /** The view of a runner that sets nothing: the runner's defaults for every key and feature flag. */
 function defaultView(): RunnerView {

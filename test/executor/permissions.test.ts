@@ -174,6 +174,22 @@ describe('gkr rbac', () => {
     expect(j.warnings).toEqual(['runners.config uses {{ .Release.Namespace }}: assumed "runners" (from HELM_NAMESPACE)'])
   })
 
+  it('--ci-file adds what the jobs need: services for ports, pods/log get for CI_DEBUG_SERVICES; --job narrows it to one job', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-rbac-ci-'))
+    const ciFile = path.join(dir, '.gitlab-ci.yml')
+    writeFileSync(ciFile, 'e2e:\n  image:\n    name: node:22\n    ports: [3000]\n  script: [true]\ndebug:\n  variables:\n    CI_DEBUG_SERVICES: "true"\n  services: [redis:7]\n  script: [true]\nplain:\n  script: [true]\n')
+    const cfg = file('[[runners]]\nname = "r"\nexecutor = "kubernetes"\n[runners.kubernetes]\nnamespace = "ci"\nimage = "alpine"\n')
+    const rules = async (args: string[]): Promise<string[]> => (JSON.parse((await runCommand(Rbac, ['-c', cfg, '--format', 'json', ...args])).stdout) as Array<{ rules: Array<{ resources: string[]; verbs: string[] }> }>)[0]!.rules.map((r) => `${r.resources[0]}:${r.verbs.join(',')}`)
+    expect(await rules(['--ci-file', ciFile])).toEqual(expect.arrayContaining(['services:create,get', 'pods/log:get']))
+    expect(await rules(['--ci-file', ciFile, '--job', 'e2e'])).toEqual(expect.arrayContaining(['services:create,get']))
+    expect((await rules(['--ci-file', ciFile, '--job', 'e2e'])).some((r) => r.startsWith('pods/log'))).toBe(false)
+    const plain = await rules(['--ci-file', ciFile, '--job', 'plain'])
+    expect(plain.some((r) => r.startsWith('services') || r.startsWith('pods/log'))).toBe(false)
+    const noCi = await runCommand(Rbac, ['-c', cfg, '--job', 'e2e'])
+    expect(noCi.code).toBe(2)
+    expect(noCi.stderr).toContain('--job needs --ci-file')
+  })
+
   it('asks which runner when the file has several', async () => {
     const r = await runCommand(Rbac, ['-c', path.join(ROOT, 'examples', 'multi-runner.toml')])
     expect(r.code).toBe(2)
