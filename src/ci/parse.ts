@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { LineCounter, parseDocument, isMap, isScalar, YAMLSeq, type CollectionTag } from 'yaml'
-import type { CiFile, CiImage, CiJob, CiService } from './types.js'
+import type { CiFile, CiImage, CiJob, CiPort, CiService } from './types.js'
 import { parseDuration } from './duration.js'
 import { usageError, type Location } from '../util/errors.js'
 import { editDistance } from '../util/text.js'
@@ -273,6 +273,12 @@ function image(v: unknown, job: string, at: Location): CiImage {
     if (entrypoint) out.entrypoint = entrypoint
     const pull = stringList(v.pull_policy)
     if (pull) out.pull_policy = pull
+    const ports = listOf(v.ports).flatMap((p): CiPort[] => {
+      if (typeof p === 'number' && Number.isInteger(p)) return [{ number: p }]
+      if (isObj(p) && typeof p.number === 'number') return [{ number: p.number, ...(typeof p.protocol === 'string' ? { protocol: p.protocol } : {}), ...(typeof p.name === 'string' ? { name: p.name } : {}) }]
+      throw usageError('ci-ports-invalid', `${job}: ports entries must be a port number or a mapping with number:`, { at })
+    })
+    if (ports.length > 0) out.ports = ports
     return out
   }
   throw usageError('ci-image-invalid', `${job}: image must be a name or a mapping with name:`, { at })

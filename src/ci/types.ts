@@ -10,7 +10,15 @@ export interface CiImage {
   entrypoint?: string[]
   /** Runner pull policy names as written (always, if-not-present, never), in order. */
   pull_policy?: string[]
+  /** `ports:` of the image or service (web terminal / session proxy): a number or {number, protocol, name}. */
+  ports?: CiPort[]
   at?: Location
+}
+
+export interface CiPort {
+  number: number
+  protocol?: string
+  name?: string
 }
 
 export interface CiService extends CiImage {

@@ -4,7 +4,8 @@ import { clusterFlags, configFlags } from '../cli/flags.js'
 import { EXIT } from '../cli/exit-codes.js'
 import { checkRbac, renderRbacMatrix } from '../kube/rbac-check.js'
 import { loadConfig, selectRunners, kube } from '../config/load.js'
-import { buildRbac, requiredPermissions } from '../executor/permissions.js'
+import { buildRbac, jobNeeds, requiredPermissions } from '../executor/permissions.js'
+import { parseCiFile, selectJob } from '../ci/parse.js'
 import { rbacHelmValues, rbacObjects, rbacYaml } from '../executor/rbac-yaml.js'
 import { usageError } from '../util/errors.js'
 
@@ -15,6 +16,7 @@ export default class Rbac extends BaseCommand {
   static override examples = [
     { description: 'Print the Role for the runner configuration', command: '<%= config.bin %> <%= command.id %> -c /etc/gitlab-runner/config.toml' },
     { description: 'Also print the ServiceAccount and RoleBinding, ready for kubectl apply', command: '<%= config.bin %> <%= command.id %> -c config.toml --with-binding | kubectl apply -f -' },
+    { description: 'Include what the jobs of a pipeline need (ports, CI_DEBUG_SERVICES)', command: '<%= config.bin %> <%= command.id %> -c config.toml --ci-file .gitlab-ci.yml' },
     { description: 'Print the rbac block of the Helm chart values', command: '<%= config.bin %> <%= command.id %> -c values.yaml --format helm' },
     { description: 'Check the runner\'s service account against the cluster', command: '<%= config.bin %> <%= command.id %> -c config.toml --check --as system:serviceaccount:gitlab-runner:gitlab-runner' },
   ]
@@ -25,6 +27,8 @@ export default class Rbac extends BaseCommand {
     'with-binding': Flags.boolean({ description: 'Also print the ServiceAccount and the (Cluster)RoleBinding.', default: false }),
     'cluster-role': Flags.boolean({ description: 'Print a ClusterRole even when a Role would do.', default: false }),
     name: Flags.string({ description: 'Name of the Role and binding.', default: 'gitlab-runner' }),
+    'ci-file': Flags.string({ description: 'A .gitlab-ci.yml whose jobs add permissions (ports need services, CI_DEBUG_SERVICES needs pods/log).' }),
+    job: Flags.string({ description: 'With --ci-file: only this job (default: every job of the file).' }),
     check: Flags.boolean({ description: 'Ask the cluster whether every required permission is granted (access reviews) and print a matrix; exit 1 when one is missing.', default: false }),
     'as-runner': Flags.boolean({ description: 'With --check: check as the service account the config names.', default: false }),
     ...clusterFlags,
@@ -38,8 +42,11 @@ export default class Rbac extends BaseCommand {
       throw usageError('rbac-runner-ambiguous', runners.length === 0 ? `no Kubernetes runner in ${config.file}` : `${config.file} has ${runners.length} Kubernetes runners (${runners.map((r) => r.name || `#${r.index}`).join(', ')}): choose one`, { at: { flag: '--runner' } })
     }
     const runner = runners[0]!
+    for (const note of config.notes ?? []) this.addWarning(note)
     const k = kube(runner)
-    const perms = requiredPermissions(runner)
+    const ci = flags['ci-file'] ? await parseCiFile(flags['ci-file']) : undefined
+    if (flags.job && !ci) throw usageError('job-without-ci-file', '--job needs --ci-file', { at: { flag: '--job' } })
+    const perms = requiredPermissions(runner, ci ? jobNeeds(flags.job ? [selectJob(ci, flags.job)] : Object.values(ci.jobs)) : undefined)
     if (flags.check) {
       const result = await checkRbac(runner, perms, flags)
       if (!this.jsonEnabled()) this.out.write(renderRbacMatrix(result))

@@ -37,7 +37,7 @@ Behaviour follows the runner's ${RUNNER_LINE} release line; notes say which vers
     const r = renderJob({ runner, ...(job ? { job } : {}), variables, ...(flags.namespace ? { namespace: flags.namespace } : {}) })
     const fatal = r.problems.filter((p) => p.fatal)
     if (!this.jsonEnabled()) {
-      const header = [`objects gkr renders as GitLab Runner ${RUNNER_VERSION} (${RUNNER_LINE}) creates them, in creation order`, ...r.notes.slice(1), ...r.order.filter((o) => o.owner === 'after-pod-create').map((o) => `${o.kind} ${o.name} gets its ownerReference to the pod right after the pod is created`)]
+      const header = [`objects gkr renders as GitLab Runner ${RUNNER_VERSION} (${RUNNER_LINE}) creates them, in creation order`, ...(config.notes ?? []), ...r.notes.slice(1), ...r.order.filter((o) => o.owner === 'after-pod-create').map((o) => `${o.kind} ${o.name} gets its ownerReference to the pod right after the pod is created`)]
       this.out.write(objectsYaml(r.objects, header))
       for (const p of r.problems) this.errOut.write(`${p.fatal ? 'Error' : 'Warning'}: ${p.message}\n  See: gkr catalog show ${p.catalog}\n`)
     }

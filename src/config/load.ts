@@ -61,13 +61,13 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(code ?? err)
     throw usageError('config-unreadable', `cannot read the runner configuration: ${why}`, { at: { file }, suggestions: ['Check the path given with --config or GKR_CONFIG.'] })
   }
-  return parseConfigText(text, file)
+  return parseConfigText(text, file, { env: opts.env ?? process.env })
 }
 
 /** Parses config text already in memory (tests, stdin). The format is chosen by extension, then content. */
-export function parseConfigText(text: string, file: string): LoadedConfig {
+export function parseConfigText(text: string, file: string, opts: { env?: NodeJS.ProcessEnv } = {}): LoadedConfig {
   const yamlExt = /\.ya?ml$/i.test(file)
-  if (yamlExt || (!/\.toml$/i.test(file) && looksLikeHelm(text))) return fromHelm(text, file)
+  if (yamlExt || (!/\.toml$/i.test(file) && looksLikeHelm(text))) return fromHelm(text, file, opts.env ?? {})
   return fromToml(text, file, { line: 0, column: 0 }, 'toml')
 }
 
@@ -110,7 +110,7 @@ function fromToml(text: string, file: string, offset: Offset, format: 'toml' | '
   delete global.runners
   const runnerList = Array.isArray(raw.runners) ? (raw.runners as unknown[]) : []
   const runners: LoadedRunner[] = runnerList.map((r, index) => loadRunner(isObject(r) ? r : {}, index, helm))
-  return { file, format, ...(helm ? { helmPath: helm.path } : {}), global, runners, raw, locate }
+  return { file, format, ...(helm ? { helmPath: helm.path } : {}), global, runners, raw, notes: [], locate }
 }
 
 function loadRunner(r: Record<string, unknown>, index: number, helm?: HelmExtras): LoadedRunner {
@@ -165,7 +165,10 @@ interface HelmExtras {
   concurrent?: number
 }
 
-function fromHelm(text: string, file: string): LoadedConfig {
+/** `{{ .Release.Namespace }}` in runners.config: the chart renders the TOML with Helm's `tpl`. */
+const RELEASE_NAMESPACE = /\{\{-?\s*\.Release\.Namespace\s*-?\}\}/g
+
+function fromHelm(text: string, file: string, env: NodeJS.ProcessEnv): LoadedConfig {
   const doc = parseDocument(text, { keepSourceTokens: false })
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!
@@ -196,8 +199,20 @@ function fromHelm(text: string, file: string): LoadedConfig {
     ...(typeof values.gitlabUrl === 'string' ? { url: values.gitlabUrl } : {}),
     ...(typeof values.concurrent === 'number' ? { concurrent: values.concurrent } : {}),
   }
-  const loaded = fromToml(node.value, file, offset, 'helm', helm)
+  // The chart passes runners.config through `tpl`; the one expression its own default uses is the
+  // release namespace, which only Helm knows. Use HELM_NAMESPACE (Helm's own variable) or "default".
+  const notes: string[] = []
+  let toml = node.value
+  if (RELEASE_NAMESPACE.test(toml)) {
+    const ns = env.HELM_NAMESPACE || 'default'
+    toml = toml.replace(RELEASE_NAMESPACE, ns)
+    notes.push(`${keyPath} uses {{ .Release.Namespace }}: assumed "${ns}" (${env.HELM_NAMESPACE ? 'from HELM_NAMESPACE' : 'set HELM_NAMESPACE to the release namespace'})`)
+  }
+  const others = [...new Set(toml.match(/\{\{[^}]*\}\}/g) ?? [])]
+  if (others.length > 0) notes.push(`${keyPath} holds Helm template expressions gkr cannot evaluate, read as plain text: ${others.join(', ')}`)
+  const loaded = fromToml(toml, file, offset, 'helm', helm)
   ;(loaded.raw as Record<string, unknown>).helmValues = redactHelmValues(values)
+  loaded.notes = [...(loaded.notes ?? []), ...notes]
   return loaded
 }
 

@@ -386,6 +386,7 @@ export const GLOBAL_FIELDS: Readonly<Record<string, KeyDef>> = {
   sentry_dsn: s('Sentry DSN for error reports.', { secret: true }),
   user: s('User the runner runs jobs as (shell executor).'),
   experimental: table('Experimental settings.', {}, { open: true }),
+  machine: table('Process-wide Docker Machine settings (not used by the Kubernetes executor).', {}, { open: true }),
   labels: map('Labels of the runner process.'),
   session_server: table('Interactive web terminal server.', {
     listen_address: s('Address the session server listens on.'),

@@ -21,6 +21,8 @@ export interface LoadedConfig {
   runners: LoadedRunner[]
   /** The parsed document before defaults. */
   raw: Record<string, unknown>
+  /** What the loader assumed while reading the file (e.g. the Helm release namespace), to say to the user. */
+  notes?: string[]
   /** Position in the file of a key path (e.g. ['runners', 0, 'kubernetes', 'poll_timeout']). */
   locate(path: KeyPath): Location
 }

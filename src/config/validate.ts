@@ -18,6 +18,9 @@ export interface ConfigIssue {
   suggestion?: string
   /** For misplaced keys: the table the key belongs in. */
   belongsIn?: string
+  /** For wrong types: the kind the schema expects, and what the file has. */
+  expected?: Kind
+  got?: string
 }
 
 /** Tables where a key may have been meant to go, for "misplaced key" hints. */
@@ -55,7 +58,7 @@ function walk(value: Record<string, unknown>, def: KeyDef, path: Array<string | 
     }
     const typeProblem = checkType(v, d)
     if (typeProblem) {
-      issues.push({ kind: 'wrong-type', path: here, message: `${formatPath(here)} must be ${describeKind(d)}, but it is ${describeValue(v)}` })
+      issues.push({ kind: 'wrong-type', path: here, message: `${formatPath(here)} must be ${describeKind(d)}, but it is ${describeValue(v)}`, expected: d.kind, got: describeValue(v) })
       continue
     }
     if (d.kind === 'table' && isObject(v)) walk(v, d, here, issues)

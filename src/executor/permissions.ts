@@ -5,7 +5,10 @@
  * It drives `gkr rbac`, doctor's permission check and docs/rbac.md.
  */
 import type { LoadedRunner } from '../config/types.js'
-import { kube } from '../config/load.js'
+import type { CiJob } from '../ci/types.js'
+import { applyDefaults, kube } from '../config/load.js'
+import { KUBERNETES_FIELDS } from '../config/schema.js'
+import { resolveFeatureFlags } from '../config/feature-flags.js'
 
 export interface PermissionRow {
   apiGroup: string
@@ -23,6 +26,8 @@ export interface PermissionRow {
   grantedByDefault?: boolean
   /** Where the runner's code and its documentation disagree about this row. */
   docsNote?: string
+  /** The same, short enough for the comment on the verb in a printed Role. */
+  docsComment?: string
   applies: (r: RunnerView) => boolean
 }
 
@@ -73,6 +78,7 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
     reason: 'reads container logs (entrypoint output, reachability, service logs)',
     when: 'FF_KUBERNETES_HONOR_ENTRYPOINT, FF_WAIT_FOR_POD_TO_BE_REACHABLE, FF_CONCRETE, or CI_DEBUG_SERVICES=true in attach mode',
     docsNote: 'The documentation ties pods/log to every attach-mode job; the code reads logs in attach mode only for jobs with CI_DEBUG_SERVICES=true. The documented `list` verb is never used.',
+    docsComment: 'code differs from the docs: not needed for every attach-mode job, and `list` is never used',
     applies: podLog,
   },
   ...(['create', 'get', 'update', 'delete'] as const).map((verb) => ({
@@ -90,6 +96,7 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
     reason: 'checks the service account exists before creating the pod',
     when: 'service_account set and resource_availability_check_max_attempts > 0',
     docsNote: 'The documentation lists serviceaccounts get unconditionally (and `get`+`list` for the resource check); the code only gets the account, and only when the check is enabled (it is off by default).',
+    docsComment: 'code differs from the docs: only with the availability check, and never `list`',
     applies: (r) => Boolean(r.k.service_account) && Number(r.k.resource_availability_check_max_attempts) > 0,
   },
   ...(['create', 'get'] as const).map((verb) => ({
@@ -99,9 +106,10 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
     reason: 'creates the proxy service for a job image or service that declares ports (web terminal, session proxy)',
     when: 'a job image or service declares ports',
     docsNote: 'The documentation lists services create/get for every runner; the code creates services only for images that declare ports.',
+    docsComment: 'code differs from the docs: only for images that declare ports',
     applies: (r: RunnerView) => Boolean(r.job?.ports),
   })),
-  { apiGroup: '', resource: 'events', verb: 'list', reason: 'prints the pod\'s warning events when a job fails', when: 'print_pod_warning_events=true (the default)', optional: true, docsNote: 'Documented as conditional, but print_pod_warning_events defaults to true, so it is used by default.', applies: (r) => r.k.print_pod_warning_events !== false },
+  { apiGroup: '', resource: 'events', verb: 'list', reason: 'prints the pod\'s warning events when a job fails', when: 'print_pod_warning_events=true (the default)', optional: true, docsNote: 'Documented as conditional, but print_pod_warning_events defaults to true, so it is used by default.', docsComment: 'the docs call it conditional, but the setting is on by default', applies: (r) => r.k.print_pod_warning_events !== false },
   { apiGroup: '', resource: 'events', verb: 'watch', reason: 'streams pod events into the job log', when: 'FF_PRINT_POD_EVENTS=true', applies: (r) => Boolean(r.ff.FF_PRINT_POD_EVENTS) },
   { apiGroup: '', resource: 'namespaces', verb: 'create', reason: 'creates the per-job namespace ci-job-<id>', when: 'namespace_per_job=true', clusterScoped: true, applies: (r) => r.k.namespace_per_job === true },
   { apiGroup: '', resource: 'namespaces', verb: 'delete', reason: 'deletes the per-job namespace', when: 'namespace_per_job=true', clusterScoped: true, applies: (r) => r.k.namespace_per_job === true },
@@ -114,8 +122,53 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
   { apiGroup: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews', verb: 'create', reason: 'asks whether it may use informers', when: 'always', clusterScoped: true, grantedByDefault: true, docsNote: 'Not in the documentation; Kubernetes grants it to every authenticated user (system:basic-user).', applies: () => true },
 ]
 
+/** What jobs of a .gitlab-ci.yml add to the permissions: ports (proxy Services) and CI_DEBUG_SERVICES (service logs). */
+export function jobNeeds(jobs: readonly CiJob[]): NonNullable<RunnerView['job']> {
+  const ports = jobs.some((j) => (j.image?.ports ?? []).length > 0 || j.services.some((s) => (s.ports ?? []).length > 0))
+  const debugServices = jobs.some((j) => /^(true|1)$/i.test(j.variables.CI_DEBUG_SERVICES ?? ''))
+  return { ports, debugServices }
+}
+
+/** The view of a runner that sets nothing: the runner's defaults for every key and feature flag. */
+function defaultView(): RunnerView {
+  return { ff: resolveFeatureFlags({}).flags, k: applyDefaults({}, { kind: 'table', doc: '', fields: KUBERNETES_FIELDS }) }
+}
+
 export function runnerView(runner: LoadedRunner, job?: RunnerView['job']): RunnerView {
-  return { ff: runner.featureFlags, k: kube(runner), ...(job ? { job } : {}) }
+  // CI_DEBUG_SERVICES set for every job of the runner ([[runners]] environment) counts like a job's own.
+  const env = Array.isArray(runner.settings.environment) ? (runner.settings.environment as unknown[]) : []
+  const debugServices = env.some((e) => typeof e === 'string' && /^CI_DEBUG_SERVICES=(true|1)$/i.test(e))
+  const j = debugServices ? { ...job, debugServices: true } : job
+  return { ff: runner.featureFlags, k: kube(runner), ...(j ? { job: j } : {}) }
+}
+
+/**
+ * The Role GitLab's Kubernetes executor page publishes (every condition on; seed 004), as
+ * resource → verbs. gkr's Role follows the code instead; `leftOut` says what of this is not printed and why.
+ */
+export const DOCUMENTED_ROLE: Readonly<Record<string, readonly string[]>> = {
+  events: ['list', 'watch'],
+  namespaces: ['create', 'delete'],
+  pods: ['create', 'delete', 'get', 'list', 'watch'],
+  'pods/attach': ['create', 'delete', 'get', 'patch'],
+  'pods/exec': ['create', 'delete', 'get', 'patch'],
+  'pods/log': ['get', 'list'],
+  secrets: ['create', 'delete', 'get', 'update'],
+  serviceaccounts: ['get'],
+  services: ['create', 'get'],
+}
+
+/** Permissions of the documented Role that this configuration does not need, each with the reason. */
+export function leftOut(perms: readonly Permission[]): Array<{ resource: string; verb: string; why: string }> {
+  const out: Array<{ resource: string; verb: string; why: string }> = []
+  for (const [resource, verbs] of Object.entries(DOCUMENTED_ROLE)) {
+    for (const verb of verbs) {
+      if (perms.some((p) => p.apiGroup === '' && p.resource === resource && p.verb === verb)) continue
+      const row = PERMISSION_TABLE.find((r) => r.apiGroup === '' && r.resource === resource && r.verb === verb)
+      out.push({ resource, verb, why: row ? `only when ${row.when}` : 'the runner never makes this call' })
+    }
+  }
+  return out
 }
 
 /** The permissions this runner's executor needs, one row per (group, resource, verb). */
@@ -150,12 +203,14 @@ export function rulesFor(perms: readonly Permission[]): RbacRule[] {
     let r = rules.get(key)
     if (!r) rules.set(key, (r = { apiGroups: [p.apiGroup], resources: [p.resource], verbs: [], reasons: {} }))
     if (!r.verbs.includes(p.verb)) r.verbs.push(p.verb)
-    r.reasons[p.verb] = p.when === 'always' ? p.reason : `${p.reason}; when ${p.when}`
+    r.reasons[p.verb] = `${p.when === 'always' ? p.reason : `${p.reason}; when ${p.when}`}${p.docsComment ? ` (${p.docsComment})` : ''}`
   }
   return [...rules.values()]
 }
 
 export interface RbacObjects {
+  /** Verbs of GitLab's documented Role this configuration does not need (printed as comments). */
+  leftOut: Array<{ resource: string; verb: string; why: string }>
   kind: 'Role' | 'ClusterRole'
   name: string
   namespace: string
@@ -171,6 +226,7 @@ export function buildRbac(perms: readonly Permission[], opts: RbacOptions): Rbac
     name: opts.name ?? 'gitlab-runner',
     namespace: opts.namespace,
     rules: rulesFor(perms),
+    leftOut: leftOut(perms),
     withBinding: Boolean(opts.withBinding),
     ...(opts.serviceAccount ? { serviceAccount: opts.serviceAccount } : {}),
   }
@@ -178,6 +234,7 @@ export function buildRbac(perms: readonly Permission[], opts: RbacOptions): Rbac
 
 /** docs/rbac.md: the whole conditional table, generated from PERMISSION_TABLE. */
 export function renderRbacDocs(): string {
+  const defaults = defaultView()
   const out = [
     '# Permissions the Kubernetes executor needs',
     '',
@@ -190,6 +247,20 @@ export function renderRbacDocs(): string {
     ...PERMISSION_TABLE.map((r) => `| \`${r.apiGroup || 'core'}\` | \`${r.resource}\` | ${r.verb} | ${r.when}${r.clusterScoped ? ' (cluster-scoped: ClusterRole)' : ''}${r.optional ? ' (optional: the runner degrades without it)' : ''} | ${r.reason} | ${r.docsNote ?? ''} |`),
     '',
     'Never used although documented: `pods/log` `list`. A namespaced Role can never grant `namespaces` verbs: `namespace_per_job` needs a ClusterRole (with `gkr rbac` this is chosen automatically).',
+    '',
+    '## GitLab\'s documented Role and gkr\'s',
+    '',
+    'The Kubernetes executor page publishes one Role with every condition switched on. With the default configuration gkr prints only what the runner\'s code calls; every verb of the documented Role that it leaves out is named in a comment at the top of the printed rules, with the setting that would add it.',
+    '',
+    '| resource | documented verb | with the default configuration | needed when |',
+    '| --- | --- | --- | --- |',
+    ...Object.entries(DOCUMENTED_ROLE).flatMap(([resource, verbs]) =>
+      verbs.map((verb) => {
+        const row = PERMISSION_TABLE.find((r) => r.apiGroup === '' && r.resource === resource && r.verb === verb)
+        const byDefault = row?.applies(defaults) ? 'granted' : 'left out'
+        return `| \`${resource}\` | ${verb} | ${byDefault} | ${row ? row.when : 'never: the runner does not make this call'} |`
+      }),
+    ),
     '',
   ]
   return out.join('\n')

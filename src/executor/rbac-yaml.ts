@@ -2,8 +2,17 @@ import type { RbacObjects } from './permissions.js'
 
 const q = (s: string): string => JSON.stringify(s)
 
+/** Comment lines naming the verbs of GitLab's documented Role that are not printed, and why. */
+function leftOutComments(objs: RbacObjects, indent: string): string[] {
+  if (objs.leftOut.length === 0) return []
+  return [
+    `${indent}# Not granted although GitLab's documented Role lists them (gkr follows the runner's code, see docs/rbac.md):`,
+    ...objs.leftOut.map((l) => `${indent}#   ${l.resource} ${l.verb}: ${l.why}`),
+  ]
+}
+
 function rulesYaml(objs: RbacObjects, indent: string): string[] {
-  const out: string[] = []
+  const out: string[] = leftOutComments(objs, indent)
   for (const r of objs.rules) {
     out.push(`${indent}- apiGroups: [${r.apiGroups.map(q).join(', ')}]`, `${indent}  resources: [${r.resources.map(q).join(', ')}]`, `${indent}  verbs:`)
     for (const v of r.verbs) out.push(`${indent}    - ${q(v)} # ${r.reasons[v]}`)

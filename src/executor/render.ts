@@ -10,8 +10,10 @@ import type { CiImage, CiJob, CiService } from '../ci/types.js'
 import type { LoadedRunner } from '../config/types.js'
 import { isObject, kube } from '../config/load.js'
 import { parseQuantity, toJsRegExp } from '../config/values.js'
+import { resolveFeatureFlags } from '../config/feature-flags.js'
 import type { CatalogId } from '../catalog/ids.js'
 import { isSecret } from '../util/secret.js'
+import { effectivePullPolicies, showPolicies } from './pull-policy.js'
 import { DNS_LABEL, DNS_SUBDOMAIN, generateResourceName, makeRfc1123Compatible, projectUniqueName, sanitizeLabel, seededRandom, shortenToken } from './names.js'
 
 export const RUNNER_VERSION = '19.4.0'
@@ -71,7 +73,6 @@ export interface RenderedJob {
 
 const DEFAULT_CAP_DROP = ['NET_RAW']
 const HELPER_REGISTRY = 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper'
-const PULL: Record<string, string> = { always: 'Always', never: 'Never', 'if-not-present': 'IfNotPresent' }
 const DNS: Record<string, string> = { '': 'ClusterFirst', none: 'None', default: 'Default', 'cluster-first': 'ClusterFirst', 'cluster-first-with-host-net': 'ClusterFirstWithHostNet' }
 
 /** The shell the build and helper containers start: the first of the usual shells that exists. */
@@ -101,8 +102,12 @@ export function globToRegExp(glob: string): RegExp {
 export function renderJob(input: RenderInput): RenderedJob {
   const { runner, job } = input
   const k = kube(runner)
-  const ff = runner.featureFlags
+  // Feature flags: defaults, [[runners]] environment, then the job's variables, with [runners.feature_flags] winning.
+  const jobFlagVars = { ...(input.variables ?? {}), ...(job?.variables ?? {}) }
+  const ff = resolveFeatureFlags(runner.settings, jobFlagVars).flags
   const notes: string[] = [`rendered as runner ${RUNNER_LINE} (${RUNNER_VERSION}) creates it`]
+  const fromJob = Object.keys(ff).filter((name) => ff[name] !== runner.featureFlags[name])
+  if (fromJob.length > 0) notes.push(`feature flags set by the job's variables: ${fromJob.map((n) => `${n}=${String(ff[n])}`).join(', ')}`)
   const problems: RenderProblem[] = []
   const problem = (message: string, catalog: CatalogId, fatal = true): void => void problems.push({ message, catalog, fatal })
   const random = input.random ?? seededRandom(input.jobId ?? 1)
@@ -149,7 +154,7 @@ export function renderJob(input: RenderInput): RenderedJob {
   const podName = generateResourceName(unique, random)
 
   // Images and services.
-  const helperImage = str(k.helper_image) ? expand(k.helper_image as string, vars) : defaultHelperImage(k, runner, windows)
+  const helperImage = str(k.helper_image) ? expand(k.helper_image as string, vars) : defaultHelperImage(k, runner, windows, ff)
   const jobImage: CiImage | undefined = job?.image?.name ? job.image : str(k.image) ? { name: k.image as string } : undefined
   if (!jobImage) problem('check defaults error: no image specified and no default set in config', 'image-not-allowed')
   const buildImage = jobImage ? expand(jobImage.name, vars) : ''
@@ -166,23 +171,29 @@ export function renderJob(input: RenderInput): RenderedJob {
   const allowedPolicies = strs(k.allowed_pull_policies)
   const configPolicies = strs(k.pull_policy)
   const policyFor = (container: string, asked: string[] | undefined): string | undefined => {
-    const source = asked && asked.length > 0 ? 'GitLab pipeline config' : configPolicies.length > 0 ? 'Runner config' : 'Runner config (default)'
-    const policies = asked && asked.length > 0 ? asked : configPolicies
-    for (const p of [...policies, ...allowedPolicies]) {
-      if (!PULL[p]) problem(`converting pull policy for container ${JSON.stringify(container)}: conversion to Kubernetes policy: unsupported pull policy: ${JSON.stringify(p)}`, 'config-invalid')
-    }
-    const allowed = allowedPolicies.length > 0 ? allowedPolicies : policies
-    const effective = policies.length === 0 ? [] : policies.filter((p) => allowed.includes(p))
-    if (policies.length > 0 && effective.length === 0) {
-      const show = (ps: string[]): string => `[${ps.map((p) => PULL[p] ?? p).join(' ')}]`
-      problem(`invalid pull policy for container ${JSON.stringify(container)}: pull_policy ${show(policies)} defined in ${source} is not one of the allowed_pull_policies ${show(allowedPolicies)}`, 'error-pull_policy-always-defined-in-gitlab-pipeline-config-is-not-one-of-the-allowed_pull_policies')
+    const d = effectivePullPolicies(asked, configPolicies, allowedPolicies)
+    const bad = d.unsupported[0]
+    if (bad) {
+      const message =
+        bad.key === 'allowed_pull_policies' || (bad.key === 'pull_policy' && allowedPolicies.length === 0)
+          ? `getting allowed pull policies: ${bad.key} config: unsupported pull policy: ${JSON.stringify(bad.value)}`
+          : bad.key === 'pull_policy'
+            ? `converting pull policy for container ${JSON.stringify(container)}: pull_policy config: unsupported pull policy: ${JSON.stringify(bad.value)}`
+            : `converting pull policy for container ${JSON.stringify(container)}: conversion to Kubernetes policy: unsupported pull policy: ${JSON.stringify(bad.value)}`
+      if (!problems.some((p) => p.message === message)) problem(message, 'config-invalid')
       return undefined
     }
-    return effective[0] ? PULL[effective[0]] : undefined
+    if (d.error) {
+      problem(`invalid pull policy for container ${JSON.stringify(container)}: ${d.error}`, 'error-pull_policy-always-defined-in-gitlab-pipeline-config-is-not-one-of-the-allowed_pull_policies')
+      return undefined
+    }
+    // The helper and init-permissions containers share the build container's policies.
+    if (d.effective.length > 1 && container !== 'helper') notes.push(`Using effective pull policy of ${showPolicies(d.effective)} for container ${container}${container === 'build' ? ' (and helper, init-permissions)' : ''}: the runner tries ${d.effective[0]} first and, when that pull fails, recreates the pod with the next one`)
+    return d.effective[0] || undefined
   }
 
   // Resources, with KUBERNETES_* overwrites up to *_overwrite_max_allowed.
-  const resources = (prefix: '' | 'service_' | 'helper_', variables: Record<string, string> = vars): V1ResourceRequirements | undefined => {
+  const resources = (prefix: '' | 'service_' | 'helper_' | 'pod_', variables: Record<string, string> = vars): V1ResourceRequirements | undefined => {
     const req: Record<string, string> = {}
     const lim: Record<string, string> = {}
     for (const [res, kname] of [['cpu', 'cpu'], ['memory', 'memory'], ['ephemeral_storage', 'ephemeral-storage']] as const) {
@@ -268,10 +279,16 @@ export function renderJob(input: RenderInput): RenderedJob {
     .map(([name, value]) => ({ name, value: value.replaceAll('$', '$$$$') }))
   if (Object.values(vars).some((v) => v.includes('$'))) notes.push('every $ in a variable value is written as $$ in the container env (runner 19.0+)')
 
+  const buildPolicy = policyFor('build', jobImage?.pull_policy)
+  // Declared ports: containerPorts, plus a proxy Service per alias (or per container) for the session proxy.
+  const proxies: Array<{ name: string; ports: number[] }> = []
+  const portsOf = (ports: CiImage['ports']): number[] => (ports ?? []).map((p) => p.number)
+  if (portsOf(jobImage?.ports).length > 0) proxies.push({ name: 'build', ports: portsOf(jobImage?.ports) })
   const build: V1Container = withCommon({
     name: 'build',
     image: buildImage,
-    ...(policyFor('build', jobImage?.pull_policy) ? { imagePullPolicy: policyFor('build', jobImage?.pull_policy) } : {}),
+    ...(portsOf(jobImage?.ports).length > 0 ? { ports: portsOf(jobImage?.ports).map((containerPort) => ({ containerPort })) } : {}),
+    ...(buildPolicy ? { imagePullPolicy: buildPolicy } : {}),
     ...(ff.FF_KUBERNETES_HONOR_ENTRYPOINT ? { args: shellCommand } : { command: shellCommand }),
     env,
     stdin: true,
@@ -299,10 +316,13 @@ export function renderJob(input: RenderInput): RenderedJob {
     if (!name) name = `svc-${fallback++}`
     usedNames.add(name)
     const policy = policyFor(name, s.pull_policy)
+    const ports = portsOf(s.ports)
+    if (ports.length > 0) for (const alias of aliases.length > 0 ? aliases : [`proxy-${name}`]) proxies.push({ name: alias, ports })
     const svcVars = Object.fromEntries(Object.entries(s.variables ?? {}).map(([kk, v]) => [kk, expand(v, vars)]))
     return withCommon({
       name,
       image: expand(s.name, vars),
+      ...(ports.length > 0 ? { ports: ports.map((containerPort) => ({ containerPort })) } : {}),
       ...(policy ? { imagePullPolicy: policy } : {}),
       ...(s.entrypoint && s.entrypoint.length ? { command: s.entrypoint } : {}),
       ...(s.command && s.command.length ? { args: s.command } : {}),
@@ -370,7 +390,10 @@ export function renderJob(input: RenderInput): RenderedJob {
 
   // Scheduling and DNS.
   const nodeSelector = { ...map(k.node_selector), ...prefixedOverwrites(vars, 'KUBERNETES_NODE_SELECTOR_', str(k.node_selector_overwrite_allowed), problem) }
-  const tolerations = podTolerations(map(k.node_tolerations))
+  const tolerations = podTolerations({ ...map(k.node_tolerations), ...tolerationOverwrites(vars, str(k.node_tolerations_overwrite_allowed), problem) })
+  // Pod-level requests and limits (pod_cpu_*, pod_memory_*; runner 18.10+), with KUBERNETES_POD_* overwrites.
+  const podResources = resources('pod_')
+  if (podResources) notes.push('pod-level resources (spec.resources) need the PodLevelResources feature of Kubernetes 1.32+; older API servers drop the field')
   const dnsPolicyName = str(k.dns_policy) ?? ''
   const dnsPolicy = DNS[dnsPolicyName]
   if (dnsPolicy === undefined) notes.push(`falling back to cluster's default policy: unsupported kubernetes-dns-policy: ${JSON.stringify(dnsPolicyName)}`)
@@ -380,6 +403,8 @@ export function renderJob(input: RenderInput): RenderedJob {
   const byContainer = services.map((s, i) => ({ s, c: serviceContainers.find((c) => c.image === expand(s.name, vars)) ?? serviceContainers[i]! }))
   byContainer.sort((a, b) => a.c.name.localeCompare(b.c.name))
   for (const { s } of byContainer) {
+    // Services that declare ports are reached through their proxy Service, not a host alias.
+    if ((s.ports ?? []).length > 0) continue
     for (const h of imageAliases(expand(s.name, vars))) if (!hostnames.includes(h)) hostnames.push(h)
     for (const a of (s.alias ?? '').split(/[\s,]+/).filter(Boolean)) {
       if (!DNS_SUBDOMAIN.test(a)) problem(`provided host alias ${a} for service ${s.name} is invalid DNS. a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`, 'config-invalid')
@@ -430,6 +455,7 @@ export function renderJob(input: RenderInput): RenderedJob {
       ...(str(k.priority_class_name) ? { priorityClassName: k.priority_class_name as string } : {}),
       ...(str(k.scheduler_name) ? { schedulerName: k.scheduler_name as string } : {}),
       ...(podSc ? { securityContext: podSc } : {}),
+      ...(podResources ? { resources: podResources } : {}),
     },
   }
   if (ff.FF_USE_POD_ACTIVE_DEADLINE_SECONDS) notes.push(`activeDeadlineSeconds = job timeout + 1 (FF_USE_POD_ACTIVE_DEADLINE_SECONDS, on by default)`)
@@ -438,8 +464,19 @@ export function renderJob(input: RenderInput): RenderedJob {
     else pod = applyPodSpecPatches(pod, k.pod_spec as Array<Record<string, unknown>>, notes, problem)
   }
 
-  // Proxy services only for images that declare ports (never in .gitlab-ci.yml services here).
-  const servicesOut: V1Service[] = []
+  // Proxy Services for images and services that declare ports (runner-facts §2.1, §2.15): ClusterIP,
+  // selecting the pod by its job.runner.gitlab.com/pod label, created right after the pod with an
+  // ownerReference to it (the pod's uid only exists then, so the printed objects leave it out).
+  const servicesOut: V1Service[] = proxies.map((p) => {
+    const base = makeRfc1123Compatible(p.name)
+    return {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: generateResourceName(base, random), namespace },
+      spec: { type: 'ClusterIP', selector: { 'job.runner.gitlab.com/pod': sanitizeLabel(unique) }, ports: p.ports.map((n) => ({ name: `${base}-${n}`, port: n, targetPort: n })) },
+    }
+  })
+  if (servicesOut.length > 0) notes.push('proxy Services are created after the pod, each with an ownerReference to it (left out here: it needs the uid the API server gives the pod)')
 
   const order: CreationStep[] = [
     ...(createsNamespace ? [{ kind: 'Namespace', name: createsNamespace, owner: 'none' as const }] : []),
@@ -495,7 +532,23 @@ function prefixedOverwrites(vars: Record<string, string>, prefix: string, allowe
   return out
 }
 
-function defaultHelperImage(k: Record<string, unknown>, runner: LoadedRunner, windows: boolean): string {
+/** KUBERNETES_NODE_TOLERATIONS_* = "key[=value][:effect]", each within node_tolerations_overwrite_allowed; a job's entry replaces the config's for the same key. */
+function tolerationOverwrites(vars: Record<string, string>, allowed: string | undefined, problem: (m: string, c: CatalogId) => void): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (!allowed) return out
+  for (const [name, value] of Object.entries(vars)) {
+    if (!name.startsWith('KUBERNETES_NODE_TOLERATIONS_')) continue
+    if (!safeMatch(allowed, value)) {
+      problem(`couldn't prepare overwrites: provided value ${JSON.stringify(value)} does not match ${JSON.stringify(allowed)}`, 'config-invalid')
+      continue
+    }
+    const colon = value.indexOf(':')
+    out[colon < 0 ? value : value.slice(0, colon)] = colon < 0 ? '' : value.slice(colon + 1)
+  }
+  return out
+}
+
+function defaultHelperImage(k: Record<string, unknown>, runner: LoadedRunner, windows: boolean, ff: Record<string, boolean>): string {
   const sel = map(k.node_selector)
   const archMap: Record<string, string> = { amd64: 'x86_64', arm64: 'arm64', arm: 'arm', s390x: 's390x', ppc64le: 'ppc64le' }
   const arch = archMap[sel['kubernetes.io/arch'] ?? 'amd64'] ?? sel['kubernetes.io/arch']!
@@ -505,7 +558,7 @@ function defaultHelperImage(k: Record<string, unknown>, runner: LoadedRunner, wi
     const base = build.startsWith('10.0.17763') ? '1809' : build.startsWith('10.0.26100') ? '24H2' : '21H2'
     return `${HELPER_REGISTRY}:${arch}-${rev}-servercore${base}`
   }
-  const flavor = runner.featureFlags.FF_CONCRETE ? 'concrete' : (str(k.helper_image_flavor) ?? 'alpine')
+  const flavor = ff.FF_CONCRETE ? 'concrete' : (str(k.helper_image_flavor) ?? 'alpine')
   const pwsh = runner.settings.shell === 'pwsh' ? '-pwsh' : ''
   return `${HELPER_REGISTRY}:${flavor === 'alpine' ? '' : `${flavor}-`}${arch}-${rev}${pwsh}`
 }

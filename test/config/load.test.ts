@@ -102,6 +102,20 @@ describe('loading Helm values', () => {
     expect(JSON.stringify(c.raw)).not.toContain('EXAMPLEtoken')
   })
 
+  it('resolves {{ .Release.Namespace }} as the chart\'s tpl does: HELM_NAMESPACE, else default, and says so', async () => {
+    const c = await loadConfig({ path: ex('values.yaml'), env: { HELM_NAMESPACE: 'gitlab-runner' } })
+    expect(c.runners[0]!.settings.kubernetes).toMatchObject({ namespace: 'gitlab-runner' })
+    expect(c.notes).toEqual(['runners.config uses {{ .Release.Namespace }}: assumed "gitlab-runner" (from HELM_NAMESPACE)'])
+    const d = await loadConfig({ path: ex('values.yaml'), env: {} })
+    expect(d.runners[0]!.settings.kubernetes).toMatchObject({ namespace: 'default' })
+    expect(d.notes![0]).toContain('assumed "default" (set HELM_NAMESPACE to the release namespace)')
+    // Positions are unchanged by the substitution.
+    expect(d.locate(['runners', 0, 'kubernetes', 'poll_timeout'])).toMatchObject({ line: 15, column: 9 })
+    const other = parseConfigText('runners:\n  config: |\n    [[runners]]\n      executor = "kubernetes"\n      [runners.kubernetes]\n        image = "{{ .Values.image }}"\n', '/x/values.yaml')
+    expect(other.notes).toEqual(['runners.config holds Helm template expressions gkr cannot evaluate, read as plain text: {{ .Values.image }}'])
+    expect(parseConfigText('[[runners]]\nexecutor = "kubernetes"\n', '/x/config.toml').notes).toEqual([])
+  })
+
   it('finds the config of an umbrella chart one level down', async () => {
     const c = await loadConfig({ path: ex('umbrella-values.yaml') })
     expect(c.helmPath).toBe('gitlab-runner.runners.config')

@@ -43,6 +43,14 @@ describe('the config schema', () => {
     expect(paths.size).toBeGreaterThan(300)
   })
 
+  it('covers the global and [[runners]] keys of the runner (runner-facts §1.1, §1.2)', () => {
+    const paths = new Set(allKeyPaths().map((p) => p.path))
+    for (const key of ['concurrent', 'check_interval', 'log_level', 'log_format', 'listen_address', 'session_server', 'sentry_dsn', 'connection_max_age', 'shutdown_timeout', 'labels', 'user', 'experimental', 'machine']) expect(paths.has(key), key).toBe(true)
+    for (const key of ['name', 'url', 'token', 'id', 'token_obtained_at', 'token_expires_at', 'tls-ca-file', 'tls-cert-file', 'tls-key-file', 'limit', 'output_limit', 'request_concurrency', 'unhealthy_requests_limit', 'unhealthy_interval', 'executor', 'builds_dir', 'cache_dir', 'clone_url', 'environment', 'pre_get_sources_script', 'post_get_sources_script', 'pre_build_script', 'post_build_script', 'prepare_timeout', 'get_sources_timeout', 'debug_trace_disabled', 'safe_directory_checkout', 'clean_git_config', 'shell', 'custom_build_dir', 'cache', 'feature_flags', 'step_runner_image']) expect(paths.has(`runners[].${key}`), key).toBe(true)
+    // Removed keys stay in the schema so they are reported as removed rather than unknown.
+    expect(allKeyPaths().find((p) => p.path === 'runners[].kubernetes.terminationGracePeriodSeconds')?.def.status).toMatchObject({ kind: 'removed', since: '17.0', replacement: 'pod_termination_grace_period_seconds' })
+  })
+
   it('round-trips: a file that sets every key parses and validates with no finding', () => {
     const doc = sample(ROOT_DEF) as Record<string, unknown>
     const toml = stringify(doc)

@@ -8,7 +8,9 @@ import type { CiJob } from '../../src/ci/types.js'
 import { renderJob, imageAliases, globToRegExp } from '../../src/executor/render.js'
 import { objectsYaml } from '../../src/executor/output.js'
 import { shortenToken, makeRfc1123Compatible, sanitizeLabel, generateResourceName, seededRandom } from '../../src/executor/names.js'
-import { ROOT, runCli } from '../helpers/cli.js'
+import { ROOT } from '../helpers/cli.js'
+import { runCommand } from '../helpers/run-command.js'
+import Render from '../../src/commands/render.js'
 
 const runner = (kube: string, extra = '', flags = ''): ReturnType<typeof parseConfigText>['runners'][number] =>
   parseConfigText(`[[runners]]\nname = "r"\ntoken = "glrt-abcdefghijk"\nexecutor = "kubernetes"\n${extra}\n[runners.feature_flags]\n${flags}\n[runners.kubernetes]\nnamespace = "ci"\nimage = "alpine:3.20"\n${kube}\n`, '/x/config.toml').runners[0]!
@@ -99,6 +101,15 @@ describe('rendering the build pod', () => {
     expect(container(pod, 'build').args![0]).toBe('sh')
   })
 
+  it('feature flags from the job\'s variables apply, unless [runners.feature_flags] sets the flag', () => {
+    const r = renderJob({ runner: runner(''), job: job({ variables: { FF_KUBERNETES_HONOR_ENTRYPOINT: 'true', FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY: 'true' } }) })
+    expect(container(r.pod, 'build').command).toBeUndefined()
+    expect(r.pod.spec!.initContainers).toBeUndefined()
+    expect(r.notes).toContain('feature flags set by the job\'s variables: FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY=true, FF_KUBERNETES_HONOR_ENTRYPOINT=true')
+    const pinned = renderJob({ runner: runner('', '', 'FF_KUBERNETES_HONOR_ENTRYPOINT = false'), job: job({ variables: { FF_KUBERNETES_HONOR_ENTRYPOINT: 'true' } }) })
+    expect(container(pinned.pod, 'build').command![0]).toBe('sh')
+  })
+
   it('labels and annotations with exact keys; reserved label domains cannot be overwritten', () => {
     const r = renderJob({ runner: runner('[runners.kubernetes.pod_labels]\nteam = "ci"\n"job.runner.gitlab.com/pod" = "evil"\n[runners.kubernetes.pod_annotations]\n"job.runner.gitlab.com/name" = "custom"'), job: job() })
     const l = r.pod.metadata!.labels!
@@ -114,7 +125,23 @@ describe('rendering the build pod', () => {
     expect(container(ok.pod, 'build').imagePullPolicy).toBe('Always')
     expect(container(ok.pod, 'helper').imagePullPolicy).toBe('Always')
     const bad = renderJob({ runner: runner('allowed_pull_policies = ["if-not-present"]'), job: job({ image: { name: 'node:22', pull_policy: ['always'] } }) })
-    expect(bad.problems[0]!.message).toBe('invalid pull policy for container "build": pull_policy [Always] defined in GitLab pipeline config is not one of the allowed_pull_policies [IfNotPresent]')
+    expect(bad.problems[0]!.message).toBe('invalid pull policy for container "build": pull_policy ([Always]) defined in GitLab pipeline config is not one of the allowed_pull_policies ([IfNotPresent])')
+  })
+
+  it('pull policies: without allowed_pull_policies the allow-list is pull_policy, or nothing when that is unset too', () => {
+    // The troubleshooting page's case: a job sets pull_policy and the runner configures none.
+    const none = renderJob({ runner: runner(''), job: job({ image: { name: 'node:22', pull_policy: ['always'] } }) })
+    expect(none.problems.map((p) => p.message)).toEqual(['invalid pull policy for container "build": pull_policy ([Always]) defined in GitLab pipeline config is not one of the allowed_pull_policies ([])', 'invalid pull policy for container "helper": pull_policy ([Always]) defined in GitLab pipeline config is not one of the allowed_pull_policies ([])']) // init-permissions shares the helper's decision
+    const narrower = renderJob({ runner: runner('pull_policy = ["if-not-present"]'), job: job({ image: { name: 'node:22', pull_policy: ['always', 'if-not-present'] } }) })
+    expect(narrower.problems).toEqual([])
+    expect(container(narrower.pod, 'build').imagePullPolicy).toBe('IfNotPresent')
+    // allowed_pull_policies set, pull_policy not: jobs without their own policy are refused ("Runner config (default)").
+    const byDefault = renderJob({ runner: runner('allowed_pull_policies = ["if-not-present"]') })
+    expect(byDefault.problems[0]!.message).toBe('invalid pull policy for container "build": pull_policy ([]) defined in Runner config (default) is not one of the allowed_pull_policies ([IfNotPresent])')
+    const fallback = renderJob({ runner: runner('pull_policy = ["always", "if-not-present"]') })
+    expect(container(fallback.pod, 'build').imagePullPolicy).toBe('Always')
+    expect(fallback.notes.join('\n')).toContain('Using effective pull policy of [Always IfNotPresent] for container build (and helper, init-permissions)')
+    expect(renderJob({ runner: runner('pull_policy = "sometimes"') }).problems.map((p) => p.message)).toEqual(['getting allowed pull policies: pull_policy config: unsupported pull policy: "sometimes"'])
   })
 
   it('capabilities: NET_RAW dropped by default; cap_add removes it from the drop list; container lists replace the global ones', () => {
@@ -141,6 +168,29 @@ describe('rendering the build pod', () => {
     ])
   })
 
+  it('tolerations: KUBERNETES_NODE_TOLERATIONS_* ("key[=value][:effect]") only within node_tolerations_overwrite_allowed, replacing the config entry of the same key', () => {
+    const cfg = 'node_tolerations_overwrite_allowed = "^gpu"\n[runners.kubernetes.node_tolerations]\n"gpu=a100" = "NoSchedule"\n"spot" = "NoExecute"'
+    const ok = renderJob({ runner: runner(cfg), job: job({ variables: { KUBERNETES_NODE_TOLERATIONS_1: 'gpu=a100:PreferNoSchedule', KUBERNETES_NODE_TOLERATIONS_2: 'gpu-large' } }) })
+    expect(ok.problems).toEqual([])
+    expect(ok.pod.spec!.tolerations).toEqual([
+      { key: 'gpu', operator: 'Equal', value: 'a100', effect: 'PreferNoSchedule' },
+      { key: 'spot', operator: 'Exists', effect: 'NoExecute' },
+      { key: 'gpu-large', operator: 'Exists' },
+    ])
+    const refused = renderJob({ runner: runner(cfg), job: job({ variables: { KUBERNETES_NODE_TOLERATIONS_1: 'dedicated=prod:NoSchedule' } }) })
+    expect(refused.problems.map((p) => p.message)).toEqual(['couldn\'t prepare overwrites: provided value "dedicated=prod:NoSchedule" does not match "^gpu"'])
+    expect(refused.pod.spec!.tolerations).toHaveLength(2)
+    // Without the allow-list the variables are ignored.
+    expect(renderJob({ runner: runner(''), job: job({ variables: { KUBERNETES_NODE_TOLERATIONS_1: 'x:NoSchedule' } }) }).pod.spec!.tolerations).toBeUndefined()
+  })
+
+  it('pod-level resources from pod_cpu_* / pod_memory_*, with KUBERNETES_POD_* overwrites up to the maximum', () => {
+    expect(renderJob({ runner: runner('') }).pod.spec!.resources).toBeUndefined()
+    const r = renderJob({ runner: runner('pod_cpu_request = "1"\npod_memory_limit = "4Gi"\npod_memory_limit_overwrite_max_allowed = "8Gi"'), job: job({ variables: { KUBERNETES_POD_MEMORY_LIMIT: '6Gi' } }) })
+    expect(r.pod.spec!.resources).toEqual({ requests: { cpu: '1' }, limits: { memory: '6Gi' } })
+    expect(r.notes.join('\n')).toContain('PodLevelResources')
+  })
+
   it('DNS policy names; an unknown one falls back with the runner\'s warning', () => {
     expect(renderJob({ runner: runner('dns_policy = "cluster-first-with-host-net"') }).pod.spec!.dnsPolicy).toBe('ClusterFirstWithHostNet')
     const r = renderJob({ runner: runner('dns_policy = "ClusterFirst"') })
@@ -154,6 +204,28 @@ describe('rendering the build pod', () => {
     expect(container(r.pod, 'svc-0').image).toBe('docker:dind')
     expect(r.pod.spec!.hostAliases).toEqual([{ ip: '127.0.0.1', hostnames: ['postgres', 'db', 'docker', 'redis'] }])
     expect(r.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^provided host alias Not_Valid for service redis:7 is invalid DNS/)])
+  })
+
+  it('ports: containerPorts, one ClusterIP proxy Service per alias (or build / proxy-<container>), created after the pod; no host alias for those services', () => {
+    const ci = parseCiSource('web:\n  image:\n    name: node:22\n    ports: [8080]\n  services:\n    - name: nginx:1\n      alias: front\n      ports:\n        - number: 80\n          protocol: http\n    - name: selenium/standalone-chrome:4\n      ports: [4444]\n    - name: redis:7\n  script: [true]\n', '/x/.gitlab-ci.yml')
+    const r = renderJob({ runner: runner(''), job: ci.jobs.web! })
+    expect(container(r.pod, 'build').ports).toEqual([{ containerPort: 8080 }])
+    expect(container(r.pod, 'front').ports).toEqual([{ containerPort: 80 }])
+    expect(container(r.pod, 'svc-0').ports).toEqual([{ containerPort: 4444 }])
+    expect(container(r.pod, 'svc-1').ports).toBeUndefined()
+    expect(r.services.map((x) => [x.metadata!.name!.replace(/-[a-z0-9]{8}$/, ''), x.spec!.ports])).toEqual([
+      ['build', [{ name: 'build-8080', port: 8080, targetPort: 8080 }]],
+      ['front', [{ name: 'front-80', port: 80, targetPort: 80 }]],
+      ['proxy-svc-0', [{ name: 'proxy-svc-0-4444', port: 4444, targetPort: 4444 }]],
+    ])
+    expect(r.services[0]!.spec).toMatchObject({ type: 'ClusterIP', selector: { 'job.runner.gitlab.com/pod': 'runner-abcdefghi-project-1-concurrent-0' } })
+    expect(r.order.map((o) => [o.kind, o.owner])).toEqual([['Pod', 'none'], ['Service', 'with-create'], ['Service', 'with-create'], ['Service', 'with-create']])
+    expect(r.objects.map((o) => o.kind)).toEqual(['Pod', 'Service', 'Service', 'Service'])
+    // Only the service without ports gets host names.
+    expect(r.pod.spec!.hostAliases).toEqual([{ ip: '127.0.0.1', hostnames: ['redis'] }])
+    const errors: string[] = []
+    for (const svc of r.services) validate(svc, 'V1Service', 'service', errors)
+    expect(errors).toEqual([])
   })
 
   it('resources per container and KUBERNETES_* overwrites within *_overwrite_max_allowed', () => {
@@ -253,22 +325,22 @@ describe('golden renders (test/executor/cases/<case>/expected.yaml; UPDATE_GOLDE
 })
 
 describe('gkr render', () => {
-  it('prints the objects as YAML, secrets redacted, with the runner version', () => {
-    const r = runCli(['render', '-c', path.join(ROOT, 'test', 'executor', 'cases', 'dind-services', 'config.toml'), '--ci-file', path.join(ROOT, 'test', 'executor', 'cases', 'dind-services', 'job.yml'), '--job', 'build-image'])
+  it('prints the objects as YAML, secrets redacted, with the runner version', async () => {
+    const r = await runCommand(Render, ['-c', path.join(ROOT, 'test', 'executor', 'cases', 'dind-services', 'config.toml'), '--ci-file', path.join(ROOT, 'test', 'executor', 'cases', 'dind-services', 'job.yml'), '--job', 'build-image'])
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/^# objects gkr renders as GitLab Runner 19\.4\.0 \(19\.x\)/)
     expect(r.stdout).toContain('kind: Pod')
     expect(r.stdout).toMatch(/- name: cache\n\s+image: redis:7/)
   })
 
-  it('exits 1 and names the runner\'s error when the runner would refuse the job', () => {
-    const r = runCli(['render', '-c', path.join(ROOT, 'test', 'executor', 'cases', 'dind-services', 'config.toml'), '--var', 'KUBERNETES_CPU_LIMIT=8'])
+  it('exits 1 and names the runner\'s error when the runner would refuse the job', async () => {
+    const r = await runCommand(Render, ['-c', path.join(ROOT, 'test', 'executor', 'cases', 'dind-services', 'config.toml'), '--var', 'KUBERNETES_CPU_LIMIT=8'])
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('Error: couldn\'t prepare overwrites: invalid build limits specified: the resource "cpu" requested "8" is higher than limit allowed "4"')
   })
 
-  it('needs --job with --ci-file, and names the jobs', () => {
-    const r = runCli(['render', '-c', path.join(ROOT, 'examples', 'config.toml'), '--ci-file', path.join(ROOT, 'test', 'executor', 'cases', 'dind-services', 'job.yml')])
+  it('needs --job with --ci-file, and names the jobs', async () => {
+    const r = await runCommand(Render, ['-c', path.join(ROOT, 'examples', 'config.toml'), '--ci-file', path.join(ROOT, 'test', 'executor', 'cases', 'dind-services', 'job.yml')])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('--job: --job is required with --ci-file (jobs in')
   })

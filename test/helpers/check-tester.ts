@@ -21,7 +21,9 @@ export interface RunOptions {
 export function runOn(check: Check, toml: string, opts: RunOptions = {}, file = 'config.toml'): CheckResult[] {
   const config = parseConfigText(toml, path.join('/fixtures', file))
   const runners = selectRunners(config)
-  const list = runners.length > 0 ? runners : config.runners.slice(0, 1)
+  // As doctor does: with no runner at all, global checks still run once, on an empty placeholder runner.
+  const placeholder = { index: 0, name: '', executor: '', settings: {}, featureFlags: {}, path: ['runners', 0] }
+  const list = runners.length > 0 ? runners : config.runners.length > 0 ? config.runners.slice(0, 1) : [placeholder]
   const ciFile = opts.ci ? parseCiSource(opts.ci, '/fixtures/.gitlab-ci.yml') : undefined
   return list.map((runner) =>
     runCheck(check, { config, runner, facts: opts.facts ?? {}, ...(ciFile ? { ciFile } : {}), options: { online: opts.online ?? Boolean(opts.facts), live: false } }),

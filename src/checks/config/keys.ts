@@ -17,6 +17,19 @@ const fixFor = (i: ConfigIssue): FindingInput['fix'] =>
       ? { text: `Rename the key to ${i.suggestion}.` }
       : { text: 'Remove the key, or check the runner documentation for the right name.' }
 
+/** The table header as TOML writes it: the key path without array positions. */
+const header = (i: ConfigIssue): string => i.path.filter((p) => typeof p === 'string').join('.')
+
+function wrongTypeFix(i: ConfigIssue): NonNullable<FindingInput['fix']> {
+  if (i.expected === 'table[]' && i.got === 'a table') {
+    return { text: `Use double brackets: each [[${header(i)}]] header starts one entry of the list, and the runner cannot load the file with a single-bracket [${header(i)}].`, toml: `[[${header(i)}]]` }
+  }
+  if (i.expected === 'table' && i.got === 'an array') {
+    return { text: `Use single brackets: ${header(i)} is one table, not a list of them.`, toml: `[${header(i)}]` }
+  }
+  return { text: 'Write the value with the type shown (strings in quotes, numbers and booleans without).' }
+}
+
 export const unknownKey = defineCheck({
   id: 'config-unknown-key',
   area: 'config',
@@ -59,5 +72,5 @@ export const wrongType = defineCheck({
   run: ({ config }) =>
     issues(config)
       .filter((i) => i.kind === 'wrong-type')
-      .map((i) => ({ message: i.message, at: config.locate(i.path), fix: { text: 'Write the value with the type shown (strings in quotes, numbers and booleans without).' } })),
+      .map((i) => ({ message: i.message, at: config.locate(i.path), fix: wrongTypeFix(i) })),
 })

@@ -34,9 +34,10 @@ export default defineCheck({
     if (Array.isArray(kc.host_aliases) && kc.host_aliases.length > 0) {
       out.push({ severity: 'fail', message: 'host_aliases are set but Windows pods do not support host aliases', at: atKube(ctx, 'host_aliases'), catalog: ['services-not-supported-with-windows-containers'], fix: { text: 'Remove host_aliases from the Windows runner.' } })
     }
+    // On Windows nodes the executor runs PowerShell: `pwsh` when shell = "pwsh", Windows PowerShell otherwise.
     const shell = ctx.runner.settings.shell
-    if (shell !== 'pwsh' && shell !== 'powershell') {
-      out.push({ severity: 'warn', message: `the runner shell is ${shell ? `"${String(shell)}"` : 'unset (bash)'}; Windows images need pwsh or powershell`, at: ctx.config.locate([...ctx.runner.path, 'shell']), fix: { text: 'Set the runner shell.', toml: '[[runners]]\n  shell = "pwsh"' } })
+    if (typeof shell === 'string' && shell !== '' && shell !== 'pwsh' && shell !== 'powershell') {
+      out.push({ severity: 'warn', message: `shell = "${shell}" has no effect on Windows nodes: the runner runs Windows PowerShell there (only "pwsh" chooses PowerShell 7)`, at: ctx.config.locate([...ctx.runner.path, 'shell']), fix: { text: 'Set shell to "pwsh" (PowerShell 7 in the images) or "powershell", so the configuration says what runs.', toml: `[[runners]]\n  shell = "pwsh"` } })
     }
     return out
   },
