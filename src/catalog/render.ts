@@ -5,6 +5,7 @@
 import { CATALOG } from './index.js'
 import type { CatalogEntry } from './types.js'
 import type { Match } from './match.js'
+import type { Advice } from './advice.js'
 
 export type Lang = 'en' | 'ja'
 
@@ -47,7 +48,7 @@ export function renderEntryText(e: CatalogEntry, lang: Lang = 'en'): string {
 }
 
 /** The answer of `gkr explain`: each match with its line, what was extracted, and the fix. */
-export function renderMatchesText(matches: Match[], lang: Lang = 'en'): string {
+export function renderMatchesText(matches: (Match & { advice?: Advice })[], lang: Lang = 'en'): string {
   const l = L[lang]
   const blocks = matches.map((m, i) => {
     const e = CATALOG.find((x) => x.id === m.id)!
@@ -56,6 +57,10 @@ export function renderMatchesText(matches: Match[], lang: Lang = 'en'): string {
     if (m.occurrences > 1) out.push(`   ${l.found} ${m.occurrences} ${l.times} (${l.line} ${m.lineNumbers.join(', ')}${m.occurrences > m.lineNumbers.length ? ', …' : ''})`)
     const fields = Object.entries(m.fields)
     if (fields.length) out.push(`   ${l.extracted}: ${fields.map(([k, v]) => `${k}=${v}`).join(', ')}`)
+    if (m.advice) {
+      out.push('', ...m.advice.text.map((t) => `   ${t}`))
+      if (m.advice.snippet) out.push('', indent(m.advice.snippet.text, '       '))
+    }
     out.push('', indent(t.explanation, '   '), '', `   ${l.fix}:`, ...t.fix.map((s, j) => `     ${j + 1}. ${s}`))
     if (e.fix.snippet) out.push('', indent(e.fix.snippet.text, '       '))
     out.push('', `   ${l.more}: ${e.ref}`)

@@ -33,13 +33,14 @@ Exits 0 when something matched and 1 when nothing did.`
   public async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Explain)
     const tokenText = flags.token ?? process.env.GITLAB_TOKEN
+    const lang = resolveLang(flags.lang, process.env)
     const result = await explain({
+      lang,
       input: args.text,
       stdin: process.stdin,
       job: flags.job ? { url: flags.job, token: tokenText ? new Secret(tokenText) : undefined, caFile: flags['ca-file'] } : undefined,
       signal: this.signal,
     })
-    const lang = resolveLang(flags.lang, process.env)
     if (!result.matched) {
       this.setExit(EXIT.FAILED)
       if (!this.jsonEnabled()) {

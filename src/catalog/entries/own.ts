@@ -16,7 +16,7 @@ export const ownEntries: CatalogEntry[] = [
     symptoms: [
       sym(
         'is forbidden: user "',
-        /(?<kind>[\w.-]+)(?: "(?<name>[^"]+)")? is forbidden: User "(?<user>[^"]+)" cannot (?<verb>\w+) resource "(?<resource>[^"]+)" in API group "(?<group>[^"]*)"(?: in the namespace "(?<namespace>[^"]+)"| at the cluster scope)?/,
+        /(?<kind>[\w.-]+)(?: "(?<name>[^"]+)")? is forbidden: User "(?<user>[^"]+)" cannot (?<verb>\w+) resource "(?<resource>[^"]+)" in API group "(?<group>[^"]*)"(?: in the namespace "(?<namespace>[^"]+)"| at the (?<scope>cluster) scope)?/,
         50,
       ),
       sym("won't use informers", /won't use informers: "?not allowed: (?<verb>\w+) on (?<resource>[\w/]+)/, 45),
@@ -161,7 +161,10 @@ export const ownEntries: CatalogEntry[] = [
     symptoms: [
       sym('image pull failed', /image pull failed: (?<reason>.+)/, 45),
       sym('failed to pull image', /Failed to pull image "(?<image>[^"]+)"/i, 45),
-      sym('errimagepull', /\b(?<state>ErrImagePull|ImagePullBackOff|InvalidImageName)\b/, 35),
+      // One symptom per state: the needle must occur in every line its pattern accepts.
+      sym('errimagepull', /\b(?<state>ErrImagePull)\b/, 35),
+      sym('imagepullbackoff', /\b(?<state>ImagePullBackOff)\b/, 35),
+      sym('invalidimagename', /\b(?<state>InvalidImageName)\b/, 35),
       sym('pull access denied for', /pull access denied for (?<image>[^,\s]+)/, 45),
     ],
     explanation:
@@ -375,7 +378,7 @@ export const ownEntries: CatalogEntry[] = [
     ref: ownRef('service-account-missing'),
     source: 'gkr',
     symptoms: [
-      sym('serviceaccount "', /serviceaccounts? "(?<name>[^"]+)" not found/i, 55),
+      sym('serviceaccount', /serviceaccounts? "(?<name>[^"]+)" not found/i, 55),
       sym('timed out while waiting for serviceaccount', /Timed out while waiting for ServiceAccount\/(?<name>\S+) to be present in the cluster/, 55),
     ],
     explanation: 'Job pods are to run as a service account (`service_account`, or a job overwrite) that does not exist in the job namespace.',
