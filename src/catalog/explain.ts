@@ -4,9 +4,9 @@
  */
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
-import { fetchJobTrace, parseJobUrl } from '../gitlab/client.js'
+import { fetchJobTrace, parseJobUrl, printableUrl } from '../gitlab/client.js'
 import { usageError } from '../util/errors.js'
-import type { Secret } from '../util/secret.js'
+import { Secret } from '../util/secret.js'
 import { adviceFor, type Advice, type AdviceLang } from './advice.js'
 import { explainText, type Match } from './match.js'
 
@@ -35,9 +35,9 @@ export async function explain(req: ExplainRequest): Promise<ExplainResult> {
   if (req.job) {
     if (req.input !== undefined) throw usageError('explain-two-inputs', 'give either a message/FILE/- or --job, not both', { at: { flag: '--job' } })
     const ref = parseJobUrl(req.job.url)
-    const trace = await fetchJobTrace(ref, { token: req.job.token, caFile: req.job.caFile, timeoutMs: req.job.timeoutMs, signal: req.signal })
+    const trace = await fetchJobTrace(ref, { token: req.job.token ?? tokenInUrl(req.job.url), caFile: req.job.caFile, timeoutMs: req.job.timeoutMs, signal: req.signal })
     try {
-      return done(req, { kind: 'job', name: req.job.url }, await explainText(trace.body, { signal: req.signal }))
+      return done(req, { kind: 'job', name: printableUrl(req.job.url) }, await explainText(trace.body, { signal: req.signal }))
     } finally {
       await trace.close()
     }
@@ -78,6 +78,16 @@ export async function explain(req: ExplainRequest): Promise<ExplainResult> {
   }
   if (file?.isDirectory()) throw usageError('explain-directory', `${req.input} is a directory; pass a log file`, { at: { file: req.input } })
   return done(req, { kind: 'message', name: 'argument' }, await explainText(req.input, { signal: req.signal }))
+}
+
+/** GitLab also accepts `?private_token=` in a URL; honour it (it is never printed: see printableUrl). */
+function tokenInUrl(url: string): Secret | undefined {
+  try {
+    const t = new URL(url).searchParams.get('private_token')
+    return t ? new Secret(t) : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /**

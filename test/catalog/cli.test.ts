@@ -5,12 +5,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import Catalog from '../../src/commands/catalog/index.js'
 import CatalogShow from '../../src/commands/catalog/show.js'
 import Explain from '../../src/commands/explain.js'
 import { runCli } from '../helpers/cli.js'
 import { runCommand } from './run-command.js'
+import { startFakeGitlab, throwawayCert, type FakeGitlab } from '../gitlab/fake-gitlab.js'
 
 const QUOTA = 'ERROR: Job failed (system failure): pods "runner-z36gywsv-project-7-concurrent-37498b9" is forbidden: exceeded quota: all-resources, requested: requests.memory=1536Mi, used: requests.memory=57232Mi, limited: requests.memory=56Gi'
 const RBAC = 'ERROR: Job failed (system failure): pods "runner-x7k2p-project-9-concurrent-0abcde" is forbidden: User "system:serviceaccount:ci:runner" cannot create resource "pods/attach" in API group "" in the namespace "ci"'
@@ -111,6 +112,45 @@ describe('gkr explain (in-process)', () => {
     expect(bad).toMatchObject({ exitCode: 2, error: { code: 'job-url-invalid', at: { flag: '--job' } } })
     const both = JSON.parse((await runCommand(Explain, ['OOMKilled', '--job', 'https://gitlab.example.com/g/p/-/jobs/1', '--json'])).stdout)
     expect(both.error.code).toBe('explain-two-inputs')
+  })
+})
+
+describe('gkr explain --job (in-process, HTTPS GitLab with its own CA)', () => {
+  const TOKEN = 'glpat-canary-job-token-9f8e7d'
+  let gl: FakeGitlab
+  let caFile: string
+  beforeAll(async () => {
+    const cert = await throwawayCert()
+    gl = await startFakeGitlab({ tls: cert, accessToken: TOKEN, trace: `Running with gitlab-runner 17.5.0\n\x1b[31;1m${RBAC}\x1b[0;m\n` })
+    caFile = path.join(tmp(), 'ca.pem')
+    writeFileSync(caFile, cert.cert)
+  })
+  afterAll(async () => {
+    await gl.close()
+  })
+
+  it('explains the job log with the token from GITLAB_TOKEN, and never prints the token', async () => {
+    const url = `${gl.url}/group/app/-/jobs/42`
+    const text = await runCommand(Explain, ['--job', url, '--ca-file', caFile], { env: { GITLAB_TOKEN: TOKEN } })
+    expect(text.code).toBe(0)
+    expect(text.stdout).toContain('[rbac-forbidden]')
+    expect(text.stdout).toContain('line 2:')
+    const json = await runCommand(Explain, ['--job', url, '--ca-file', caFile, '--token', TOKEN, '--json', '--debug'])
+    expect(JSON.parse(json.stdout).result.source).toEqual({ kind: 'job', name: url })
+    for (const r of [text, json]) expect(r.stdout + r.stderr).not.toContain(TOKEN)
+  })
+
+  it('maps 401 and 404 to exit 2 and a missing CA to exit 3, never printing the token', async () => {
+    const wrong = 'glpat-wrong-token-0000'
+    const denied = await runCommand(Explain, ['--job', `${gl.url}/group/app/-/jobs/42`, '--ca-file', caFile, '--token', wrong, '--debug'])
+    expect(denied.code).toBe(2)
+    expect(denied.stderr).toMatch(/^Error: --token: GitLab answered 401 for job 42: the token is invalid/)
+    const missing = JSON.parse((await runCommand(Explain, ['--job', `${gl.url}/api/v4/projects/7/jobs/9/trace`, '--ca-file', caFile, '--token', TOKEN, '--json'])).stdout)
+    expect(missing).toMatchObject({ exitCode: 2, error: { code: 'job-not-found', at: { flag: '--job' } } })
+    const tls = await runCommand(Explain, ['--job', `${gl.url}/group/app/-/jobs/42`, '--token', TOKEN, '--json'])
+    expect(tls.code).toBe(3)
+    expect(JSON.parse(tls.stdout).error).toMatchObject({ code: 'gitlab-tls', ref: 'gitlab-unreachable' })
+    for (const r of [denied, tls]) expect(r.stdout + r.stderr).not.toMatch(/glpat-/)
   })
 })
 
