@@ -46,8 +46,6 @@ const SYMPTOMS: CompiledSymptom[] = CATALOG.flatMap((entry) => entry.symptoms.ma
  */
 const NEEDLES = new NeedleSet([...new Set(SYMPTOMS.map((s) => longestPiece(s.needle)))])
 
-const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
-
 function longestPiece(needle: string): string {
   return needle.split('"').reduce((a, b) => (b.length > a.length ? b : a), '')
 }
