@@ -2,7 +2,7 @@
  * gkr explain / gkr catalog as commands. Most cases run the command class in this process (fast);
  * two spawn bin/run.js to prove the built CLI, a real file and a real stdin pipe work end to end.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,10 +11,16 @@ import CatalogShow from '../../src/commands/catalog/show.js'
 import Explain from '../../src/commands/explain.js'
 import { runCli } from '../helpers/cli.js'
 import { runCommand } from './run-command.js'
+import { schemaErrors } from './mini-schema.js'
 import { startFakeGitlab, throwawayCert, type FakeGitlab } from '../gitlab/fake-gitlab.js'
 
 const QUOTA = 'ERROR: Job failed (system failure): pods "runner-z36gywsv-project-7-concurrent-37498b9" is forbidden: exceeded quota: all-resources, requested: requests.memory=1536Mi, used: requests.memory=57232Mi, limited: requests.memory=56Gi'
 const RBAC = 'ERROR: Job failed (system failure): pods "runner-x7k2p-project-9-concurrent-0abcde" is forbidden: User "system:serviceaccount:ci:runner" cannot create resource "pods/attach" in API group "" in the namespace "ci"'
+
+const schema = JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', 'docs', 'schemas', 'explain-result.schema.json'), 'utf8')) as Record<string, unknown>
+function expectValid(result: unknown): void {
+  expect(schemaErrors(schema, result)).toEqual([])
+}
 
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'gkr-explain-'))
 
@@ -40,6 +46,7 @@ describe('gkr explain (in-process)', () => {
     expect(env).toMatchObject({ schemaVersion: 1, command: 'explain', exitCode: 0, result: { source: { kind: 'message' }, matched: true, lang: 'en' } })
     expect(env.result.matches[0]).toMatchObject({ id: 'rbac-forbidden', lineNumber: 1, fields: { verb: 'create', resource: 'pods/attach', namespace: 'ci', user: 'system:serviceaccount:ci:runner' } })
     expect(env.result.matches[0].advice.snippet.text).toContain('kind: RoleBinding')
+    expectValid(env.result)
   })
 
   it('ranks several entries in one log, most specific first, each with its line number', async () => {
@@ -49,6 +56,7 @@ describe('gkr explain (in-process)', () => {
     const env = JSON.parse((await runCommand(Explain, [file, '--json'])).stdout)
     expect(env.result.source).toEqual({ kind: 'file', name: file })
     expect(env.result.matches.map((m: { id: string; lineNumber: number }) => [m.id, m.lineNumber])).toEqual([['quota-exceeded', 3], ['scheduling-failed', 2]])
+    expectValid(env.result)
   })
 
   it('reads stdin with `-` and answers in Japanese from LANG (and --lang wins over LANG)', async () => {
@@ -67,7 +75,24 @@ describe('gkr explain (in-process)', () => {
     expect((await runCommand(Explain, ['all good here', '--lang', 'ja'])).stdout).toContain('`gkr doctor` を実行してください')
     const j = await runCommand(Explain, ['all good here', '--json'])
     expect(j.code).toBe(1)
-    expect(JSON.parse(j.stdout)).toMatchObject({ exitCode: 1, result: { matched: false, matches: [] } })
+    expect(JSON.parse(j.stdout)).toMatchObject({ exitCode: 1, result: { matched: false, matches: [], suggestions: ['Run `gkr doctor` to check the runner configuration and the cluster.'] } })
+    expectValid(JSON.parse(j.stdout).result)
+  })
+
+  it('checks results against the schema for real (the checker is not a no-op)', () => {
+    expect(schemaErrors(schema, { source: { kind: 'pipe', name: '-' }, matched: true, matches: [{ id: 'X' }], lang: 'en', extra: 1 })).toEqual([
+      '$.source.kind: "pipe" not in ["message","file","stdin","job"]',
+      '$.matches[0]: missing title',
+      '$.matches[0]: missing ref',
+      '$.matches[0]: missing line',
+      '$.matches[0]: missing lineNumber',
+      '$.matches[0]: missing fields',
+      '$.matches[0]: missing weight',
+      '$.matches[0]: missing occurrences',
+      '$.matches[0]: missing lineNumbers',
+      '$.matches[0].id: does not match ^[a-z0-9_-]+$',
+      '$: unexpected property extra',
+    ])
   })
 
   it('treats a single word that is not a path as a message', async () => {
@@ -137,6 +162,7 @@ describe('gkr explain --job (in-process, HTTPS GitLab with its own CA)', () => {
     expect(text.stdout).toContain('line 2:')
     const json = await runCommand(Explain, ['--job', url, '--ca-file', caFile, '--token', TOKEN, '--json', '--debug'])
     expect(JSON.parse(json.stdout).result.source).toEqual({ kind: 'job', name: url })
+    expectValid(JSON.parse(json.stdout).result)
     for (const r of [text, json]) expect(r.stdout + r.stderr).not.toContain(TOKEN)
   })
 
