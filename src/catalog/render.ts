@@ -6,6 +6,7 @@ import { CATALOG } from './index.js'
 import type { CatalogEntry } from './types.js'
 import type { Match } from './match.js'
 import type { Advice } from './advice.js'
+import { relatedChecks } from './links.js'
 
 export type Lang = 'en' | 'ja'
 
@@ -42,7 +43,8 @@ export function renderEntryText(e: CatalogEntry, lang: Lang = 'en'): string {
   out.push('', `${l.fix}:`, ...t.fix.map((s, i) => `  ${i + 1}. ${s}`))
   if (e.fix.snippet) out.push('', indent(e.fix.snippet.text, '    '))
   if (e.configKeys.length) out.push('', `${l.keys}: ${e.configKeys.join(', ')}`)
-  if (e.checks.length) out.push(`${l.checks}: ${e.checks.join(', ')}`)
+  const checks = relatedChecks(e)
+  if (checks.length) out.push(`${l.checks}: ${checks.join(', ')}`)
   out.push('', `${l.examples}:`, ...e.examples.map((x) => `  ${x}`), '', `${l.more}: ${e.ref}`)
   return out.join('\n') + '\n'
 }
@@ -63,6 +65,8 @@ export function renderMatchesText(matches: (Match & { advice?: Advice })[], lang
     }
     out.push('', indent(t.explanation, '   '), '', `   ${l.fix}:`, ...t.fix.map((s, j) => `     ${j + 1}. ${s}`))
     if (e.fix.snippet) out.push('', indent(e.fix.snippet.text, '       '))
+    const checks = relatedChecks(e)
+    if (checks.length) out.push('', `   ${l.checks}: gkr doctor --only ${checks.join(',')}`)
     out.push('', `   ${l.more}: ${e.ref}`)
     return out.join('\n')
   })
@@ -99,7 +103,8 @@ export function renderCatalogDocs(lang: Lang = 'en'): string {
     out.push(`${l.fix}:`, '', ...t.fix.map((s, i) => `${i + 1}. ${s}`), '')
     if (e.fix.snippet) out.push('```' + e.fix.snippet.lang, e.fix.snippet.text, '```', '')
     if (e.configKeys.length) out.push(`${l.keys}: ${e.configKeys.map((k) => `\`${k}\``).join(', ')}`, '')
-    if (e.checks.length) out.push(`${l.checks}: ${e.checks.map((k) => `\`${k}\``).join(', ')}`, '')
+    const checks = relatedChecks(e)
+    if (checks.length) out.push(`${l.checks}: ${checks.map((k) => `\`${k}\``).join(', ')}`, '')
     out.push(`${l.examples}:`, '', '```plaintext', ...e.examples, '```', '')
     if (e.source === 'gitlab-docs') out.push(`${l.more}: ${e.ref}`, '')
   }

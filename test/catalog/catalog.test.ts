@@ -6,6 +6,7 @@ import { ALL_IDS, DOCUMENTED_IDS, OWN_IDS, TROUBLESHOOTING_PAGE } from '../../sr
 import { entriesMatchingLine, explainText, matchMessage, normaliseLine } from '../../src/catalog/match.js'
 import { renderCatalogDocs } from '../../src/catalog/render.js'
 import { findCheck } from '../../src/checks/registry.js'
+import { relatedChecks } from '../../src/catalog/links.js'
 import { anchorsOf, quotedLines, type QuotedLine } from './quoted.js'
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..')
@@ -100,6 +101,12 @@ describe('catalog data', () => {
 
   it('names only doctor checks that exist', () => {
     for (const e of CATALOG) for (const c of e.checks) expect(findCheck(c), `${e.id} → ${c}`).toBeDefined()
+  })
+
+  it('links entries to the doctor checks that point at them (derived from the check metadata)', () => {
+    expect(relatedChecks(getEntry('quota-exceeded')!)).toEqual(expect.arrayContaining(['cluster-quota', 'cluster-leaked-resources', 'cluster-dry-run']))
+    expect(relatedChecks(getEntry('rbac-forbidden')!)).toContain('cluster-permissions')
+    for (const e of CATALOG) for (const c of relatedChecks(e)) expect(findCheck(c)!.catalog.includes(e.id) || e.checks.includes(c), `${e.id} → ${c}`).toBe(true)
   })
 
   it('suggests near ids for typos', () => {

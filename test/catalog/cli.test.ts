@@ -34,6 +34,7 @@ describe('gkr explain (in-process)', () => {
     expect(r.stdout).toContain('limited=requests.memory=56Gi')
     expect(r.stdout).toContain('requests.memory: requested 1536Mi, already used 57232Mi, limit 56Gi (0.11Gi left).')
     expect(r.stdout).toContain('memory_limit = "2Gi"')
+    expect(r.stdout).toMatch(/^ {3}Doctor checks: gkr doctor --only \S*cluster-quota/m)
   })
 
   it('prints the exact RBAC rule to add, and returns it in the JSON envelope', async () => {
