@@ -49,4 +49,8 @@ export const VARIANTS: Variant[] = [
   ['service account missing, plural form', 'Error creating: pods "runner-1" is forbidden: error looking up service account ci/runner-sa: serviceaccounts "runner-sa" not found', 'service-account-missing', { name: 'runner-sa' }],
   ['init system: tini', 'root     1      0  0 21:58 ?        00:00:00 /scripts-37474587-5556589047/tini -- sh -c if [ -x /usr/local/bin/bash ]; then .exec /usr/local/bin/bash', 'apparently-redundant-shell-process-in-build-container-with-init-system', { init: 'tini' }],
   ['pull policy heading without the allowed list', 'pull_policy ([Always]) defined in GitLab pipeline config is not one of the allowed_pull_policies', 'error-pull_policy-always-defined-in-gitlab-pipeline-config-is-not-one-of-the-allowed_pull_policies', { requested: '[Always]' }],
+  // kubelet events the runner relays with "Event retrieved from the cluster:"
+  ['kubelet back-off on its own', 'WARNING: Event retrieved from the cluster: Back-off pulling image "ghcr.io/acme/builder:2024.11"', 'image-pull-failed', { image: 'ghcr.io/acme/builder:2024.11' }],
+  ['eviction for memory (137 without OOMKilled)', 'WARNING: Event retrieved from the cluster: The node was low on resource: memory. Container helper was using 900Mi, request is 0, has larger consumption of memory.', 'oom-killed', { resource: 'memory' }],
+  ['volume mount timeout', 'Event retrieved from the cluster: Unable to attach or mount volumes: unmounted volumes=[docker-certs], unattached volumes=[docker-certs scripts]: timed out waiting for the condition', 'volume-source-missing', { volumes: 'docker-certs' }],
 ]
