@@ -3,10 +3,12 @@
  * it writes to stdout and stderr and the exit code it sets, without spawning bin/run.js. Environment
  * variables and stdin are swapped in for the run and restored afterwards.
  */
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import process from 'node:process'
 import { Readable } from 'node:stream'
 import { format } from 'node:util'
-import { Config } from '@oclif/core'
+import { Config, type Interfaces } from '@oclif/core'
 import { ROOT } from '../helpers/cli.js'
 
 export interface InProcessResult {
@@ -17,12 +19,20 @@ export interface InProcessResult {
 
 let config: Promise<Config> | undefined
 
+function withoutCommandDiscovery(): Interfaces.PJSON {
+  const pjson = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { oclif: Record<string, unknown> }
+  delete pjson.oclif.commands
+  return pjson as unknown as Interfaces.PJSON
+}
+
 export async function runCommand(
   cmd: { run(argv: string[], config: Config): Promise<unknown> },
   argv: string[],
   opts: { env?: Record<string, string | undefined>; stdin?: string } = {},
 ): Promise<InProcessResult> {
-  config ??= Config.load({ root: ROOT })
+  // The command class is run directly, so oclif need not discover commands: without `oclif.commands`
+  // it skips importing the whole built CLI from dist/ (about 5 s on a busy machine).
+  config ??= Config.load({ root: ROOT, pjson: withoutCommandDiscovery() })
   const cfg = await config
   const out: string[] = []
   const err: string[] = []
