@@ -52,9 +52,14 @@ export default async function bench(): Promise<void> {
     const size = statSync(log).size / (1024 * 1024)
     writeFileSync(pats, grepPatterns().join('\n') + '\n')
 
+    const rssBefore = process.resourceUsage().maxRSS
+    const cpu0 = process.cpuUsage()
     let t0 = performance.now()
     const matches = await explainText(createReadStream(log, { highWaterMark: 1 << 20 }))
     const explainS = (performance.now() - t0) / 1000
+    const cpu = process.cpuUsage(cpu0)
+    const explainCpuS = (cpu.user + cpu.system) / 1e6
+    const rssAfter = process.resourceUsage().maxRSS
 
     t0 = performance.now()
     const g = spawnSync('grep', ['-E', '-c', '-f', pats, log], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } })
@@ -67,6 +72,8 @@ export default async function bench(): Promise<void> {
     console.log(`log: ${size.toFixed(1)} MB, ${grepPatterns().length} patterns`)
     console.log(`just reading:  ${(size / readS).toFixed(0)} MB/s`)
     console.log(`gkr explain:   ${(size / explainS).toFixed(0)} MB/s (${explainS.toFixed(2)} s; ${matches.map((m) => `${m.id}×${m.occurrences}`).join(', ')})`)
+    // On a shared machine wall time swings with the load; CPU time and peak memory are steadier.
+    console.log(`               ${explainCpuS.toFixed(2)} s CPU; peak RSS ${(rssAfter / 1024).toFixed(0)} MB (${(rssBefore / 1024).toFixed(0)} MB before: the log is streamed, never held whole)`)
     if (g.error || (g.status !== 0 && g.status !== 1)) console.log(`grep -E -f:    unavailable (${g.error?.message ?? g.stderr.trim()})`)
     else console.log(`grep -E -f:    ${(size / grepS).toFixed(0)} MB/s (${grepS.toFixed(2)} s; ${g.stdout.trim()} matching lines)`)
     if (!g.error) console.log(`ratio explain/grep time: ${(explainS / grepS).toFixed(2)}`)

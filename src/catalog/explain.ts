@@ -4,9 +4,10 @@
  */
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
-import { fetchJobTrace, parseJobUrl } from '../gitlab/client.js'
+import { fetchJobTrace, parseJobUrl, printableUrl } from '../gitlab/client.js'
 import { usageError } from '../util/errors.js'
-import type { Secret } from '../util/secret.js'
+import { Secret } from '../util/secret.js'
+import { adviceFor, type Advice, type AdviceLang } from './advice.js'
 import { explainText, type Match } from './match.js'
 
 export interface ExplainRequest {
@@ -15,21 +16,28 @@ export interface ExplainRequest {
   stdin?: AsyncIterable<string | Uint8Array>
   job?: { url: string; token?: Secret; caFile?: string; timeoutMs?: number }
   signal?: AbortSignal
+  /** Language of the advice built from extracted values (default en). */
+  lang?: AdviceLang
+}
+
+/** A match with the advice its extracted values allow (the RBAC rule to add, the quota figures). */
+export interface ExplainedMatch extends Match {
+  advice?: Advice
 }
 
 export interface ExplainResult {
   source: { kind: 'message' | 'file' | 'stdin' | 'job'; name: string }
   matched: boolean
-  matches: Match[]
+  matches: ExplainedMatch[]
 }
 
 export async function explain(req: ExplainRequest): Promise<ExplainResult> {
   if (req.job) {
     if (req.input !== undefined) throw usageError('explain-two-inputs', 'give either a message/FILE/- or --job, not both', { at: { flag: '--job' } })
     const ref = parseJobUrl(req.job.url)
-    const trace = await fetchJobTrace(ref, { token: req.job.token, caFile: req.job.caFile, timeoutMs: req.job.timeoutMs, signal: req.signal })
+    const trace = await fetchJobTrace(ref, { token: req.job.token ?? tokenInUrl(req.job.url), caFile: req.job.caFile, timeoutMs: req.job.timeoutMs, signal: req.signal })
     try {
-      return done({ kind: 'job', name: req.job.url }, await explainText(trace.body, { signal: req.signal }))
+      return done(req, { kind: 'job', name: printableUrl(req.job.url) }, await explainText(trace.body, { signal: req.signal }))
     } finally {
       await trace.close()
     }
@@ -39,23 +47,63 @@ export async function explain(req: ExplainRequest): Promise<ExplainResult> {
   }
   if (req.input === '-') {
     if (!req.stdin) throw usageError('explain-no-stdin', 'stdin is not available')
-    return done({ kind: 'stdin', name: '-' }, await explainText(req.stdin, { signal: req.signal }))
+    return done(req, { kind: 'stdin', name: '-' }, await explainText(req.stdin, { signal: req.signal }))
   }
-  const file = await stat(req.input).catch(() => undefined)
+  const file = await stat(req.input).catch((err: NodeJS.ErrnoException) => {
+    // An argument that names no file is a message, unless it was plainly meant as a path: then say
+    // the file is missing instead of "nothing matched". (Long messages fail stat with ENAMETOOLONG.)
+    if (!looksLikePath(req.input!)) return undefined
+    const missing = err.code === 'ENOENT' || err.code === 'ENOTDIR'
+    throw usageError(missing ? 'file-not-found' : 'file-unreadable', missing ? `no such file: ${req.input}` : `cannot read ${req.input}: ${err.code ?? String(err)}`, {
+      at: { file: req.input },
+      suggestions: [missing ? 'Check the path, or quote the error message to explain it as text.' : 'Check the permissions of the file and its folders.'],
+    })
+  })
   if (file?.isFile()) {
     const stream = createReadStream(req.input, { highWaterMark: 1 << 20 })
     try {
-      return done({ kind: 'file', name: req.input }, await explainText(stream, { signal: req.signal }))
+      return done(req, { kind: 'file', name: req.input }, await explainText(stream, { signal: req.signal }))
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
-      if (code) throw usageError('file-unreadable', `cannot read ${req.input}: ${code}`, { at: { file: req.input } })
+      if (code) {
+        throw usageError('file-unreadable', `cannot read ${req.input}: ${code}`, {
+          at: { file: req.input },
+          suggestions: ['Check the file\'s permissions, or pipe it in with `... | gkr explain -`.'],
+        })
+      }
       throw err
     } finally {
       stream.destroy()
     }
   }
   if (file?.isDirectory()) throw usageError('explain-directory', `${req.input} is a directory; pass a log file`, { at: { file: req.input } })
-  return done({ kind: 'message', name: 'argument' }, await explainText(req.input, { signal: req.signal }))
+  return done(req, { kind: 'message', name: 'argument' }, await explainText(req.input, { signal: req.signal }))
 }
 
-const done = (source: ExplainResult['source'], matches: Match[]): ExplainResult => ({ source, matched: matches.length > 0, matches })
+/** GitLab also accepts `?private_token=` in a URL; honour it (it is never printed: see printableUrl). */
+function tokenInUrl(url: string): Secret | undefined {
+  try {
+    const t = new URL(url).searchParams.get('private_token')
+    return t ? new Secret(t) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Whether an argument that names no file was meant as one: a single word that starts like a path
+ * (`/`, `./`, `../`, `~/`, `C:\\`) or ends in a log-like extension. Error messages have spaces or colons
+ * in other places, so `OOMKilled` or `ErrImagePull` stay messages.
+ */
+export function looksLikePath(arg: string): boolean {
+  if (/\s/.test(arg)) return false
+  return /^(?:\.{0,2}\/|~\/|[A-Za-z]:\\)/.test(arg) || /\.(?:log|txt|out|trace|json|gz)$/i.test(arg)
+}
+
+function done(req: ExplainRequest, source: ExplainResult['source'], matches: Match[]): ExplainResult {
+  const explained = matches.map((m): ExplainedMatch => {
+    const advice = adviceFor(m.id, m.fields, req.lang)
+    return advice ? { ...m, advice } : m
+  })
+  return { source, matched: matches.length > 0, matches: explained }
+}

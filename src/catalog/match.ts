@@ -8,6 +8,7 @@
 import type { CatalogId } from './ids.js'
 import type { CatalogEntry, Symptom } from './types.js'
 import { CATALOG } from './index.js'
+import { NeedleSet } from './needles.js'
 
 export interface Match {
   id: CatalogId
@@ -39,13 +40,11 @@ interface CompiledSymptom extends Symptom {
 
 const SYMPTOMS: CompiledSymptom[] = CATALOG.flatMap((entry) => entry.symptoms.map((s) => ({ ...s, entry })))
 
-const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
-
 /**
- * One regex over all needles, run on the lower-cased chunk. A `"` may appear JSON-escaped in raw text,
- * so each needle contributes its longest quote-free piece (the full needle is checked per line later).
+ * Every needle, found in one case-insensitive pass over each chunk. A `"` may appear JSON-escaped in raw
+ * text, so each needle contributes its longest quote-free piece (the full needle is checked per line later).
  */
-const PREFILTER_SOURCE = [...new Set(SYMPTOMS.map((s) => longestPiece(s.needle)))].map(escapeRe).join('|')
+const NEEDLES = new NeedleSet([...new Set(SYMPTOMS.map((s) => longestPiece(s.needle)))])
 
 function longestPiece(needle: string): string {
   return needle.split('"').reduce((a, b) => (b.length > a.length ? b : a), '')
@@ -124,32 +123,22 @@ class Collector {
 /** Scans complete lines of text; keeps the line count across calls. */
 class Scanner {
   private lineNo = 0
-  private readonly prefilter = new RegExp(PREFILTER_SOURCE, 'g')
-  private readonly prefilterI = new RegExp(PREFILTER_SOURCE, 'gi')
-
   constructor(private readonly out: Collector) {}
 
   /** `text` holds whole lines; the last one may lack its newline only at end of input. */
   scan(text: string): void {
-    // Lower-casing first lets the needle regex run without the (much slower) `i` flag. The rare text
-    // whose length changes when lower-cased falls back to the `i` regex so positions stay aligned.
-    const lower = text.toLowerCase()
-    const aligned = lower.length === text.length
-    const re = aligned ? this.prefilter : this.prefilterI
-    const hay = aligned ? lower : text
-    re.lastIndex = 0
     let counted = 0 // position up to which newlines are counted into lineNo
-    for (let m = re.exec(hay); m; m = re.exec(hay)) {
-      const start = text.lastIndexOf('\n', m.index - 1) + 1
-      let end = text.indexOf('\n', m.index)
+    for (let hit = NEEDLES.findEnd(text); hit >= 0; ) {
+      const start = text.lastIndexOf('\n', hit - 1) + 1
+      let end = text.indexOf('\n', hit - 1)
       if (end < 0) end = text.length
       this.lineNo += countNewlines(text, counted, start)
       counted = start
       const line = normaliseLine(text.slice(start, end))
-      const hit = matchLine(line)
-      if (hit) this.out.add(hit, line, this.lineNo + 1)
-      re.lastIndex = end + 1
+      const found = matchLine(line)
+      if (found) this.out.add(found, line, this.lineNo + 1)
       if (end >= text.length) break
+      hit = NEEDLES.findEnd(text, end + 1)
     }
     this.lineNo += countNewlines(text, counted, text.length)
   }
@@ -183,15 +172,21 @@ export async function explainText(input: AsyncIterable<string | Uint8Array> | st
     opts.signal?.throwIfAborted()
     let text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true })
     if (opts.lines) text += '\n'
-    const buf = rest + text
-    const cut = buf.lastIndexOf('\n')
-    if (cut < 0 && buf.length < MAX_BUFFER) {
-      rest = buf
+    // Scan the chunk where it lies: gluing it to the unfinished line before it would make one large
+    // concatenated string, which V8 reads character by character far more slowly than a flat one.
+    const first = text.indexOf('\n')
+    if (first < 0) {
+      rest += text
+      if (rest.length >= MAX_BUFFER) {
+        scanner.scan(rest)
+        rest = ''
+      }
       continue
     }
-    const upto = cut < 0 ? buf.length : cut + 1
-    scanner.scan(buf.slice(0, upto))
-    rest = buf.slice(upto)
+    scanner.scan(rest + text.slice(0, first + 1))
+    const last = text.lastIndexOf('\n')
+    if (last > first) scanner.scan(text.slice(first + 1, last + 1))
+    rest = text.slice(last + 1)
   }
   rest += decoder.decode()
   if (rest) scanner.scan(rest)

@@ -5,6 +5,8 @@
 import { CATALOG } from './index.js'
 import type { CatalogEntry } from './types.js'
 import type { Match } from './match.js'
+import type { Advice } from './advice.js'
+import { relatedChecks } from './links.js'
 
 export type Lang = 'en' | 'ja'
 
@@ -41,13 +43,14 @@ export function renderEntryText(e: CatalogEntry, lang: Lang = 'en'): string {
   out.push('', `${l.fix}:`, ...t.fix.map((s, i) => `  ${i + 1}. ${s}`))
   if (e.fix.snippet) out.push('', indent(e.fix.snippet.text, '    '))
   if (e.configKeys.length) out.push('', `${l.keys}: ${e.configKeys.join(', ')}`)
-  if (e.checks.length) out.push(`${l.checks}: ${e.checks.join(', ')}`)
+  const checks = relatedChecks(e)
+  if (checks.length) out.push(`${l.checks}: ${checks.join(', ')}`)
   out.push('', `${l.examples}:`, ...e.examples.map((x) => `  ${x}`), '', `${l.more}: ${e.ref}`)
   return out.join('\n') + '\n'
 }
 
 /** The answer of `gkr explain`: each match with its line, what was extracted, and the fix. */
-export function renderMatchesText(matches: Match[], lang: Lang = 'en'): string {
+export function renderMatchesText(matches: (Match & { advice?: Advice })[], lang: Lang = 'en'): string {
   const l = L[lang]
   const blocks = matches.map((m, i) => {
     const e = CATALOG.find((x) => x.id === m.id)!
@@ -56,8 +59,14 @@ export function renderMatchesText(matches: Match[], lang: Lang = 'en'): string {
     if (m.occurrences > 1) out.push(`   ${l.found} ${m.occurrences} ${l.times} (${l.line} ${m.lineNumbers.join(', ')}${m.occurrences > m.lineNumbers.length ? ', …' : ''})`)
     const fields = Object.entries(m.fields)
     if (fields.length) out.push(`   ${l.extracted}: ${fields.map(([k, v]) => `${k}=${v}`).join(', ')}`)
+    if (m.advice) {
+      out.push('', ...m.advice.text.map((t) => `   ${t}`))
+      if (m.advice.snippet) out.push('', indent(m.advice.snippet.text, '       '))
+    }
     out.push('', indent(t.explanation, '   '), '', `   ${l.fix}:`, ...t.fix.map((s, j) => `     ${j + 1}. ${s}`))
     if (e.fix.snippet) out.push('', indent(e.fix.snippet.text, '       '))
+    const checks = relatedChecks(e)
+    if (checks.length) out.push('', `   ${l.checks}: gkr doctor --only ${checks.join(',')}`)
     out.push('', `   ${l.more}: ${e.ref}`)
     return out.join('\n')
   })
@@ -94,7 +103,8 @@ export function renderCatalogDocs(lang: Lang = 'en'): string {
     out.push(`${l.fix}:`, '', ...t.fix.map((s, i) => `${i + 1}. ${s}`), '')
     if (e.fix.snippet) out.push('```' + e.fix.snippet.lang, e.fix.snippet.text, '```', '')
     if (e.configKeys.length) out.push(`${l.keys}: ${e.configKeys.map((k) => `\`${k}\``).join(', ')}`, '')
-    if (e.checks.length) out.push(`${l.checks}: ${e.checks.map((k) => `\`${k}\``).join(', ')}`, '')
+    const checks = relatedChecks(e)
+    if (checks.length) out.push(`${l.checks}: ${checks.map((k) => `\`${k}\``).join(', ')}`, '')
     out.push(`${l.examples}:`, '', '```plaintext', ...e.examples, '```', '')
     if (e.source === 'gitlab-docs') out.push(`${l.more}: ${e.ref}`, '')
   }

@@ -8,9 +8,9 @@ import { Secret } from '../util/secret.js'
 
 export default class Explain extends BaseCommand {
   static override summary = 'Explain an error message or a job log with the troubleshooting catalog.'
-  static override description = `Finds every catalog entry the text shows, most specific first, with the line that matched, what was extracted (quota figures, user/verb/resource, …), the explanation and the fix.
-The text is an error message, a log FILE, - for stdin, or a GitLab job (--job URL, token from --token or GITLAB_TOKEN). Logs are streamed, so large traces are fine.
-Exits 0 when something matched and 1 when nothing did.`
+  static override description = `Finds every catalog entry the text shows, most specific first, with the line that matched, what was extracted (quota figures, user/verb/resource, …), the explanation and the fix. For a refused API call it prints the exact Role rule to add; for a full quota, requested, used and limit side by side.
+The text is an error message, a log FILE, - for stdin, or a GitLab job (--job URL of the job page or its API trace URL, token from --token or GITLAB_TOKEN; self-managed instances, relative URLs and private CAs with --ca-file). Logs are streamed, so large traces are fine; ANSI colours and GitLab section markers are ignored.
+Exits 0 when something matched, 1 when nothing did, 2 for bad input (a missing or unreadable file, a bad URL or token).`
 
   static override examples = [
     { description: 'Explain one error message', command: `<%= config.bin %> <%= command.id %> 'pods "runner-x" is forbidden: exceeded quota: ci, requested: pods=1, used: pods=10, limited: pods=10'` },
@@ -33,13 +33,14 @@ Exits 0 when something matched and 1 when nothing did.`
   public async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Explain)
     const tokenText = flags.token ?? process.env.GITLAB_TOKEN
+    const lang = resolveLang(flags.lang, process.env)
     const result = await explain({
+      lang,
       input: args.text,
       stdin: process.stdin,
       job: flags.job ? { url: flags.job, token: tokenText ? new Secret(tokenText) : undefined, caFile: flags['ca-file'] } : undefined,
       signal: this.signal,
     })
-    const lang = resolveLang(flags.lang, process.env)
     if (!result.matched) {
       this.setExit(EXIT.FAILED)
       if (!this.jsonEnabled()) {
@@ -47,7 +48,7 @@ Exits 0 when something matched and 1 when nothing did.`
           ? 'カタログのどのエントリにも一致しませんでした。クラスターと設定を確認するには `gkr doctor` を実行してください。'
           : 'Nothing in the text matches a catalog entry. Run `gkr doctor` to check the runner configuration and the cluster.')
       }
-      return { ...result, lang }
+      return { ...result, lang, suggestions: ['Run `gkr doctor` to check the runner configuration and the cluster.'] }
     }
     if (!this.jsonEnabled()) this.out.write(renderMatchesText(result.matches, lang))
     return { ...result, lang }

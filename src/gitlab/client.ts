@@ -156,6 +156,22 @@ export interface JobRef {
   /** Numeric id or URL-encoded full path. */
   project: string
   jobId: string
+  /**
+   * Other readings of a job page URL on an instance served under a relative URL
+   * (`https://host/gitlab/group/app/-/jobs/1`: instance `https://host/gitlab`, project `group/app`).
+   * Same origin as `baseUrl`, so the token never goes to another host; tried in order after a 404.
+   */
+  fallbacks: { baseUrl: string; project: string }[]
+}
+
+/** The URL without query, fragment or credentials: safe to print (GitLab accepts `?private_token=`). */
+export function printableUrl(input: string): string {
+  try {
+    const u = new URL(input)
+    return u.origin + u.pathname
+  } catch {
+    return input.replace(/[?#].*$/, '').replace(/\/\/[^/@]*@/, '//')
+  }
 }
 
 /**
@@ -167,36 +183,75 @@ export function parseJobUrl(input: string): JobRef {
   try {
     u = new URL(input)
   } catch {
-    throw usageError('job-url-invalid', `not a URL: ${input}`, { at: { flag: '--job' } })
+    throw usageError('job-url-invalid', `not a URL: ${printableUrl(input)}`, { at: { flag: '--job' } })
   }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw usageError('job-url-invalid', `GitLab job URL must use https or http: ${printableUrl(input)}`, { at: { flag: '--job' } })
   const api = /^(?<prefix>.*?)\/api\/v4\/projects\/(?<project>[^/]+)\/jobs\/(?<job>\d+)(?:\/trace)?\/?$/.exec(u.pathname)
-  if (api?.groups) return { baseUrl: u.origin + api.groups.prefix, project: api.groups.project!, jobId: api.groups.job! }
+  if (api?.groups) return { baseUrl: u.origin + api.groups.prefix, project: api.groups.project!, jobId: api.groups.job!, fallbacks: [] }
   const web = /^(?<path>\/.+?)\/-\/jobs\/(?<job>\d+)(?:\/.*)?$/.exec(u.pathname)
   if (web?.groups) {
-    // The project path may sit under a relative-URL prefix; GitLab's API accepts the encoded full path.
-    return { baseUrl: u.origin, project: encodeURIComponent(web.groups.path!.slice(1)), jobId: web.groups.job! }
+    const segments = web.groups.path!.slice(1).split('/').filter(Boolean)
+    // A project path has at least a namespace and a name; anything before may be a relative-URL prefix.
+    const readings = []
+    for (let cut = 0; cut <= Math.min(2, segments.length - 2); cut++) {
+      readings.push({ baseUrl: u.origin + segments.slice(0, cut).map((x) => `/${x}`).join(''), project: encodeURIComponent(decodeURIComponent(segments.slice(cut).join('/'))) })
+    }
+    if (readings.length) return { ...readings[0]!, jobId: web.groups.job!, fallbacks: readings.slice(1) }
   }
-  throw usageError('job-url-invalid', `not a GitLab job URL: ${input}`, {
+  throw usageError('job-url-invalid', `not a GitLab job URL: ${printableUrl(input)}`, {
     at: { flag: '--job' },
     suggestions: ['Use the URL of the job page, e.g. https://gitlab.example.com/group/project/-/jobs/123.'],
   })
 }
 
-/** Streams a job's log (`GET /api/v4/projects/:id/jobs/:id/trace`). */
+/** Streams a job's log (`GET /api/v4/projects/:id/jobs/:id/trace`), trying the URL's other readings after a 404. */
 export async function fetchJobTrace(job: JobRef, opts: { token?: Secret; caFile?: string; timeoutMs?: number; signal?: AbortSignal }): Promise<{ body: AsyncIterable<Uint8Array>; close(): Promise<void> }> {
-  const client = await GitlabClient.create({ baseUrl: job.baseUrl, caFile: opts.caFile, timeoutMs: opts.timeoutMs })
-  const res = await client.request(`/api/v4/projects/${job.project}/jobs/${job.jobId}/trace`, { token: opts.token, signal: opts.signal })
-  if (res.status === 200) return { body: res.body, close: () => client.close() }
-  await res.dump().catch(() => undefined)
-  await client.close()
+  const readings = [{ baseUrl: job.baseUrl, project: job.project }, ...job.fallbacks]
+  for (const [i, r] of readings.entries()) {
+    const client = await GitlabClient.create({ baseUrl: r.baseUrl, caFile: opts.caFile, timeoutMs: opts.timeoutMs })
+    let res: GitlabResponse
+    try {
+      res = await client.request(`/api/v4/projects/${r.project}/jobs/${job.jobId}/trace`, { token: opts.token, signal: opts.signal })
+    } catch (err) {
+      await client.close()
+      throw err
+    }
+    if (res.status === 200) return { body: res.body, close: () => client.close() }
+    await res.dump().catch(() => undefined)
+    await client.close()
+    if (res.status === 404 && i < readings.length - 1) continue
+    throw traceError(res, job, opts.token)
+  }
+  throw new Error('unreachable: no job URL reading was tried')
+}
+
+function traceError(res: GitlabResponse, job: JobRef, token: Secret | undefined): GkrError {
+  const noToken = !token || token.isEmpty
   if (res.status === 401 || res.status === 403) {
-    throw usageError('gitlab-token-rejected', `GitLab answered ${res.status} for job ${job.jobId}: the token is missing, invalid or lacks read_api access to the project`, {
-      at: { flag: '--token' },
-      suggestions: ['Pass a personal or project access token with read_api scope via --token or GITLAB_TOKEN.'],
-    })
+    return usageError(
+      'gitlab-token-rejected',
+      noToken
+        ? `GitLab answered ${res.status} for job ${job.jobId} and no token was given: the job log needs a token with read_api access to the project`
+        : `GitLab answered ${res.status} for job ${job.jobId}: the token is invalid, expired, or lacks read_api access to the project`,
+      {
+        at: { flag: '--token' },
+        suggestions: ['Pass a personal or project access token with read_api scope via --token or GITLAB_TOKEN.'],
+      },
+    )
   }
   if (res.status === 404) {
-    throw usageError('job-not-found', `GitLab has no job ${job.jobId} in project ${decodeURIComponent(job.project)} (or the token cannot see it)`, { at: { flag: '--job' } })
+    return usageError('job-not-found', `GitLab has no job ${job.jobId} in project ${decodeURIComponent(job.project)}${noToken ? '' : ' (or the token cannot see it)'}`, {
+      at: { flag: '--job' },
+      suggestions: noToken ? ['Private projects answer 404 without a token: pass one via --token or GITLAB_TOKEN.'] : [],
+    })
   }
-  throw incompleteError('gitlab-http-error', `GitLab answered HTTP ${res.status} for the job log`, { ref: 'gitlab-unreachable' })
+  if (res.status >= 300 && res.status < 400) {
+    const location = res.headers.location
+    const to = typeof location === 'string' ? printableUrl(location) : undefined
+    return usageError('gitlab-redirect', `GitLab redirected the job log request${to ? ` to ${to}` : ''} (HTTP ${res.status}); gkr does not follow redirects so the token stays with the host you named`, {
+      at: { flag: '--job' },
+      suggestions: ['Use the instance\'s canonical URL (often https:// instead of http://) in --job.'],
+    })
+  }
+  return incompleteError('gitlab-http-error', `GitLab answered HTTP ${res.status} for the job log`, { ref: 'gitlab-unreachable' })
 }

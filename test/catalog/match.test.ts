@@ -88,6 +88,28 @@ describe('explainText', () => {
     expect(ms[0]).toMatchObject({ id: 'oom-killed', lineNumber: 2 })
   })
 
+  it('keeps memory bounded on a line longer than the buffer and still counts lines right', async () => {
+    async function* huge(): AsyncGenerator<string> {
+      for (let i = 0; i < 5; i++) yield 'x'.repeat(1 << 20) // 5 MB without a newline
+      yield '\nERROR: Job failed: command terminated with exit code 137\n'
+    }
+    const ms = await explainText(huge())
+    expect(ms).toHaveLength(1)
+    expect(ms[0]).toMatchObject({ id: 'oom-killed', lineNumber: 2 })
+  })
+
+  it('finds a symptom split across chunk boundaries at every offset', async () => {
+    const line = 'secrets "runner-a" is forbidden: exceeded quota: q, requested: secrets=1, used: secrets=9, limited: secrets=9'
+    const text = `a\nb\n${line}\nc\n`
+    for (let cut = 1; cut < text.length; cut += 3) {
+      async function* two(): AsyncGenerator<Uint8Array> {
+        yield Buffer.from(text.slice(0, cut))
+        yield Buffer.from(text.slice(cut))
+      }
+      expect((await explainText(two()))[0], `cut at ${cut}`).toMatchObject({ id: 'quota-exceeded', lineNumber: 3, fields: { used: 'secrets=9' } })
+    }
+  })
+
   it('honours an aborted signal', async () => {
     const ac = new AbortController()
     ac.abort(new Error('stop'))

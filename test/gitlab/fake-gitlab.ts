@@ -43,6 +43,12 @@ export interface FakeOptions {
   /** Valid access token for the trace endpoint. */
   accessToken?: string
   trace?: string
+  /** Serve the API under this relative-URL prefix (e.g. `/gitlab`), as a self-managed install may. */
+  prefix?: string
+  /** Only this project (id or URL-encoded path) has job 42. */
+  project?: string
+  /** Answer the trace request with a 301 to this location. */
+  redirectTo?: string
   /** Never answer POST /api/v4/jobs/request. */
   hangJobRequest?: boolean
 }
@@ -67,10 +73,14 @@ export async function startFakeGitlab(opts: FakeOptions): Promise<FakeGitlab> {
         if (opts.hangJobRequest) return void pending.push(res)
         return json(403, { message: '403 Forbidden' })
       }
-      const trace = /^\/api\/v4\/projects\/([^/]+)\/jobs\/(\d+)\/trace$/.exec(path)
-      if (req.method === 'GET' && trace) {
+      const trace = /^(.*?)\/api\/v4\/projects\/([^/]+)\/jobs\/(\d+)\/trace$/.exec(path)
+      if (req.method === 'GET' && trace && trace[1] === (opts.prefix ?? '')) {
+        if (opts.redirectTo) {
+          res.writeHead(301, { location: opts.redirectTo })
+          return void res.end()
+        }
         if (req.headers['private-token'] !== opts.accessToken) return json(401, { message: '401 Unauthorized' })
-        if (trace[2] !== '42') return json(404, { message: '404 Not found' })
+        if (trace[3] !== '42' || (opts.project !== undefined && trace[2] !== opts.project)) return json(404, { message: '404 Project Not Found' })
         res.writeHead(200, { 'content-type': 'text/plain' })
         const text = opts.trace ?? ''
         for (let i = 0; i < text.length; i += 1000) res.write(text.slice(i, i + 1000))

@@ -350,7 +350,7 @@ export const documentedEntries: CatalogEntry[] = [
     symptoms: [
       sym(
         'is not one of the allowed_pull_policies',
-        /pull_policy \((?<requested>[^)]*)\) defined in (?<source>.+?) is not one of the allowed_pull_policies \((?<allowed>[^)]*)\)/,
+        /pull_policy \((?<requested>[^)]*)\) defined in (?<source>.+?) is not one of the allowed_pull_policies(?: \((?<allowed>[^)]*)\))?/,
         60,
       ),
     ],
@@ -424,7 +424,10 @@ export const documentedEntries: CatalogEntry[] = [
     title: 'Apparently redundant shell process in build container with init system',
     ref: docRef('apparently-redundant-shell-process-in-build-container-with-init-system'),
     source: 'gitlab-docs',
-    symptoms: [sym('dumb-init -- sh -c if [ -x', /\/(?<init>dumb-init|tini(?:-init)?) -- sh -c if \[ -x /, 40)],
+    symptoms: [
+      sym('dumb-init -- sh -c if [ -x', /\/(?<init>dumb-init) -- sh -c if \[ -x /, 40),
+      sym(' -- sh -c if [ -x', /\/(?<init>tini(?:-init)?) -- sh -c if \[ -x /, 40),
+    ],
     explanation:
       'When the build container starts under an init system, the init runs the runner\'s shell-detection script, which starts one extra shell as PID 6 or 7. That shell is expected and is not a leak.',
     causes: ['`FF_USE_DUMB_INIT_WITH_KUBERNETES_EXECUTOR` is on, or the image\'s ENTRYPOINT is an init system.'],

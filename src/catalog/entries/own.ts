@@ -16,7 +16,7 @@ export const ownEntries: CatalogEntry[] = [
     symptoms: [
       sym(
         'is forbidden: user "',
-        /(?<kind>[\w.-]+)(?: "(?<name>[^"]+)")? is forbidden: User "(?<user>[^"]+)" cannot (?<verb>\w+) resource "(?<resource>[^"]+)" in API group "(?<group>[^"]*)"(?: in the namespace "(?<namespace>[^"]+)"| at the cluster scope)?/,
+        /(?<kind>[\w.-]+)(?: "(?<name>[^"]+)")? is forbidden: User "(?<user>[^"]+)" cannot (?<verb>\w+) resource "(?<resource>[^"]+)" in API group "(?<group>[^"]*)"(?: in the namespace "(?<namespace>[^"]+)"| at the (?<scope>cluster) scope)?/,
         50,
       ),
       sym("won't use informers", /won't use informers: "?not allowed: (?<verb>\w+) on (?<resource>[\w/]+)/, 45),
@@ -161,8 +161,12 @@ export const ownEntries: CatalogEntry[] = [
     symptoms: [
       sym('image pull failed', /image pull failed: (?<reason>.+)/, 45),
       sym('failed to pull image', /Failed to pull image "(?<image>[^"]+)"/i, 45),
-      sym('errimagepull', /\b(?<state>ErrImagePull|ImagePullBackOff|InvalidImageName)\b/, 35),
+      // One symptom per state: the needle must occur in every line its pattern accepts.
+      sym('errimagepull', /\b(?<state>ErrImagePull)\b/, 35),
+      sym('imagepullbackoff', /\b(?<state>ImagePullBackOff)\b/, 35),
+      sym('invalidimagename', /\b(?<state>InvalidImageName)\b/, 35),
       sym('pull access denied for', /pull access denied for (?<image>[^,\s]+)/, 45),
+      sym('back-off pulling image', /Back-off pulling image "(?<image>[^"]+)"/, 40),
     ],
     explanation:
       'The kubelet on the job\'s node could not fetch the build, helper or service image: the name or tag does not exist, the registry refused the credentials, or the registry is unreachable.',
@@ -183,6 +187,7 @@ export const ownEntries: CatalogEntry[] = [
     examples: [
       'WARNING: Failed to pull image "registry.example.com/team/app:1.2" for container "build" with policy "IfNotPresent": image pull failed: Back-off pulling image "registry.example.com/team/app:1.2"',
       'ERROR: Job failed (system failure): prepare environment: waiting for pod running: pulling image "alpine:9.99": image pull failed: rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/alpine:9.99"',
+      'WARNING: Event retrieved from the cluster: Back-off pulling image "registry.example.com/team/app:1.2"',
     ],
     ja: {
       title: 'ノードがイメージをプルできなかった',
@@ -199,6 +204,7 @@ export const ownEntries: CatalogEntry[] = [
       sym('oomkilled', /Error in container (?<container>[\w-]+): exit code: (?<exitCode>\d+), reason: 'OOMKilled'|OOMKilled/, 60),
       sym('exit code 137', /command terminated with exit code (?<exitCode>137)\b/, 45),
       sym('exit code: 137', /exit code: (?<exitCode>137)\b/, 45),
+      sym('the node was low on resource', /The node was low on resource: (?<resource>[\w-]+)\./, 50),
     ],
     explanation:
       'Exit code 137 means the process got SIGKILL. When Kubernetes reports the reason OOMKilled, the container went over its memory limit (or the node ran out of memory). Exit code 137 without OOMKilled means something else killed it: a timeout or cancellation, an eviction, or a process inside the container.',
@@ -215,6 +221,7 @@ export const ownEntries: CatalogEntry[] = [
     examples: [
       "ERROR: Job failed (system failure): Error in container build: exit code: 137, reason: 'OOMKilled'",
       'ERROR: Job failed: command terminated with exit code 137',
+      'WARNING: Event retrieved from the cluster: The node was low on resource: memory. Threshold quantity: 100Mi, available: 92Mi. Container build was using 3512Mi, request is 1Gi, has larger consumption of memory.',
     ],
     ja: {
       title: 'メモリ不足でコンテナが強制終了された（OOMKilled / 終了コード137）',
@@ -329,6 +336,7 @@ export const ownEntries: CatalogEntry[] = [
       sym('persistentvolumeclaim', /persistentvolumeclaim "(?<name>[^"]+)" not found/, 45),
       sym('not found in the list of registered csi drivers', /driver name (?<driver>\S+) not found in the list of registered CSI drivers/, 45),
       sym("couldn't find key", /couldn't find key (?<key>\S+) in (?<kind>ConfigMap|Secret) (?<name>\S+)/, 45),
+      sym('unable to attach or mount volumes', /Unable to attach or mount volumes: unmounted volumes=\[(?<volumes>[^\]]*)\]/, 35),
     ],
     explanation: 'The pod refers to a config map, secret, persistent volume claim, key or CSI driver that is not there, so the kubelet cannot mount it and the pod never starts.',
     causes: ['The object lives in another namespace than the job.', 'A typo in the name or item key.', 'The CSI driver is not installed on the node.'],
@@ -341,6 +349,7 @@ export const ownEntries: CatalogEntry[] = [
     examples: [
       'Event retrieved from the cluster: MountVolume.SetUp failed for volume "cfg" : configmap "ci-settings" not found',
       'Event retrieved from the cluster: persistentvolumeclaim "build-cache" not found',
+      'WARNING: Event retrieved from the cluster: Unable to attach or mount volumes: unmounted volumes=[cache], unattached volumes=[cache repo scripts logs]: timed out waiting for the condition',
     ],
     ja: {
       title: 'ポッドがマウントするボリュームのソースが存在しない',
@@ -375,7 +384,7 @@ export const ownEntries: CatalogEntry[] = [
     ref: ownRef('service-account-missing'),
     source: 'gkr',
     symptoms: [
-      sym('serviceaccount "', /serviceaccounts? "(?<name>[^"]+)" not found/i, 55),
+      sym('serviceaccount', /serviceaccounts? "(?<name>[^"]+)" not found/i, 55),
       sym('timed out while waiting for serviceaccount', /Timed out while waiting for ServiceAccount\/(?<name>\S+) to be present in the cluster/, 55),
     ],
     explanation: 'Job pods are to run as a service account (`service_account`, or a job overwrite) that does not exist in the job namespace.',

@@ -3,6 +3,7 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
 import { getEntry, suggestIds } from '../../catalog/index.js'
 import { renderEntryText, resolveLang } from '../../catalog/render.js'
+import { relatedChecks } from '../../catalog/links.js'
 import { usageError } from '../../util/errors.js'
 
 export default class CatalogShow extends BaseCommand {
@@ -30,6 +31,6 @@ export default class CatalogShow extends BaseCommand {
     const lang = resolveLang(flags.lang, process.env)
     if (!this.jsonEnabled()) this.out.write(renderEntryText(entry, lang))
     const { symptoms, ...rest } = entry
-    return { ...rest, symptoms: symptoms.map((s) => ({ pattern: s.pattern.source, flags: s.pattern.flags, weight: s.weight })) }
+    return { ...rest, checks: relatedChecks(entry), symptoms: symptoms.map((s) => ({ pattern: s.pattern.source, flags: s.pattern.flags, weight: s.weight })) }
   }
 }

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest'
+import { NeedleSet } from '../../src/catalog/needles.js'
+
+/** Reference: the end of the earliest-ending occurrence of any needle, by brute force. */
+function naive(needles: string[], text: string, from = 0): number {
+  const lower = text.replace(/[A-Z]/g, (c) => c.toLowerCase())
+  let best = -1
+  for (const n of needles) {
+    const i = lower.indexOf(n, from)
+    if (i >= 0 && (best < 0 || i + n.length < best)) best = i + n.length
+  }
+  return best
+}
+
+describe('NeedleSet', () => {
+  it('finds the earliest-ending needle, ignoring ASCII case, across overlaps and failure links', () => {
+    const set = new NeedleSet(['abcd', 'bc', 'aab', 'exceeded quota: '])
+    expect(set.findEnd('xxABCx')).toBe(5) // "bc" inside "abc…"
+    expect(set.findEnd('aaab')).toBe(4) // needs the failure link from "aa" to "a"
+    expect(set.findEnd('pods is forbidden: Exceeded Quota: ci')).toBe(35)
+    expect(set.findEnd('nothing here')).toBe(-1)
+    expect(set.findEnd('bc ... bc', 3)).toBe(9)
+  })
+
+  it('agrees with a brute-force search on generated text, including non-ASCII characters', () => {
+    const needles = ['ab', 'bca', 'caab', 'ü-not-allowed'.replace('ü', 'u'), 'a b']
+    const set = new NeedleSet(needles)
+    const alphabet = ['a', 'b', 'c', 'A', 'B', ' ', 'ü', '\n', 'x']
+    let seed = 7
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    for (let k = 0; k < 300; k++) {
+      let text = ''
+      for (let i = 0; i < 40; i++) text += alphabet[Math.floor(rnd() * alphabet.length)]
+      const from = Math.floor(rnd() * 10)
+      expect(set.findEnd(text, from), JSON.stringify(text)).toBe(naive(needles, text, from))
+    }
+  })
+
+  it('rejects non-ASCII and empty needles', () => {
+    expect(() => new NeedleSet(['größe'])).toThrow(/ASCII/)
+    expect(() => new NeedleSet([''])).toThrow(/empty/)
+  })
+})

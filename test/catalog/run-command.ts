@@ -1,0 +1,85 @@
+/**
+ * Runs a gkr command class in this process (house style: command tests run in-process), capturing what
+ * it writes to stdout and stderr and the exit code it sets, without spawning bin/run.js. Environment
+ * variables and stdin are swapped in for the run and restored afterwards.
+ */
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import process from 'node:process'
+import { Readable } from 'node:stream'
+import { format } from 'node:util'
+import { Config, type Interfaces } from '@oclif/core'
+import { ROOT } from '../helpers/cli.js'
+
+export interface InProcessResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+let config: Promise<Config> | undefined
+
+function withoutCommandDiscovery(): Interfaces.PJSON {
+  const pjson = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { oclif: Record<string, unknown> }
+  delete pjson.oclif.commands
+  return pjson as unknown as Interfaces.PJSON
+}
+
+export async function runCommand(
+  cmd: { run(argv: string[], config: Config): Promise<unknown> },
+  argv: string[],
+  opts: { env?: Record<string, string | undefined>; stdin?: string } = {},
+): Promise<InProcessResult> {
+  // The command class is run directly, so oclif need not discover commands: without `oclif.commands`
+  // it skips importing the whole built CLI from dist/ (about 5 s on a busy machine).
+  config ??= Config.load({ root: ROOT, pjson: withoutCommandDiscovery() })
+  const cfg = await config
+  const out: string[] = []
+  const err: string[] = []
+  const origOut = process.stdout.write.bind(process.stdout)
+  const origErr = process.stderr.write.bind(process.stderr)
+  const savedEnv = new Map<string, string | undefined>()
+  const env = { NO_COLOR: '1', LANG: undefined, LC_ALL: undefined, LC_MESSAGES: undefined, GITLAB_TOKEN: undefined, ...opts.env }
+  for (const [k, v] of Object.entries(env)) {
+    savedEnv.set(k, process.env[k])
+    if (v === undefined) delete process.env[k]
+    else process.env[k] = v
+  }
+  const stdinDesc = Object.getOwnPropertyDescriptor(process, 'stdin')
+  if (opts.stdin !== undefined) Object.defineProperty(process, 'stdin', { value: Readable.from([Buffer.from(opts.stdin)]), configurable: true })
+  const capture = (parts: string[]) => ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+    parts.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'))
+    const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined
+    cb?.()
+    return true
+  }) as typeof process.stdout.write
+  // oclif's `log`/`logJson` go through console.log, which the test runner intercepts: capture it too.
+  const origLog = console.log
+  const origError = console.error
+  process.stdout.write = capture(out)
+  process.stderr.write = capture(err)
+  console.log = (...a: unknown[]) => void out.push(format(...a) + '\n')
+  console.error = (...a: unknown[]) => void err.push(format(...a) + '\n')
+  process.exitCode = undefined
+  try {
+    await cmd.run(argv, cfg)
+  } catch (e) {
+    // BaseCommand.catch sets the exit code and prints the error; anything reaching here is oclif's own exit.
+    const code = (e as { oclif?: { exit?: number } }).oclif?.exit
+    if (code === undefined) throw e
+    process.exitCode = code
+  } finally {
+    process.stdout.write = origOut
+    process.stderr.write = origErr
+    console.log = origLog
+    console.error = origError
+    if (stdinDesc) Object.defineProperty(process, 'stdin', stdinDesc)
+    for (const [k, v] of savedEnv) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+  }
+  const code = Number(process.exitCode ?? 0)
+  process.exitCode = undefined
+  return { code, stdout: out.join(''), stderr: err.join('') }
+}
