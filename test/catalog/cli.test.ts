@@ -10,7 +10,7 @@ import Catalog from '../../src/commands/catalog/index.js'
 import CatalogShow from '../../src/commands/catalog/show.js'
 import Explain from '../../src/commands/explain.js'
 import { runCli } from '../helpers/cli.js'
-import { runCommand } from './run-command.js'
+import { runCommand } from '../helpers/run-command.js'
 import { schemaErrors } from './mini-schema.js'
 import { startFakeGitlab, throwawayCert, type FakeGitlab } from '../gitlab/fake-gitlab.js'
 

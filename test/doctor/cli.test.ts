@@ -6,10 +6,10 @@ import { ROOT, runCli } from '../helpers/cli.js'
 import Doctor from '../../src/commands/doctor.js'
 import { start } from '../../src/sim/index.js'
 import { RESOURCES } from '../../src/sim/resources.js'
-import { runInProcess } from './in-process.js'
+import { runCommand } from '../helpers/run-command.js'
 
 /** The doctor command run in this process (see in-process.ts): same argv, output and exit code as bin/run.js. */
-const doctor = (args: string[], env?: Record<string, string>) => runInProcess(Doctor, args, env ? { env } : {})
+const doctor = (args: string[], env?: Record<string, string>) => runCommand(Doctor, args, env ? { env } : {})
 
 const ex = (f: string): string => path.join(ROOT, 'examples', f)
 const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), 'gkr-doctor-'))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { builtinScenarios, loadScenario, start } from '../../src/sim/index.js'
-import { runInProcess } from './in-process.js'
+import { runCommand } from '../helpers/run-command.js'
 import Doctor from '../../src/commands/doctor.js'
 import { RESOURCES } from '../../src/sim/resources.js'
 
@@ -31,7 +31,7 @@ describe.each(builtinScenarios().map((s) => [s.name] as const))('gkr doctor on s
     const sim = await start(scenario)
     try {
       const live = Boolean(scenario.expect?.live)
-      const r = await runInProcess(Doctor, ['--as-runner', '--json', ...(live ? ['--live'] : [])], { env: { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig } })
+      const r = await runCommand(Doctor, ['--as-runner', '--json', ...(live ? ['--live'] : [])], { env: { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig } })
       const env = JSON.parse(r.stdout) as { exitCode: number; result: { mode: string; runners: Array<{ results: Result[] }> } }
       expect(env.result.mode).toBe(live ? 'live' : 'cluster')
       const results = env.result.runners.flatMap((x) => x.results)

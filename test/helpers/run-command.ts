@@ -1,65 +1,89 @@
-import process from 'node:process'
-import { format } from 'node:util'
-import { readFile } from 'node:fs/promises'
+/**
+ * Runs a gkr command class in this process (house style: command tests run in-process): the same flag
+ * parsing, JSON envelope, error paragraphs and exit codes as `bin/run.js`, without the 1-2 s a spawned
+ * node process costs. stdout/stderr are captured; environment variables and stdin are swapped in for
+ * the run and restored afterwards. Calls must not overlap (they swap process-wide state); tests in one
+ * file run one after another. Use a spawned process (runCli) only where the process boundary matters.
+ */
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { Config } from '@oclif/core'
-import { ROOT, type CliResult } from './cli.js'
+import process from 'node:process'
+import { Readable } from 'node:stream'
+import { format } from 'node:util'
+import { Config, type Interfaces } from '@oclif/core'
+import { ROOT } from './cli.js'
+
+export interface InProcessResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export interface RunnableCommand {
+  run(argv: string[], config: Config): Promise<unknown>
+}
 
 let config: Promise<Config> | undefined
 
-/**
- * Runs one command class in this process, from the TypeScript sources: the same flags parsing, JSON
- * envelope, error paragraphs and exit codes as `bin/run.js`, without the 1-2 s a spawned process costs.
- * stdout/stderr are captured, `env` is applied for the duration of the call, and process.exitCode is
- * restored afterwards. Use a spawned process (runCli) only where the process boundary itself matters.
- */
-export async function runCommand(cmd: { run(argv: string[], config: Config): Promise<unknown> }, argv: string[], opts: { env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
-  // The package's own oclif settings without command discovery: loading the explicit command map would
-  // import every command from dist/ (~2.5 s); the command class is run directly instead.
-  config ??= (async () => {
-    const pjson = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { oclif: Record<string, unknown> } & Record<string, unknown>
-    const { commands: _discovery, ...oclif } = pjson.oclif
-    return Config.load({ root: ROOT, pjson: { ...pjson, oclif } as never })
-  })()
+/** The package's oclif settings without command discovery: the class is run directly, so oclif need not import every command from dist/. */
+function withoutCommandDiscovery(): Interfaces.PJSON {
+  const pjson = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { oclif: Record<string, unknown> }
+  delete pjson.oclif.commands
+  return pjson as unknown as Interfaces.PJSON
+}
+
+export async function runCommand(cmd: RunnableCommand, argv: string[], opts: { env?: Record<string, string | undefined>; stdin?: string } = {}): Promise<InProcessResult> {
+  config ??= Config.load({ root: ROOT, pjson: withoutCommandDiscovery() })
   const cfg = await config
-  let stdout = ''
-  let stderr = ''
-  const realOut = process.stdout.write.bind(process.stdout)
-  const realErr = process.stderr.write.bind(process.stderr)
-  const savedEnv: Record<string, string | undefined> = {}
-  for (const [k, v] of Object.entries({ NO_COLOR: '1', ...opts.env })) {
-    savedEnv[k] = process.env[k]
+  const out: string[] = []
+  const err: string[] = []
+  const origOut = process.stdout.write.bind(process.stdout)
+  const origErr = process.stderr.write.bind(process.stderr)
+  const savedEnv = new Map<string, string | undefined>()
+  // As runCli: no colour, not "in CI", and no locale or token leaking in from the developer's shell.
+  const env = { NO_COLOR: '1', CI: '', LANG: undefined, LC_ALL: undefined, LC_MESSAGES: undefined, GITLAB_TOKEN: undefined, ...opts.env }
+  for (const [k, v] of Object.entries(env)) {
+    savedEnv.set(k, process.env[k])
     if (v === undefined) delete process.env[k]
     else process.env[k] = v
   }
+  const stdinDesc = Object.getOwnPropertyDescriptor(process, 'stdin')
+  if (opts.stdin !== undefined) Object.defineProperty(process, 'stdin', { value: Readable.from([Buffer.from(opts.stdin)]), configurable: true })
+  const capture = (parts: string[]) => ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+    parts.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'))
+    const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined
+    cb?.()
+    return true
+  }) as typeof process.stdout.write
+  // oclif's `log`/`logJson` go through console.log, which the test runner intercepts: capture it too.
+  const origLog = console.log
+  const origError = console.error
   const savedExit = process.exitCode
+  process.stdout.write = capture(out)
+  process.stderr.write = capture(err)
+  console.log = (...a: unknown[]) => void out.push(format(...a) + '\n')
+  console.error = (...a: unknown[]) => void err.push(format(...a) + '\n')
   process.exitCode = undefined
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true)) as typeof process.stdout.write
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true)) as typeof process.stderr.write
-  // oclif writes --json envelopes with console.log, which the test runner replaces with its own console.
-  const realLog = console.log
-  const realError = console.error
-  console.log = (...args: unknown[]): void => void (stdout += `${format(...args)}\n`)
-  console.error = (...args: unknown[]): void => void (stderr += `${format(...args)}\n`)
-  let code: number
   try {
     await cmd.run(argv, cfg)
-    code = Number(process.exitCode ?? 0)
-  } catch (err) {
-    // oclif's own exit path (e.g. --help, --version) throws after writing.
-    const exit = (err as { oclif?: { exit?: number } }).oclif?.exit
-    if (exit === undefined) throw err
-    code = exit
+  } catch (e) {
+    // oclif's own exits (--help, --version) carry their code; BaseCommand.catch has already printed the
+    // paragraph and set the exit code before the error comes back here. Anything else is a real failure.
+    const code = (e as { oclif?: { exit?: number } }).oclif?.exit
+    if (code !== undefined) process.exitCode = code
+    else if (process.exitCode === undefined) throw e
   } finally {
-    process.stdout.write = realOut
-    process.stderr.write = realErr
-    console.log = realLog
-    console.error = realError
-    for (const [k, v] of Object.entries(savedEnv)) {
+    process.stdout.write = origOut
+    process.stderr.write = origErr
+    console.log = origLog
+    console.error = origError
+    if (stdinDesc) Object.defineProperty(process, 'stdin', stdinDesc)
+    for (const [k, v] of savedEnv) {
       if (v === undefined) delete process.env[k]
       else process.env[k] = v
     }
   }
+  const code = Number(process.exitCode ?? 0)
   process.exitCode = savedExit
-  return { code, stdout, stderr }
+  return { code, stdout: out.join(''), stderr: err.join('') }
 }

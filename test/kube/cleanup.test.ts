@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { start } from '../../src/sim/index.js'
 import { RESOURCES } from '../../src/sim/resources.js'
 import Cleanup from '../../src/commands/cleanup.js'
-import { runInProcess } from '../doctor/in-process.js'
+import { runCommand } from '../helpers/run-command.js'
 
 const def = (resource: string) => RESOURCES.find((r) => r.resource === resource)!
 
@@ -19,7 +19,7 @@ describe('gkr cleanup on the leaked-secrets scenario', () => {
     sim.store.create(def('services'), 'gitlab-runner', { metadata: { name: 'runner-z36gywsv-project-7-concurrent-1-owned', creationTimestamp: old, ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'runner-z36gywsv-project-7-concurrent-1-abc', uid: 'u-1' }] }, spec: { ports: [{ port: 2375 }] } }, { keepTimestamp: true })
     try {
       const env = { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig }
-      const dry = await runInProcess(Cleanup, ['--json'], { env })
+      const dry = await runCommand(Cleanup, ['--json'], { env })
       expect(dry.code).toBe(1)
       const leaks = JSON.parse(dry.stdout).result.results[0].leaks as Array<{ kind: string; name: string }>
       expect(leaks.filter((l) => l.kind === 'Secret')).toHaveLength(10)
@@ -27,10 +27,10 @@ describe('gkr cleanup on the leaked-secrets scenario', () => {
       expect(leaks.filter((l) => l.kind !== 'Secret').map((l) => `${l.kind}/${l.name}`)).toEqual(['ConfigMap/runner-z36gywsv-project-7-concurrent-0-cm', 'Service/runner-z36gywsv-project-7-concurrent-0-svc'])
       expect(sim.writes()).toEqual([])
       // --older-than larger than every leak's age: nothing is listed.
-      const older = await runInProcess(Cleanup, ['--json', '--older-than', '1000h'], { env })
+      const older = await runCommand(Cleanup, ['--json', '--older-than', '1000h'], { env })
       expect(older.code).toBe(0)
       expect(JSON.parse(older.stdout).result.results[0].leaks).toEqual([])
-      const yes = await runInProcess(Cleanup, ['--yes'], { env })
+      const yes = await runCommand(Cleanup, ['--yes'], { env })
       expect(yes.code).toBe(0)
       expect(yes.stdout.match(/^deleted /gm)).toHaveLength(12)
       expect(sim.store.list(secrets, 'gitlab-runner').map((s) => s.metadata.name)).toEqual(['app-credentials', 'runner-abcdefghi-project-1-concurrent-0-fresh123'])
@@ -43,7 +43,7 @@ describe('gkr cleanup on the leaked-secrets scenario', () => {
   })
 
   it('bad --older-than: exit 2 naming the flag', async () => {
-    const r = await runInProcess(Cleanup, ['--older-than', 'soon'])
+    const r = await runCommand(Cleanup, ['--older-than', 'soon'])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/^Error: --older-than: --older-than "soon" is not a duration such as 30m or 24h/)
   })
