@@ -41,7 +41,8 @@ export async function prepareDoctor(flags: DoctorFlags, opts: { signal: AbortSig
       throw usageError('unknown-check', `no check or area named "${id}"`, { at: { flag: flags.only?.includes(id) ? '--only' : '--skip' }, suggestions: ['`gkr doctor --help` links to docs/checks.md, which lists every check id and area.'] })
     }
   }
-  const notes: string[] = []
+  // What the loader had to assume (e.g. Helm's {{ .Release.Namespace }}) is said before any finding.
+  const notes: string[] = [...(config.notes ?? [])]
   const conn = flags.offline ? undefined : await connect(flags, runners, opts)
   if (conn && !conn.cluster) notes.push('no kubeconfig or in-cluster configuration found: checking the configuration and GitLab only (pass --kubeconfig or --context to check a cluster, or --offline to check the file alone)')
   const checkRunners = runners.length > 0 ? runners : config.runners.slice(0, 1)

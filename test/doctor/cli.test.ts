@@ -8,7 +8,7 @@ import { start } from '../../src/sim/index.js'
 import { RESOURCES } from '../../src/sim/resources.js'
 import { runCommand } from '../helpers/run-command.js'
 
-/** The doctor command run in this process (see in-process.ts): same argv, output and exit code as bin/run.js. */
+/** The doctor command run in this process (test/helpers/run-command.ts): same argv, output and exit code as bin/run.js. */
 const doctor = (args: string[], env?: Record<string, string>) => runCommand(Doctor, args, env ? { env } : {})
 
 const ex = (f: string): string => path.join(ROOT, 'examples', f)
@@ -40,6 +40,13 @@ describe('gkr doctor --offline', () => {
     expect(env.result.config).toEqual({ file: ex('umbrella-values.yaml'), format: 'helm' })
     const f = env.result.runners[0].results.find((x: { id: string }) => x.id === 'config-unknown-key').findings[0]
     expect(f.at).toMatchObject({ file: ex('umbrella-values.yaml'), line: 13, column: 11 })
+  })
+
+  it('says what it assumed for Helm templates ({{ .Release.Namespace }}) in the text and in JSON warnings', async () => {
+    const text = await doctor(['--offline', '-c', ex('values.yaml')], { HELM_NAMESPACE: 'ci-runners' })
+    expect(text.stdout).toContain('note: runners.config uses {{ .Release.Namespace }}: assumed "ci-runners" (from HELM_NAMESPACE)')
+    const json = JSON.parse((await doctor(['--offline', '-c', ex('values.yaml'), '--json'])).stdout)
+    expect(json.warnings).toContain('runners.config uses {{ .Release.Namespace }}: assumed "default" (set HELM_NAMESPACE to the release namespace)')
   })
 
   it('checks every Kubernetes runner of a file, or the one --runner names', async () => {
