@@ -7,6 +7,8 @@ import type { Obj } from './store.js'
 
 export interface WebhookKnob {
   behavior: 'allow' | 'deny' | 'timeout' | 'unreachable'
+  /** How long the webhook takes to answer (scenario clock); at or over its timeoutSeconds it times out. */
+  delayMs?: number
   message?: string
   code?: number
   reason?: string
@@ -56,6 +58,8 @@ export interface Scenario {
     network?: { dns?: Record<string, string | null>; resolveOthers?: boolean; mtu?: number }
     /** Windows nodes fail to mount projected volumes (chown is not supported by windows). */
     windowsChownBug?: boolean
+    /** Containers whose image contains one of `match` are OOM-killed `afterMs` (scenario clock) after they start. */
+    oomKill?: { match?: string[]; afterMs?: number }
   }
 }
 

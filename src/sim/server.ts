@@ -12,6 +12,7 @@ import { userOf, type Scenario } from './scenario.js'
 import type { Certs } from './tls.js'
 import { ExecServer } from './exec.js'
 import type { Duplex } from 'node:stream'
+import type { EventEmitter } from 'node:events'
 
 export interface AuditEntry {
   time: string
@@ -47,8 +48,19 @@ export interface SimServerOptions {
   store: Store
   latencyMs?: number
   sleep: (ms: number) => Promise<void>
-  /** The log of a container (the kubelet's). */
-  logs?: (podUid: string, container: string) => string
+  /** The kubelet's container logs: what was written so far, and a stream for `follow`. */
+  logs?: LogSource
+  /** How often a watch that asked for bookmarks gets one (the API server: about once a minute). */
+  bookmarkMs?: number
+}
+
+export interface LogSource {
+  /** Output so far of a container, by "podUid/container". */
+  logs: Map<string, string>
+  /** 'data' (key, chunk) and 'end' (key). */
+  logEvents: EventEmitter
+  /** Keys of containers that have terminated. */
+  terminated: Set<string>
 }
 
 export class SimServer {
@@ -81,6 +93,11 @@ export class SimServer {
     })
     const addr = this.server.address()
     return typeof addr === 'object' && addr ? addr.port : port
+  }
+
+  /** Ends the exec/attach sessions of a container that was killed. */
+  killContainer(podUid: string, container: string): void {
+    this.exec.killContainer(podUid, container)
   }
 
   async close(): Promise<void> {
@@ -152,6 +169,8 @@ export class SimServer {
       if (phase !== 'Running') throw badRequest(`unable to upgrade connection: container not found ("${url.searchParams.get('container') ?? spec.containers?.[0]?.name}")`)
       const container = url.searchParams.get('container') ?? spec.containers?.[0]?.name ?? ''
       if (!spec.containers?.some((c) => c.name === container)) throw badRequest(`container ${container} is not valid for pod ${route.name}`)
+      const cs = ((pod.status as { containerStatuses?: Array<{ name: string; state?: { terminated?: unknown } }> } | undefined)?.containerStatuses ?? []).find((c) => c.name === container)
+      if (cs?.state?.terminated) throw badRequest(`unable to upgrade connection: container not found ("${container}")`)
       const command = route.subresource === 'exec' ? url.searchParams.getAll('command') : ['sh']
       this.exec.upgrade(req, socket, head, { pod, container, command, stdin: url.searchParams.get('stdin') === 'true' || url.searchParams.get('stdin') === '1' })
     } catch (err) {
@@ -243,7 +262,7 @@ export class SimServer {
       const container = url.searchParams.get('container')
       if (!container && names.length > 1) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`)
       if (container && !names.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`)
-      return this.logs(res, route, container ?? names[0] ?? '')
+      return this.logs(req, res, url, route, container ?? names[0] ?? '')
     }
     if (subresource === 'exec' || subresource === 'attach') throw badRequest(`pod ${name} does not have a host assigned`)
     switch (verb) {
@@ -263,7 +282,7 @@ export class SimServer {
         const ctx = { store, def, ...(namespace ? { namespace } : {}), obj, dryRun: dryRun === 'All', webhooks: this.opts.scenario.knobs.webhooks ?? {}, policies: this.opts.scenario.knobs.policies ?? [], sleep: this.opts.sleep }
         mutate(ctx)
         if (!obj.metadata.name) obj.metadata.name = `${obj.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`
-        await validate(ctx)
+        await this.withinRequestTimeout(url, validate(ctx))
         const created = store.create(def, namespace, obj, { dryRun: dryRun === 'All' })
         if (def.resource === 'pods' && !created.status) created.status = { phase: 'Pending', qosClass: 'BestEffort' }
         entry.name = created.metadata.name
@@ -299,6 +318,25 @@ export class SimServer {
       }
     }
     throw new StatusError(405, `the server does not allow this method on the requested resource`, 'MethodNotAllowed')
+  }
+
+  /**
+   * The request's `timeout` parameter (kubectl --request-timeout, client timeouts) bounds the time
+   * admission may take, on the scenario clock: a webhook slower than that ends the request with 504.
+   */
+  private async withinRequestTimeout(url: URL, work: Promise<void>): Promise<void> {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(url.searchParams.get('timeout') ?? '')
+    if (!m) return work
+    const ms = Number(m[1]) * { ms: 1, s: 1e3, m: 6e4, h: 36e5 }[m[2] as 'ms' | 's' | 'm' | 'h']
+    let timedOut = false
+    const deadline = this.opts.sleep(ms).then(() => {
+      timedOut = true
+    })
+    await Promise.race([work, deadline])
+    if (timedOut) {
+      work.catch(() => undefined)
+      throw timeoutError()
+    }
   }
 
   private validateObject(def: ResourceDef, obj: Obj): void {
@@ -379,7 +417,7 @@ export class SimServer {
       if (e.def === def && matches(e.object)) res.write(encode(e.type, e.object))
     }
     store.events.on('change', onChange)
-    const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true' ? setInterval(() => res.write(JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: groupVersion(def), metadata: { resourceVersion: String(store.resourceVersion) } } }) + '\n'), 1000) : undefined
+    const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true' ? setInterval(() => res.write(JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: groupVersion(def), metadata: { resourceVersion: String(store.resourceVersion), creationTimestamp: null } } }) + '\n'), this.opts.bookmarkMs ?? 60_000) : undefined
     const timeout = Number(url.searchParams.get('timeoutSeconds') ?? 0)
     const stop = (): void => {
       store.events.off('change', onChange)
@@ -393,10 +431,52 @@ export class SimServer {
     req.on('close', stop)
   }
 
-  private logs(res: ServerResponse, route: Route, container: string): void {
+  /**
+   * pods/log as the kubelet answers it: 400 with the kubelet's words while the container waits to
+   * start, otherwise its output (`tailLines` honoured); with `follow=true` the stream stays open and
+   * carries new output until the container terminates or the client goes away.
+   */
+  private logs(req: IncomingMessage, res: ServerResponse, url: URL, route: Route, container: string): void {
     const pod = this.opts.store.get(route.def, route.namespace, route.name!)
-    res.writeHead(200, { 'Content-Type': 'text/plain' })
-    res.end(this.opts.logs?.(String(pod.metadata.uid), container) ?? '')
+    const st = (pod.status ?? {}) as { containerStatuses?: Array<{ name: string; state?: { waiting?: { reason?: string } } }> }
+    const waiting = st.containerStatuses?.find((c) => c.name === container)?.state?.waiting?.reason
+    if (waiting) {
+      const why = waiting === 'ErrImagePull' ? "image can't be pulled" : waiting === 'ImagePullBackOff' ? 'trying and failing to pull image' : waiting
+      throw badRequest(`container "${container}" in pod "${route.name}" is waiting to start: ${why}`)
+    }
+    const key = `${pod.metadata.uid}/${container}`
+    const source = this.opts.logs
+    let text = source?.logs.get(key) ?? ''
+    const tail = url.searchParams.get('tailLines')
+    if (tail !== null && /^\d+$/.test(tail)) {
+      const lines = text.split(/(?<=\n)/).filter(Boolean)
+      text = lines.slice(Math.max(0, lines.length - Number(tail))).join('')
+    }
+    const follow = url.searchParams.get('follow') === 'true' || url.searchParams.get('follow') === '1'
+    const running = (st.containerStatuses ?? []).some((c) => c.name === container) && !source?.terminated.has(key)
+    if (!follow || !source || !running) {
+      res.writeHead(200, { 'Content-Type': 'text/plain' })
+      return void res.end(text)
+    }
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' })
+    res.flushHeaders()
+    if (text) res.write(text)
+    const onData = (k: string, chunk: string): void => {
+      if (k === key) res.write(chunk)
+    }
+    const onEnd = (k: string): void => {
+      if (k === key) stop()
+    }
+    const stop = (): void => {
+      source.logEvents.off('data', onData)
+      source.logEvents.off('end', onEnd)
+      this.watchers.delete(stop)
+      if (!res.writableEnded) res.end()
+    }
+    source.logEvents.on('data', onData)
+    source.logEvents.on('end', onEnd)
+    this.watchers.add(stop)
+    req.on('close', stop)
   }
 
   private async nonResource(req: IncomingMessage, res: ServerResponse, url: URL, user: User, body: Buffer, entry: AuditEntry): Promise<void> {

@@ -61,7 +61,7 @@ describe('gkr run-job --live on the simulator (real scripts, real cleanup)', () 
 
 describe('gkr run-job --live: jobs blocked while waiting for the pod', () => {
   it.each([
-    ['no-matching-nodes', 'test', /\tUnschedulable: "0\/3 nodes are available: 3 node\(s\) didn't match Pod's node affinity\/selector[\s\S]*waiting for pod running: timed out waiting for pod to start \(last phase: Pending\)/, 'scheduling-failed'],
+    ['no-matching-nodes', 'test', /\tUnschedulable: "0\/3 nodes are available: 3 node\(s\) had untolerated taint\(s\)[\s\S]*waiting for pod running: timed out waiting for pod to start \(last phase: Pending\)/, 'scheduling-failed'],
     ['image-pull-failure', 'pull', /image pull failed: (rpc error: code = NotFound desc = failed to pull and unpack image|Back-off pulling image "registry.example.com\/ci\/builder:9.99")/, 'image-pull-failed'],
   ] as const)('%s fails with the runner\'s message and catalog entry, and deletes what it created', async (name, job, message, catalog) => {
     const scenario = loadScenario(name)
