@@ -122,7 +122,7 @@ export class SimServer {
       if (latency > 0) await new Promise((r) => setTimeout(r, latency))
       const body = await readBody(req)
       if (url.pathname.startsWith('/api/v4/')) return this.gitlab(req, res, url, body, entry)
-      const user = this.authenticate(req)
+      const user = this.authenticate(req, entry)
       entry.user = user.name
       const route = this.route(url.pathname)
       const verb = verbOf(req.method ?? 'GET', route, url)
@@ -155,7 +155,7 @@ export class SimServer {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1')
     const entry: AuditEntry = { time: new Date().toISOString(), user: '', verb: 'create', method: req.method ?? 'GET', path: url.pathname, dryRun: false, code: 101 }
     try {
-      const user = this.authenticate(req)
+      const user = this.authenticate(req, entry)
       entry.user = user.name
       const route = this.route(url.pathname)
       if (typeof route !== 'object' || !route || (route.subresource !== 'exec' && route.subresource !== 'attach')) throw new StatusError(404, 'the server could not find the requested resource', 'NotFound')
@@ -198,11 +198,13 @@ export class SimServer {
     }
   }
 
-  private authenticate(req: IncomingMessage): User {
+  /** The requester, or whom it impersonates; a refused impersonation is audited as the requester's. */
+  private authenticate(req: IncomingMessage, entry?: AuditEntry): User {
     const auth = req.headers.authorization ?? ''
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : ''
     const user = this.tokens.get(token)
     if (!user) throw unauthorized()
+    if (entry) entry.user = user.name
     const as = req.headers['impersonate-user']
     if (typeof as === 'string' && as) {
       const sa = /^system:serviceaccount:([^:]+):(.+)$/.exec(as)
