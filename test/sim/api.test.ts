@@ -6,6 +6,7 @@ import { Attach, AuthorizationV1Api, CoreV1Api, Exec, KubeConfig, Log, Watch, ty
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { loadScenario, start, type Scenario, type Sim } from '../../src/sim/index.js'
 import { podDir } from '../../src/sim/exec.js'
+import type { Obj } from '../../src/sim/store.js'
 
 /**
  * The simulator's API as clients see it, beyond what the kubectl and scenario tests show: Status
@@ -325,11 +326,11 @@ describe('the client library\'s streaming calls: watch bookmarks, exec, attach, 
     const ended = new Promise<void>((resolve) => out.on('finish', () => resolve()))
     await new Log(kc).log(NS, 'talker', 'main', out, { follow: true })
     await expect.poll(() => out.text).toBe('one\ntwo\n')
-    writeFileSync(path.join(podDir(created), 'go'), '')
+    writeFileSync(path.join(podDir(created as unknown as Obj), 'go'), '')
     await ended
     expect(out.text).toBe('one\ntwo\nthree\n')
     expect(await core.readNamespacedPodLog({ name: 'talker', namespace: NS, tailLines: 2 })).toBe('two\nthree\n')
-    expect(existsSync(path.join(podDir(created), 'go'))).toBe(true)
+    expect(existsSync(path.join(podDir(created as unknown as Obj), 'go'))).toBe(true)
   })
 
   it('oomKill: the container ends OOMKilled (137), its exec session ends with it, and new execs are refused', async () => {
