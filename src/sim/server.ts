@@ -298,6 +298,7 @@ export class SimServer {
         const current = store.get(def, namespace, name!)
         const type = String(req.headers['content-type'] ?? '')
         const patch = JSON.parse(body.toString('utf8') || '{}') as unknown
+        if (type.includes('json-patch') && !Array.isArray(patch)) throw badRequest(`json: cannot unmarshal ${patch === null ? 'null' : typeof patch === 'object' ? 'object' : typeof patch} into Go value of type jsonpatch.Patch`)
         const next = type.includes('json-patch') ? (jsonPatch.applyPatch(structuredClone(current), patch as Operation[], false, false).newDocument as Obj) : (mergeObjects(current, patch, type.includes('strategic')) as Obj)
         return this.send(res, 200, store.update(def, namespace, { ...next, metadata: { ...next.metadata, resourceVersion: undefined } }, { dryRun: dryRun === 'All', checkRv: false }))
       }
@@ -415,8 +416,19 @@ export class SimServer {
       return JSON.stringify({ type, object: t }) + '\n'
     }
     for (const e of initial) res.write(encode(e.type, e.object as Obj))
+    // With a selector, an object that stops matching is sent as DELETED and one that starts matching
+    // as ADDED, as the API server's watch cache does.
+    const inView = new Set(store.list(def, namespace).filter(matches).map((o) => o.metadata.uid))
     const onChange = (e: { type: string; def: ResourceDef; object: Obj }): void => {
-      if (e.def === def && matches(e.object)) res.write(encode(e.type, e.object))
+      if (e.def !== def) return
+      const uid = e.object.metadata.uid
+      const was = inView.has(uid)
+      const now = e.type !== 'DELETED' && matches(e.object)
+      if (now) inView.add(uid)
+      else inView.delete(uid)
+      if (now) res.write(encode(was ? e.type : 'ADDED', e.object))
+      else if (was) res.write(encode('DELETED', e.object))
+      else if (e.type === 'DELETED' && matches(e.object)) res.write(encode('DELETED', e.object))
     }
     store.events.on('change', onChange)
     const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true' ? setInterval(() => res.write(JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: groupVersion(def), metadata: { resourceVersion: String(store.resourceVersion), creationTimestamp: null } } }) + '\n'), this.opts.bookmarkMs ?? 60_000) : undefined

@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
 import path from 'node:path'
 import { PassThrough, Writable } from 'node:stream'
-import { Attach, AuthorizationV1Api, CoreV1Api, Exec, KubeConfig, Log, Watch, type V1Pod, type V1Status } from '@kubernetes/client-node'
+import { Attach, AuthorizationV1Api, CoreV1Api, Exec, KubeConfig, Log, PatchStrategy, Watch, setHeaderOptions, type V1Pod, type V1Status } from '@kubernetes/client-node'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { loadScenario, start, type Scenario, type Sim } from '../../src/sim/index.js'
 import { podDir } from '../../src/sim/exec.js'
@@ -115,6 +115,11 @@ describe('Status errors, byte for byte', () => {
       status: 403, text: status(403, 'Forbidden', `nodes "node-1" is forbidden: User "${SA}" cannot delete resource "nodes" in API group "" at the cluster scope`, { name: 'node-1', kind: 'nodes' }),
     })
     expect((await raw(sim, 'GET', '/metrics', { token: RUNNER })).text).toBe(status(403, 'Forbidden', `forbidden: User "${SA}" cannot get path "/metrics"`))
+  })
+
+  it('a JSON patch that is not a list of operations is a 400, as the decoder words it', async () => {
+    const r = await raw(sim, 'PATCH', `/api/v1/namespaces/${NS}/configmaps/dup`, { body: { data: { a: 'b' } }, headers: { 'Content-Type': 'application/json-patch+json' } })
+    expect(r).toMatchObject({ status: 400, text: status(400, 'BadRequest', 'json: cannot unmarshal object into Go value of type jsonpatch.Patch') })
   })
 
   it('an expired continue token is 410 Expired in the API server\'s words', async () => {
@@ -295,6 +300,20 @@ describe('the client library\'s streaming calls: watch bookmarks, exec, attach, 
     const added = events.find((e) => e.type === 'ADDED')!
     const bookmark = events.find((e) => e.type === 'BOOKMARK')!
     expect(Number(bookmark.rv)).toBeGreaterThanOrEqual(Number(added.rv))
+  })
+
+  it('a watch with a label selector sees an object leave (DELETED) and come back (ADDED) when its labels change', async () => {
+    const seen: string[] = []
+    const req = await new Watch(kc).watch(`/api/v1/namespaces/${NS}/configmaps`, { labelSelector: 'team=a' }, (type, obj: { metadata: { name: string } }) => seen.push(`${type} ${obj.metadata.name}`), () => undefined)
+    await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'moving', labels: { team: 'a' } } } })
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
+    await core.patchNamespacedConfigMap({ name: 'moving', namespace: NS, body: { metadata: { labels: { team: 'b' } } } }, merge)
+    await core.patchNamespacedConfigMap({ name: 'moving', namespace: NS, body: [{ op: 'add', path: '/data', value: { unseen: 'yes' } }] })
+    await core.patchNamespacedConfigMap({ name: 'moving', namespace: NS, body: { metadata: { labels: { team: 'a' } } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch))
+    expect((await core.readNamespacedConfigMap({ name: 'moving', namespace: NS })).data).toEqual({ unseen: 'yes' })
+    await core.deleteNamespacedConfigMap({ name: 'moving', namespace: NS })
+    await expect.poll(() => seen).toEqual(['ADDED moving', 'DELETED moving', 'ADDED moving', 'DELETED moving'])
+    req.abort()
   })
 
   it('exec: output on stdout and stderr, the exit code in the status', async () => {
