@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
 import os from 'node:os'
 import path from 'node:path'
 import { KubeConfig } from '@kubernetes/client-node'
 import { describe, expect, it } from 'vitest'
-import { builtinScenarios, start } from '../../src/sim/index.js'
+import { builtinScenarios, loadScenario, start } from '../../src/sim/index.js'
+import { GkrError } from '../../src/util/errors.js'
+import { runCliAsync } from '../helpers/async-cli.js'
 import { BIN, ROOT } from '../helpers/cli.js'
 
 interface Started {
@@ -113,5 +115,37 @@ describe('gkr sim start', () => {
     }
     process.stderr.write(`start(): ${times.map((t) => `${Math.round(t)} ms`).join(', ')}\n`)
     expect(Math.max(...times)).toBeLessThan(500)
+  })
+})
+
+describe('gkr sim run (the README quick start) and bad scenarios', () => {
+  it('sim run --scenario rbac-missing-attach runs doctor as the runner and exits with its code; a broken scenario file is one paragraph naming file, line and column', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-sim-bad-'))
+    const bad = path.join(dir, 'bad.yaml')
+    writeFileSync(bad, 'name: bad\nidentities:\n  - { name: admin, token: t\nobjects: []\n')
+    const [quick, broken] = await Promise.all([
+      runCliAsync(['sim', 'run', '--scenario', 'rbac-missing-attach'], { timeoutMs: 60_000 }),
+      runCliAsync(['sim', 'start', '--scenario', bad], { timeoutMs: 60_000 }),
+    ])
+    expect(quick.code).toBe(1)
+    expect(quick.stdout).toMatch(/cluster-permissions/)
+    expect(quick.stdout).toMatch(/pods\/attach/)
+    expect(broken.code).not.toBe(0)
+    expect(broken.stdout).toBe('')
+    expect(broken.stderr).not.toMatch(/^\s+at /m)
+    expect(broken.stderr).toContain('invalid scenario YAML')
+    expect(broken.stderr).toMatch(new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+`))
+  }, 60_000)
+
+  it('scenario problems are GkrErrors with their location (in-process)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-sim-bad-'))
+    const file = path.join(dir, 'nokind.yaml')
+    writeFileSync(file, 'name: x\nidentities: [{ name: a, token: t }]\nobjects:\n  - { metadata: { name: y } }\n')
+    expect(() => loadScenario(file)).toThrow(GkrError)
+    const syntax = path.join(dir, 'syntax.yaml')
+    writeFileSync(syntax, 'name: x\nobjects:\n  - a: [1, 2\n')
+    expect(() => loadScenario(syntax)).toThrow(expect.objectContaining({ at: { file: syntax, line: 4, column: 1 } }))
+    expect(() => loadScenario(file)).toThrow('invalid scenario: objects[0] needs kind and metadata.name')
+    expect(() => loadScenario('no-such-scenario')).toThrow(expect.objectContaining({ message: 'no built-in scenario named "no-such-scenario" and no such file', at: { flag: '--scenario' } }))
   })
 })
