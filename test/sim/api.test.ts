@@ -240,6 +240,67 @@ describe('admission knobs: webhooks by their rules and selectors, failurePolicy,
   })
 })
 
+describe('LimitRange defaults, policy engines, scheduling by affinity and resources, exec over v4', () => {
+  let sim: Sim
+  beforeAll(async () => {
+    sim = await start(withKnobs({ policies: [{ engine: 'kyverno', kind: 'readOnlyRootFilesystem', name: 'require-ro-rootfs' }] }, [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'limited' } },
+      { apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'defaults', namespace: 'limited' }, spec: { limits: [{ type: 'Container', default: { cpu: '500m', memory: '256Mi' }, defaultRequest: { cpu: '100m' } }] } },
+    ]))
+  })
+  afterAll(async () => {
+    await sim?.stop()
+  })
+  const ro = { readOnlyRootFilesystem: true }
+
+  it('LimitRange defaults fill in what a container does not set and are recorded in the limit-ranger annotation (dry-run too)', async () => {
+    const body = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bare' }, spec: { containers: [{ name: 'main', image: 'alpine', securityContext: ro, resources: { requests: { memory: '64Mi' } } }] } }
+    const dry = JSON.parse((await raw(sim, 'POST', '/api/v1/namespaces/limited/pods?dryRun=All', { body })).text) as V1Pod
+    expect(dry.spec!.containers[0]!.resources).toEqual({ limits: { cpu: '500m', memory: '256Mi' }, requests: { cpu: '100m', memory: '64Mi' } })
+    expect(dry.metadata!.annotations).toEqual({ 'kubernetes.io/limit-ranger': 'LimitRanger plugin set: cpu, memory limit for container main; cpu request for container main' })
+    expect(dry.metadata!.resourceVersion).toBeUndefined()
+    expect((await raw(sim, 'GET', '/api/v1/namespaces/limited/pods/bare')).status).toBe(404)
+  })
+
+  it('Kyverno words a read-only root filesystem rejection its own way (no reason, 400)', async () => {
+    const body = { metadata: { name: 'rw' }, spec: { containers: [{ name: 'ok', image: 'alpine', securityContext: ro }, { name: 'writable', image: 'alpine' }] } }
+    const r = await raw(sim, 'POST', `/api/v1/namespaces/${NS}/pods?dryRun=All`, { body })
+    expect(r.text).toBe(status(400, undefined, `admission webhook "validate.kyverno.svc-fail" denied the request: \n\nresource Pod/${NS}/rw was blocked due to the following policies \n\nrequire-ro-rootfs:\n  validate-readOnlyRootFilesystem: 'validation error: Root filesystem must be read-only. rule validate-readOnlyRootFilesystem failed at path /spec/containers/1/securityContext/readOnlyRootFilesystem/'`))
+  })
+
+  it('the scheduler honours required node affinity and allocatable resources', async () => {
+    const { core } = clients(sim)
+    const mk = (name: string, spec: Partial<NonNullable<V1Pod['spec']>>, cpu = '10m'): V1Pod => ({ metadata: { name }, spec: { containers: [{ name: 'c', image: 'alpine', securityContext: ro, stdin: true, resources: { requests: { cpu, memory: '16Mi' } } }], ...spec } })
+    const term = (operator: string, values?: string[]): NonNullable<V1Pod['spec']>['affinity'] => ({ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator, ...(values ? { values } : {}) }] }] } } })
+    await core.createNamespacedPod({ namespace: NS, body: mk('arm-only', { affinity: term('In', ['arm64']) }) })
+    await core.createNamespacedPod({ namespace: NS, body: mk('not-arm', { affinity: term('NotIn', ['arm64']) }) })
+    await core.createNamespacedPod({ namespace: NS, body: mk('greedy', {}, '9') })
+    const why = async (name: string): Promise<string | undefined> => {
+      const p = await core.readNamespacedPod({ name, namespace: NS })
+      return p.spec!.nodeName ?? p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False')?.message
+    }
+    await expect.poll(() => why('arm-only')).toBe("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.")
+    await expect.poll(() => why('not-arm')).toBe('node-1')
+    await expect.poll(() => why('greedy')).toBe('0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.')
+  })
+
+  it('exec negotiates v4.channel.k8s.io when the client offers only that, with the status on channel 3', async () => {
+    const { core } = clients(sim)
+    await core.createNamespacedPod({ namespace: NS, body: pod('v4', [{ name: 'c', image: 'alpine', securityContext: ro, stdin: true, resources: small }]) })
+    await expect.poll(async () => (await core.readNamespacedPod({ name: 'v4', namespace: NS })).status?.phase).toBe('Running')
+    const { WebSocket } = await import('ws')
+    const ws = new WebSocket(`${sim.url.replace('https', 'wss')}/api/v1/namespaces/${NS}/pods/v4/exec?container=c&command=sh&command=-c&command=echo%20hi%3B%20exit%202&stdout=true&stderr=true`, ['v4.channel.k8s.io'], { ca: sim.caPem, headers: { Authorization: `Bearer ${ADMIN}` } })
+    const frames: string[] = []
+    await new Promise<void>((resolve, reject) => {
+      ws.on('message', (d: Buffer) => frames.push(`${d[0]}:${d.subarray(1).toString()}`))
+      ws.on('close', () => resolve())
+      ws.on('error', reject)
+    })
+    expect(ws.protocol).toBe('v4.channel.k8s.io')
+    expect(frames.filter((f) => f !== '1:')).toEqual(['1:hi\n', `3:${JSON.stringify({ metadata: {}, status: 'Failure', message: 'command terminated with non-zero exit code: error executing command [sh -c echo hi; exit 2], exit code 2', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '2' }] } })}`])
+  })
+})
+
 describe('faults', () => {
   let sim: Sim | undefined
   afterEach(async () => {
