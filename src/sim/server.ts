@@ -95,6 +95,17 @@ export class SimServer {
     return typeof addr === 'object' && addr ? addr.port : port
   }
 
+  private gone = false
+
+  /** Stops listening (new connections are refused) and drops every open connection. */
+  private goAway(): void {
+    if (!this.gone) {
+      this.gone = true
+      this.server.close()
+    }
+    for (const s of this.sockets) s.destroy()
+  }
+
   /** Ends the exec/attach sessions of a container that was killed. */
   killContainer(podUid: string, container: string): void {
     this.exec.killContainer(podUid, container)
@@ -104,7 +115,7 @@ export class SimServer {
     this.exec.close()
     for (const stop of this.watchers) stop()
     for (const s of this.sockets) s.destroy()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    if (!this.gone) await new Promise<void>((resolve) => this.server.close(() => resolve()))
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -114,8 +125,9 @@ export class SimServer {
     const knobs = this.opts.scenario.knobs
     try {
       if (knobs.goAwayAfter !== undefined && this.requests > knobs.goAwayAfter) {
+        // The API server goes away: this request is dropped, and from now on connections are refused.
         entry.code = -1
-        req.socket.destroy()
+        this.goAway()
         return
       }
       const latency = this.opts.latencyMs ?? knobs.latencyMs ?? 0

@@ -149,9 +149,10 @@ describe('failures at creation: the exact Status the API server answers the runn
     expect(outcomes).toEqual(['ok', 'ok', '500 - etcdserver: leader changed', 'ok', 'ok', '500 - etcdserver: leader changed'])
   })
 
-  it('apiserver-overloaded: every connection is dropped before an answer', async () => {
+  it('apiserver-overloaded: the first request is dropped without an answer, then connections are refused', async () => {
     const c = await cluster('apiserver-overloaded')
     await expect(c.core.listNamespacedPod({ namespace: NS })).rejects.toMatchObject({ code: 'ECONNRESET' })
+    await expect(c.core.createNamespacedPod({ namespace: NS, body: c.job.pod })).rejects.toMatchObject({ code: 'ECONNREFUSED' })
     expect(c.sim.audit.map((e) => e.code)).toEqual([-1])
   })
 })
