@@ -344,7 +344,7 @@ describe('the client library\'s streaming calls: watch bookmarks, exec, attach, 
   let kc: KubeConfig
   let core: CoreV1Api
   beforeAll(async () => {
-    sim = await start(withKnobs({ clockFactor: 0.001, oomKill: { match: ['hungry'], afterMs: 200_000 } }))
+    sim = await start(withKnobs({ clockFactor: 0.001, oomKill: { match: ['hungry'], afterMs: 1_000_000 } }))
     ;({ kc, core } = clients(sim))
   })
   afterAll(async () => {
@@ -384,7 +384,7 @@ describe('the client library\'s streaming calls: watch bookmarks, exec, attach, 
     await running('shell')
     const out = sink()
     const err = sink()
-    const done = new Promise<V1Status>((resolve) => void new Exec(kc).exec(NS, 'shell', 'main', ['sh', '-c', 'echo out; echo err >&2; exit 4'], out, err, null, false, resolve))
+    const done = new Promise<V1Status>((resolve, reject) => void new Exec(kc).exec(NS, 'shell', 'main', ['sh', '-c', 'echo out; echo err >&2; exit 4'], out, err, null, false, resolve).catch(reject))
     const st = await done
     expect(st).toMatchObject({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '4' }] } })
     await expect.poll(() => [out.text, err.text]).toEqual(['out\n', 'err\n'])
@@ -418,7 +418,8 @@ describe('the client library\'s streaming calls: watch bookmarks, exec, attach, 
   it('oomKill: the container ends OOMKilled (137), its exec session ends with it, and new execs are refused', async () => {
     await core.createNamespacedPod({ namespace: NS, body: pod('hungry', [{ name: 'eater', image: 'hungry:1', stdin: true, resources: small }, { name: 'side', image: 'alpine:3.20', stdin: true, resources: small }]) })
     await running('hungry')
-    const session = new Promise<V1Status>((resolve) => void new Exec(kc).exec(NS, 'hungry', 'eater', ['sh', '-c', 'echo started; cat'], sink(), sink(), new PassThrough(), false, resolve))
+    // The kill comes 1 s (scenario clock) after the start: time enough to open the session first.
+    const session = new Promise<V1Status>((resolve, reject) => void new Exec(kc).exec(NS, 'hungry', 'eater', ['sh', '-c', 'echo started; cat'], sink(), sink(), new PassThrough(), false, resolve).catch(reject))
     expect(await session).toMatchObject({ reason: 'NonZeroExitCode', details: { causes: [{ message: '137' }] } })
     await expect.poll(async () => (await core.readNamespacedPod({ name: 'hungry', namespace: NS })).status?.containerStatuses?.find((c) => c.name === 'eater')?.state?.terminated).toMatchObject({ exitCode: 137, reason: 'OOMKilled' })
     const after = await core.readNamespacedPod({ name: 'hungry', namespace: NS })

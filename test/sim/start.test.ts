@@ -103,7 +103,7 @@ describe('gkr sim start', () => {
     expect(existsSync(tmpKubeconfig)).toBe(false)
     // Wall time from spawn is dominated by node and oclif loading (and the machine's load), so it is reported, not asserted.
     process.stderr.write(`gkr sim start: ready in ${ready} ms (printed), ${Math.round(term.readyMs)} ms / ${Math.round(int.readyMs)} ms from spawn\n`)
-  })
+  }, 60_000)
 
   it('the simulator itself starts in well under a second (TLS certificates, scenario, listen)', async () => {
     const times: number[] = []
