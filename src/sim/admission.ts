@@ -208,14 +208,18 @@ async function webhooks(ctx: AdmissionContext): Promise<void> {
       const svc = (wh.clientConfig as { service?: { name: string; namespace: string; path?: string } })?.service
       const url = svc ? `https://${svc.name}.${svc.namespace}.svc:443${svc.path ?? ''}?timeout=${timeoutSeconds}s` : String((wh.clientConfig as { url?: string })?.url ?? '')
       const failurePolicy = String(wh.failurePolicy ?? 'Fail')
-      if (knob.behavior === 'deny') {
+      // A slow webhook: it answers after delayMs, or times out when that is beyond its timeoutSeconds.
+      const slow = knob.delayMs !== undefined && knob.delayMs > 0
+      const timesOut = knob.behavior === 'timeout' || (slow && knob.delayMs! >= timeoutSeconds * 1000)
+      if (slow && !timesOut) await ctx.sleep(knob.delayMs!)
+      if (knob.behavior === 'deny' && !timesOut) {
         const code = knob.code && knob.code >= 400 ? knob.code : 400
         throw new StatusError(code, `admission webhook "${whName}" denied the request: ${knob.message ?? 'denied'}`, knob.reason)
       }
-      if (knob.behavior === 'timeout' || knob.behavior === 'unreachable') {
-        if (knob.behavior === 'timeout') await ctx.sleep(timeoutSeconds * 1000)
+      if (timesOut || knob.behavior === 'unreachable') {
+        if (timesOut) await ctx.sleep(timeoutSeconds * 1000)
         if (failurePolicy === 'Ignore') continue
-        const why = knob.behavior === 'timeout' ? 'context deadline exceeded' : `dial tcp 10.96.12.34:443: connect: connection refused`
+        const why = timesOut ? 'context deadline exceeded' : `dial tcp 10.96.12.34:443: connect: connection refused`
         const cause = `failed calling webhook "${whName}": failed to call webhook: Post "${url}": ${why}`
         throw internalError(cause, cause)
       }
@@ -234,7 +238,10 @@ function policy(ctx: AdmissionContext, p: PolicyKnob): void {
       const i = ((ctx.obj.spec as { containers?: Container[] }).containers ?? []).findIndex((c) => bad.includes(c))
       throw new StatusError(400, `admission webhook "validate.kyverno.svc-fail" denied the request: \n\nresource Pod/${ctx.namespace}/${name} was blocked due to the following policies \n\n${p.name}:\n  validate-readOnlyRootFilesystem: 'validation error: Root filesystem must be read-only. rule validate-readOnlyRootFilesystem failed at path /spec/containers/${Math.max(i, 0)}/securityContext/readOnlyRootFilesystem/'`)
     }
-    throw new StatusError(403, `admission webhook "validation.gatekeeper.sh" denied the request: [${p.name}] only read-only root filesystem container is allowed: ${bad[0]!.name}`, 'Forbidden')
+    // Gatekeeper reports one violation per container (app containers, then init containers), a line each.
+    const spec = ctx.obj.spec as { containers?: Container[]; initContainers?: Container[] }
+    const ordered = [...(spec.containers ?? []), ...(spec.initContainers ?? [])].filter((c) => bad.includes(c))
+    throw new StatusError(403, `admission webhook "validation.gatekeeper.sh" denied the request: ${ordered.map((c) => `[${p.name}] only read-only root filesystem container is allowed: ${c.name}`).join('\n')}`, 'Forbidden')
   }
   if (p.kind === 'windowsHostAliases') {
     const spec = ctx.obj.spec as { nodeSelector?: Record<string, string>; hostAliases?: unknown[] }

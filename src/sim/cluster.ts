@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import type { Store, Obj, WatchEvent } from './store.js'
 import { RESOURCES } from './resources.js'
 import type { Scenario } from './scenario.js'
@@ -19,6 +20,12 @@ export class ClusterController {
   private readonly timers = new Set<NodeJS.Timeout>()
   /** Output of containers that ran to completion (or still run), by pod uid and container. */
   readonly logs = new Map<string, string>()
+  /** 'data' (key, chunk) while a container writes, 'end' (key) when it terminates: what `follow` streams. */
+  readonly logEvents = new EventEmitter()
+  /** Containers that terminated, by "uid/container": a followed log of one of them ends at once. */
+  readonly terminated = new Set<string>()
+  /** Called when a container is OOM-killed, so exec/attach sessions in it end as well. */
+  onKill: (podUid: string, container: string) => void = () => undefined
   private readonly processes = new Set<ReturnType<typeof startProcess>>()
   private eventSeq = 0
   private readonly onChange = (e: WatchEvent): void => {
@@ -27,6 +34,53 @@ export class ClusterController {
 
   constructor(private readonly store: Store, private readonly scenario: Scenario, private readonly factor: number) {
     store.events.on('change', this.onChange)
+    this.logEvents.setMaxListeners(0)
+  }
+
+  /** Appends container output to its log and to every follower. */
+  private append(key: string, chunk: string): void {
+    this.logs.set(key, (this.logs.get(key) ?? '') + chunk)
+    this.logEvents.emit('data', key, chunk)
+  }
+
+  private ended(key: string): void {
+    this.terminated.add(key)
+    this.logEvents.emit('end', key)
+  }
+
+  /**
+   * The scenario's OOM killer: a container whose image matches `oomKill.match` is killed
+   * `afterMs` (scenario clock) after it started: its processes and exec sessions end, its state
+   * becomes terminated with exit code 137 and reason OOMKilled, as the kubelet reports it.
+   */
+  private armOomKiller(pod: Pod, exits: Map<string, number>): void {
+    const oom = this.scenario.knobs.oomKill
+    if (!oom) return
+    for (const c of pod.spec.containers.filter((x) => (oom.match ?? []).some((pat) => x.image.includes(pat)))) {
+      this.later(oom.afterMs ?? 0, () => {
+        const key = `${pod.metadata.uid}/${c.name}`
+        if (this.terminated.has(key)) return
+        exits.set(c.name, 137)
+        this.ended(key)
+        for (const p of this.processes) if ((p as { gkrKey?: string }).gkrKey === key) p.kill('SIGKILL')
+        this.onKill(pod.metadata.uid!, c.name)
+        this.terminate(pod, c.name, 137, 'OOMKilled', exits)
+      })
+    }
+  }
+
+  /** Sets a container's terminated state; the pod phase follows once every container has ended. */
+  private terminate(pod: Pod, container: string, exitCode: number, reason: string, exits: Map<string, number>): void {
+    const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const cur = this.current(pod)
+    if (!cur) return
+    const statuses = ((cur.status?.containerStatuses ?? []) as Array<Record<string, unknown>>).map((s) => {
+      if (s.name !== container) return s
+      const startedAt = (s.state as { running?: { startedAt?: string } } | undefined)?.running?.startedAt ?? t
+      return { ...s, ready: false, started: false, state: { terminated: { exitCode, reason, startedAt, finishedAt: t } } }
+    })
+    const allDone = pod.spec.containers.every((x) => exits.has(x.name))
+    this.setStatus(pod, { containerStatuses: statuses, ...(allDone ? { phase: [...exits.values()].every((e) => e === 0) ? 'Succeeded' : 'Failed' } : {}) })
   }
 
   stop(): void {
@@ -42,28 +96,26 @@ export class ClusterController {
    */
   private runContainers(pod: Pod): void {
     const spec = pod.spec
-    const oneShot = spec.containers.filter((c) => !c.stdin && (c.command?.length || c.args?.length))
-    if (oneShot.length === 0) return
     const exits = new Map<string, number>()
+    this.armOomKiller(pod, exits)
+    const oneShot = spec.containers.filter((c) => !c.stdin && (c.command?.length || c.args?.length))
     for (const c of oneShot) {
       const key = `${pod.metadata.uid}/${c.name}`
       this.logs.set(key, '')
       const child = startProcess(pod, c.name, [...(c.command ?? []), ...(c.args ?? [])], this.scenario.knobs.network ?? {})
+      Object.assign(child, { gkrKey: key })
       this.processes.add(child)
       child.stdin.end()
-      const append = (d: Buffer): void => void this.logs.set(key, (this.logs.get(key) ?? '') + d.toString())
+      const append = (d: Buffer): void => this.append(key, d.toString())
       child.stdout.on('data', append)
       child.stderr.on('data', append)
       child.on('error', (err) => append(Buffer.from(`${err.message}\n`)))
       child.on('close', (code) => {
         this.processes.delete(child)
+        if (this.terminated.has(key)) return
         exits.set(c.name, code ?? 1)
-        const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
-        const cur = this.current(pod)
-        if (!cur) return
-        const statuses = ((cur.status?.containerStatuses ?? []) as Array<Record<string, unknown>>).map((s) => (s.name === c.name ? { ...s, ready: false, started: false, state: { terminated: { exitCode: code ?? 1, reason: code === 0 ? 'Completed' : 'Error', startedAt: t, finishedAt: t } } } : s))
-        const allDone = spec.containers.every((x) => exits.has(x.name))
-        this.setStatus(pod, { containerStatuses: statuses, ...(allDone ? { phase: [...exits.values()].every((e) => e === 0) ? 'Succeeded' : 'Failed' } : {}) })
+        this.ended(key)
+        this.terminate(pod, c.name, code ?? 1, code === 0 ? 'Completed' : 'Error', exits)
       })
     }
   }
@@ -105,18 +157,22 @@ export class ClusterController {
     this.store.update(res('pods'), pod.metadata.namespace, { ...cur, spec: { ...cur.spec, ...(nodeName ? { nodeName } : {}) }, status: { ...(cur.status ?? {}), ...status } }, { checkRv: false })
   }
 
-  /** Why each node cannot take the pod (scheduler reasons), or undefined when it fits. */
+  /**
+   * Why a node cannot take the pod, or undefined when it fits. Like the scheduler's filter plugins,
+   * in their default order (NodeUnschedulable, TaintToleration, NodeAffinity, NodeResourcesFit), the
+   * first one that fails is the reason reported for the node.
+   */
   private misfit(pod: Pod, node: Node, used: Record<string, number>): string | undefined {
     if (node.spec?.unschedulable) return 'node(s) were unschedulable'
+    for (const t of (node.spec?.taints ?? []).filter((x) => x.effect === 'NoSchedule' || x.effect === 'NoExecute')) {
+      const tolerated = (pod.spec.tolerations ?? []).some((tol) => (tol.key === undefined && tol.operator === 'Exists') || (tol.key === t.key && (tol.operator === 'Exists' || tol.value === (t.value ?? '')) && (!tol.effect || tol.effect === t.effect)))
+      if (!tolerated) return 'node(s) had untolerated taint(s)'
+    }
     const labels = node.metadata.labels ?? {}
     for (const [k, v] of Object.entries(pod.spec.nodeSelector ?? {})) if (labels[k] !== v) return "node(s) didn't match Pod's node affinity/selector"
     const terms = ((pod.spec.affinity as { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: Array<{ matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> }> } } })?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms) ?? []
     if (terms.length > 0 && !terms.some((t) => (t.matchExpressions ?? []).every((e) => (e.operator === 'In' ? e.values?.includes(labels[e.key] ?? '') : e.operator === 'NotIn' ? !e.values?.includes(labels[e.key] ?? '') : e.operator === 'Exists' ? e.key in labels : !(e.key in labels))))) {
       return "node(s) didn't match Pod's node affinity/selector"
-    }
-    for (const t of (node.spec?.taints ?? []).filter((x) => x.effect === 'NoSchedule' || x.effect === 'NoExecute')) {
-      const tolerated = (pod.spec.tolerations ?? []).some((tol) => (tol.key === undefined && tol.operator === 'Exists') || (tol.key === t.key && (tol.operator === 'Exists' || tol.value === (t.value ?? '')) && (!tol.effect || tol.effect === t.effect)))
-      if (!tolerated) return 'node(s) had untolerated taint(s)'
     }
     const alloc = node.status?.allocatable ?? {}
     for (const r of ['cpu', 'memory']) {
@@ -160,7 +216,8 @@ export class ClusterController {
     const failing = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((c) => (this.scenario.knobs.imagePull?.fail ?? []).some((pat) => c.image.includes(pat)))
     this.later(this.scenario.knobs.imagePull?.delayMs ?? 0, () => {
       if (failing) {
-        const err = `rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/${failing.image}": failed to resolve reference "docker.io/library/${failing.image}": docker.io/library/${failing.image}: not found`
+        const ref = fullReference(failing.image)
+        const err = `rpc error: code = NotFound desc = failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": ${ref}: not found`
         this.event(pod, 'Normal', 'Pulling', `Pulling image "${failing.image}"`, 'kubelet', host, `spec.containers{${failing.name}}`)
         this.event(pod, 'Warning', 'Failed', `Failed to pull image "${failing.image}": ${err}`, 'kubelet', host, `spec.containers{${failing.name}}`)
         this.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull', 'kubelet', host, `spec.containers{${failing.name}}`)
@@ -186,4 +243,15 @@ export class ClusterController {
       this.runContainers(pod)
     })
   }
+}
+
+/**
+ * The image reference as containerd resolves it: Docker Hub names get `docker.io/` (and `library/`
+ * for official images), names whose first part is a registry host (has a dot or a port, or is
+ * localhost) stay as they are.
+ */
+export function fullReference(image: string): string {
+  const first = image.split('/')[0]!
+  if (image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')) return image
+  return image.includes('/') ? `docker.io/${image}` : `docker.io/library/${image}`
 }

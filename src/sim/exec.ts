@@ -73,8 +73,9 @@ function networkShims(pod: Obj, net: PodNetwork): { bin: string; mtuFile: string
   const root = podDir(pod)
   const bin = path.join(root, '.sim-bin')
   mkdirSync(bin, { recursive: true })
-  const table = Object.entries(net.dns ?? {}).map(([h, a]) => `${h}) ${a === null ? 'exit 2' : `ADDR=${a}`} ;;`).join('\n    ')
-  const fallback = net.resolveOthers === false ? 'exit 2' : 'ADDR=10.0.0.53'
+  // `return`, not `exit`: a failed lookup must leave the caller (nslookup) free to print NXDOMAIN.
+  const table = Object.entries(net.dns ?? {}).map(([h, a]) => `${h}) ${a === null ? 'return 2' : `ADDR=${a}`} ;;`).join('\n    ')
+  const fallback = net.resolveOthers === false ? 'return 2' : 'ADDR=10.0.0.53'
   const ip = '[0-9]*.[0-9]*.[0-9]*.[0-9]*) ADDR=$1 ;;'
   const lookup = `#!/bin/sh\n# gkr sim: DNS answers of the scenario's pod network\nlookup() {\n  case "$1" in\n    ${ip}\n    ${table}\n    *) ${fallback} ;;\n  esac\n}\n`
   writeFileSync(path.join(bin, 'getent'), `${lookup}[ "$1" = hosts ] || exit 1\nlookup "$2" || exit 2\necho "$ADDR       $2"\n`, { mode: 0o755 })
@@ -110,6 +111,11 @@ export class ExecServer {
   private readonly wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => PROTOCOLS.find((p) => protocols.has(p)) ?? false })
   private readonly children = new Set<ChildProcessWithoutNullStreams>()
 
+  /** Ends every exec/attach session in a container (the container was killed). */
+  killContainer(podUid: string, container: string): void {
+    for (const c of this.children) if ((c as { gkrKey?: string }).gkrKey === `${podUid}/${container}`) c.kill('SIGKILL')
+  }
+
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ExecTarget): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.run(ws, target))
   }
@@ -124,6 +130,7 @@ export class ExecServer {
 
   private run(ws: WebSocket, t: ExecTarget): void {
     const child = startProcess(t.pod, t.container, t.command, this.net)
+    Object.assign(child, { gkrKey: `${t.pod.metadata.uid}/${t.container}` })
     this.children.add(child)
     if (!t.stdin) child.stdin.end()
     child.stdin.on('error', () => undefined)

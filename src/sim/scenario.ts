@@ -1,12 +1,14 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseDocument } from 'yaml'
+import { LineCounter, parseDocument } from 'yaml'
 import { GkrError } from '../util/errors.js'
 import type { Obj } from './store.js'
 
 export interface WebhookKnob {
   behavior: 'allow' | 'deny' | 'timeout' | 'unreachable'
+  /** How long the webhook takes to answer (scenario clock); at or over its timeoutSeconds it times out. */
+  delayMs?: number
   message?: string
   code?: number
   reason?: string
@@ -56,6 +58,8 @@ export interface Scenario {
     network?: { dns?: Record<string, string | null>; resolveOthers?: boolean; mtu?: number }
     /** Windows nodes fail to mount projected volumes (chown is not supported by windows). */
     windowsChownBug?: boolean
+    /** Containers whose image contains one of `match` are OOM-killed `afterMs` (scenario clock) after they start. */
+    oomKill?: { match?: string[]; afterMs?: number }
   }
 }
 
@@ -82,10 +86,12 @@ export function loadScenario(nameOrFile: string): Scenario {
 }
 
 export function loadScenarioFile(file: string): Scenario {
-  const doc = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: false })
+  const lines = new LineCounter()
+  const doc = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: false, lineCounter: lines })
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!
-    throw new GkrError('scenario-syntax', `invalid scenario YAML: ${e.message.split('\n')[0]}`, { at: { file, ...(e.linePos?.[0] ? { line: e.linePos[0].line, column: e.linePos[0].col } : {}) } })
+    const pos = lines.linePos(e.pos[0])
+    throw new GkrError('scenario-syntax', `invalid scenario YAML: ${e.message.split('\n')[0]}`, { at: { file, line: pos.line, column: pos.col } })
   }
   const raw = doc.toJS() as Partial<Scenario> & { knobs?: Scenario['knobs'] }
   const problems: string[] = []

@@ -12,6 +12,7 @@ import { userOf, type Scenario } from './scenario.js'
 import type { Certs } from './tls.js'
 import { ExecServer } from './exec.js'
 import type { Duplex } from 'node:stream'
+import type { EventEmitter } from 'node:events'
 
 export interface AuditEntry {
   time: string
@@ -47,8 +48,19 @@ export interface SimServerOptions {
   store: Store
   latencyMs?: number
   sleep: (ms: number) => Promise<void>
-  /** The log of a container (the kubelet's). */
-  logs?: (podUid: string, container: string) => string
+  /** The kubelet's container logs: what was written so far, and a stream for `follow`. */
+  logs?: LogSource
+  /** How often a watch that asked for bookmarks gets one (the API server: about once a minute). */
+  bookmarkMs?: number
+}
+
+export interface LogSource {
+  /** Output so far of a container, by "podUid/container". */
+  logs: Map<string, string>
+  /** 'data' (key, chunk) and 'end' (key). */
+  logEvents: EventEmitter
+  /** Keys of containers that have terminated. */
+  terminated: Set<string>
 }
 
 export class SimServer {
@@ -83,11 +95,27 @@ export class SimServer {
     return typeof addr === 'object' && addr ? addr.port : port
   }
 
+  private gone = false
+
+  /** Stops listening (new connections are refused) and drops every open connection. */
+  private goAway(): void {
+    if (!this.gone) {
+      this.gone = true
+      this.server.close()
+    }
+    for (const s of this.sockets) s.destroy()
+  }
+
+  /** Ends the exec/attach sessions of a container that was killed. */
+  killContainer(podUid: string, container: string): void {
+    this.exec.killContainer(podUid, container)
+  }
+
   async close(): Promise<void> {
     this.exec.close()
     for (const stop of this.watchers) stop()
     for (const s of this.sockets) s.destroy()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    if (!this.gone) await new Promise<void>((resolve) => this.server.close(() => resolve()))
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -97,15 +125,16 @@ export class SimServer {
     const knobs = this.opts.scenario.knobs
     try {
       if (knobs.goAwayAfter !== undefined && this.requests > knobs.goAwayAfter) {
+        // The API server goes away: this request is dropped, and from now on connections are refused.
         entry.code = -1
-        req.socket.destroy()
+        this.goAway()
         return
       }
       const latency = this.opts.latencyMs ?? knobs.latencyMs ?? 0
       if (latency > 0) await new Promise((r) => setTimeout(r, latency))
       const body = await readBody(req)
       if (url.pathname.startsWith('/api/v4/')) return this.gitlab(req, res, url, body, entry)
-      const user = this.authenticate(req)
+      const user = this.authenticate(req, entry)
       entry.user = user.name
       const route = this.route(url.pathname)
       const verb = verbOf(req.method ?? 'GET', route, url)
@@ -138,7 +167,7 @@ export class SimServer {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1')
     const entry: AuditEntry = { time: new Date().toISOString(), user: '', verb: 'create', method: req.method ?? 'GET', path: url.pathname, dryRun: false, code: 101 }
     try {
-      const user = this.authenticate(req)
+      const user = this.authenticate(req, entry)
       entry.user = user.name
       const route = this.route(url.pathname)
       if (typeof route !== 'object' || !route || (route.subresource !== 'exec' && route.subresource !== 'attach')) throw new StatusError(404, 'the server could not find the requested resource', 'NotFound')
@@ -152,6 +181,8 @@ export class SimServer {
       if (phase !== 'Running') throw badRequest(`unable to upgrade connection: container not found ("${url.searchParams.get('container') ?? spec.containers?.[0]?.name}")`)
       const container = url.searchParams.get('container') ?? spec.containers?.[0]?.name ?? ''
       if (!spec.containers?.some((c) => c.name === container)) throw badRequest(`container ${container} is not valid for pod ${route.name}`)
+      const cs = ((pod.status as { containerStatuses?: Array<{ name: string; state?: { terminated?: unknown } }> } | undefined)?.containerStatuses ?? []).find((c) => c.name === container)
+      if (cs?.state?.terminated) throw badRequest(`unable to upgrade connection: container not found ("${container}")`)
       const command = route.subresource === 'exec' ? url.searchParams.getAll('command') : ['sh']
       this.exec.upgrade(req, socket, head, { pod, container, command, stdin: url.searchParams.get('stdin') === 'true' || url.searchParams.get('stdin') === '1', attach: route.subresource === 'attach' })
     } catch (err) {
@@ -179,11 +210,13 @@ export class SimServer {
     }
   }
 
-  private authenticate(req: IncomingMessage): User {
+  /** The requester, or whom it impersonates; a refused impersonation is audited as the requester's. */
+  private authenticate(req: IncomingMessage, entry?: AuditEntry): User {
     const auth = req.headers.authorization ?? ''
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : ''
     const user = this.tokens.get(token)
     if (!user) throw unauthorized()
+    if (entry) entry.user = user.name
     const as = req.headers['impersonate-user']
     if (typeof as === 'string' && as) {
       const sa = /^system:serviceaccount:([^:]+):(.+)$/.exec(as)
@@ -243,7 +276,7 @@ export class SimServer {
       const container = url.searchParams.get('container')
       if (!container && names.length > 1) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`)
       if (container && !names.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`)
-      return this.logs(res, route, container ?? names[0] ?? '')
+      return this.logs(req, res, url, route, container ?? names[0] ?? '')
     }
     if (subresource === 'exec' || subresource === 'attach') throw badRequest(`pod ${name} does not have a host assigned`)
     switch (verb) {
@@ -263,7 +296,7 @@ export class SimServer {
         const ctx = { store, def, ...(namespace ? { namespace } : {}), obj, dryRun: dryRun === 'All', webhooks: this.opts.scenario.knobs.webhooks ?? {}, policies: this.opts.scenario.knobs.policies ?? [], sleep: this.opts.sleep }
         mutate(ctx)
         if (!obj.metadata.name) obj.metadata.name = `${obj.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`
-        await validate(ctx)
+        await this.withinRequestTimeout(url, validate(ctx))
         const created = store.create(def, namespace, obj, { dryRun: dryRun === 'All' })
         if (def.resource === 'pods' && !created.status) created.status = { phase: 'Pending', qosClass: 'BestEffort' }
         entry.name = created.metadata.name
@@ -277,6 +310,7 @@ export class SimServer {
         const current = store.get(def, namespace, name!)
         const type = String(req.headers['content-type'] ?? '')
         const patch = JSON.parse(body.toString('utf8') || '{}') as unknown
+        if (type.includes('json-patch') && !Array.isArray(patch)) throw badRequest(`json: cannot unmarshal ${patch === null ? 'null' : typeof patch === 'object' ? 'object' : typeof patch} into Go value of type jsonpatch.Patch`)
         const next = type.includes('json-patch') ? (jsonPatch.applyPatch(structuredClone(current), patch as Operation[], false, false).newDocument as Obj) : (mergeObjects(current, patch, type.includes('strategic')) as Obj)
         return this.send(res, 200, store.update(def, namespace, { ...next, metadata: { ...next.metadata, resourceVersion: undefined } }, { dryRun: dryRun === 'All', checkRv: false }))
       }
@@ -299,6 +333,25 @@ export class SimServer {
       }
     }
     throw new StatusError(405, `the server does not allow this method on the requested resource`, 'MethodNotAllowed')
+  }
+
+  /**
+   * The request's `timeout` parameter (kubectl --request-timeout, client timeouts) bounds the time
+   * admission may take, on the scenario clock: a webhook slower than that ends the request with 504.
+   */
+  private async withinRequestTimeout(url: URL, work: Promise<void>): Promise<void> {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(url.searchParams.get('timeout') ?? '')
+    if (!m) return work
+    const ms = Number(m[1]) * { ms: 1, s: 1e3, m: 6e4, h: 36e5 }[m[2] as 'ms' | 's' | 'm' | 'h']
+    let timedOut = false
+    const deadline = this.opts.sleep(ms).then(() => {
+      timedOut = true
+    })
+    await Promise.race([work, deadline])
+    if (timedOut) {
+      work.catch(() => undefined)
+      throw timeoutError()
+    }
   }
 
   private validateObject(def: ResourceDef, obj: Obj): void {
@@ -375,11 +428,22 @@ export class SimServer {
       return JSON.stringify({ type, object: t }) + '\n'
     }
     for (const e of initial) res.write(encode(e.type, e.object as Obj))
+    // With a selector, an object that stops matching is sent as DELETED and one that starts matching
+    // as ADDED, as the API server's watch cache does.
+    const inView = new Set(store.list(def, namespace).filter(matches).map((o) => o.metadata.uid))
     const onChange = (e: { type: string; def: ResourceDef; object: Obj }): void => {
-      if (e.def === def && matches(e.object)) res.write(encode(e.type, e.object))
+      if (e.def !== def) return
+      const uid = e.object.metadata.uid
+      const was = inView.has(uid)
+      const now = e.type !== 'DELETED' && matches(e.object)
+      if (now) inView.add(uid)
+      else inView.delete(uid)
+      if (now) res.write(encode(was ? e.type : 'ADDED', e.object))
+      else if (was) res.write(encode('DELETED', e.object))
+      else if (e.type === 'DELETED' && matches(e.object)) res.write(encode('DELETED', e.object))
     }
     store.events.on('change', onChange)
-    const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true' ? setInterval(() => res.write(JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: groupVersion(def), metadata: { resourceVersion: String(store.resourceVersion) } } }) + '\n'), 1000) : undefined
+    const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true' ? setInterval(() => res.write(JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: groupVersion(def), metadata: { resourceVersion: String(store.resourceVersion), creationTimestamp: null } } }) + '\n'), this.opts.bookmarkMs ?? 60_000) : undefined
     const timeout = Number(url.searchParams.get('timeoutSeconds') ?? 0)
     const stop = (): void => {
       store.events.off('change', onChange)
@@ -393,10 +457,52 @@ export class SimServer {
     req.on('close', stop)
   }
 
-  private logs(res: ServerResponse, route: Route, container: string): void {
+  /**
+   * pods/log as the kubelet answers it: 400 with the kubelet's words while the container waits to
+   * start, otherwise its output (`tailLines` honoured); with `follow=true` the stream stays open and
+   * carries new output until the container terminates or the client goes away.
+   */
+  private logs(req: IncomingMessage, res: ServerResponse, url: URL, route: Route, container: string): void {
     const pod = this.opts.store.get(route.def, route.namespace, route.name!)
-    res.writeHead(200, { 'Content-Type': 'text/plain' })
-    res.end(this.opts.logs?.(String(pod.metadata.uid), container) ?? '')
+    const st = (pod.status ?? {}) as { containerStatuses?: Array<{ name: string; state?: { waiting?: { reason?: string } } }> }
+    const waiting = st.containerStatuses?.find((c) => c.name === container)?.state?.waiting?.reason
+    if (waiting) {
+      const why = waiting === 'ErrImagePull' ? "image can't be pulled" : waiting === 'ImagePullBackOff' ? 'trying and failing to pull image' : waiting
+      throw badRequest(`container "${container}" in pod "${route.name}" is waiting to start: ${why}`)
+    }
+    const key = `${pod.metadata.uid}/${container}`
+    const source = this.opts.logs
+    let text = source?.logs.get(key) ?? ''
+    const tail = url.searchParams.get('tailLines')
+    if (tail !== null && /^\d+$/.test(tail)) {
+      const lines = text.split(/(?<=\n)/).filter(Boolean)
+      text = lines.slice(Math.max(0, lines.length - Number(tail))).join('')
+    }
+    const follow = url.searchParams.get('follow') === 'true' || url.searchParams.get('follow') === '1'
+    const running = (st.containerStatuses ?? []).some((c) => c.name === container) && !source?.terminated.has(key)
+    if (!follow || !source || !running) {
+      res.writeHead(200, { 'Content-Type': 'text/plain' })
+      return void res.end(text)
+    }
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' })
+    res.flushHeaders()
+    if (text) res.write(text)
+    const onData = (k: string, chunk: string): void => {
+      if (k === key) res.write(chunk)
+    }
+    const onEnd = (k: string): void => {
+      if (k === key) stop()
+    }
+    const stop = (): void => {
+      source.logEvents.off('data', onData)
+      source.logEvents.off('end', onEnd)
+      this.watchers.delete(stop)
+      if (!res.writableEnded) res.end()
+    }
+    source.logEvents.on('data', onData)
+    source.logEvents.on('end', onEnd)
+    this.watchers.add(stop)
+    req.on('close', stop)
   }
 
   private async nonResource(req: IncomingMessage, res: ServerResponse, url: URL, user: User, body: Buffer, entry: AuditEntry): Promise<void> {

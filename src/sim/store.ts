@@ -89,6 +89,8 @@ export class Store {
     }
     if (def.namespaced) meta.namespace = ns
     else delete meta.namespace
+    // The API server labels every namespace with its name (what namespaceSelectors usually match).
+    if (def.resource === 'namespaces' && meta.name) meta.labels = { ...meta.labels, 'kubernetes.io/metadata.name': meta.name }
     if (this.objects.has(this.key(def, ns, meta.name!))) throw alreadyExists(qualified(def), def.group, def.resource, meta.name!)
     meta.uid = randomUUID()
     if (!opts.keepTimestamp || !meta.creationTimestamp) meta.creationTimestamp = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z')

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { start, type Sim } from '../../src/sim/index.js'
 import { hasKubectl, kubectl } from '../helpers/async-cli.js'
@@ -80,11 +81,29 @@ describe.runIf(hasKubectl)('unmodified kubectl against gkr sim', () => {
     expect(described.stdout).toMatch(/Normal\s+Started\s+\S+\s+kubelet\s+Started container main/)
   })
 
-  it('get -w streams changes as they happen', async () => {
-    const watching = kubectl(sim.kubeconfig, ['get', 'configmaps', '-n', 'gitlab-runner', '-w', '--request-timeout=3s'])
-    await new Promise((r) => setTimeout(r, 1000))
-    await kubectl(sim.kubeconfig, ['create', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: watched\n  namespace: gitlab-runner\n')
-    expect((await watching).stdout).toMatch(/^NAME\s+AGE\nwatched\s+\d+s\n$/)
+  it('get -w streams changes as they happen (no sleeping: the audit log shows when the watch is open)', async () => {
+    const child = spawn('kubectl', ['--kubeconfig', sim.kubeconfig, '--cache-dir', `${sim.kubeconfig}.cache`, 'get', 'configmaps', '-n', 'gitlab-runner', '-w'], { env: { ...process.env, HOME: `${sim.kubeconfig}.home` } })
+    let stdout = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    const closed = new Promise((r) => child.on('close', r))
+    try {
+      await expect.poll(() => sim.audit.some((e) => e.verb === 'watch' && e.resource === 'configmaps'), { timeout: 15_000 }).toBe(true)
+      await kubectl(sim.kubeconfig, ['create', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: watched\n  namespace: gitlab-runner\n')
+      await expect.poll(() => stdout, { timeout: 15_000 }).toMatch(/^NAME\s+AGE\nwatched\s+\d+s\n$/)
+    } finally {
+      child.kill('SIGTERM')
+      await closed
+    }
+  })
+
+  it('get pods lists the server-side table; describe shows the scheduler\'s FailedScheduling event', async () => {
+    const unschedulable = POD.replace('name: probe', 'name: nowhere').replace('spec:\n', 'spec:\n  nodeSelector: { pool: none }\n')
+    await kubectl(sim.kubeconfig, ['create', '-f', '-'], unschedulable)
+    await expect.poll(async () => (await kubectl(sim.kubeconfig, ['describe', 'pod', 'nowhere', '-n', 'gitlab-runner'])).stdout, { timeout: 15_000 })
+      .toMatch(/Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+0\/1 nodes are available: 1 node\(s\) didn't match Pod's node affinity\/selector\. preemption: 0\/1 nodes are available: 1 Preemption is not helpful for scheduling\./)
+    const list = await kubectl(sim.kubeconfig, ['get', 'pods', '-n', 'gitlab-runner', '-o', 'wide'])
+    expect(list.stdout).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES\n/)
+    expect(list.stdout).toMatch(/^nowhere\s+0\/1\s+Pending\s+0\s+\d+s\s+<none>\s+<none>\s+<none>\s+<none>$/m)
   })
 
   it('errors read as a real API server\'s: NotFound, quota "must specify", Forbidden for the runner', async () => {

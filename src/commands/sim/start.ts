@@ -23,8 +23,9 @@ export default class SimStart extends BaseCommand {
     const { flags } = await this.parse(SimStart)
     // Loaded when the command runs: the simulator (TLS, WebSocket, tar) would slow every other command's start.
     const { start } = await import('../../sim/index.js')
+    const t0 = performance.now()
     const sim = await start(flags.scenario, { ...(flags.port !== undefined ? { port: flags.port } : {}), ...(flags.latency !== undefined ? { latencyMs: flags.latency } : {}), ...(flags.kubeconfig ? { kubeconfigPath: flags.kubeconfig } : {}), ...(flags['runner-config'] ? { runnerConfigPath: flags['runner-config'] } : {}) })
-    this.log(`gkr sim: scenario ${sim.scenario.name} at ${sim.url}`)
+    this.log(`gkr sim: scenario ${sim.scenario.name} at ${sim.url} (ready in ${Math.round(performance.now() - t0)} ms)`)
     this.log(`  ${sim.scenario.description}`)
     this.log(`  kubeconfig:    ${sim.kubeconfig} (contexts: ${sim.scenario.identities.map((i) => i.name).join(', ')})`)
     this.log(`  runner config: ${sim.runnerConfig}`)
