@@ -139,7 +139,7 @@ export interface FactTypes {
   nodes: NodeFact[]
   pods: PodFact[]
   events: EventFact[]
-  apiStats: { requests: number; roundTrips: number; errors: number; serverErrors: number; durationMs: number; p95Ms: number }
+  apiStats: { requests: number; roundTrips: number; errors: number; serverErrors: number; durationMs: number; p95Ms: number; /** Tries repeated after a transient failure (the runner's retry_limit policy). */ retries?: number }
   now: { time: string }
   probe: ProbeFact
 }

@@ -7,7 +7,7 @@ import { k8s, loadK8s } from './client.js'
 import type { LoadedRunner } from '../config/types.js'
 import { kube } from '../config/load.js'
 import { isSecret } from '../util/secret.js'
-import { usageError } from '../util/errors.js'
+import { GkrError, usageError } from '../util/errors.js'
 import { ApiError, mapError } from './errors.js'
 
 export const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
@@ -43,19 +43,89 @@ export interface ResolveOptions {
   home?: string
   /** Per-request time limit (client-node 1.x has none of its own). */
   timeoutMs?: number
+  /** Overrides of the runner's retry policy (tests inject `sleep`). */
+  retry?: Partial<RetryPolicy>
+}
+
+/**
+ * How API calls are retried: as the runner does (`retry_limit` tries in total, backoff from 500 ms
+ * doubling up to `retry_backoff_max`), so doctor sees the cluster the way a job would.
+ */
+export interface RetryPolicy {
+  tries: number
+  backoffMaxMs: number
+  /** Waits between tries; injectable so tests need not wait. */
+  sleep?: (ms: number) => Promise<void>
+}
+
+const RETRY_BACKOFF_MIN_MS = 500
+
+/** The runner's retry settings from `[runners.kubernetes]`, normalised as the runner normalises them. */
+export function runnerRetryPolicy(runner: LoadedRunner | undefined): RetryPolicy {
+  const k = runner ? kube(runner) : {}
+  const limit = typeof k.retry_limit === 'number' && k.retry_limit > 0 ? k.retry_limit : 5
+  const max = typeof k.retry_backoff_max === 'number' && k.retry_backoff_max > 0 ? Math.max(k.retry_backoff_max, RETRY_BACKOFF_MIN_MS) : 2000
+  return { tries: limit, backoffMaxMs: max }
+}
+
+/** Network failures the runner retries (connection reset/refused, broken pipe, dropped sockets). */
+const TRANSIENT_NETWORK = new Set(['kube-econnreset', 'kube-epipe', 'kube-und_err_socket', 'kube-econnrefused'])
+
+/**
+ * Whether a failed call is worth another try: throttling (429), an API server that is unavailable or
+ * shutting down (503), an etcd hiccup (500 with no reason: the API server wraps etcd's "leader changed"
+ * or "request timed out" that way), or a dropped connection once the server has answered before (a
+ * server that never answered is unreachable, not flaky). Not a 500 InternalError (a failing webhook
+ * fails again) nor a 504 (the request already took the server's whole time limit). Judged by status and
+ * reason, never by message text.
+ */
+function transient(err: Error, answeredBefore: boolean): boolean {
+  if (err instanceof ApiError) return err.status === 429 || err.status === 503 || (err.status === 500 && !err.reason)
+  return answeredBefore && err instanceof GkrError && TRANSIENT_NETWORK.has(err.code)
+}
+
+/** Seconds the server asked to wait (Retry-After, or a Status's details.retryAfterSeconds), if any. */
+function retryAfterMs(err: Error): number | undefined {
+  const s = err instanceof ApiError ? err.details?.retryAfterSeconds : undefined
+  return typeof s === 'number' && s > 0 ? s * 1000 : undefined
 }
 
 /** A cluster to talk to, with the counters doctor reports. */
 export class ClusterTarget {
   readonly stats: ApiStats = { requests: 0, serverErrors: 0, roundTrips: 0, errors: 0, retries: 0, durationMs: 0, latenciesMs: [] }
+  private answered = false
   constructor(
     readonly kc: KubeConfig,
     readonly info: ClusterInfo,
     readonly timeoutMs: number,
+    readonly retry: RetryPolicy = { tries: 1, backoffMaxMs: 0 },
   ) {}
 
-  /** Runs one API call, counted and timed, with the target's time limit; client errors become GkrError-friendly ApiErrors. */
+  /**
+   * Runs one API call, counted and timed, with the target's time limit; client errors become ApiErrors
+   * (or GkrErrors for an unreachable server). Transient failures are tried again per the retry policy,
+   * and every try counts in the stats (so a flaky server shows in doctor's API health even when the
+   * retries hid it). Only for calls that persist nothing or are idempotent (reads, access reviews,
+   * dry-run creates, deletes).
+   */
   async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const sleep = this.retry.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const value = await this.once(what, fn)
+        this.answered = true
+        return value
+      } catch (err) {
+        if (err instanceof ApiError) this.answered = true
+        if (attempt >= this.retry.tries || !transient(err as Error, this.answered)) throw err
+        this.stats.retries++
+        const backoff = Math.min(RETRY_BACKOFF_MIN_MS * 2 ** (attempt - 1), this.retry.backoffMaxMs)
+        await sleep(Math.min(retryAfterMs(err as Error) ?? backoff, this.retry.backoffMaxMs))
+      }
+    }
+  }
+
+  private async once<T>(what: string, fn: () => Promise<T>): Promise<T> {
     this.stats.requests++
     const t0 = performance.now()
     let timer: NodeJS.Timeout | undefined
@@ -131,6 +201,7 @@ export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarge
   const { KubeConfig } = await loadK8s()
   const env = opts.env ?? process.env
   const timeoutMs = opts.timeoutMs ?? 15_000
+  const retry = { ...runnerRetryPolicy(opts.runner), ...opts.retry }
   const k = opts.runner ? kube(opts.runner) : {}
   const host = typeof k.host === 'string' ? k.host : ''
   const ns = opts.namespace ?? (typeof k.namespace === 'string' && k.namespace ? k.namespace : undefined)
@@ -146,7 +217,7 @@ export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarge
     const user: User = { name: 'runner', ...(token ? { token } : {}), ...(read('cert_file') ? { certData: read('cert_file') } : {}), ...(read('key_file') ? { keyData: read('key_file') } : {}) }
     const kc = new KubeConfig()
     kc.loadFromClusterAndUser(cluster, user)
-    return new ClusterTarget(impersonating(kc, opts.as), { server: host, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'runner-config' }, timeoutMs)
+    return new ClusterTarget(impersonating(kc, opts.as), { server: host, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'runner-config' }, timeoutMs, retry)
   }
   const home = opts.home ?? os.homedir()
   const files = opts.kubeconfig ? [opts.kubeconfig] : env.KUBECONFIG ? env.KUBECONFIG.split(path.delimiter).filter(Boolean) : [path.join(home, '.kube', 'config')]
@@ -166,12 +237,12 @@ export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarge
       return undefined
     }
     const ctx = kc.getContextObject(kc.getCurrentContext())
-    return new ClusterTarget(impersonating(kc, opts.as), { server: cluster.server, context: kc.getCurrentContext(), ...(ns ?? ctx?.namespace ? { namespace: ns ?? ctx?.namespace } : {}), identity: opts.as ?? ctx?.user ?? '', source: 'kubeconfig' }, timeoutMs)
+    return new ClusterTarget(impersonating(kc, opts.as), { server: cluster.server, context: kc.getCurrentContext(), ...(ns ?? ctx?.namespace ? { namespace: ns ?? ctx?.namespace } : {}), identity: opts.as ?? ctx?.user ?? '', source: 'kubeconfig' }, timeoutMs, retry)
   }
   if (existsSync(IN_CLUSTER_TOKEN) && env.KUBERNETES_SERVICE_HOST) {
     const kc = new KubeConfig()
     kc.loadFromCluster()
-    return new ClusterTarget(impersonating(kc, opts.as), { server: kc.getCurrentCluster()!.server, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'in-cluster' }, timeoutMs)
+    return new ClusterTarget(impersonating(kc, opts.as), { server: kc.getCurrentCluster()!.server, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'in-cluster' }, timeoutMs, retry)
   }
   return undefined
 }

@@ -49,7 +49,11 @@ export function mapError(err: unknown, what: string): Error {
       body = { message: String(raw).trim() }
     }
     if (status === 401) return incompleteError('kube-unauthorized', `the Kubernetes API server rejected gkr's credentials (401 Unauthorized) during ${what}`, { ref: 'connection-refused-when-attempting-to-communicate-with-the-kubernetes-api', suggestions: ['The token or client certificate is wrong or expired: check the kubeconfig user (or bearer_token in config.toml).'] })
-    return new ApiError(status, body.message ?? `HTTP ${status}`, body.reason, body.details)
+    // A plain-text 429 or 503 says how long to wait only in its Retry-After header.
+    const headers = (err as { headers?: Record<string, string> }).headers
+    const retryAfter = Number(headers?.['retry-after'] ?? headers?.['Retry-After'])
+    const details = Number.isFinite(retryAfter) && retryAfter > 0 && body.details?.retryAfterSeconds === undefined ? { ...body.details, retryAfterSeconds: retryAfter } : body.details
+    return new ApiError(status, body.message ?? `HTTP ${status}`, body.reason, details)
   }
   const code = codeOf(err) ?? ''
   const net = NETWORK.find((n) => n.codes.includes(code))

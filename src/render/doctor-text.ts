@@ -44,7 +44,7 @@ export function renderDoctorText(report: DoctorReport, opts: TextOptions): strin
   }
 
   lines.push('', summaryLine(report))
-  if (report.stats) lines.push(c.dim(`API: ${report.stats.requests} requests in ${report.stats.roundTrips} sequential round trips, ${Math.round(report.stats.durationMs)} ms`))
+  if (report.stats) lines.push(c.dim(`API: ${report.stats.requests} requests${report.stats.retries ? ` (${report.stats.retries} of them retries)` : ''} in ${report.stats.roundTrips} sequential round trips, ${Math.round(report.stats.durationMs)} ms`))
   return lines.join('\n') + '\n'
 }
 

@@ -128,6 +128,22 @@ describe('gkr doctor against the simulator (text report)', () => {
       await sim.stop()
     }
   })
+
+  it('apiserver-flaky: doctor retries the etcd hiccups as the runner would, completes every check, and says how many retries it needed', async () => {
+    const sim = await start('apiserver-flaky')
+    try {
+      const r = await doctor(['--as-runner'], { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig })
+      expect(r.code).toBe(0)
+      const retries = Number(/^API: \d+ requests \((\d+) of them retries\) in \d+ sequential round trips, \d+ ms$/m.exec(r.stdout)?.[1])
+      expect(retries).toBeGreaterThan(0)
+      expect(r.stdout).toContain(`doctor needed ${retries} ${retries === 1 ? 'retry' : 'retries'} (as the runner would, within retry_limit)`)
+      expect(r.stdout).toMatch(/^Summary: 0 failures, 1 warning, 0 info \(from 1 check\); \d+ checks passed, 3 skipped, 0 errors$/m)
+      // The lists that failed at first were read in the end: only the three --live checks are skipped.
+      expect(r.stdout.match(/^\s+SKIP\s+(\S+)/gm)?.map((l) => l.trim().split(/\s+/)[1])).toEqual(['cluster-probe-dns', 'cluster-probe-mtu', 'cluster-probe-start'])
+    } finally {
+      await sim.stop()
+    }
+  })
 })
 
 describe('gkr doctor --json against the simulator: admission webhooks', () => {

@@ -13,7 +13,8 @@ export default defineCheck({
     if (!s) return []
     const out = []
     if (s.p95Ms > 2000) out.push({ message: `the API server is slow: 95% of ${s.requests} requests took up to ${Math.round(s.p95Ms)} ms`, at: config.locate([...runner.path, 'kubernetes', 'retry_limit']), fix: { text: 'Check the API server load (and admission webhooks); raise retry_limit/retry_backoff_max to ride out short spikes.' } })
-    if (s.serverErrors > 0) out.push({ message: `${s.serverErrors} of ${s.requests} API requests failed on the server side (5xx, throttling or dropped connections): jobs meet the same errors ("etcdserver: leader changed", "context deadline exceeded")`, at: config.locate([...runner.path, 'kubernetes', 'retry_limit']), fix: { text: 'Look for etcd leader changes, throttling (429) or overload on the API server.' } })
+    const retried = s.retries ? `; doctor needed ${s.retries} ${s.retries === 1 ? 'retry' : 'retries'} (as the runner would, within retry_limit) to get its answers` : ''
+    if (s.serverErrors > 0) out.push({ message: `${s.serverErrors} of ${s.requests} API requests failed on the server side (5xx, throttling or dropped connections)${retried}: jobs meet the same errors ("etcdserver: leader changed", "context deadline exceeded")`, at: config.locate([...runner.path, 'kubernetes', 'retry_limit']), fix: { text: 'Look for etcd leader changes, throttling (429) or overload on the API server.' } })
     return out
   },
 })

@@ -281,6 +281,9 @@ describe('cluster checks (pure, over fixture facts)', () => {
   it("'cluster-api-health': slow answers and server-side errors warn", () => {
     expect(run(apiHealth, { apiStats: ok<'apiStats'>({ requests: 30, roundTrips: 3, errors: 1, serverErrors: 0, durationMs: 100, p95Ms: 20 }) }).status).toBe('pass')
     expect(run(apiHealth, { apiStats: ok<'apiStats'>({ requests: 30, roundTrips: 3, errors: 3, serverErrors: 3, durationMs: 100, p95Ms: 3000 }) }).findings).toHaveLength(2)
+    expect(run(apiHealth, { apiStats: ok<'apiStats'>({ requests: 33, roundTrips: 3, errors: 3, serverErrors: 3, retries: 3, durationMs: 100, p95Ms: 20 }) }).findings.map((f) => f.message)).toEqual([
+      '3 of 33 API requests failed on the server side (5xx, throttling or dropped connections); doctor needed 3 retries (as the runner would, within retry_limit) to get its answers: jobs meet the same errors ("etcdserver: leader changed", "context deadline exceeded")',
+    ])
   })
 
   it("'cluster-probe-dns', 'cluster-probe-mtu', 'cluster-probe-start': judging what the --live probe saw", () => {
