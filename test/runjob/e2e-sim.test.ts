@@ -138,7 +138,7 @@ describe('run-job --live on the simulator: jobs the cluster blocks', () => {
 
   // The pod is created but never runs: poll_timeout (shrunk by the injected clock) or a pull failure.
   it.each([
-    ['no-matching-nodes', 'test', /\tUnschedulable: "0\/3 nodes are available: 3 node\(s\) didn't match Pod's node affinity\/selector[\s\S]*\tWarning FailedScheduling: 0\/3 nodes are available/, 'ERROR: Job failed (system failure): prepare environment: waiting for pod running: timed out waiting for pod to start (last phase: Pending)', 'scheduling-failed'],
+    ['no-matching-nodes', 'test', /\tUnschedulable: "0\/3 nodes are available: 3 node\(s\) had untolerated taint\(s\)[\s\S]*\tWarning FailedScheduling: 0\/3 nodes are available/, 'ERROR: Job failed (system failure): prepare environment: waiting for pod running: timed out waiting for pod to start (last phase: Pending)', 'scheduling-failed'],
     ['slow-scheduling', 'test', /Waiting for pod gitlab-runner\/runner-[a-z0-9-]+ to be running on the node <unknown>, status is Pending/, 'ERROR: Job failed (system failure): prepare environment: waiting for pod running: timed out waiting for pod to start (last phase: Pending)', 'job-failed-system-failure-timed-out-waiting-for-pod-to-start'],
     ['image-pull-failure', 'pull', /ERROR: Job failed: prepare environment: image pull failed: (rpc error: code = NotFound desc = failed to pull and unpack image|Back-off pulling image "registry.example.com\/ci\/builder:9.99")/, 'ERROR: Job failed: prepare environment: image pull failed: ', 'image-pull-failed'],
   ] as const)('%s: the runner\'s message, the catalog entry, exit 1, nothing left', async (name, job, log, message, catalog) => {
