@@ -33,13 +33,14 @@ export function misfit(node: NodeFact, r: RenderedJob): string | undefined {
   const spec = r.pod.spec!
   if (node.unschedulable) return 'node(s) were unschedulable'
   if (!node.ready) return 'node(s) were not ready'
-  for (const [k, v] of Object.entries(spec.nodeSelector ?? {})) if (node.labels[k] !== v) return "node(s) didn't match Pod's node affinity/selector"
-  const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []
-  if (terms.length > 0 && !terms.some((t) => matchesTerm(node.labels, t.matchExpressions ?? []))) return "node(s) didn't match Pod's node affinity/selector"
+  // In kube-scheduler's filter order (TaintToleration before NodeAffinity), so the first reason is the one its event names.
   for (const t of node.taints.filter((x) => x.effect !== 'PreferNoSchedule')) {
     const ok = (spec.tolerations ?? []).some((tol) => (!tol.key && tol.operator === 'Exists') || (tol.key === t.key && (tol.operator === 'Exists' || (tol.value ?? '') === (t.value ?? '')) && (!tol.effect || tol.effect === t.effect)))
     if (!ok) return 'node(s) had untolerated taint(s)'
   }
+  for (const [k, v] of Object.entries(spec.nodeSelector ?? {})) if (node.labels[k] !== v) return "node(s) didn't match Pod's node affinity/selector"
+  const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []
+  if (terms.length > 0 && !terms.some((t) => matchesTerm(node.labels, t.matchExpressions ?? []))) return "node(s) didn't match Pod's node affinity/selector"
   for (const res of ['cpu', 'memory']) {
     const alloc = node.allocatable[res]
     const want = r.footprint.requests[res] ?? 0

@@ -190,6 +190,9 @@ describe('cluster checks (pure, over fixture facts)', () => {
     expect(run(scheduling, { nodes: ok<'nodes'>([node()]) }).status).toBe('pass')
     const r = run(scheduling, { nodes: ok<'nodes'>([node({ labels: { 'kubernetes.io/os': 'windows' } }), node({ name: 'n2', taints: [{ key: 'gpu', effect: 'NoSchedule' }] }), node({ name: 'n3', allocatable: { cpu: '500m', memory: '1Gi' } })]) })
     expect(r.findings[0]!.message).toBe("no node can run the job pod (0/3 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint(s)): pods stay Pending until poll_timeout fails the job")
+    // A node failing both is reported by the filter kube-scheduler runs first: TaintToleration.
+    const both = run(scheduling, { nodes: ok<'nodes'>([node({ labels: { 'kubernetes.io/os': 'windows' }, taints: [{ key: 'gpu', effect: 'NoSchedule' }] })]) })
+    expect(both.findings[0]!.message).toContain('(0/1 nodes are available: 1 node(s) had untolerated taint(s))')
   })
 
   it("'cluster-scheduling': the helper image's OS/architecture against the nodes the pod fits", () => {
