@@ -1,12 +1,34 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Command } from '@oclif/core'
 import { runCli } from '../helpers/cli.js'
+import { runCommand } from '../helpers/run-command.js'
+import { commands } from '../../src/index.js'
+import { start, type Sim } from '../../src/sim/index.js'
 
 const TOKEN = 'glrt-CANARYrunnerTOKEN0000'
 const BEARER = 'CANARY-bearer-token-1111'
 const SENTRY = 'https://CANARYsentry2222@sentry.example.com/1'
+const AUTH_B64 = Buffer.from(`u:${BEARER}`).toString('base64')
+const SECRETS = [TOKEN, BEARER, 'CANARYsentry', AUTH_B64]
+
+/** The command class for argv[0] (topics joined with ':'), run in this process with the rest of argv. */
+function run(argv: string[], env?: Record<string, string>): ReturnType<typeof runCommand> {
+  const id = argv[0] === 'sim' || argv[0] === 'catalog' ? `${argv[0]}:${argv[1]}` : argv[0]!
+  const cmd = commands[id] as typeof Command | undefined
+  if (!cmd) throw new Error(`no command ${id}`)
+  return runCommand(cmd, argv.slice(id.includes(':') ? 2 : 1), env ? { env } : {})
+}
+
+function expectNoSecret(r: { stdout: string; stderr: string; code: number | null }): void {
+  for (const secret of SECRETS) {
+    expect(r.stdout).not.toContain(secret)
+    expect(r.stderr).not.toContain(secret)
+  }
+  expect(r.code).not.toBe(70)
+}
 
 /** Every way a secret could leak: each command with the canary config, in every output format. */
 describe('secrets never appear in output', () => {
@@ -15,28 +37,27 @@ describe('secrets never appear in output', () => {
   writeFileSync(cfg, `sentry_dsn = "${SENTRY}"\n[[runners]]\n  name = "canary"\n  url = "https://gitlab.example.com"\n  token = "${TOKEN}"\n  executor = "kubernetes"\n  [runners.kubernetes]\n    bearer_token = "${BEARER}"\n    bearer_token_overwrite_allowed = "yes"\n    namespace = 7\n`)
   const values = path.join(dir, 'values.yaml')
   writeFileSync(values, `runnerToken: "${TOKEN}"\nrunners:\n  config: |\n    [[runners]]\n      token = "${TOKEN}"\n      executor = "kubernetes"\n      [runners.kubernetes]\n        bearer_token = "${BEARER}"\n`)
+  const dockerAuth = `DOCKER_AUTH_CONFIG={"auths":{"r.example.com":{"auth":"${AUTH_B64}","password":"${BEARER}"}}}`
 
   const runs: Array<[string, string[]]> = [
     ['doctor text', ['doctor', '--offline', '-c', cfg, '--verbose']],
     ['doctor json', ['doctor', '--offline', '-c', cfg, '--json']],
     ['doctor helm json', ['doctor', '--offline', '-c', values, '--json']],
-    ['doctor debug', ['doctor', '--offline', '-c', cfg, '--debug']],
-    ['render yaml', ['render', '-c', values, '--var', `DOCKER_AUTH_CONFIG={"auths":{"r.example.com":{"auth":"${Buffer.from(`u:${BEARER}`).toString('base64')}","password":"${BEARER}"}}}`]],
+    ['render yaml', ['render', '-c', values, '--var', dockerAuth]],
     ['render json', ['render', '-c', values, '--json', '--var', `REGISTRY_PASSWORD=${BEARER}`]],
     ['rbac json', ['rbac', '-c', cfg, '--json']],
   ]
 
-  it.each(runs)('%s', (_name, args) => {
-    const r = runCli(args)
-    for (const secret of [TOKEN, BEARER, 'CANARYsentry', Buffer.from(`u:${BEARER}`).toString('base64')]) {
-      expect(r.stdout).not.toContain(secret)
-      expect(r.stderr).not.toContain(secret)
-    }
-    expect(r.code).not.toBe(70)
+  it.each(runs)('%s', async (_name, args) => {
+    expectNoSecret(await run(args))
   })
 
-  it('doctor junit and sarif files', () => {
-    const r = runCli(['doctor', '--offline', '-c', cfg, '--junit', path.join(dir, 'r.xml'), '--sarif', path.join(dir, 'r.sarif')])
+  it('doctor --debug (spawned: the stack trace path of a real process)', () => {
+    expectNoSecret(runCli(['doctor', '--offline', '-c', cfg, '--debug']))
+  })
+
+  it('doctor junit and sarif files', async () => {
+    const r = await run(['doctor', '--offline', '-c', cfg, '--junit', path.join(dir, 'r.xml'), '--sarif', path.join(dir, 'r.sarif')])
     expect(r.code).toBe(1)
     for (const f of ['r.xml', 'r.sarif']) {
       const text = readFileSync(path.join(dir, f), 'utf8')
@@ -44,5 +65,38 @@ describe('secrets never appear in output', () => {
       expect(text).not.toContain(TOKEN)
       expect(text).not.toContain(BEARER)
     }
+  })
+
+  describe('against a cluster (the simulator)', () => {
+    let sim: Sim
+    let simCfg: string
+    const ci = path.join(dir, '.gitlab-ci.yml')
+    beforeAll(async () => {
+      sim = await start('healthy')
+      // The scenario's own config with the canary as runner token, and a registry credential from the job.
+      simCfg = path.join(dir, 'sim-config.toml')
+      writeFileSync(simCfg, readFileSync(sim.runnerConfig, 'utf8').replace(/token = "[^"]*"/, `token = "${TOKEN}"`))
+      writeFileSync(ci, `test:\n  image: r.example.com/app:1\n  variables:\n    REGISTRY_PASSWORD: "${BEARER}"\n  script: [ "true" ]\n`)
+    })
+    afterAll(() => sim.stop())
+
+    it.each([
+      ['run-job dry-run yaml', ['run-job', 'test', '--ci-file', ci, '--var', dockerAuth]],
+      ['run-job dry-run json', ['run-job', 'test', '--ci-file', ci, '--output', 'json', '--var', dockerAuth]],
+      ['run-job --json envelope', ['run-job', 'test', '--ci-file', ci, '--json', '--var', dockerAuth]],
+      ['doctor against the cluster, json', ['doctor', '--json']],
+    ])('%s', async (_name, args) => {
+      const r = await run([...args, '-c', simCfg, '--kubeconfig', sim.kubeconfig])
+      if (args[0] === 'run-job') {
+        // The job's objects were rendered and submitted, the registry credential redacted in them.
+        expect(r.code).toBe(0)
+        expect(r.stdout).toContain('[REDACTED]')
+      } else {
+        // The canary was sent to the simulated GitLab, which does not know it: the token check failed.
+        expect(r.code).toBe(1)
+        expect(r.stdout).toMatch(/"id": "gitlab-token-valid",[\s\S]*?"status": "fail"/)
+      }
+      expectNoSecret(r)
+    })
   })
 })
