@@ -12,7 +12,7 @@ export function missingFacts(check: Check, facts: Facts, online = true): string 
   const reasons: string[] = []
   for (const name of check.needs) {
     const f = (facts as Record<string, { ok: boolean; reason?: string; forbidden?: { verb: string; resource: string; namespace?: string } } | undefined>)[name]
-    if (!f) reasons.push(name === 'probe' ? 'needs --live (a short-lived probe pod)' : online ? `${name} not gathered` : `offline: needs ${name} facts`)
+    if (!f) reasons.push(!online ? `offline: needs ${name === 'probe' ? 'a cluster and --live' : `${name} facts`}` : name === 'probe' ? 'needs --live (a short-lived probe pod)' : `${name} not gathered`)
     else if (!f.ok) {
       reasons.push(
         f.forbidden

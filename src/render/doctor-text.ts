@@ -30,8 +30,18 @@ export function renderDoctorText(report: DoctorReport, opts: TextOptions): strin
 
   for (const runner of report.runners) {
     lines.push('', c.bold(`Runner ${runner.name}`))
-    const shown = [...runner.results].filter((r) => opts.verbose || r.status !== 'pass').sort((a, b) => ORDER[a.status]! - ORDER[b.status]! || a.id.localeCompare(b.id))
+    // Checks that only could not run offline are counted on one line (listed with --verbose): an
+    // offline report is about the file, and eighteen "needs a cluster" lines would bury its findings.
+    const offlineOnly = opts.verbose ? [] : runner.results.filter(skippedForOffline)
+    const shown = [...runner.results].filter((r) => (opts.verbose || r.status !== 'pass') && !offlineOnly.includes(r)).sort((a, b) => ORDER[a.status]! - ORDER[b.status]! || a.id.localeCompare(b.id))
+    let collapsed = offlineOnly.length === 0
+    const collapse = (): void => {
+      if (collapsed) return
+      collapsed = true
+      lines.push(`  ${label.skipped}  ${plural(offlineOnly.length, 'cluster or GitLab check')} ${c.dim('— offline: they need the cluster or GitLab (--verbose lists them)')}`)
+    }
     for (const r of shown) {
+      if (ORDER[r.status]! > ORDER.skipped!) collapse()
       if (r.findings.length === 0) {
         lines.push(`  ${label[r.status]}  ${r.id}  ${r.title}${r.reason ? c.dim(` — ${r.reason}`) : ''}`)
         continue
@@ -39,6 +49,7 @@ export function renderDoctorText(report: DoctorReport, opts: TextOptions): strin
       const findings = [...r.findings].sort((a, b) => ORDER[a.severity]! - ORDER[b.severity]!)
       for (const f of findings) lines.push(...renderFinding(f, r, label[f.severity], c))
     }
+    collapse()
     const passed = runner.results.filter((r) => r.status === 'pass').length
     if (!opts.verbose && passed > 0) lines.push(`  ${label.pass}  ${passed} other check${passed === 1 ? '' : 's'} passed`)
   }
@@ -49,6 +60,9 @@ export function renderDoctorText(report: DoctorReport, opts: TextOptions): strin
 }
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`
+
+/** Skipped only because doctor ran offline (every reason says so). */
+const skippedForOffline = (r: CheckResult): boolean => r.status === 'skipped' && Boolean(r.reason) && r.reason!.split('; ').every((x) => x.startsWith('offline:'))
 
 /**
  * The last line: findings by their own severity (what the report above lists), then checks by how

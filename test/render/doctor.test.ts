@@ -54,6 +54,20 @@ describe('doctor report renderers', () => {
     expect(text.includes('\u001b[')).toBe(false)
   })
 
+  it('text: checks skipped only because doctor ran offline are one line; --verbose lists them', () => {
+    const r = report()
+    const offline = (id: string, reason: string) => ({ id, area: 'cluster' as const, title: id, severity: 'fail' as const, status: 'skipped' as const, reason, catalog: [], findings: [] })
+    r.runners[0]!.results.push(offline('cluster-quota', 'offline: needs quotas facts'), offline('cluster-probe-dns', 'offline: needs a cluster and --live'), offline('cluster-references', 'offline: needs secrets facts; offline: needs pvcs facts'))
+    const text = renderDoctorText(r, { color: false })
+    expect(text).toContain('SKIP   3 cluster or GitLab checks — offline: they need the cluster or GitLab (--verbose lists them)')
+    expect(text).not.toMatch(/SKIP\s+cluster-quota/)
+    // A check skipped for another reason (a forbidden read) is still listed on its own.
+    expect(text).toMatch(/SKIP\s+cluster-rbac.*cannot list pods \(forbidden\)/)
+    const verbose = renderDoctorText(r, { color: false, verbose: true })
+    expect(verbose).toMatch(/SKIP\s+cluster-quota\s+cluster-quota — offline: needs quotas facts/)
+    expect(verbose).not.toContain('cluster or GitLab checks')
+  })
+
   it('text: the summary counts findings, not checks (one check with a FAIL and a WARN finding)', () => {
     const r = report()
     const check = r.runners[0]!.results[0]!
