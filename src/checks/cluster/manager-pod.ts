@@ -25,18 +25,19 @@ const DEPLOYMENT_FIX = 'spec:\n  template:\n    spec:\n      nodeSelector:\n    
 export default defineCheck({
   id: 'cluster-manager-pod',
   area: 'cluster',
-  title: 'The runner manager pod runs on a Linux node',
+  title: 'With Windows jobs, the runner manager pod runs on a Linux node',
   description:
-    'When doctor runs in-cluster (inside the runner manager\'s pod or beside it), it reads its own pod (named by HOSTNAME, in the service account\'s namespace) and the node that pod runs on. For a configuration that sends jobs to Windows nodes, the manager itself must still run on Linux, as GitLab documents for Windows jobs on Kubernetes: only the job pods go to Windows nodes, through node_selector, and a manager pod that lands on a Windows node fails to mount its service account token ("chown is not supported by windows"). In a mixed cluster nothing keeps the manager\'s pod off Windows nodes unless its own nodeSelector says kubernetes.io/os: linux. Fails when the pod is on a node labelled with another OS or without kubernetes.io/os=linux; notes when it is on Linux only by chance (nothing pins it there). Skipped when doctor does not run in-cluster, or when the configuration does not target Windows.',
+    'When doctor runs in-cluster (inside the runner manager\'s pod or beside it), it reads its own pod (named by HOSTNAME, in the service account\'s namespace) and the node that pod runs on. For a configuration that sends jobs to Windows nodes, the manager itself must still run on Linux, as GitLab documents for Windows jobs on Kubernetes: only the job pods go to Windows nodes, through node_selector, and a manager pod that lands on a Windows node fails to mount its service account token ("chown is not supported by windows"). In a mixed cluster nothing keeps the manager\'s pod off Windows nodes unless its own nodeSelector says kubernetes.io/os: linux. Fails when the pod is on a node labelled with another OS or without kubernetes.io/os=linux; notes when it is on Linux only by chance (nothing pins it there). Passes when the configuration does not send jobs to Windows nodes; skipped when it does but doctor does not run in-cluster.',
   severity: 'fail',
   needs: ['managerPod'],
   catalog: ['mountvolumesetup-failed-for-volume-kube-api-access-xxxxx--chown-is-not-supported-by-windows'],
   run: ({ facts, rendered, config, runner }) => {
     const r = rendered as RenderedJob | undefined
     if (!r) return { skipped: 'no rendered job' }
+    // Only Windows jobs put Windows nodes in play; for Linux jobs there is nothing to judge (as config-windows).
+    if (!targetsWindows(r)) return []
     const p = facts.managerPod!.ok ? facts.managerPod!.value : null
     if (!p) return { skipped: 'doctor is not running in-cluster (it reached the cluster through a kubeconfig or the runner\'s host setting), so it cannot tell which pod the runner manager is; run gkr doctor inside the runner manager\'s pod to check it' }
-    if (!targetsWindows(r)) return { skipped: 'the configuration does not send jobs to Windows nodes (node_selector "kubernetes.io/os" = "windows"), so the manager pod\'s own OS is not at stake' }
     const pod = `${p.namespace}/${p.name}`
     const at = config.locate([...runner.path, 'kubernetes', 'node_selector'])
     const fix = {
