@@ -160,7 +160,7 @@ async function managerPod(target: ClusterTarget, onChained: () => void): Promise
     try {
       pod = await target.call('get own pod', () => core.readNamespacedPod({ name, namespace }))
     } catch (err) {
-      if (err instanceof ApiError && err.status === 404) throw new ApiError(404, `no pod ${namespace}/${name}: doctor takes HOSTNAME as its pod's name, which does not hold when the pod sets spec.hostname`, 'NotFound')
+      if (err instanceof ApiError && err.status === 404) throw new ApiError(404, `no pod ${namespace}/${name}: doctor takes HOSTNAME as its pod's name, which does not hold when the pod sets spec.hostname or uses the host's network`, 'NotFound')
       throw err
     }
     const nodeName = pod.spec?.nodeName ?? ''

@@ -83,7 +83,7 @@ describe('gkr doctor in-cluster: the runner manager pod on a Windows node', () =
 
   it('HOSTNAME that names no pod (spec.hostname set) and a cluster found through a kubeconfig: skipped with the reason', async () => {
     const renamed = await doctor(inPod('build-box'), serviceAccount('sim-runner-token'))
-    expect(renamed.check).toMatchObject({ status: 'skipped', reason: `managerPod: no pod ${NS}/build-box: doctor takes HOSTNAME as its pod's name, which does not hold when the pod sets spec.hostname` })
+    expect(renamed.check).toMatchObject({ status: 'skipped', reason: `managerPod: no pod ${NS}/build-box: doctor takes HOSTNAME as its pod's name, which does not hold when the pod sets spec.hostname or uses the host's network` })
     const noHostname = await doctor({ ...inPod(), HOSTNAME: '' }, serviceAccount('sim-runner-token'))
     expect(noHostname.check.reason).toBe('managerPod: doctor runs in-cluster but cannot tell which pod it runs in: HOSTNAME is not set')
     const outside = await doctor({ KUBECONFIG: sim.kubeconfig }, serviceAccount('sim-runner-token'))
