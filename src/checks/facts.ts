@@ -104,6 +104,24 @@ export interface ReadOnlyPolicyFact {
   appliesToNamespace: boolean
 }
 
+/**
+ * Doctor's own pod when it runs in-cluster: the runner manager's pod when doctor runs in it (or beside
+ * it), and the node it was scheduled on. `null`: doctor did not use in-cluster configuration, so
+ * there is no pod of its own to read.
+ */
+export interface ManagerPodFact {
+  name: string
+  namespace: string
+  /** spec.nodeName; empty while unscheduled. */
+  nodeName: string
+  /** spec.nodeSelector. */
+  nodeSelector: Record<string, string>
+  /** Values of kubernetes.io/os that every required node affinity term admits (In), when every term pins it. */
+  affinityOs?: string[]
+  /** The node's labels, or why they could not be read (a forbidden read names the verb). */
+  node: FactResult<{ name: string; labels: Record<string, string> }>
+}
+
 /** What the short-lived probe pod of `doctor --live` observed. */
 export interface ProbeFact {
   timeToReadyMs?: number
@@ -142,6 +160,7 @@ export interface FactTypes {
   apiStats: { requests: number; roundTrips: number; errors: number; serverErrors: number; durationMs: number; p95Ms: number; /** Tries repeated after a transient failure (the runner's retry_limit policy). */ retries?: number }
   now: { time: string }
   probe: ProbeFact
+  managerPod: ManagerPodFact | null
 }
 
 export type FactName = Extract<keyof FactTypes, string>

@@ -26,6 +26,15 @@ export interface Connection {
   gather: (runner: LoadedRunner, signal: AbortSignal) => Promise<Gathered>
 }
 
+/** How doctor finds the cluster; besides the environment, tests inject where ~ and the mounted service account are. */
+export interface ConnectOptions {
+  signal: AbortSignal
+  env?: NodeJS.ProcessEnv
+  home?: string
+  /** The service account directory of in-cluster configuration (token, ca.crt, namespace). */
+  serviceAccountDir?: string
+}
+
 /** The identity permissions are checked as: --as, or with --as-runner the runner's service account. */
 export function identityFor(flags: Pick<DoctorFlags, 'as' | 'as-runner' | 'namespace'>, runner: LoadedRunner | undefined): string | undefined {
   if (flags.as) return flags.as
@@ -49,7 +58,7 @@ async function gitlabFacts(runner: LoadedRunner, signal: AbortSignal): Promise<F
  * How doctor reads facts: GitLab (the runner's url and token) always when not offline, and the
  * cluster when one is found the way the runner finds it.
  */
-export async function connect(flags: DoctorFlags, runners: readonly LoadedRunner[], opts: { signal: AbortSignal; env?: NodeJS.ProcessEnv }): Promise<Connection> {
+export async function connect(flags: DoctorFlags, runners: readonly LoadedRunner[], opts: ConnectOptions): Promise<Connection> {
   if (flags['as-runner'] && runners.length > 1 && !flags.runner) throw usageError('as-runner-ambiguous', '--as-runner checks as one runner\'s service account: choose the runner with --runner', { at: { flag: '--as-runner' } })
   const first = runners[0]
   const target = await resolveCluster({
@@ -58,6 +67,8 @@ export async function connect(flags: DoctorFlags, runners: readonly LoadedRunner
     ...(flags.context ? { context: flags.context } : {}),
     ...(flags.namespace ? { namespace: flags.namespace } : {}),
     ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.home ? { home: opts.home } : {}),
+    ...(opts.serviceAccountDir ? { serviceAccountDir: opts.serviceAccountDir } : {}),
   })
   if (!target) {
     return { gather: async (runner, signal) => ({ facts: { gitlab: await gitlabFacts(runner, signal) } }) }

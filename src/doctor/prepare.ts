@@ -5,7 +5,7 @@ import { ALL_CHECKS } from '../checks/registry.js'
 import { selectChecks } from '../checks/run.js'
 import { usageError } from '../util/errors.js'
 import type { DoctorInput } from './run.js'
-import { connect } from './cluster.js'
+import { connect, type ConnectOptions } from './cluster.js'
 
 export interface DoctorFlags {
   config?: string
@@ -31,7 +31,7 @@ export interface Prepared {
  * Builds doctor's input from its flags: the configuration, the runners to check, the optional CI file,
  * the checks selected, and — unless offline — how to reach the cluster.
  */
-export async function prepareDoctor(flags: DoctorFlags, opts: { signal: AbortSignal; env?: NodeJS.ProcessEnv }): Promise<Prepared> {
+export async function prepareDoctor(flags: DoctorFlags, opts: ConnectOptions): Promise<Prepared> {
   const config = await loadConfig({ path: flags.config, env: opts.env })
   const runners = selectRunners(config, flags.runner)
   const ciFile: CiFile | undefined = flags['ci-file'] ? await parseCiFile(flags['ci-file']) : undefined

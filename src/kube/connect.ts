@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
+import { isIPv6 } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import type { Cluster, KubeConfig, User } from '@kubernetes/client-node'
@@ -10,7 +11,19 @@ import { isSecret } from '../util/secret.js'
 import { GkrError, usageError } from '../util/errors.js'
 import { ApiError, mapError } from './errors.js'
 
-export const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
+/** Where the kubelet mounts a pod's service account: token, ca.crt and namespace. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount'
+
+/**
+ * The pod doctor itself runs in, known only with in-cluster configuration: its name is the
+ * container's HOSTNAME (the kubelet sets it to the pod name) and its namespace is the service
+ * account's namespace file. `missing` says why it is unknown when either is absent.
+ */
+export interface SelfPod {
+  name?: string
+  namespace?: string
+  missing?: string
+}
 
 export interface ClusterInfo {
   server: string
@@ -19,6 +32,8 @@ export interface ClusterInfo {
   identity?: string
   /** How the cluster was found: the runner config's host, a kubeconfig, or in-cluster configuration. */
   source: 'runner-config' | 'kubeconfig' | 'in-cluster'
+  /** With in-cluster configuration: doctor's own pod (beside the runner manager, or the manager's own). */
+  self?: SelfPod
 }
 
 export interface ApiStats {
@@ -41,6 +56,8 @@ export interface ResolveOptions {
   as?: string
   env?: NodeJS.ProcessEnv
   home?: string
+  /** The mounted service account (token, ca.crt, namespace) for in-cluster configuration; tests point it elsewhere. */
+  serviceAccountDir?: string
   /** Per-request time limit (client-node 1.x has none of its own). */
   timeoutMs?: number
   /** Overrides of the runner's retry policy (tests inject `sleep`). */
@@ -239,12 +256,45 @@ export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarge
     const ctx = kc.getContextObject(kc.getCurrentContext())
     return new ClusterTarget(impersonating(kc, opts.as), { server: cluster.server, context: kc.getCurrentContext(), ...(ns ?? ctx?.namespace ? { namespace: ns ?? ctx?.namespace } : {}), identity: opts.as ?? ctx?.user ?? '', source: 'kubeconfig' }, timeoutMs, retry)
   }
-  if (existsSync(IN_CLUSTER_TOKEN) && env.KUBERNETES_SERVICE_HOST) {
-    const kc = new KubeConfig()
-    kc.loadFromCluster()
-    return new ClusterTarget(impersonating(kc, opts.as), { server: kc.getCurrentCluster()!.server, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'in-cluster' }, timeoutMs, retry)
+  const saDir = opts.serviceAccountDir ?? SERVICE_ACCOUNT_DIR
+  if (existsSync(path.join(saDir, 'token')) && env.KUBERNETES_SERVICE_HOST) {
+    const kc = inClusterConfig(new KubeConfig(), env, saDir)
+    const self = selfPod(env, saDir)
+    return new ClusterTarget(impersonating(kc, opts.as), { server: kc.getCurrentCluster()!.server, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'in-cluster', self }, timeoutMs, retry)
   }
   return undefined
+}
+
+/**
+ * In-cluster configuration as client-node's loadFromCluster builds it (https, or http on ports 80,
+ * 8080 and 8001; IPv6 hosts in brackets; the CA file; the token re-read from its file as the kubelet
+ * rotates it), but from the given environment and service account directory rather than the
+ * process's own.
+ */
+function inClusterConfig(kc: KubeConfig, env: NodeJS.ProcessEnv, saDir: string): KubeConfig {
+  const host = env.KUBERNETES_SERVICE_HOST ?? ''
+  const port = env.KUBERNETES_SERVICE_PORT ?? '443'
+  const scheme = ['80', '8080', '8001'].includes(port) ? 'http' : 'https'
+  const server = `${scheme}://${isIPv6(host) ? `[${host}]` : host}:${port}`
+  const ca = path.join(saDir, 'ca.crt')
+  const namespaceFile = path.join(saDir, 'namespace')
+  const namespace = existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : ''
+  kc.loadFromOptions({
+    clusters: [{ name: 'inCluster', server, skipTLSVerify: false, ...(existsSync(ca) ? { caFile: ca } : {}) }],
+    users: [{ name: 'inClusterUser', authProvider: { name: 'tokenFile', config: { tokenFile: path.join(saDir, 'token') } } }],
+    contexts: [{ name: 'inClusterContext', cluster: 'inCluster', user: 'inClusterUser', ...(namespace ? { namespace } : {}) }],
+    currentContext: 'inClusterContext',
+  })
+  return kc
+}
+
+/** Doctor's own pod: HOSTNAME (the pod name, unless the pod sets spec.hostname) in the service account's namespace. */
+function selfPod(env: NodeJS.ProcessEnv, saDir: string): SelfPod {
+  const name = env.HOSTNAME?.trim() ?? ''
+  const namespaceFile = path.join(saDir, 'namespace')
+  const namespace = existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : ''
+  const missing = [...(name ? [] : ['HOSTNAME is not set']), ...(namespace ? [] : [`${namespaceFile} is missing or empty`])]
+  return { ...(name ? { name } : {}), ...(namespace ? { namespace } : {}), ...(missing.length ? { missing: missing.join(' and ') } : {}) }
 }
 
 /**

@@ -10,7 +10,7 @@
 import type { V1Pod, V1Secret } from '@kubernetes/client-node'
 import { k8s } from './client.js'
 import type { LoadedRunner } from '../config/types.js'
-import type { AccessFact, Facts, FactResult, ObjectMeta, ReadOnlyPolicyFact, WebhookFact } from '../checks/facts.js'
+import type { AccessFact, Facts, FactResult, ManagerPodFact, ObjectMeta, ReadOnlyPolicyFact, WebhookFact } from '../checks/facts.js'
 import type { Permission } from '../executor/permissions.js'
 import type { RenderedJob } from '../executor/render.js'
 import { ApiError } from './errors.js'
@@ -133,6 +133,48 @@ async function readOnlyPolicies(target: ClusterTarget, ns: string, onChained: ()
     }
   }
   return out
+}
+
+/** The kubernetes.io/os values every required node affinity term pins the pod to (undefined when some term leaves it open). */
+function affinityOs(pod: V1Pod): string[] | undefined {
+  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []
+  if (terms.length === 0) return undefined
+  const per = terms.map((t) => (t.matchExpressions ?? []).find((e) => e.key === 'kubernetes.io/os' && e.operator === 'In')?.values)
+  if (per.some((v) => !v)) return undefined
+  return [...new Set(per.flatMap((v) => v!))].sort()
+}
+
+/**
+ * Doctor's own pod and its node, when doctor runs in-cluster: the pod by name (HOSTNAME) in the
+ * service account's namespace, then the node it runs on (a read that needs the first: chained).
+ * Not in-cluster: null. A pod that is not found means HOSTNAME is not the pod name (spec.hostname).
+ */
+async function managerPod(target: ClusterTarget, onChained: () => void): Promise<FactResult<ManagerPodFact | null>> {
+  const self = target.info.source === 'in-cluster' ? target.info.self : undefined
+  if (!self) return { ok: true, value: null }
+  if (!self.name || !self.namespace) return { ok: false, reason: `doctor runs in-cluster but cannot tell which pod it runs in: ${self.missing ?? 'unknown'}` }
+  const { name, namespace } = self as Required<Pick<typeof self, 'name' | 'namespace'>>
+  const core = target.kc.makeApiClient(k8s().CoreV1Api)
+  return attempt({ verb: 'get', resource: 'pods', namespace, run: async (): Promise<ManagerPodFact> => {
+    let pod: V1Pod
+    try {
+      pod = await target.call('get own pod', () => core.readNamespacedPod({ name, namespace }))
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) throw new ApiError(404, `no pod ${namespace}/${name}: doctor takes HOSTNAME as its pod's name, which does not hold when the pod sets spec.hostname or uses the host's network`, 'NotFound')
+      throw err
+    }
+    const nodeName = pod.spec?.nodeName ?? ''
+    let node: ManagerPodFact['node'] = { ok: false, reason: `pod ${namespace}/${name} is not scheduled on a node yet` }
+    if (nodeName) {
+      onChained()
+      node = await attempt({ verb: 'get', resource: 'nodes', run: async () => {
+        const n = await target.call('get node', () => core.readNode({ name: nodeName }))
+        return { name: nodeName, labels: n.metadata?.labels ?? {} }
+      } })
+    }
+    const os = affinityOs(pod)
+    return { name, namespace, nodeName, nodeSelector: pod.spec?.nodeSelector ?? {}, ...(os ? { affinityOs: os } : {}), node }
+  } })
 }
 
 export async function gatherFacts(target: ClusterTarget, input: GatherInput, opts: { signal?: AbortSignal; concurrency?: number } = {}): Promise<{ facts: Facts; stats: GatherStats }> {
@@ -387,6 +429,9 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
         }
         return out
       } })
+    },
+    async () => {
+      facts.managerPod = await managerPod(target, chain)
     },
     async () => {
       facts.readOnlyPolicies = await attempt({ verb: 'list', resource: 'clusterpolicies.kyverno.io', run: () => readOnlyPolicies(target, ns, chain) })

@@ -95,6 +95,27 @@ describe('src/kube against the simulator', () => {
     await expect(t!.kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'gitlab-runner' })).rejects.toMatchObject({ code: 403, body: expect.stringContaining('User \\"system:serviceaccount:gitlab-runner:gitlab-runner\\" cannot list resource \\"pods\\"') })
   })
 
+  it('in-cluster: the API server from KUBERNETES_SERVICE_HOST/PORT, the mounted token and CA, and doctor\'s own pod from HOSTNAME and the namespace file', async () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), 'gkr-nohome-'))
+    const sa = mkdtempSync(path.join(os.tmpdir(), 'gkr-sa-'))
+    writeFileSync(path.join(sa, 'token'), 'sim-runner-token')
+    writeFileSync(path.join(sa, 'ca.crt'), sim.caPem)
+    writeFileSync(path.join(sa, 'namespace'), 'gitlab-runner\n')
+    const env = { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: new URL(sim.url).port, HOSTNAME: 'gitlab-runner-abc-123' }
+    const t = (await resolveCluster({ env, home, serviceAccountDir: sa }))!
+    expect(t.info).toEqual({ server: sim.url, source: 'in-cluster', self: { name: 'gitlab-runner-abc-123', namespace: 'gitlab-runner' } })
+    expect(t.kc.getContextObject(t.kc.getCurrentContext())?.namespace).toBe('gitlab-runner')
+    // The mounted token speaks (as the runner's service account), over TLS checked against the mounted CA.
+    await expect(t.kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'gitlab-runner' })).rejects.toMatchObject({ code: 403, body: expect.stringContaining('User \\"system:serviceaccount:gitlab-runner:gitlab-runner\\" cannot list resource \\"pods\\"') })
+    // As client-node builds it: plain http on 8080, IPv6 in brackets; without HOSTNAME or namespace file, says which is missing.
+    writeFileSync(path.join(sa, 'namespace'), '')
+    const other = (await resolveCluster({ env: { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '8080' }, home, serviceAccountDir: sa }))!
+    expect(other.info).toEqual({ server: 'http://[fd00::1]:8080', source: 'in-cluster', self: { missing: `HOSTNAME is not set and ${path.join(sa, 'namespace')} is missing or empty` } })
+    // No token mounted, or no service host: not in a pod.
+    expect(await resolveCluster({ env, home, serviceAccountDir: home })).toBeUndefined()
+    expect(await resolveCluster({ env: { HOSTNAME: 'x' }, home, serviceAccountDir: sa })).toBeUndefined()
+  })
+
   it('reviews access for the connecting identity and, with as, for the runner\'s service account', async () => {
     const t = (await resolveCluster({ kubeconfig: sim.kubeconfig }))!
     const checks = [{ verb: 'create', group: '', resource: 'pods', subresource: 'attach', namespace: 'gitlab-runner' }, { verb: 'create', group: '', resource: 'pods', namespace: 'gitlab-runner' }]
@@ -110,6 +131,8 @@ describe('src/kube against the simulator', () => {
     const { facts, stats } = await gatherFacts(t, { runner, rendered: renderJob({ runner }), permissions: requiredPermissions(runner) })
     expect(stats.roundTrips).toBe(3)
     expect(facts.nodes).toMatchObject({ ok: false, forbidden: { verb: 'list', resource: 'nodes' } })
+    // Through a kubeconfig doctor has no pod of its own to read: nothing asked, no extra round trip.
+    expect(facts.managerPod).toEqual({ ok: true, value: null })
     expect(facts.namespace).toMatchObject({ ok: false, forbidden: { verb: 'get', resource: 'namespaces' } })
     const secretReads = sim.audit.slice(before).filter((e) => e.resource === 'secrets' && e.verb !== 'create')
     expect(secretReads.map((e) => e.verb)).toEqual(['list'])

@@ -8,10 +8,11 @@ import limitRange from './limit-range.js'
 import readOnlyPolicy from './read-only-policy.js'
 import leakedResources from './leaked-resources.js'
 import scheduling from './scheduling.js'
+import managerPod from './manager-pod.js'
 import webhooks from './webhooks.js'
 import pendingPods from './pending-pods.js'
 import apiHealth from './api-health.js'
 import { probeDns, probeMtu, probeStart } from './probe.js'
 
 /** Checks that judge facts gathered from a cluster. */
-export const clusterChecks: readonly Check[] = [namespace, permissions, references, dryRun, quota, limitRange, leakedResources, scheduling, webhooks, readOnlyPolicy, pendingPods, apiHealth, probeStart, probeDns, probeMtu]
+export const clusterChecks: readonly Check[] = [namespace, permissions, references, dryRun, quota, limitRange, leakedResources, scheduling, managerPod, webhooks, readOnlyPolicy, pendingPods, apiHealth, probeStart, probeDns, probeMtu]

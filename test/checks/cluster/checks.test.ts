@@ -15,6 +15,7 @@ import readOnlyPolicy from '../../../src/checks/cluster/read-only-policy.js'
 import leaked from '../../../src/checks/cluster/leaked-resources.js'
 import scheduling, { helperPlatform, misfit } from '../../../src/checks/cluster/scheduling.js'
 import webhooks from '../../../src/checks/cluster/webhooks.js'
+import managerPod, { targetsWindows } from '../../../src/checks/cluster/manager-pod.js'
 import pendingPods from '../../../src/checks/cluster/pending-pods.js'
 import apiHealth from '../../../src/checks/cluster/api-health.js'
 import { probeDns, probeMtu, probeStart } from '../../../src/checks/cluster/probe.js'
@@ -217,6 +218,45 @@ describe('cluster checks (pure, over fixture facts)', () => {
     expect(misfit(n, withAffinity([[{ key: 'pool', operator: 'In', values: ['gpu'] }]]))).toBe("node(s) didn't match Pod's node affinity/selector")
     expect(misfit(n, withAffinity([[{ key: 'pool', operator: 'In', values: ['gpu'] }], [{ key: 'spot', operator: 'DoesNotExist' }]]))).toBeUndefined()
     expect(misfit(n, withAffinity([[{ key: 'pool', operator: 'NotIn', values: ['ci'] }]]))).toBe("node(s) didn't match Pod's node affinity/selector")
+  })
+
+  it("'cluster-manager-pod': with Windows jobs, doctor's own pod (the runner manager) must be on a Linux node", () => {
+    const wtoml = TOML.replace('"kubernetes.io/os" = "linux"', '"kubernetes.io/os" = "windows"\n"node.kubernetes.io/windows-build" = "10.0.20348"')
+    const wconfig = parseConfigText(wtoml, '/x/config.toml')
+    const wrunner = wconfig.runners[0]!
+    const wrendered = renderJob({ runner: wrunner, variables: REPRESENTATIVE_JOB })
+    expect([targetsWindows(wrendered), targetsWindows(rendered)]).toEqual([true, false])
+    const pod = (over: Partial<NonNullable<FactTypes['managerPod']>> = {}, labels: Record<string, string> | null = { 'kubernetes.io/os': 'linux' }): Facts => ({
+      managerPod: ok<'managerPod'>({ name: 'gitlab-runner-7d9f-abcde', namespace: 'gitlab-runner', nodeName: 'node-a', nodeSelector: {}, node: labels ? { ok: true, value: { name: 'node-a', labels } } : { ok: false, reason: 'nodes "node-a" is forbidden', forbidden: { verb: 'get', resource: 'nodes' } }, ...over }),
+    })
+    const check = (facts: Facts) => runCheck(managerPod, { config: wconfig, runner: wrunner, facts, rendered: wrendered, options: { online: true, live: false } })
+
+    const win = check(pod({}, { 'kubernetes.io/os': 'windows' }))
+    expect(win.status).toBe('fail')
+    expect(win.findings[0]!.message).toBe('the runner manager pod gitlab-runner/gitlab-runner-7d9f-abcde (doctor\'s own pod) runs on node node-a, a windows node: the manager must run on Linux and reach Windows nodes only through the jobs\' node_selector; on a Windows node its own service account token volume fails to mount ("chown is not supported by windows")')
+    expect(win.findings[0]!.catalog).toEqual(['mountvolumesetup-failed-for-volume-kube-api-access-xxxxx--chown-is-not-supported-by-windows'])
+    expect(win.findings[0]!.fix!.yaml).toContain('# Helm chart values.yaml\nnodeSelector:\n  kubernetes.io/os: linux\n')
+    expect(win.findings[0]!.at).toMatchObject({ file: '/x/config.toml', line: 14, path: 'runners[0].kubernetes.node_selector' })
+    expect(win.findings[0]!.details).toEqual({ pod: 'gitlab-runner/gitlab-runner-7d9f-abcde', node: 'node-a', nodeOs: 'windows', pinnedOs: null })
+    // A node without kubernetes.io/os=linux is not known to be Linux.
+    expect(check(pod({}, { 'kubernetes.io/hostname': 'node-a' })).findings[0]!.message).toContain('runs on node node-a, which has no kubernetes.io/os label')
+    // Pinned to Linux: pass, even when the node cannot be read (the scheduler honoured the selector).
+    expect(check(pod({ nodeSelector: { 'kubernetes.io/os': 'linux' } })).status).toBe('pass')
+    expect(check(pod({ nodeSelector: { 'kubernetes.io/os': 'linux' } }, null)).status).toBe('pass')
+    expect(check(pod({ affinityOs: ['linux'] }, null)).status).toBe('pass')
+    // Pinned to Windows by its own selector: fail without reading the node.
+    expect(check(pod({ nodeSelector: { 'kubernetes.io/os': 'windows' } }, null)).findings[0]!.message).toContain('runs on nodes with kubernetes.io/os=windows (its nodeSelector)')
+    // On Linux by chance: advice to pin it.
+    const chance = check(pod())
+    expect([chance.status, chance.findings[0]!.message]).toEqual(['info', 'the runner manager pod gitlab-runner/gitlab-runner-7d9f-abcde runs on Linux node node-a, but nothing in the pod pins it to Linux: in a cluster with Windows nodes a restart may place it on one'])
+    // The node could not be read and nothing pins the pod: skipped, naming the verb.
+    expect(check(pod({}, null))).toMatchObject({ status: 'skipped', reason: 'cannot tell the OS of node node-a that the runner manager pod gitlab-runner/gitlab-runner-7d9f-abcde runs on: cannot get nodes (forbidden); and the pod has no nodeSelector kubernetes.io/os: linux that would settle it' })
+    // The pod itself could not be read: skipped by the fact, naming the verb.
+    expect(check({ managerPod: { ok: false, reason: 'forbidden', forbidden: { verb: 'get', resource: 'pods', namespace: 'gitlab-runner' } } }).reason).toBe('cannot get pods in namespace gitlab-runner (forbidden)')
+    // Not in-cluster: skipped with the reason; Linux jobs: nothing to judge (pass, wherever the manager runs); offline: needs the fact.
+    expect(check({ managerPod: ok<'managerPod'>(null) }).reason).toMatch(/^doctor is not running in-cluster \(it reached the cluster through a kubeconfig or the runner's host setting\)/)
+    expect([run(managerPod, pod({}, { 'kubernetes.io/os': 'windows' })).status, run(managerPod, { managerPod: ok<'managerPod'>(null) }).status]).toEqual(['pass', 'pass'])
+    expect(runCheck(managerPod, { config: wconfig, runner: wrunner, facts: {}, rendered: wrendered, options: { online: false, live: false } }).reason).toBe('offline: needs managerPod facts')
   })
 
   it("'cluster-webhooks': slow fail-closed webhooks on job pods warn; dry-run-unsafe ones are noted", () => {
