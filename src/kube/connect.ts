@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { isIPv6 } from 'node:net'
 import os from 'node:os'
@@ -174,7 +175,8 @@ export class ClusterTarget {
     await this.kc.applyToHTTPSOptions(opts)
     return this.call(`GET ${url.pathname}`, () =>
       new Promise<T>((resolve, reject) => {
-        const req = httpsRequest(url, opts, (res) => {
+        // An http:// server (a local proxy, an insecure port) gets plain HTTP, as the typed client does.
+        const req = (url.protocol === 'http:' ? httpRequest : httpsRequest)(url, opts, (res) => {
           const chunks: Buffer[] = []
           res.on('data', (c: Buffer) => chunks.push(c))
           res.on('end', () => {

@@ -107,3 +107,12 @@ describe('API calls are retried as the runner retries them', () => {
     expect(runnerRetryPolicy(runner({ retry_limit: 0, retry_backoff_max: -1 }))).toEqual({ tries: 5, backoffMaxMs: 2000 })
   })
 })
+
+describe('raw GETs (metadata-only lists) follow the server URL scheme', () => {
+  it('an http:// server (kubectl proxy, an insecure port) is asked over plain HTTP', async () => {
+    serve(OK)
+    const { t } = await target({})
+    await expect(t.getJson('/api/v1/namespaces/ci', 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1')).resolves.toMatchObject({ metadata: { name: 'ci' } })
+    expect(t.stats.requests).toBe(1)
+  })
+})
