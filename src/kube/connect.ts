@@ -213,8 +213,9 @@ function impersonating(kc: KubeConfig, as: string | undefined): KubeConfig {
 
 /**
  * Finds the cluster the way the runner does: the runner config's own host (with cert_file, key_file,
- * ca_file or bearer_token); otherwise --kubeconfig, $KUBECONFIG, ~/.kube/config (with --context or
- * the config's `context`); otherwise in-cluster configuration. Undefined when there is none.
+ * ca_file or bearer_token); otherwise a kubeconfig the user names (--kubeconfig, --context, $KUBECONFIG);
+ * otherwise in-cluster configuration, then ~/.kube/config (with the config's `context`), the runner's
+ * order. Undefined when there is none.
  */
 export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarget | undefined> {
   const { KubeConfig } = await loadK8s()
@@ -238,6 +239,19 @@ export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarge
     kc.loadFromClusterAndUser(cluster, user)
     return new ClusterTarget(impersonating(kc, opts.as), { server: host, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'runner-config' }, timeoutMs, retry)
   }
+  const saDir = opts.serviceAccountDir ?? SERVICE_ACCOUNT_DIR
+  const inCluster = (): ClusterTarget | undefined => {
+    if (!existsSync(path.join(saDir, 'token')) || !env.KUBERNETES_SERVICE_HOST) return undefined
+    const kc = inClusterConfig(new KubeConfig(), env, saDir)
+    const self = selfPod(env, saDir)
+    return new ClusterTarget(impersonating(kc, opts.as), { server: kc.getCurrentCluster()!.server, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'in-cluster', self }, timeoutMs, retry)
+  }
+  // The runner tries in-cluster configuration before a kubeconfig; a kubeconfig or context the user
+  // names (--kubeconfig, --context, $KUBECONFIG) wins over both.
+  if (!opts.kubeconfig && !opts.context && !env.KUBECONFIG) {
+    const target = inCluster()
+    if (target) return target
+  }
   const home = opts.home ?? os.homedir()
   const files = opts.kubeconfig ? [opts.kubeconfig] : env.KUBECONFIG ? env.KUBECONFIG.split(path.delimiter).filter(Boolean) : [path.join(home, '.kube', 'config')]
   const existing = files.filter((f) => existsSync(f))
@@ -258,13 +272,7 @@ export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarge
     const ctx = kc.getContextObject(kc.getCurrentContext())
     return new ClusterTarget(impersonating(kc, opts.as), { server: cluster.server, context: kc.getCurrentContext(), ...(ns ?? ctx?.namespace ? { namespace: ns ?? ctx?.namespace } : {}), identity: opts.as ?? ctx?.user ?? '', source: 'kubeconfig' }, timeoutMs, retry)
   }
-  const saDir = opts.serviceAccountDir ?? SERVICE_ACCOUNT_DIR
-  if (existsSync(path.join(saDir, 'token')) && env.KUBERNETES_SERVICE_HOST) {
-    const kc = inClusterConfig(new KubeConfig(), env, saDir)
-    const self = selfPod(env, saDir)
-    return new ClusterTarget(impersonating(kc, opts.as), { server: kc.getCurrentCluster()!.server, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'in-cluster', self }, timeoutMs, retry)
-  }
-  return undefined
+  return inCluster() ?? undefined
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ApiException, CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node'
@@ -111,6 +111,16 @@ describe('src/kube against the simulator', () => {
     writeFileSync(path.join(sa, 'namespace'), '')
     const other = (await resolveCluster({ env: { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '8080' }, home, serviceAccountDir: sa }))!
     expect(other.info).toEqual({ server: 'http://[fd00::1]:8080', source: 'in-cluster', self: { missing: `HOSTNAME is not set and ${path.join(sa, 'namespace')} is missing or empty` } })
+    // The runner's order: in a pod, in-cluster configuration wins over ~/.kube/config; a kubeconfig the
+    // user names (--kubeconfig, $KUBECONFIG, --context) wins over in-cluster.
+    const withKube = mkdtempSync(path.join(os.tmpdir(), 'gkr-home-'))
+    mkdirSync(path.join(withKube, '.kube'))
+    writeFileSync(path.join(withKube, '.kube', 'config'), readFileSync(sim.kubeconfig, 'utf8'))
+    writeFileSync(path.join(sa, 'namespace'), 'gitlab-runner\n')
+    expect((await resolveCluster({ env, home: withKube, serviceAccountDir: sa }))!.info.source).toBe('in-cluster')
+    expect((await resolveCluster({ env: { ...env, KUBECONFIG: sim.kubeconfig }, home, serviceAccountDir: sa }))!.info.source).toBe('kubeconfig')
+    expect((await resolveCluster({ env, home: withKube, context: 'runner', serviceAccountDir: sa }))!.info).toMatchObject({ source: 'kubeconfig', context: 'runner' })
+    expect((await resolveCluster({ env, kubeconfig: sim.kubeconfig, serviceAccountDir: sa }))!.info.source).toBe('kubeconfig')
     // No token mounted, or no service host: not in a pod.
     expect(await resolveCluster({ env, home, serviceAccountDir: home })).toBeUndefined()
     expect(await resolveCluster({ env: { HOSTNAME: 'x' }, home, serviceAccountDir: sa })).toBeUndefined()
