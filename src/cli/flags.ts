@@ -8,7 +8,7 @@ export const configFlags = {
 
 /** kubectl's connection flags. */
 export const clusterFlags = {
-  kubeconfig: Flags.string({ description: 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).' }),
+  kubeconfig: Flags.string({ description: 'Path to the kubeconfig file (default: $KUBECONFIG; otherwise in-cluster configuration in a pod, then ~/.kube/config).' }),
   context: Flags.string({ description: 'The kubeconfig context to use.' }),
   namespace: Flags.string({ char: 'n', description: 'The namespace jobs run in (default: the config\'s namespace).' }),
   as: Flags.string({ description: 'Check as this identity, e.g. system:serviceaccount:NS:NAME (impersonation).' }),
