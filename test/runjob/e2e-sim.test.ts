@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { connect, createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -66,6 +67,54 @@ describe('run-job --live on the simulator: the job runs', () => {
       expect(r.out).not.toContain('never')
       expect(existsSync(path.join(artifacts, 'out'))).toBe(false)
       await expectNothingLeft(sim)
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+/** A loopback port nothing listens on right now (the OS picks it), for the service a test starts. */
+async function freePort(): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()))
+  const port = (srv.address() as { port: number }).port
+  await new Promise<void>((resolve) => srv.close(() => resolve()))
+  return port
+}
+
+const accepts = (port: number): Promise<boolean> => new Promise((resolve) => {
+  const s = connect(port, '127.0.0.1')
+  s.once('connect', () => void (s.destroy(), resolve(true)))
+  s.once('error', () => resolve(false))
+})
+
+describe('run-job --live on the simulator: services', () => {
+  it('a service is reachable by its alias from the build container: the alias resolves to 127.0.0.1 and the server answers there; nothing left', async () => {
+    const port = await freePort()
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-svc-'))
+    const ci = path.join(dir, '.gitlab-ci.yml')
+    // The service is a one-line HTTP server started by the service's entrypoint and command; the job
+    // resolves the alias, checks it is loopback (so nothing else is ever contacted) and then talks to it, retrying while the server starts (as a job waits for a service).
+    const serve = `require('http').createServer((q, s) => s.end('pong from ' + process.env.SVC_NAME + ' for ' + q.url + '\\n')).listen(${port}, '127.0.0.1')`
+    const client = `const go = (n) => fetch('http://' + process.argv[1] + ':${port}/ping').then((r) => r.text()).then((t) => process.stdout.write(t), (e) => (n > 0 ? setTimeout(go, 20, n - 1) : (console.error(e.message), process.exit(1)))); go(250)`
+    writeFileSync(ci, [
+      'with-service:', '  image: alpine:3.20',
+      '  services:', '    - name: registry.example.com/tiny-http:1', '      alias: web', '      entrypoint: ["node", "-e"]', `      command: [${JSON.stringify(serve)}]`, '      variables:', '        SVC_NAME: web',
+      '  script:', '    - getent hosts web', `    - ADDR=$(getent hosts web | cut -d' ' -f1)`, '    - test "$ADDR" = 127.0.0.1', `    - ${JSON.stringify(`node -e "${client}" "$ADDR"`)}`,
+    ].join('\n') + '\n')
+    const sim = await start('healthy')
+    try {
+      const r = await runOnSim(sim, 'with-service', { ciFile: ci, live: true })
+      expect(r.error).toBeUndefined()
+      expect(r.result?.exitCode).toBe(0)
+      expect(r.out).toMatch(/\$ getent hosts web\n127\.0\.0\.1 +web\n\$ ADDR=\$\(getent hosts web \| cut -d' ' -f1\)\n\$ test "\$ADDR" = 127\.0\.0\.1\n\$ node -e [^\n]+\npong from web for \/ping\n[\s\S]*Job succeeded\n$/)
+      // The pod the runner created ran the service as a container named after its alias, with the alias in hostAliases.
+      const pod = r.result!.objects.find((o) => o.kind === 'Pod') as { spec: { containers: Array<{ name: string; command?: string[] }>; hostAliases?: unknown } }
+      expect(pod.spec.containers.map((c) => c.name)).toEqual(['build', 'helper', 'web'])
+      expect(pod.spec.hostAliases).toEqual([{ ip: '127.0.0.1', hostnames: ['tiny-http', 'web'] }])
+      await expectNothingLeft(sim)
+      // The pod's deletion killed the service's process: the port is free again.
+      await expect.poll(() => accepts(port), { timeout: 5000 }).toBe(false)
     } finally {
       await sim.stop()
     }
