@@ -170,7 +170,7 @@ export class ExecServer {
 
   /** Ends every exec/attach session in a container (the container was killed). */
   killContainer(podUid: string, container: string): void {
-    for (const c of this.children) if ((c as { gkrKey?: string }).gkrKey === `${podUid}/${container}`) c.kill('SIGKILL')
+    for (const c of this.children) if ((c as { gkrKey?: string }).gkrKey === `${podUid}/${container}`) killProcess(c)
   }
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ExecTarget): void {
@@ -178,7 +178,7 @@ export class ExecServer {
   }
 
   close(): void {
-    for (const c of this.children) c.kill('SIGKILL')
+    for (const c of this.children) killProcess(c)
     for (const c of this.wss.clients) c.terminate()
     this.wss.close()
   }
@@ -186,7 +186,8 @@ export class ExecServer {
   constructor(private readonly net: PodNetwork = {}) {}
 
   private run(ws: WebSocket, t: ExecTarget): void {
-    const child = startProcess(t.pod, t.container, t.command, this.net)
+    // A process group of its own, so what the session started (a job script's `sleep`) ends with it.
+    const child = startProcess(t.pod, t.container, t.command, this.net, { group: true })
     Object.assign(child, { gkrKey: `${t.pod.metadata.uid}/${t.container}` })
     this.children.add(child)
     if (!t.stdin) child.stdin.end()

@@ -4,6 +4,7 @@
  * state to containerStatuses, and deleting the pod kills the container's whole process group. Inside
  * the pod, getent/nslookup answer spec.hostAliases before the scenario's DNS table, as /etc/hosts does.
  */
+import { existsSync, readFileSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { Writable } from 'node:stream'
 import { CoreV1Api, Exec, KubeConfig, type V1Container, type V1Status } from '@kubernetes/client-node'
@@ -103,6 +104,29 @@ describe('simulated kubelet: every container runs, service containers serve, the
     await core.deleteNamespacedPod({ name: 'with-service', namespace: NS })
     // The whole process group goes: the node server, not only the `sh -c` that started it.
     await expect.poll(() => listening(port), { timeout: 5000 }).toBe(false)
+  })
+
+  it('deleting the pod ends its exec sessions with everything they started (a job script\'s background sleep)', async () => {
+    await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'sleeper', namespace: NS }, spec: { restartPolicy: 'Never', containers: [{ name: 'build', image: 'alpine:3.20', stdin: true, resources: small }] } } })
+    await expect.poll(async () => (await core.readNamespacedPod({ name: 'sleeper', namespace: NS })).status?.phase).toBe('Running')
+    const out = sink()
+    const session = new Promise<V1Status>((resolve, reject) => void new Exec(kc).exec(NS, 'sleeper', 'build', ['sh', '-c', 'sleep 30 & echo $!; wait'], out, out, null, false, resolve).catch(reject))
+    await expect.poll(() => /^\d+\n$/.test(out.text)).toBe(true)
+    const pid = Number(out.text.trim())
+    // Killed and orphaned, it may stay a zombie until init reaps it: a zombie runs no more.
+    const alive = (): boolean => {
+      try {
+        if (existsSync('/proc/self/stat')) return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z'
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    expect(alive()).toBe(true)
+    await core.deleteNamespacedPod({ name: 'sleeper', namespace: NS })
+    expect(await session).toMatchObject({ status: 'Failure', details: { causes: [{ reason: 'ExitCode', message: '137' }] } })
+    await expect.poll(alive).toBe(false)
   })
 
   it('getent and nslookup answer hostAliases first, then the scenario DNS table; localhost and the pod\'s own name as /etc/hosts has them', async () => {
