@@ -111,7 +111,9 @@ export class ClusterController {
    * it). A container without command or args would run its image's entrypoint; there are no images
    * here, so it stays running without a process. Every process is killed with the pod.
    */
-  private runContainers(pod: Pod): void {
+  private runContainers(scheduled: Pod): void {
+    // As the API server has it now (bound, with its pod IP), which is what the pod's /etc/hosts holds.
+    const pod = this.current(scheduled) ?? scheduled
     const spec = pod.spec
     const exits = new Map<string, number>()
     this.armOomKiller(pod, exits)

@@ -79,7 +79,7 @@ describe('simulated kubelet: every container runs, service containers serve, the
     const containers: V1Container[] = [
       { name: 'build', image: 'alpine:3.20', command: ['sh', '-c', 'cat; echo build stdin closed'], stdin: true, resources: small },
       { name: 'svc-0', image: 'tiny-http:1', command: ['sh', '-c'], args: [server(port)], env: [{ name: 'SVC_NAME', value: 'web' }], stdin: true, resources: small },
-      { name: 'once', image: 'alpine:3.20', command: ['sh', '-c', 'cat; echo once stdin closed'], resources: small },
+      { name: 'once', image: 'alpine:3.20', command: ['sh', '-c', 'cat; getent hosts with-service; getent hosts web; echo once stdin closed'], resources: small },
       { name: 'idle', image: 'postgres:16', stdin: true, resources: small },
     ]
     await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'with-service', namespace: NS }, spec: { restartPolicy: 'Never', containers, hostAliases: [{ ip: '127.0.0.1', hostnames: ['tiny-http', 'web'] }] } } })
@@ -87,7 +87,7 @@ describe('simulated kubelet: every container runs, service containers serve, the
     expect(await listening(port)).toBe(true)
     // Without stdin, `cat` reads end-of-file at once and the container completes; with stdin it waits.
     await expect.poll(() => state('with-service', 'once')).toMatchObject({ terminated: { exitCode: 0, reason: 'Completed' } })
-    expect(await core.readNamespacedPodLog({ name: 'with-service', namespace: NS, container: 'once' })).toBe('once stdin closed\n')
+    expect(await core.readNamespacedPodLog({ name: 'with-service', namespace: NS, container: 'once' })).toBe('10.244.0.10       with-service\n127.0.0.1       web\nonce stdin closed\n')
     expect(await state('with-service', 'build')).toHaveProperty('running')
     expect(await state('with-service', 'svc-0')).toHaveProperty('running')
     // No command and no image to take an entrypoint from: running, without a process or output.
