@@ -5,7 +5,6 @@
  */
 import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -16,7 +15,7 @@ import { RESOURCES } from '../../src/sim/resources.js'
 import { runJobInput } from '../../src/runjob/command-input.js'
 import { ROOT } from '../helpers/cli.js'
 import type { Stage } from '../../src/runjob/live.js'
-import { expectNothingLeft, listedIn, runOnSim, scaledClock } from './sim-harness.js'
+import { accepts, expectNothingLeft, freePort, listedIn, runOnSim, scaledClock } from './sim-harness.js'
 
 const project = mkdtempSync(path.join(os.tmpdir(), 'gkr-e2e-'))
 writeFileSync(path.join(project, 'README.txt'), 'hello\n')
@@ -71,21 +70,6 @@ describe('run-job --live on the simulator: the job runs', () => {
       await sim.stop()
     }
   })
-})
-
-/** A loopback port nothing listens on right now (the OS picks it), for the service a test starts. */
-async function freePort(): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()))
-  const port = (srv.address() as { port: number }).port
-  await new Promise<void>((resolve) => srv.close(() => resolve()))
-  return port
-}
-
-const accepts = (port: number): Promise<boolean> => new Promise((resolve) => {
-  const s = connect(port, '127.0.0.1')
-  s.once('connect', () => void (s.destroy(), resolve(true)))
-  s.once('error', () => resolve(false))
 })
 
 describe('run-job --live on the simulator: services', () => {

@@ -15,7 +15,7 @@ const NS = 'gitlab-runner'
 const small = { requests: { cpu: '10m', memory: '16Mi' } }
 
 /** A port nothing listens on right now (the OS picks it), for a service the test starts. */
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   const srv = createServer()
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()))
   const port = (srv.address() as { port: number }).port
