@@ -4,7 +4,7 @@ import { RESOURCES } from './resources.js'
 import type { Scenario } from './scenario.js'
 import { q } from './quantity.js'
 import { StatusError } from './status.js'
-import { startProcess } from './exec.js'
+import { killProcess, startProcess } from './exec.js'
 
 const res = (r: string): (typeof RESOURCES)[number] => RESOURCES.find((x) => x.resource === r && x.group === '')!
 
@@ -29,7 +29,20 @@ export class ClusterController {
   private readonly processes = new Set<ReturnType<typeof startProcess>>()
   private eventSeq = 0
   private readonly onChange = (e: WatchEvent): void => {
-    if (e.def.resource === 'pods' && e.type === 'ADDED' && !(e.object.spec as Pod['spec']).nodeName) this.later(this.scenario.knobs.scheduling?.delayMs ?? 0, () => this.schedule(e.object as Pod))
+    if (e.def.resource !== 'pods') return
+    if (e.type === 'ADDED' && !(e.object.spec as Pod['spec']).nodeName) this.later(this.scenario.knobs.scheduling?.delayMs ?? 0, () => this.schedule(e.object as Pod))
+    if (e.type === 'DELETED') this.killPod(e.object as Pod)
+  }
+
+  /** The pod is gone: the kubelet kills its containers (and with them their exec and attach sessions). */
+  private killPod(pod: Pod): void {
+    const uid = String(pod.metadata.uid)
+    for (const p of this.processes) if ((p as { gkrKey?: string }).gkrKey?.startsWith(`${uid}/`)) killProcess(p)
+    for (const c of pod.spec.containers ?? []) {
+      const key = `${uid}/${c.name}`
+      if (!this.terminated.has(key) && this.logs.has(key)) this.ended(key)
+      this.onKill(uid, c.name)
+    }
   }
 
   constructor(private readonly store: Store, private readonly scenario: Scenario, private readonly factor: number) {
@@ -62,7 +75,7 @@ export class ClusterController {
         if (this.terminated.has(key)) return
         exits.set(c.name, 137)
         this.ended(key)
-        for (const p of this.processes) if ((p as { gkrKey?: string }).gkrKey === key) p.kill('SIGKILL')
+        for (const p of this.processes) if ((p as { gkrKey?: string }).gkrKey === key) killProcess(p)
         this.onKill(pod.metadata.uid!, c.name)
         this.terminate(pod, c.name, 137, 'OOMKilled', exits)
       })
@@ -86,36 +99,49 @@ export class ClusterController {
   stop(): void {
     this.store.events.off('change', this.onChange)
     for (const t of this.timers) clearTimeout(t)
-    for (const p of this.processes) p.kill('SIGKILL')
+    for (const p of this.processes) killProcess(p)
   }
 
   /**
-   * Containers without stdin run their command as a local process (a probe, a one-shot pod); their
-   * output becomes the container log, their exit its terminated state. Containers with stdin (the
-   * runner's build and helper) wait for exec/attach, as their shells do on a real node.
+   * The kubelet starts every container of the pod: its command and args (the runner's build and
+   * helper shells, the service containers svc-N or their aliases, a probe) run as a local process
+   * with the container's env, mounts and network; containers with `stdin: true` keep stdin open, as
+   * the runtime does, so a shell waits and a service keeps serving. Their output is the container log,
+   * their exit its terminated state (a command the host lacks: StartError, 128, as containerd reports
+   * it). A container without command or args would run its image's entrypoint; there are no images
+   * here, so it stays running without a process. Every process is killed with the pod.
    */
-  private runContainers(pod: Pod): void {
+  private runContainers(scheduled: Pod): void {
+    // As the API server has it now (bound, with its pod IP), which is what the pod's /etc/hosts holds.
+    const pod = this.current(scheduled) ?? scheduled
     const spec = pod.spec
     const exits = new Map<string, number>()
     this.armOomKiller(pod, exits)
-    const oneShot = spec.containers.filter((c) => !c.stdin && (c.command?.length || c.args?.length))
-    for (const c of oneShot) {
+    for (const c of spec.containers) {
       const key = `${pod.metadata.uid}/${c.name}`
       this.logs.set(key, '')
-      const child = startProcess(pod, c.name, [...(c.command ?? []), ...(c.args ?? [])], this.scenario.knobs.network ?? {})
+      const command = [...(c.command ?? []), ...(c.args ?? [])]
+      if (command.length === 0) continue
+      const child = startProcess(pod, c.name, command, this.scenario.knobs.network ?? {}, { group: true })
       Object.assign(child, { gkrKey: key })
       this.processes.add(child)
-      child.stdin.end()
+      if (!c.stdin) child.stdin.end()
+      child.stdin.on('error', () => undefined)
       const append = (d: Buffer): void => this.append(key, d.toString())
       child.stdout.on('data', append)
       child.stderr.on('data', append)
-      child.on('error', (err) => append(Buffer.from(`${err.message}\n`)))
-      child.on('close', (code) => {
+      let startError = false
+      child.on('error', (err) => {
+        startError = true
+        append(Buffer.from(`${err.message}\n`))
+      })
+      child.on('close', (code, signal) => {
         this.processes.delete(child)
         if (this.terminated.has(key)) return
-        exits.set(c.name, code ?? 1)
+        const exit = startError ? 128 : code ?? (signal === 'SIGKILL' ? 137 : signal === 'SIGTERM' ? 143 : 1)
+        exits.set(c.name, exit)
         this.ended(key)
-        this.terminate(pod, c.name, code ?? 1, code === 0 ? 'Completed' : 'Error', exits)
+        this.terminate(pod, c.name, exit, startError ? 'StartError' : exit === 0 ? 'Completed' : 'Error', exits)
       })
     }
   }

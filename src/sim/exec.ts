@@ -7,7 +7,7 @@
  * script runs.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { IncomingMessage } from 'node:http'
@@ -65,23 +65,46 @@ export interface PodNetwork {
   mtu?: number
 }
 
+/** The entries of the pod's /etc/hosts as the kubelet writes it: localhost, the pod's own name, then spec.hostAliases. */
+export function hostsEntries(pod: Obj): Array<{ ip: string; hostname: string }> {
+  const spec = pod.spec as { hostAliases?: Array<{ ip?: string; hostnames?: string[] }> }
+  const podIP = (pod.status as { podIP?: string } | undefined)?.podIP
+  return [
+    { ip: '127.0.0.1', hostname: 'localhost' },
+    ...(podIP ? [{ ip: podIP, hostname: String(pod.metadata.name) }] : []),
+    ...(spec.hostAliases ?? []).flatMap((a) => (a.hostnames ?? []).map((hostname) => ({ ip: String(a.ip ?? ''), hostname }))),
+  ].filter((e) => e.ip && /^[A-Za-z0-9.-]+$/.test(e.hostname))
+}
+
+/** Writes a file whole or not at all, so a shim another process runs is never seen half-written. */
+function writeAtomic(file: string, text: string, mode: number): void {
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`
+  writeFileSync(tmp, text, { mode })
+  renameSync(tmp, file)
+}
+
 /**
- * The pod network as commands in the pod see it: `getent hosts` and `nslookup` answer from the
- * scenario's DNS table, and /sys/class/net/eth0/mtu holds its MTU (shims first on PATH).
+ * The pod network as commands in the pod see it: `getent hosts` and `nslookup` answer first from the
+ * pod's /etc/hosts (localhost, its own name, spec.hostAliases: where the runner points every service
+ * alias at 127.0.0.1), then from the scenario's DNS table, as the resolver reads files before DNS;
+ * /sys/class/net/eth0/mtu holds the network's MTU (shims first on PATH).
  */
 function networkShims(pod: Obj, net: PodNetwork): { bin: string; mtuFile: string } {
   const root = podDir(pod)
   const bin = path.join(root, '.sim-bin')
   mkdirSync(bin, { recursive: true })
+  // The first matching entry wins, as in /etc/hosts; `case` takes the first matching pattern too.
+  const seen = new Set<string>()
+  const hosts = hostsEntries(pod).filter((e) => !seen.has(e.hostname) && seen.add(e.hostname)).map((e) => `${e.hostname}) ADDR=${e.ip} ;;`)
   // `return`, not `exit`: a failed lookup must leave the caller (nslookup) free to print NXDOMAIN.
-  const table = Object.entries(net.dns ?? {}).map(([h, a]) => `${h}) ${a === null ? 'return 2' : `ADDR=${a}`} ;;`).join('\n    ')
+  const table = Object.entries(net.dns ?? {}).map(([h, a]) => `${h}) ${a === null ? 'return 2' : `ADDR=${a}`} ;;`)
   const fallback = net.resolveOthers === false ? 'return 2' : 'ADDR=10.0.0.53'
   const ip = '[0-9]*.[0-9]*.[0-9]*.[0-9]*) ADDR=$1 ;;'
-  const lookup = `#!/bin/sh\n# gkr sim: DNS answers of the scenario's pod network\nlookup() {\n  case "$1" in\n    ${ip}\n    ${table}\n    *) ${fallback} ;;\n  esac\n}\n`
-  writeFileSync(path.join(bin, 'getent'), `${lookup}[ "$1" = hosts ] || exit 1\nlookup "$2" || exit 2\necho "$ADDR       $2"\n`, { mode: 0o755 })
-  writeFileSync(path.join(bin, 'nslookup'), `${lookup}echo "Server:         10.96.0.10"\necho "Address:        10.96.0.10#53"\necho\nif lookup "$1"; then echo "Name:   $1"; echo "Address: $ADDR"; else echo "** server can't find $1: NXDOMAIN"; exit 1; fi\n`, { mode: 0o755 })
+  const lookup = `#!/bin/sh\n# gkr sim: the pod's /etc/hosts, then the DNS answers of the scenario's pod network\nlookup() {\n  case "$1" in\n    ${[ip, ...hosts, ...table].join('\n    ')}\n    *) ${fallback} ;;\n  esac\n}\n`
+  writeAtomic(path.join(bin, 'getent'), `${lookup}[ "$1" = hosts ] || exit 1\nlookup "$2" || exit 2\necho "$ADDR       $2"\n`, 0o755)
+  writeAtomic(path.join(bin, 'nslookup'), `${lookup}echo "Server:         10.96.0.10"\necho "Address:        10.96.0.10#53"\necho\nif lookup "$1"; then echo "Name:   $1"; echo "Address: $ADDR"; else echo "** server can't find $1: NXDOMAIN"; exit 1; fi\n`, 0o755)
   const mtuFile = path.join(root, '.sim-mtu')
-  writeFileSync(mtuFile, `${net.mtu ?? 1450}\n`)
+  writeAtomic(mtuFile, `${net.mtu ?? 1450}\n`, 0o644)
   return { bin, mtuFile }
 }
 
@@ -97,14 +120,48 @@ function envOf(pod: Obj, container: string, mounts: Mount[], net: PodNetwork): N
 
 const frame = (channel: number, data: Buffer | string): Buffer => Buffer.concat([Buffer.from([channel]), Buffer.isBuffer(data) ? data : Buffer.from(data)])
 
-/** Starts a container command as a local process, with the pod's mounts, env and network. */
-export function startProcess(pod: Obj, container: string, command: string[], net: PodNetwork): ChildProcessWithoutNullStreams {
+const containerProcesses = new Set<ChildProcessWithoutNullStreams>()
+let exitHook = false
+
+/**
+ * Starts a container command as a local process, with the pod's mounts, env and network. A
+ * container's main process (`group`) leads a process group of its own, so killing the container
+ * kills everything it started (a `sh -c` service and the server it runs), as a container's cgroup does.
+ */
+export function startProcess(pod: Obj, container: string, command: string[], net: PodNetwork, opts: { group?: boolean } = {}): ChildProcessWithoutNullStreams {
   const mounts = mountsOf(pod, container)
   const workdir = mounts.find((m) => m.mountPath === '/builds')?.dir ?? podDir(pod)
   const env = envOf(pod, container, mounts, net)
   const mtu = path.join(podDir(pod), '.sim-mtu')
   const [cmd, ...args] = command.map((a) => translate(a, mounts).replaceAll('/sys/class/net/eth0/mtu', mtu))
-  return spawn(cmd!, args, { cwd: workdir, env, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(cmd!, args, { cwd: workdir, env, stdio: ['pipe', 'pipe', 'pipe'], detached: opts.group === true })
+  if (opts.group) {
+    Object.assign(child, { gkrGroup: true })
+    containerProcesses.add(child)
+    child.on('close', () => containerProcesses.delete(child))
+    if (!exitHook) {
+      exitHook = true
+      // A container leads a process group of its own, so nothing else would end it: if this process
+      // exits without stopping the simulator (a test runner's worker going away), its containers go too.
+      process.once('exit', () => {
+        for (const c of containerProcesses) killProcess(c)
+      })
+    }
+  }
+  return child
+}
+
+/** Kills a process started with `group` and every process in its group (or just the process otherwise). */
+export function killProcess(child: ChildProcessWithoutNullStreams): void {
+  if (child.pid !== undefined && (child as { gkrGroup?: boolean }).gkrGroup) {
+    try {
+      process.kill(-child.pid, 'SIGKILL')
+      return
+    } catch {
+      // The group is gone already; fall through to the process itself.
+    }
+  }
+  child.kill('SIGKILL')
 }
 
 export class ExecServer {
@@ -113,7 +170,7 @@ export class ExecServer {
 
   /** Ends every exec/attach session in a container (the container was killed). */
   killContainer(podUid: string, container: string): void {
-    for (const c of this.children) if ((c as { gkrKey?: string }).gkrKey === `${podUid}/${container}`) c.kill('SIGKILL')
+    for (const c of this.children) if ((c as { gkrKey?: string }).gkrKey === `${podUid}/${container}`) killProcess(c)
   }
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ExecTarget): void {
@@ -121,7 +178,7 @@ export class ExecServer {
   }
 
   close(): void {
-    for (const c of this.children) c.kill('SIGKILL')
+    for (const c of this.children) killProcess(c)
     for (const c of this.wss.clients) c.terminate()
     this.wss.close()
   }
@@ -129,7 +186,8 @@ export class ExecServer {
   constructor(private readonly net: PodNetwork = {}) {}
 
   private run(ws: WebSocket, t: ExecTarget): void {
-    const child = startProcess(t.pod, t.container, t.command, this.net)
+    // A process group of its own, so what the session started (a job script's `sleep`) ends with it.
+    const child = startProcess(t.pod, t.container, t.command, this.net, { group: true })
     Object.assign(child, { gkrKey: `${t.pod.metadata.uid}/${t.container}` })
     this.children.add(child)
     if (!t.stdin) child.stdin.end()

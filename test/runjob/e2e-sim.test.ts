@@ -15,7 +15,7 @@ import { RESOURCES } from '../../src/sim/resources.js'
 import { runJobInput } from '../../src/runjob/command-input.js'
 import { ROOT } from '../helpers/cli.js'
 import type { Stage } from '../../src/runjob/live.js'
-import { expectNothingLeft, listedIn, runOnSim, scaledClock } from './sim-harness.js'
+import { accepts, expectNothingLeft, freePort, listedIn, runOnSim, scaledClock } from './sim-harness.js'
 
 const project = mkdtempSync(path.join(os.tmpdir(), 'gkr-e2e-'))
 writeFileSync(path.join(project, 'README.txt'), 'hello\n')
@@ -66,6 +66,45 @@ describe('run-job --live on the simulator: the job runs', () => {
       expect(r.out).not.toContain('never')
       expect(existsSync(path.join(artifacts, 'out'))).toBe(false)
       await expectNothingLeft(sim)
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+describe('run-job --live on the simulator: services', () => {
+  it('services are reachable by alias from the build container (and by image name, for one without alias: svc-0); nothing left, servers stopped', async () => {
+    const [webPort, echoPort] = [await freePort(), await freePort()]
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-svc-'))
+    const ci = path.join(dir, '.gitlab-ci.yml')
+    // Each service is a one-line HTTP server started by the service's entrypoint and command, named by
+    // its variables. The job resolves each name, checks it is loopback (so nothing else is ever
+    // contacted) and then talks to it, retrying while the server starts (as a job waits for a service).
+    const serve = (port: number): string => `require('http').createServer((q, s) => s.end('pong from ' + process.env.SVC_NAME + ' for ' + q.url + '\\n')).listen(${port}, '127.0.0.1')`
+    const client = 'const go = (n) => fetch(`http://${process.argv[1]}:${process.argv[2]}/ping`).then((r) => r.text()).then((t) => process.stdout.write(t), (e) => (n > 0 ? setTimeout(go, 20, n - 1) : (console.error(e.message), process.exit(1)))); go(250)'
+    const reach = (name: string, port: number): string[] => [`getent hosts ${name}`, `ADDR=$(getent hosts ${name} | cut -d' ' -f1)`, 'test "$ADDR" = 127.0.0.1', `node -e '${client}' "$ADDR" ${port}`]
+    const service = (image: string, alias: string | undefined, name: string, port: number): string[] => [
+      `    - name: ${image}`, ...(alias ? [`      alias: ${alias}`] : []), '      entrypoint: ["node", "-e"]', `      command: [${JSON.stringify(serve(port))}]`, '      variables:', `        SVC_NAME: ${name}`,
+    ]
+    writeFileSync(ci, [
+      'with-services:', '  image: alpine:3.20',
+      '  services:', ...service('registry.example.com/tiny-http:1', 'web', 'web', webPort), ...service('registry.example.com/tools/echo:2', undefined, 'echo', echoPort),
+      '  script:', ...[...reach('web', webPort), ...reach('tools-echo', echoPort)].map((l) => `    - ${JSON.stringify(l)}`),
+    ].join('\n') + '\n')
+    const sim = await start('healthy')
+    try {
+      const r = await runOnSim(sim, 'with-services', { ciFile: ci, live: true })
+      expect(r.error).toBeUndefined()
+      expect(r.result?.exitCode).toBe(0)
+      expect(r.out).toMatch(/\$ getent hosts web\n127\.0\.0\.1 +web\n\$ ADDR=\$\(getent hosts web \| cut -d' ' -f1\)\n\$ test "\$ADDR" = 127\.0\.0\.1\n\$ node -e [^\n]+\npong from web for \/ping\n/)
+      expect(r.out).toMatch(/\$ getent hosts tools-echo\n127\.0\.0\.1 +tools-echo\n[^\n]+\n[^\n]+\n\$ node -e [^\n]+\npong from echo for \/ping\n[\s\S]*Job succeeded\n$/)
+      // The pod: a container named after the alias, svc-0 for the one without, every name in hostAliases.
+      const pod = r.result!.objects.find((o) => o.kind === 'Pod') as { spec: { containers: Array<{ name: string }>; hostAliases?: unknown } }
+      expect(pod.spec.containers.map((c) => c.name)).toEqual(['build', 'helper', 'svc-0', 'web'])
+      expect(pod.spec.hostAliases).toEqual([{ ip: '127.0.0.1', hostnames: ['tools-echo', 'tiny-http', 'web'] }])
+      await expectNothingLeft(sim)
+      // The pod's deletion killed the services' processes: the ports are free again.
+      await expect.poll(async () => [await accepts(webPort), await accepts(echoPort)], { timeout: 5000 }).toEqual([false, false])
     } finally {
       await sim.stop()
     }

@@ -3,6 +3,7 @@
  * (runJobInput) and the same core function (runJob), with the job log captured and an injected clock,
  * so end-to-end flows cost milliseconds instead of a spawned CLI each.
  */
+import { connect, createServer } from 'node:net'
 import { expect } from 'vitest'
 import type { Sim } from '../../src/sim/index.js'
 import { CoreV1Api, KubeConfig, PolicyV1Api } from '@kubernetes/client-node'
@@ -84,3 +85,19 @@ export async function expectNothingLeft(sim: Sim, namespace = 'gitlab-runner'): 
   const seeded = new Set(sim.scenario.objects.map((o) => `${String(o.kind).toLowerCase()}s/${String(o.metadata?.name)}`))
   expect((await listedIn(sim, namespace)).filter((n) => !seeded.has(n))).toEqual([])
 }
+
+/** A loopback port nothing listens on right now (the OS picks it), for the service a test starts. */
+export async function freePort(): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()))
+  const port = (srv.address() as { port: number }).port
+  await new Promise<void>((resolve) => srv.close(() => resolve()))
+  return port
+}
+
+/** Whether something accepts connections on 127.0.0.1:port (a job's service, say). */
+export const accepts = (port: number): Promise<boolean> => new Promise((resolve) => {
+  const s = connect(port, '127.0.0.1')
+  s.once('connect', () => void (s.destroy(), resolve(true)))
+  s.once('error', () => resolve(false))
+})
