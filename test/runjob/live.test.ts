@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import process from 'node:process'
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,7 +16,8 @@ import { plainLog } from '../../src/runjob/script.js'
 /** Exec as the simulator's kubelet does it: the container command runs as a local process. */
 const localExec: ExecFn = (req) =>
   new Promise((resolve, reject) => {
-    const child = spawn(req.command[0]!, req.command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] })
+    // A process group of its own, so an abort ends what the script started too (as deleting a pod does).
+    const child = spawn(req.command[0]!, req.command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], detached: true })
     if (req.stdin) req.stdin.pipe(child.stdin)
     else child.stdin.end()
     if (req.stdout) child.stdout.pipe(req.stdout, { end: false })
@@ -23,7 +25,11 @@ const localExec: ExecFn = (req) =>
     if (req.stderr) child.stderr.pipe(req.stderr, { end: false })
     else child.stderr.resume()
     const onAbort = () => {
-      child.kill('SIGKILL')
+      try {
+        process.kill(-child.pid!, 'SIGKILL')
+      } catch {
+        child.kill('SIGKILL')
+      }
       reject(req.signal!.reason)
     }
     req.signal?.addEventListener('abort', onAbort, { once: true })
