@@ -1,8 +1,9 @@
 import { existsSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
 import path from 'node:path'
-import { PassThrough, Writable } from 'node:stream'
+import { PassThrough } from 'node:stream'
 import { Attach, AuthorizationV1Api, CoreV1Api, Exec, KubeConfig, Log, PatchStrategy, Watch, setHeaderOptions, type V1Pod, type V1Status } from '@kubernetes/client-node'
+import { textSink as sink } from '../helpers/streams.js'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { loadScenario, start, type Scenario, type Sim } from '../../src/sim/index.js'
 import { podDir } from '../../src/sim/exec.js'
@@ -59,16 +60,6 @@ function clients(sim: Sim, identity = 'admin'): { kc: KubeConfig; core: CoreV1Ap
   return { kc, core: kc.makeApiClient(CoreV1Api) }
 }
 
-function sink(): Writable & { text: string } {
-  const w = new Writable({
-    write(chunk: Buffer, _enc, cb): void {
-      w.text += chunk.toString()
-      cb()
-    },
-  }) as Writable & { text: string }
-  w.text = ''
-  return w
-}
 
 describe('Status errors, byte for byte', () => {
   let sim: Sim

@@ -6,8 +6,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
-import { Writable } from 'node:stream'
 import { CoreV1Api, Exec, KubeConfig, type V1Container, type V1Status } from '@kubernetes/client-node'
+import { textSink as sink } from '../helpers/streams.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadScenario, start, type Sim } from '../../src/sim/index.js'
 
@@ -35,16 +35,6 @@ function listening(port: number): Promise<boolean> {
   })
 }
 
-function sink(): Writable & { text: string } {
-  const w = new Writable({
-    write(chunk: Buffer, _enc, cb): void {
-      w.text += chunk.toString()
-      cb()
-    },
-  }) as Writable & { text: string }
-  w.text = ''
-  return w
-}
 
 /** A one-line HTTP server, started through `sh -c` so the server is a child of the container's main process. */
 const server = (port: number): string => `echo "starting $SVC_NAME"; node -e "require('http').createServer((q, s) => s.end('pong from ' + process.env.SVC_NAME + '\\n')).listen(${port}, '127.0.0.1', () => console.log('listening on ${port}'))"`
