@@ -1,11 +1,11 @@
 /**
  * The attach strategy (the runner's default, FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY=false): the
- * step script is saved into the pod with exec, then one command line is written to the stdin of the
+ * step script is saved into the pod with exec (on stdin), then one command line is written to the stdin of the
  * build container's own shell through pods/attach. That line runs the saved script in the background
  * and prints a JSON marker with its exit code, as the runner's does; the marker ends the step. The
  * container's shell keeps running, so the next step can attach again.
  */
-import { PassThrough, Writable, type Readable } from 'node:stream'
+import { PassThrough, Readable, Writable } from 'node:stream'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { loadK8s } from '../kube/client.js'
 import type { ExecFn } from './exec.js'
@@ -52,15 +52,31 @@ export interface AttachStep {
   signal: AbortSignal
 }
 
+/** Where a step's script is saved in the pod. */
+export const scriptFile = (scriptsDir: string, name: string): string => `${scriptsDir.replace(/\/+$/, '')}/${name}`
+
+/**
+ * Saves a step script into a container as an executable file. The script goes on the stdin of a plain
+ * `sh` (a here-document), never into the command: exec arguments travel in the request URL, which API
+ * server audit logs record, and the script exports the job's variables.
+ */
+export async function saveScript(exec: ExecFn, at: { namespace: string; pod: string; container: string; signal?: AbortSignal }, scriptsDir: string, name: string, script: string): Promise<string> {
+  const file = scriptFile(scriptsDir, name)
+  let delimiter = 'GKR_SCRIPT_END'
+  while (script.includes(delimiter)) delimiter += '_'
+  const body = script.endsWith('\n') ? script : `${script}\n`
+  const saved = await exec({
+    ...at,
+    command: ['sh'],
+    stdin: Readable.from([`mkdir -p ${shQuote(scriptsDir)} && cat > ${shQuote(file)} <<'${delimiter}' && chmod 755 ${shQuote(file)}\n${body}${delimiter}\n`]),
+  })
+  if (saved !== 0) throw new Error(`saving the ${name} script into the pod failed (exit ${saved})`)
+  return file
+}
+
 /** Runs one step through attach; resolves with the script's exit code. */
 export async function attachStep(step: AttachStep): Promise<number> {
-  const file = `${step.scriptsDir.replace(/\/+$/, '')}/${step.name}`
-  const saved = await step.exec({
-    namespace: step.namespace, pod: step.pod, container: step.container, signal: step.signal,
-    // The script travels as an argument, as it does with the exec strategy.
-    command: ['sh', '-c', `mkdir -p ${shQuote(step.scriptsDir)} && printf '%s' "$1" > ${shQuote(file)} && chmod 755 ${shQuote(file)}`, 'sh', step.script],
-  })
-  if (saved !== 0) throw new Error(`saving the ${step.name} script into the pod failed (exit ${saved})`)
+  const file = await saveScript(step.exec, { namespace: step.namespace, pod: step.pod, container: step.container, signal: step.signal }, step.scriptsDir, step.name, step.script)
   const line = `(sh ${shQuote(file)}; ec=$?; echo; echo "{\\"command_exit_code\\": $ec, \\"script\\": \\"${file}\\"}") 2>&1 &\n`
   const stdin = new PassThrough()
   let code: number | undefined

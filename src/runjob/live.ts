@@ -16,7 +16,7 @@ import { GkrError } from '../util/errors.js'
 import type { Clock } from './clock.js'
 import type { Explain } from './dryrun.js'
 import type { ExecFn } from './exec.js'
-import { attachStep, refusedStream, type AttachFn } from './attach.js'
+import { attachStep, refusedStream, saveScript, type AttachFn } from './attach.js'
 import { CleanupLedger, describeLeftovers, type CleanupReport } from './ledger.js'
 import type { KubeObject, ObjectClient } from './objects.js'
 import { jobFailure, prepareFailureLine, preparePod } from './prepare.js'
@@ -105,7 +105,9 @@ export async function runLive(input: LiveInput): Promise<LiveResult> {
       if (input.settings.strategy !== 'exec' && input.attach) {
         return attachStep({ exec: input.exec, attach: input.attach, namespace: input.namespace, pod: podName, container: build, scriptsDir, name, script, out: logWriter(input.log), signal: s })
       }
-      return exec(build, script, { stdout: logWriter(input.log), stderr: logWriter(input.log), signal: s })
+      // The exec strategy: save the script (on stdin, as attach does), then run the file.
+      return saveScript(input.exec, { namespace: input.namespace, pod: podName, container: build, signal: s }, scriptsDir, name, script)
+        .then((file) => input.exec({ namespace: input.namespace, pod: podName, container: build, command: ['sh', file], signal: s, stdout: logWriter(input.log), stderr: logWriter(input.log) }))
     }
 
     current = 'pre-build'

@@ -22,7 +22,7 @@ export interface ExecTarget {
   container: string
   command: string[]
   stdin: boolean
-  /** pods/attach: what is written to stdin is typed into the container's shell, so its paths are mapped too. */
+  /** pods/attach: what is written to stdin is typed into the container's shell, so its paths are mapped too (as for a plain `sh` exec). */
   attach?: boolean
 }
 
@@ -164,6 +164,12 @@ export function killProcess(child: ChildProcessWithoutNullStreams): void {
   child.kill('SIGKILL')
 }
 
+/** `sh`, `bash`, … with no script argument (or `-s`): it reads its commands from stdin. */
+function isPlainShell(command: string[]): boolean {
+  const [cmd, ...args] = command
+  return /^(?:\/(?:usr\/)?bin\/)?(?:sh|bash|ash|dash)$/.test(cmd ?? '') && args.every((a) => a === '-s' || a === '-e')
+}
+
 export class ExecServer {
   private readonly wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => PROTOCOLS.find((p) => protocols.has(p)) ?? false })
   private readonly children = new Set<ChildProcessWithoutNullStreams>()
@@ -186,6 +192,9 @@ export class ExecServer {
   constructor(private readonly net: PodNetwork = {}) {}
 
   private run(ws: WebSocket, t: ExecTarget): void {
+    // Shell code typed on stdin (an attached shell, or a plain `sh` reading its script) names container
+    // paths, so they are mapped like a command's arguments; any other stdin (a tar stream) is bytes.
+    const typedIntoShell = t.attach === true || isPlainShell(t.command)
     // A process group of its own, so what the session started (a job script's `sleep`) ends with it.
     const child = startProcess(t.pod, t.container, t.command, this.net, { group: true })
     Object.assign(child, { gkrKey: `${t.pod.metadata.uid}/${t.container}` })
@@ -198,7 +207,7 @@ export class ExecServer {
     child.stderr.on('data', (d: Buffer) => ws.send(frame(2, d)))
     ws.on('message', (data: Buffer) => {
       const buf = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer)
-      if (buf[0] === 0 && t.stdin) child.stdin.write(t.attach ? translate(buf.subarray(1).toString(), mountsOf(t.pod, t.container)) : buf.subarray(1))
+      if (buf[0] === 0 && t.stdin) child.stdin.write(typedIntoShell ? translate(buf.subarray(1).toString(), mountsOf(t.pod, t.container)) : buf.subarray(1))
       else if (buf[0] === 255 && buf[1] === 0) child.stdin.end()
     })
     ws.on('close', () => {

@@ -20,6 +20,8 @@ export interface AuditEntry {
   verb: string
   method: string
   path: string
+  /** Path and query, as a real audit log's requestURI records it (exec commands travel in the query). */
+  requestURI: string
   group?: string
   resource?: string
   subresource?: string
@@ -120,7 +122,7 @@ export class SimServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1')
-    const entry: AuditEntry = { time: new Date().toISOString(), user: '', verb: '', method: req.method ?? 'GET', path: url.pathname, dryRun: url.searchParams.get('dryRun') === 'All', code: 0 }
+    const entry: AuditEntry = { time: new Date().toISOString(), user: '', verb: '', method: req.method ?? 'GET', path: url.pathname, requestURI: url.pathname + url.search, dryRun: url.searchParams.get('dryRun') === 'All', code: 0 }
     this.requests++
     const knobs = this.opts.scenario.knobs
     try {
@@ -165,7 +167,7 @@ export class SimServer {
   /** WebSocket upgrades: pods/exec and pods/attach. Refusals answer with the Status as plain HTTP. */
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1')
-    const entry: AuditEntry = { time: new Date().toISOString(), user: '', verb: 'create', method: req.method ?? 'GET', path: url.pathname, dryRun: false, code: 101 }
+    const entry: AuditEntry = { time: new Date().toISOString(), user: '', verb: 'create', method: req.method ?? 'GET', path: url.pathname, requestURI: url.pathname + url.search, dryRun: false, code: 101 }
     try {
       const user = this.authenticate(req, entry)
       entry.user = user.name

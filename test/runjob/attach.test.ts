@@ -25,15 +25,19 @@ function fakeAttach(chunks: string[], opts: { closeEarly?: boolean } = {}): { at
 
 function run(chunks: string[], opts: { closeEarly?: boolean; signal?: AbortSignal } = {}) {
   const saved: ExecRequest[] = []
+  const stdins: string[] = []
   const exec: ExecFn = async (req) => {
     saved.push(req)
+    let text = ''
+    for await (const c of req.stdin ?? []) text += String(c)
+    stdins.push(text)
     return 0
   }
   const { attach, lines } = fakeAttach(chunks, opts)
   let out = ''
   const sink = new Writable({ write: (c: Buffer, _e, cb) => { out += c.toString(); cb() } })
   const done = attachStep({ exec, attach, namespace: 'ci', pod: 'p', container: 'build', scriptsDir: '/scripts-1-1/', name: 'step_script', script: 'echo hi\n', out: sink, signal: opts.signal ?? new AbortController().signal })
-  return { done, saved, lines, out: () => out }
+  return { done, saved, stdins, lines, out: () => out }
 }
 
 describe('attachStep', () => {
@@ -41,7 +45,9 @@ describe('attachStep', () => {
     const t = run(['hi\nsec', 'ond line\n', MARK(7).slice(0, 12), MARK(7).slice(12)])
     expect(await t.done).toBe(7)
     expect(t.out()).toBe('hi\nsecond line\n')
-    expect(t.saved[0]!.command).toEqual(['sh', '-c', `mkdir -p '/scripts-1-1/' && printf '%s' "$1" > '/scripts-1-1/step_script' && chmod 755 '/scripts-1-1/step_script'`, 'sh', 'echo hi\n'])
+    // The script goes on stdin (a here-document for a plain sh), never into the command (the request URL).
+    expect(t.saved[0]!.command).toEqual(['sh'])
+    expect(t.stdins[0]).toBe(`mkdir -p '/scripts-1-1/' && cat > '/scripts-1-1/step_script' <<'GKR_SCRIPT_END' && chmod 755 '/scripts-1-1/step_script'\necho hi\nGKR_SCRIPT_END\n`)
     expect(t.lines).toEqual([`(sh '/scripts-1-1/step_script'; ec=$?; echo; echo "{\\"command_exit_code\\": $ec, \\"script\\": \\"/scripts-1-1/step_script\\"}") 2>&1 &\n`])
   })
 

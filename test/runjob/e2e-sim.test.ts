@@ -118,8 +118,11 @@ describe('run-job --live on the simulator: execution strategy', () => {
       if (legacy) scenario.runnerConfig = scenario.runnerConfig.replace('[runners.kubernetes]', '[runners.feature_flags]\n      FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY = true\n    [runners.kubernetes]')
       const sim = await start(scenario)
       try {
-        const r = await runOnSim(sim, 'fail', { ciFile, live: true })
+        const r = await runOnSim(sim, 'fail', { ciFile, live: true, vars: ['DEPLOY_TOKEN=canary-in-the-url-7f3a'] })
         expect(r.result?.live?.scriptExitCode).toBe(3)
+        // Scripts (which export the job's variables) go on stdin, never into exec's URL, which audit logs keep.
+        expect(sim.audit.filter((e) => e.subresource === 'exec').length).toBeGreaterThan(0)
+        expect(sim.audit.filter((e) => e.requestURI.includes('canary-in-the-url'))).toEqual([])
         expect(r.out).toMatch(/\$ echo about to fail\nabout to fail\n\$ exit 3\n[\s\S]*after the failure\n/)
         expect(r.out).not.toContain('command_exit_code')
         const attaches = sim.audit.filter((e) => e.subresource === 'attach' && e.code === 101)
