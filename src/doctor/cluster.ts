@@ -75,7 +75,7 @@ export async function connect(flags: DoctorFlags, runners: readonly LoadedRunner
   }
   const as = identityFor(flags, first)
   return {
-    cluster: { server: target.info.server, ...(target.info.context ? { context: target.info.context } : {}), ...(target.info.namespace ? { namespace: target.info.namespace } : {}), ...(as ?? target.info.identity ? { identity: as ?? target.info.identity } : {}) },
+    cluster: { server: target.info.server, source: target.info.source, ...(target.info.context ? { context: target.info.context } : {}), ...(target.info.namespace ? { namespace: target.info.namespace } : {}), ...(as ?? target.info.identity ? { identity: as ?? target.info.identity } : {}) },
     gather: async (runner, signal) => {
       const rendered = renderJob({ runner, variables: REPRESENTATIVE_JOB, ...(flags.namespace ? { namespace: flags.namespace } : {}) })
       const [cluster, gitlab] = await Promise.all([

@@ -18,6 +18,8 @@ export interface DoctorReport {
 
 export interface ClusterInfo {
   server: string
+  /** How doctor found the cluster: the runner config's host, a kubeconfig, or in-cluster configuration. */
+  source?: 'runner-config' | 'kubeconfig' | 'in-cluster'
   context?: string
   namespace?: string
   identity?: string

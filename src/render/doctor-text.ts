@@ -24,7 +24,8 @@ export function renderDoctorText(report: DoctorReport, opts: TextOptions): strin
     pass: c.green('PASS '),
   } as const
   const lines: string[] = []
-  const where = report.mode === 'offline' ? 'offline (configuration only)' : `against ${report.cluster?.server ?? 'the cluster'}${report.cluster?.context ? ` (context ${report.cluster.context})` : ''}${report.mode === 'live' ? ', live' : ''}`
+  const how = report.cluster?.context ? ` (context ${report.cluster.context})` : report.cluster?.source === 'in-cluster' ? ' (in-cluster configuration)' : report.cluster?.source === 'runner-config' ? ' (host from the runner config)' : ''
+  const where = report.mode === 'offline' ? 'offline (configuration only)' : `against ${report.cluster?.server ?? 'the cluster'}${how}${report.mode === 'live' ? ', live' : ''}`
   lines.push(c.bold(`gkr doctor: ${report.config.file} (${report.config.format === 'helm' ? 'Helm values' : 'config.toml'}), ${where}`))
   for (const n of report.notes) lines.push(c.dim(`  note: ${n}`))
 

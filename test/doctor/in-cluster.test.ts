@@ -7,6 +7,7 @@ import { RESOURCES } from '../../src/sim/resources.js'
 import { prepareDoctor } from '../../src/doctor/prepare.js'
 import { runDoctor } from '../../src/doctor/run.js'
 import type { CheckResult } from '../../src/checks/types.js'
+import { renderDoctorText } from '../../src/render/doctor-text.js'
 
 const MANAGER_POD = 'gitlab-runner-6b8f9c7d54-q2x7m'
 const NS = 'gitlab-runner'
@@ -39,17 +40,18 @@ describe('gkr doctor in-cluster: the runner manager pod on a Windows node', () =
   }
   const inPod = (hostname = MANAGER_POD): NodeJS.ProcessEnv => ({ KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: new URL(sim.url).port, HOSTNAME: hostname })
 
-  async function doctor(env: NodeJS.ProcessEnv, serviceAccountDir: string): Promise<{ check: CheckResult; results: CheckResult[]; roundTrips: number | undefined }> {
+  async function doctor(env: NodeJS.ProcessEnv, serviceAccountDir: string): Promise<{ check: CheckResult; results: CheckResult[]; roundTrips: number | undefined; text: string }> {
     const signal = new AbortController().signal
     const prepared = await prepareDoctor({ config: sim.runnerConfig, offline: false, live: false, 'as-runner': false }, { signal, env, home, serviceAccountDir })
     const report = await runDoctor(prepared.input, { signal })
     const results = report.runners.flatMap((r) => r.results)
-    return { check: results.find((r) => r.id === 'cluster-manager-pod')!, results, roundTrips: report.stats?.roundTrips }
+    return { check: results.find((r) => r.id === 'cluster-manager-pod')!, results, roundTrips: report.stats?.roundTrips, text: renderDoctorText(report, { color: false }) }
   }
 
   it("as the runner's service account (no access to nodes): reads its own pod with the mounted token, and is skipped naming the verb", async () => {
     const before = sim.audit.length
-    const { check, results } = await doctor(inPod(), serviceAccount('sim-runner-token'))
+    const { check, results, text } = await doctor(inPod(), serviceAccount('sim-runner-token'))
+    expect(text.split('\n')[0]).toBe(`gkr doctor: ${sim.runnerConfig} (config.toml), against ${sim.url} (in-cluster configuration)`)
     expect(check).toMatchObject({ status: 'skipped', reason: `cannot tell the OS of node win-1 that the runner manager pod ${NS}/${MANAGER_POD} runs on: cannot get nodes (forbidden); and the pod has no nodeSelector kubernetes.io/os: linux that would settle it` })
     // The reads went to the simulator as the mounted token's identity.
     const own = sim.audit.slice(before).filter((e) => (e.resource === 'pods' && e.name === MANAGER_POD) || (e.resource === 'nodes' && e.name === 'win-1'))
