@@ -3,6 +3,7 @@ import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { EXIT, type ExitCode } from './exit-codes.js'
 import { GkrError, formatLocation, type Location } from '../util/errors.js'
 import { useColor, type Sink } from './output.js'
+import { getEntry } from '../catalog/index.js'
 
 export const JSON_SCHEMA_VERSION = 1
 
@@ -136,7 +137,11 @@ export function formatErrorParagraph(e: GkrError): string {
   const where = formatLocation(e.at)
   let s = `Error: ${where ? `${where}: ` : ''}${e.message.trim()}`
   if (e.suggestions.length > 0) s += `\n${e.suggestions.map((x) => `  Try: ${x}`).join('\n')}`
-  if (e.ref) s += `\n  See: ${e.ref}`
+  if (e.ref) {
+    // A catalog id is shown with its title and how to read the entry; anything else is a link already.
+    const entry = getEntry(e.ref)
+    s += `\n  See: ${entry ? `${entry.title} (gkr catalog show ${entry.id}; ${entry.ref})` : e.ref}`
+  }
   return s
 }
 

@@ -96,6 +96,8 @@ describe('gkr doctor --offline', () => {
     expect(broken.code).toBe(2)
     expect(broken.stderr).toMatch(new RegExp(`^Error: ${ex('broken.toml').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4:\\d+: invalid TOML`))
     expect(broken.stderr).not.toMatch(/\n\s+at .*\.js:\d+/)
+    // The catalog reference names the entry and how to read it, not a bare id.
+    expect(broken.stderr).toContain('  See: The runner configuration has an invalid value (gkr catalog show config-invalid; ')
     expect((await doctor(['--offline', '-c', ex('multi-runner.toml'), '--runner', 'nope'])).stderr).toMatch(/--runner: no \[\[runners\]\] entry named "nope"/)
     const badCheck = await doctor(['--offline', '-c', ex('config.toml'), '--only', 'nope'])
     expect(badCheck.code).toBe(2)
