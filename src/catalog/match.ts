@@ -143,10 +143,39 @@ class Scanner {
     this.lineNo += countNewlines(text, counted, text.length)
   }
 
+  /**
+   * The same over UTF-8 bytes (`buf[from, to)` holds whole lines): only the lines a needle hits are
+   * decoded. Decoding whole chunks took longer than the search itself.
+   */
+  scanBytes(buf: Buffer, from = 0, to = buf.length): void {
+    let counted = from
+    for (let hit = NEEDLES.findEndInBytes(buf, from, to); hit >= 0; ) {
+      const start = hit - 1 > from ? Math.max(from, buf.lastIndexOf(NL, hit - 1) + 1) : from
+      let end = buf.indexOf(NL, hit - 1)
+      if (end < 0 || end > to) end = to
+      this.lineNo += countNewlineBytes(buf, counted, start)
+      counted = start
+      const line = normaliseLine(buf.toString('utf8', start, end))
+      const found = matchLine(line)
+      if (found) this.out.add(found, line, this.lineNo + 1)
+      if (end >= to) break
+      hit = NEEDLES.findEndInBytes(buf, end + 1, to)
+    }
+    this.lineNo += countNewlineBytes(buf, counted, to)
+  }
+
   /** Accounts for a final line without a newline. */
   finish(trailing: boolean): void {
     if (trailing) this.lineNo++
   }
+}
+
+const NL = 0x0a
+
+function countNewlineBytes(b: Buffer, from: number, to: number): number {
+  let n = 0
+  for (let i = b.indexOf(NL, from); i >= 0 && i < to; i = b.indexOf(NL, i + 1)) n++
+  return n
 }
 
 function countNewlines(s: string, from: number, to: number): number {
@@ -166,32 +195,34 @@ export async function explainText(input: AsyncIterable<string | Uint8Array> | st
     scanner.scan(input)
     return out.ranked()
   }
-  const decoder = new TextDecoder()
-  let rest = ''
+  // Chunks are scanned as bytes where they lie; only the unfinished last line is carried over (copied:
+  // a stream may reuse its buffers). A '\n' byte never occurs inside a multi-byte UTF-8 character, so
+  // lines split on bytes are lines of the text.
+  let rest: Buffer = Buffer.alloc(0)
   for await (const chunk of input) {
     opts.signal?.throwIfAborted()
-    let text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true })
-    if (opts.lines) text += '\n'
-    // Scan the chunk where it lies: gluing it to the unfinished line before it would make one large
-    // concatenated string, which V8 reads character by character far more slowly than a flat one.
-    const first = text.indexOf('\n')
+    let buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    if (opts.lines) buf = Buffer.concat([buf, LF])
+    const first = buf.indexOf(NL)
     if (first < 0) {
-      rest += text
+      rest = Buffer.concat([rest, buf])
       if (rest.length >= MAX_BUFFER) {
-        scanner.scan(rest)
-        rest = ''
+        scanner.scanBytes(rest)
+        rest = Buffer.alloc(0)
       }
       continue
     }
-    scanner.scan(rest + text.slice(0, first + 1))
-    const last = text.lastIndexOf('\n')
-    if (last > first) scanner.scan(text.slice(first + 1, last + 1))
-    rest = text.slice(last + 1)
+    if (rest.length > 0) scanner.scanBytes(Buffer.concat([rest, buf.subarray(0, first + 1)]))
+    else scanner.scanBytes(buf, 0, first + 1)
+    const last = buf.lastIndexOf(NL)
+    if (last > first) scanner.scanBytes(buf, first + 1, last + 1)
+    rest = Buffer.from(buf.subarray(last + 1))
   }
-  rest += decoder.decode()
-  if (rest) scanner.scan(rest)
+  if (rest.length > 0) scanner.scanBytes(rest)
   return out.ranked()
 }
+
+const LF = Buffer.from('\n')
 
 /** Every entry with a symptom matching one line (after clean-up), with its best weight: for diagnostics and tests. */
 export function entriesMatchingLine(raw: string): { id: CatalogId; weight: number }[] {

@@ -69,6 +69,22 @@ export class NeedleSet {
     this.accepts = Uint8Array.from(accepts)
   }
 
+  /**
+   * The same over UTF-8 bytes: every needle is ASCII, and every byte of a multi-byte character is 128
+   * or more (class OTHER), so byte offsets find exactly what character offsets would, without decoding.
+   */
+  findEndInBytes(bytes: Uint8Array, from = 0, to = bytes.length): number {
+    const next = this.next
+    const accepts = this.accepts
+    let s = 0
+    for (let i = from; i < to; i++) {
+      const c = bytes[i]!
+      s = next[s * CLASSES + (c >= 65 && c <= 90 ? c + 32 : c < 128 ? c : OTHER)]!
+      if (accepts[s]) return i + 1
+    }
+    return -1
+  }
+
   /** Index just past the first needle occurrence in `text` at or after `from`, or -1. */
   findEnd(text: string, from = 0): number {
     const next = this.next

@@ -88,6 +88,29 @@ describe('explainText', () => {
     expect(ms[0]).toMatchObject({ id: 'oom-killed', lineNumber: 2 })
   })
 
+  it('matches lines holding multi-byte text as bytes, byte chunks of every size, plain Uint8Arrays too, reused buffers', async () => {
+    const text = `✓ ビルド開始 — ünïcödé\n${log}\n✓ 終了\n`
+    const whole = await explainText(text)
+    expect(whole.map((m) => m.lineNumber)).toEqual([6, 5])
+    const bytes = Buffer.from(text, 'utf8')
+    for (const size of [1, 2, 3, 5, 64]) {
+      const parts: Uint8Array[] = []
+      for (let i = 0; i < bytes.length; i += size) parts.push(new Uint8Array(bytes.subarray(i, i + size)))
+      expect(await explainText(Readable.from(parts))).toEqual(whole)
+    }
+    // A stream that refills one buffer for every read: the carried-over line must not change under it.
+    async function* reused(): AsyncGenerator<Uint8Array> {
+      const shared = new Uint8Array(16)
+      for (let i = 0; i < bytes.length; i += 16) {
+        const n = Math.min(16, bytes.length - i)
+        shared.set(bytes.subarray(i, i + n))
+        yield shared.subarray(0, n)
+        shared.fill(0x41)
+      }
+    }
+    expect(await explainText(reused())).toEqual(whole)
+  })
+
   it('keeps memory bounded on a line longer than the buffer and still counts lines right', async () => {
     async function* huge(): AsyncGenerator<string> {
       for (let i = 0; i < 5; i++) yield 'x'.repeat(1 << 20) // 5 MB without a newline
