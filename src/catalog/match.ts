@@ -125,31 +125,14 @@ class Scanner {
   private lineNo = 0
   constructor(private readonly out: Collector) {}
 
-  /** `text` holds whole lines; the last one may lack its newline only at end of input. */
-  scan(text: string): void {
-    let counted = 0 // position up to which newlines are counted into lineNo
-    for (let hit = NEEDLES.findEnd(text); hit >= 0; ) {
-      const start = text.lastIndexOf('\n', hit - 1) + 1
-      let end = text.indexOf('\n', hit - 1)
-      if (end < 0) end = text.length
-      this.lineNo += countNewlines(text, counted, start)
-      counted = start
-      const line = normaliseLine(text.slice(start, end))
-      const found = matchLine(line)
-      if (found) this.out.add(found, line, this.lineNo + 1)
-      if (end >= text.length) break
-      hit = NEEDLES.findEnd(text, end + 1)
-    }
-    this.lineNo += countNewlines(text, counted, text.length)
-  }
-
   /**
-   * The same over UTF-8 bytes (`buf[from, to)` holds whole lines): only the lines a needle hits are
-   * decoded. Decoding whole chunks took longer than the search itself.
+   * Scans UTF-8 bytes, `buf[from, to)`, holding whole lines (the last one may lack its newline only at
+   * end of input). Only the lines a needle hits are decoded: decoding whole chunks took longer than the
+   * search itself.
    */
-  scanBytes(buf: Buffer, from = 0, to = buf.length): void {
+  scan(buf: Buffer, from = 0, to = buf.length): void {
     let counted = from
-    for (let hit = NEEDLES.findEndInBytes(buf, from, to); hit >= 0; ) {
+    for (let hit = NEEDLES.findEnd(buf, from, to); hit >= 0; ) {
       const start = hit - 1 > from ? Math.max(from, buf.lastIndexOf(NL, hit - 1) + 1) : from
       let end = buf.indexOf(NL, hit - 1)
       if (end < 0 || end > to) end = to
@@ -159,14 +142,9 @@ class Scanner {
       const found = matchLine(line)
       if (found) this.out.add(found, line, this.lineNo + 1)
       if (end >= to) break
-      hit = NEEDLES.findEndInBytes(buf, end + 1, to)
+      hit = NEEDLES.findEnd(buf, end + 1, to)
     }
     this.lineNo += countNewlineBytes(buf, counted, to)
-  }
-
-  /** Accounts for a final line without a newline. */
-  finish(trailing: boolean): void {
-    if (trailing) this.lineNo++
   }
 }
 
@@ -178,12 +156,6 @@ function countNewlineBytes(b: Buffer, from: number, to: number): number {
   return n
 }
 
-function countNewlines(s: string, from: number, to: number): number {
-  let n = 0
-  for (let i = s.indexOf('\n', from); i >= 0 && i < to; i = s.indexOf('\n', i + 1)) n++
-  return n
-}
-
 /**
  * Every catalog entry the text shows, most specific first. `input` is the whole text or an async
  * iterable of chunks (strings or bytes, e.g. a file stream); chunks are scanned as they arrive.
@@ -192,7 +164,7 @@ export async function explainText(input: AsyncIterable<string | Uint8Array> | st
   const out = new Collector()
   const scanner = new Scanner(out)
   if (typeof input === 'string') {
-    scanner.scan(input)
+    scanner.scan(Buffer.from(input, 'utf8'))
     return out.ranked()
   }
   // Chunks are scanned as bytes where they lie; only the unfinished last line is carried over (copied:
@@ -207,18 +179,18 @@ export async function explainText(input: AsyncIterable<string | Uint8Array> | st
     if (first < 0) {
       rest = Buffer.concat([rest, buf])
       if (rest.length >= MAX_BUFFER) {
-        scanner.scanBytes(rest)
+        scanner.scan(rest)
         rest = Buffer.alloc(0)
       }
       continue
     }
-    if (rest.length > 0) scanner.scanBytes(Buffer.concat([rest, buf.subarray(0, first + 1)]))
-    else scanner.scanBytes(buf, 0, first + 1)
+    if (rest.length > 0) scanner.scan(Buffer.concat([rest, buf.subarray(0, first + 1)]))
+    else scanner.scan(buf, 0, first + 1)
     const last = buf.lastIndexOf(NL)
-    if (last > first) scanner.scanBytes(buf, first + 1, last + 1)
+    if (last > first) scanner.scan(buf, first + 1, last + 1)
     rest = Buffer.from(buf.subarray(last + 1))
   }
-  if (rest.length > 0) scanner.scanBytes(rest)
+  if (rest.length > 0) scanner.scan(rest)
   return out.ranked()
 }
 

@@ -70,28 +70,16 @@ export class NeedleSet {
   }
 
   /**
-   * The same over UTF-8 bytes: every needle is ASCII, and every byte of a multi-byte character is 128
-   * or more (class OTHER), so byte offsets find exactly what character offsets would, without decoding.
+   * Index just past the first needle occurrence in `bytes[from, to)` (UTF-8), or -1. Every needle is
+   * ASCII and every byte of a multi-byte character is 128 or more (class OTHER), so the text need not
+   * be decoded to be searched.
    */
-  findEndInBytes(bytes: Uint8Array, from = 0, to = bytes.length): number {
+  findEnd(bytes: Uint8Array, from = 0, to = bytes.length): number {
     const next = this.next
     const accepts = this.accepts
     let s = 0
     for (let i = from; i < to; i++) {
       const c = bytes[i]!
-      s = next[s * CLASSES + (c >= 65 && c <= 90 ? c + 32 : c < 128 ? c : OTHER)]!
-      if (accepts[s]) return i + 1
-    }
-    return -1
-  }
-
-  /** Index just past the first needle occurrence in `text` at or after `from`, or -1. */
-  findEnd(text: string, from = 0): number {
-    const next = this.next
-    const accepts = this.accepts
-    let s = 0
-    for (let i = from, n = text.length; i < n; i++) {
-      const c = text.charCodeAt(i)
       s = next[s * CLASSES + (c >= 65 && c <= 90 ? c + 32 : c < 128 ? c : OTHER)]!
       if (accepts[s]) return i + 1
     }

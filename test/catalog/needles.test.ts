@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { NeedleSet } from '../../src/catalog/needles.js'
 
-/** Reference: the end of the earliest-ending occurrence of any needle, by brute force. */
+/** The UTF-8 bytes NeedleSet searches. */
+const b = (text: string): Buffer => Buffer.from(text, 'utf8')
+
+/** Reference: the end (a byte offset) of the earliest-ending occurrence of any needle, by brute force. */
 function naive(needles: string[], text: string, from = 0): number {
-  const lower = text.replace(/[A-Z]/g, (c) => c.toLowerCase())
+  const lower = b(text.replace(/[A-Z]/g, (c) => c.toLowerCase()))
   let best = -1
   for (const n of needles) {
     const i = lower.indexOf(n, from)
@@ -15,11 +18,11 @@ function naive(needles: string[], text: string, from = 0): number {
 describe('NeedleSet', () => {
   it('finds the earliest-ending needle, ignoring ASCII case, across overlaps and failure links', () => {
     const set = new NeedleSet(['abcd', 'bc', 'aab', 'exceeded quota: '])
-    expect(set.findEnd('xxABCx')).toBe(5) // "bc" inside "abc…"
-    expect(set.findEnd('aaab')).toBe(4) // needs the failure link from "aa" to "a"
-    expect(set.findEnd('pods is forbidden: Exceeded Quota: ci')).toBe(35)
-    expect(set.findEnd('nothing here')).toBe(-1)
-    expect(set.findEnd('bc ... bc', 3)).toBe(9)
+    expect(set.findEnd(b('xxABCx'))).toBe(5) // "bc" inside "abc…"
+    expect(set.findEnd(b('aaab'))).toBe(4) // needs the failure link from "aa" to "a"
+    expect(set.findEnd(b('pods is forbidden: Exceeded Quota: ci'))).toBe(35)
+    expect(set.findEnd(b('nothing here'))).toBe(-1)
+    expect(set.findEnd(b('bc ... bc'), 3)).toBe(9)
   })
 
   it('agrees with a brute-force search on generated text, including non-ASCII characters', () => {
@@ -32,7 +35,7 @@ describe('NeedleSet', () => {
       let text = ''
       for (let i = 0; i < 40; i++) text += alphabet[Math.floor(rnd() * alphabet.length)]
       const from = Math.floor(rnd() * 10)
-      expect(set.findEnd(text, from), JSON.stringify(text)).toBe(naive(needles, text, from))
+      expect(set.findEnd(b(text), from), JSON.stringify(text)).toBe(naive(needles, text, from))
     }
   })
 
