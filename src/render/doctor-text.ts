@@ -35,22 +35,15 @@ export function renderDoctorText(report: DoctorReport, opts: TextOptions): strin
     // offline report is about the file, and eighteen "needs a cluster" lines would bury its findings.
     const offlineOnly = opts.verbose ? [] : runner.results.filter(skippedForOffline)
     const shown = [...runner.results].filter((r) => (opts.verbose || r.status !== 'pass') && !offlineOnly.includes(r)).sort((a, b) => ORDER[a.status]! - ORDER[b.status]! || a.id.localeCompare(b.id))
-    let collapsed = offlineOnly.length === 0
-    const collapse = (): void => {
-      if (collapsed) return
-      collapsed = true
-      lines.push(`  ${label.skipped}  ${plural(offlineOnly.length, 'cluster or GitLab check')} ${c.dim('— offline: they need the cluster or GitLab (--verbose lists them)')}`)
-    }
-    for (const r of shown) {
-      if (ORDER[r.status]! > ORDER.skipped!) collapse()
-      if (r.findings.length === 0) {
-        lines.push(`  ${label[r.status]}  ${r.id}  ${r.title}${r.reason ? c.dim(` — ${r.reason}`) : ''}`)
-        continue
-      }
-      const findings = [...r.findings].sort((a, b) => ORDER[a.severity]! - ORDER[b.severity]!)
-      for (const f of findings) lines.push(...renderFinding(f, r, label[f.severity], c))
-    }
-    collapse()
+    const resultLines = (r: CheckResult): string[] => r.findings.length === 0
+      ? [`  ${label[r.status]}  ${r.id}  ${r.title}${r.reason ? c.dim(` — ${r.reason}`) : ''}`]
+      : [...r.findings].sort((x, y) => ORDER[x.severity]! - ORDER[y.severity]!).flatMap((f) => renderFinding(f, r, label[f.severity], c))
+    // The counted line goes where the skipped checks would have stood: after the other skips.
+    const split = shown.findIndex((r) => ORDER[r.status]! > ORDER.skipped!)
+    const at = split < 0 ? shown.length : split
+    lines.push(...shown.slice(0, at).flatMap(resultLines))
+    if (offlineOnly.length > 0) lines.push(`  ${label.skipped}  ${plural(offlineOnly.length, 'cluster or GitLab check')} ${c.dim('— offline: they need the cluster or GitLab (--verbose lists them)')}`)
+    lines.push(...shown.slice(at).flatMap(resultLines))
     const passed = runner.results.filter((r) => r.status === 'pass').length
     if (!opts.verbose && passed > 0) lines.push(`  ${label.pass}  ${passed} other check${passed === 1 ? '' : 's'} passed`)
   }
