@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -19,7 +20,12 @@ function newest(dir: string): number {
  * second build). tsc emits even when a file has type errors; those are reported by `npm run typecheck`,
  * which runs before the tests in `npm test`, so the build here does not gate the suite.
  */
-export default function setup(): void {
+export default function setup(): () => void {
+  // Every temporary file of the run (tests' own folders, spawned CLIs', the simulator's pod folders) goes
+  // under one folder that is removed when the run ends, so a test that forgets to clean up leaves nothing.
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'gkr-test-run-'))
+  process.env.TMPDIR = tmp
+  const teardown = (): void => rmSync(tmp, { recursive: true, force: true })
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
   let built = 0
   try {
@@ -27,7 +33,8 @@ export default function setup(): void {
   } catch {
     // not built yet
   }
-  if (built > Math.max(newest(path.join(root, 'src')), statSync(path.join(root, 'tsconfig.json')).mtimeMs)) return
+  if (built > Math.max(newest(path.join(root, 'src')), statSync(path.join(root, 'tsconfig.json')).mtimeMs)) return teardown
   const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' })
   if (r.status !== 0 && !process.env.CI) process.stderr.write(`global setup: tsc reported type errors (see npm run typecheck)\n`)
+  return teardown
 }
