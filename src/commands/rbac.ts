@@ -6,7 +6,7 @@ import { checkRbac, renderRbacMatrix } from '../kube/rbac-check.js'
 import { loadConfig, selectRunners, kube } from '../config/load.js'
 import { buildRbac, jobNeeds, requiredPermissions } from '../executor/permissions.js'
 import { parseCiFile, selectJob } from '../ci/parse.js'
-import { rbacHelmValues, rbacObjects, rbacYaml } from '../executor/rbac-yaml.js'
+import { rbacHelmValues, rbacList, rbacObjects, rbacYaml } from '../executor/rbac-yaml.js'
 import { usageError } from '../util/errors.js'
 
 export default class Rbac extends BaseCommand {
@@ -23,7 +23,7 @@ export default class Rbac extends BaseCommand {
 
   static override flags = {
     ...configFlags,
-    format: Flags.string({ description: 'Output format.', options: ['yaml', 'json', 'helm'], default: 'yaml' }),
+    format: Flags.string({ description: 'Output format: yaml (documents), json (one v1 List, for kubectl apply -f -) or helm (the chart\'s rbac values).', options: ['yaml', 'json', 'helm'], default: 'yaml' }),
     'with-binding': Flags.boolean({ description: 'Also print the ServiceAccount and the (Cluster)RoleBinding.', default: false }),
     'cluster-role': Flags.boolean({ description: 'Print a ClusterRole even when a Role would do.', default: false }),
     name: Flags.string({ description: 'Name of the Role and binding.', default: 'gitlab-runner' }),
@@ -54,7 +54,7 @@ export default class Rbac extends BaseCommand {
       return result
     }
     const objs = buildRbac(perms, { namespace: typeof k.namespace === 'string' && k.namespace ? k.namespace : 'default', name: flags.name, clusterRole: flags['cluster-role'], withBinding: flags['with-binding'], serviceAccount: typeof k.service_account === 'string' && k.service_account ? k.service_account : undefined })
-    if (!this.jsonEnabled()) this.out.write(flags.format === 'helm' ? rbacHelmValues(objs) : flags.format === 'json' ? JSON.stringify(rbacObjects(objs), null, 2) + '\n' : rbacYaml(objs))
+    if (!this.jsonEnabled()) this.out.write(flags.format === 'helm' ? rbacHelmValues(objs) : flags.format === 'json' ? JSON.stringify(rbacList(objs), null, 2) + '\n' : rbacYaml(objs))
     return { runner: runner.name, kind: objs.kind, objects: rbacObjects(objs), permissions: perms }
   }
 }

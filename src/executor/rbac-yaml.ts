@@ -59,6 +59,11 @@ export function rbacHelmValues(objs: RbacObjects): string {
   ].join('\n') + '\n'
 }
 
+/** The objects as one `v1 List`, the JSON shape `kubectl apply -f -` accepts for several objects (a bare array it refuses). */
+export function rbacList(objs: RbacObjects): { apiVersion: 'v1'; kind: 'List'; items: object[] } {
+  return { apiVersion: 'v1', kind: 'List', items: rbacObjects(objs) }
+}
+
 /** Plain Kubernetes objects (for --json). */
 export function rbacObjects(objs: RbacObjects): object[] {
   const role = {

@@ -149,7 +149,8 @@ describe('gkr rbac', () => {
 
   it('--with-binding adds the ServiceAccount and RoleBinding; namespace_per_job makes it a ClusterRole and ClusterRoleBinding', async () => {
     const role = await runCommand(Rbac, ['-c', file('[[runners]]\nname = "r"\nexecutor = "kubernetes"\n[runners.kubernetes]\nnamespace = "ci"\nservice_account = "builder"\n'), '--with-binding', '--format', 'json'])
-    expect(JSON.parse(role.stdout).map((o: { kind: string; metadata: { name: string; namespace?: string } }) => [o.kind, o.metadata.name, o.metadata.namespace])).toEqual([['Role', 'gitlab-runner', 'ci'], ['ServiceAccount', 'builder', 'ci'], ['RoleBinding', 'gitlab-runner', 'ci']])
+    expect(JSON.parse(role.stdout)).toMatchObject({ apiVersion: 'v1', kind: 'List' })
+    expect(JSON.parse(role.stdout).items.map((o: { kind: string; metadata: { name: string; namespace?: string } }) => [o.kind, o.metadata.name, o.metadata.namespace])).toEqual([['Role', 'gitlab-runner', 'ci'], ['ServiceAccount', 'builder', 'ci'], ['RoleBinding', 'gitlab-runner', 'ci']])
     const cluster = await runCommand(Rbac, ['-c', file('[[runners]]\nname = "r"\nexecutor = "kubernetes"\n[runners.kubernetes]\nnamespace = "ci"\nnamespace_per_job = true\n'), '--with-binding'])
     const docs = parseAllDocuments(cluster.stdout).map((d) => d.toJS() as { kind: string; metadata: { namespace?: string }; subjects?: unknown[] })
     expect(docs.map((d) => d.kind)).toEqual(['ClusterRole', 'ServiceAccount', 'ClusterRoleBinding'])
@@ -179,7 +180,7 @@ describe('gkr rbac', () => {
     const ciFile = path.join(dir, '.gitlab-ci.yml')
     writeFileSync(ciFile, 'e2e:\n  image:\n    name: node:22\n    ports: [3000]\n  script: [true]\ndebug:\n  variables:\n    CI_DEBUG_SERVICES: "true"\n  services: [redis:7]\n  script: [true]\nplain:\n  script: [true]\n')
     const cfg = file('[[runners]]\nname = "r"\nexecutor = "kubernetes"\n[runners.kubernetes]\nnamespace = "ci"\nimage = "alpine"\n')
-    const rules = async (args: string[]): Promise<string[]> => (JSON.parse((await runCommand(Rbac, ['-c', cfg, '--format', 'json', ...args])).stdout) as Array<{ rules: Array<{ resources: string[]; verbs: string[] }> }>)[0]!.rules.map((r) => `${r.resources[0]}:${r.verbs.join(',')}`)
+    const rules = async (args: string[]): Promise<string[]> => (JSON.parse((await runCommand(Rbac, ['-c', cfg, '--format', 'json', ...args])).stdout) as { items: Array<{ rules: Array<{ resources: string[]; verbs: string[] }> }> }).items[0]!.rules.map((r) => `${r.resources[0]}:${r.verbs.join(',')}`)
     expect(await rules(['--ci-file', ciFile])).toEqual(expect.arrayContaining(['services:create,get', 'pods/log:get']))
     expect(await rules(['--ci-file', ciFile, '--job', 'e2e'])).toEqual(expect.arrayContaining(['services:create,get']))
     expect((await rules(['--ci-file', ciFile, '--job', 'e2e'])).some((r) => r.startsWith('pods/log'))).toBe(false)
