@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import type { DoctorReport } from '../doctor/report.js'
 import type { Check } from '../checks/types.js'
 import { getEntry } from '../catalog/index.js'
@@ -10,12 +11,22 @@ export function renderDoctorSarif(report: DoctorReport, opts: { checks: readonly
   const used = new Set(report.runners.flatMap((r) => r.results.filter((c) => c.findings.length > 0).map((c) => c.id)))
   const rules = opts.checks.filter((c) => used.has(c.id))
   const ruleIndex = new Map(rules.map((r, i) => [r.id, i]))
-  const rel = (f: string): string => path.relative(opts.cwd ?? process.cwd(), f).split(path.sep).join('/') || f
+  const cwd = path.resolve(opts.cwd ?? process.cwd())
+  // SARIF 2.1.0 (§3.4.4): a relative uri needs a uriBaseId, resolved through the run's originalUriBaseIds.
+  // Files under the working directory are relative to %SRCROOT% (what code-scanning uploads expect);
+  // anything else gets an absolute file: URI.
+  const location = (f: string): { uri: string; uriBaseId?: string } => {
+    const abs = path.resolve(cwd, f)
+    const rel = path.relative(cwd, abs)
+    if (rel && !rel.startsWith('..') && !path.isAbsolute(rel)) return { uri: rel.split(path.sep).map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' }
+    return { uri: pathToFileURL(abs).href }
+  }
   const sarif = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [
       {
+        originalUriBaseIds: { '%SRCROOT%': { uri: pathToFileURL(cwd + path.sep).href } },
         tool: {
           driver: {
             name: 'gkr',
@@ -41,7 +52,7 @@ export function renderDoctorSarif(report: DoctorReport, opts: { checks: readonly
               locations: [
                 {
                   physicalLocation: {
-                    artifactLocation: { uri: rel(f.at?.file ?? report.config.file) },
+                    artifactLocation: location(f.at?.file ?? report.config.file),
                     ...(f.at?.line ? { region: { startLine: f.at.line, ...(f.at.column ? { startColumn: f.at.column } : {}) } } : {}),
                   },
                 },

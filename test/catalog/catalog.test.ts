@@ -18,9 +18,10 @@ describe('catalog data', () => {
     expect(new Set(CATALOG.map((e) => e.id)).size).toBe(CATALOG.length)
   })
 
-  it('links documented entries to the page anchor and own entries to docs/catalog.md', () => {
+  it('links documented entries to the page anchor and own entries to a public page (an absolute https URL)', () => {
     for (const id of DOCUMENTED_IDS) expect(getEntry(id)!.ref).toBe(`${TROUBLESHOOTING_PAGE}#${id}`)
-    for (const id of OWN_IDS) expect(getEntry(id)!.ref).toBe(`docs/catalog.md#${id}`)
+    for (const id of OWN_IDS) expect(getEntry(id)!.ref).toMatch(/^https:\/\/(docs\.gitlab\.com|kubernetes\.io)\/\S+$/)
+    for (const e of CATALOG) expect(new URL(e.ref).protocol, e.id).toBe('https:')
   })
 
   it('covers every ## section of the troubleshooting page (anchors from the Japanese page)', () => {
