@@ -16,12 +16,14 @@ export default defineCheck({
     const pods = (facts.pods!.ok ? facts.pods!.value : []).filter((p) => p.labels['job.runner.gitlab.com/pod'] || p.name.startsWith('runner-'))
     const out: FindingInput[] = []
     const at = config.locate([...runner.path, 'kubernetes', 'poll_timeout'])
+    // A pull failure is about the image and its credentials, not about how long the runner waits.
+    const imageAt = config.locate([...runner.path, 'kubernetes', typeof k.image_pull_secrets !== 'undefined' ? 'image_pull_secrets' : 'image'])
     const pulling = new Set<string>()
     for (const p of pods) {
       const age = p.creationTimestamp ? now - Date.parse(p.creationTimestamp) : 0
       const pulls = p.waiting.filter((w) => w === 'ErrImagePull' || w === 'ImagePullBackOff')
       if (pulls.length) pulling.add(p.name)
-      if (pulls.length > 0) out.push({ message: `pod ${p.name} cannot pull an image (${pulls.join(', ')})`, at, catalog: ['image-pull-failed'], fix: { text: 'Check the image name and tag, and image_pull_secrets for private registries.' } })
+      if (pulls.length > 0) out.push({ message: `pod ${p.name} cannot pull an image (${pulls.join(', ')})`, at: imageAt, catalog: ['image-pull-failed'], fix: { text: 'Check the image name and tag, and image_pull_secrets for private registries.' } })
       else if (p.phase === 'Pending' && age > timeout) out.push({ message: `pod ${p.name} has been Pending for ${Math.round(age / 1000)} s, longer than poll_timeout (${timeout / 1000} s)`, at, fix: { text: 'See why it cannot start: kubectl describe pod; raise poll_timeout only if starts are merely slow.' } })
     }
     // Image pull failures the kubelet reported for runner pods within the last hour (also for pods already gone).
@@ -29,7 +31,7 @@ export default defineCheck({
     const pullEvents = (facts.events!.ok ? facts.events!.value : []).filter((e) => e.involvedObject.startsWith('runner-') && !pulling.has(e.involvedObject) && recent(e) && (['ErrImagePull', 'ImagePullBackOff'].includes(e.reason) || (['Failed', 'BackOff'].includes(e.reason) && /pull/i.test(e.message))))
     const byPod = new Map<string, string>()
     for (const e of pullEvents) if (!byPod.has(e.involvedObject)) byPod.set(e.involvedObject, e.message)
-    for (const [pod, message] of byPod) out.push({ message: `pod ${pod} failed to pull an image in the last hour: ${message}`, at, catalog: ['image-pull-failed'], fix: { text: 'Check the image name and tag, and image_pull_secrets for private registries.' } })
+    for (const [pod, message] of byPod) out.push({ message: `pod ${pod} failed to pull an image in the last hour: ${message}`, at: imageAt, catalog: ['image-pull-failed'], fix: { text: 'Check the image name and tag, and image_pull_secrets for private registries.' } })
     const failed = (facts.events!.ok ? facts.events!.value : []).filter((e) => e.reason === 'FailedScheduling' && (e.involvedObject.startsWith('runner-') || e.involvedObject === ''))
     if (failed.length) out.push({ message: `scheduler warnings for runner pods: ${failed[0]!.message}`, at: config.locate([...runner.path, 'kubernetes', 'node_selector']), catalog: ['scheduling-failed'], fix: { text: 'Match node_selector/node_tolerations and requests to a node pool with room.' } })
     return out

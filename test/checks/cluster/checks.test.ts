@@ -301,6 +301,8 @@ describe('cluster checks (pure, over fixture facts)', () => {
     const r = run(pendingPods, { pods: ok<'pods'>([{ name: 'runner-a-project-1-concurrent-0-x', phase: 'Pending', labels: {}, creationTimestamp: '2026-11-24T11:00:00Z', waiting: [] }, { name: 'runner-b-project-1-concurrent-0-y', phase: 'Pending', labels: {}, waiting: ['ImagePullBackOff'] }]), events: ok<'events'>([{ type: 'Warning', reason: 'FailedScheduling', message: '0/3 nodes are available', involvedObject: 'runner-a-project-1-concurrent-0-x' }]) })
     expect(r.findings.map((f) => f.message)).toEqual(['pod runner-a-project-1-concurrent-0-x has been Pending for 3600 s, longer than poll_timeout (180 s)', 'pod runner-b-project-1-concurrent-0-y cannot pull an image (ImagePullBackOff)', 'scheduler warnings for runner pods: 0/3 nodes are available'])
     expect(run(pendingPods, { pods: ok<'pods'>([]), events: ok<'events'>([]) }).status).toBe('pass')
+    // A pull failure points at the image pull secrets (here set; else the image), the other two at what they are about.
+    expect(r.findings.map((f) => String(f.at?.path).split('.').at(-1))).toEqual(['poll_timeout', 'image_pull_secrets', 'node_selector'])
   })
 
   it("'cluster-pending-pods': image-pull warning events of the last hour, once per pod, also for pods already gone", () => {
