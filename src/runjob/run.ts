@@ -110,7 +110,8 @@ export async function runJob(input: RunJobInput): Promise<RunJobResult> {
         commands: live.cleanup.commands,
       },
     },
-    exitCode: live.success ? EXIT.OK : EXIT.FAILED,
+    // Something gkr created is still in the cluster: the run is not complete, whatever the job did.
+    exitCode: live.cleanup.left.length > 0 ? EXIT.INCOMPLETE : live.success ? EXIT.OK : EXIT.FAILED,
   }
 }
 
