@@ -11,6 +11,8 @@ import { describe, expect, it } from 'vitest'
 import { loadScenario, start, type Sim } from '../../src/sim/index.js'
 import { seededRandom } from '../../src/executor/names.js'
 import { EXIT } from '../../src/cli/exit-codes.js'
+import { KubeConfig } from '@kubernetes/client-node'
+import { ObjectClient } from '../../src/runjob/objects.js'
 import { expectNothingLeft, listedIn, runOnSim } from './sim-harness.js'
 
 const project = mkdtempSync(path.join(os.tmpdir(), 'gkr-own-'))
@@ -139,4 +141,27 @@ describe('run-job --live: names of its own, cleanup of its own', () => {
       await sim.stop()
     }
   }, 60_000)
+
+  it('ObjectClient deletes with the uid as a precondition: a recreated object of the same name is not deleted (409 → conflict)', async () => {
+    const sim = await start('healthy')
+    try {
+      const kc = new KubeConfig()
+      kc.loadFromFile(sim.kubeconfigFor('admin'))
+      const client = new ObjectClient(kc)
+      const ref = { apiVersion: 'v1', kind: 'Secret', namespace: 'gitlab-runner', name: 'runner-x-creds' }
+      const body = { apiVersion: 'v1', kind: 'Secret', metadata: { name: ref.name }, stringData: { a: 'b' } }
+      const mine = (await client.create(body, ref.namespace)).metadata!.uid!
+      expect(await client.readUid(ref)).toBe(mine)
+      expect(await client.delete(ref, mine)).toBe('deleted')
+      expect(await client.readUid(ref)).toBeUndefined()
+      expect(await client.delete(ref, mine)).toBe('not-found')
+      const theirs = (await client.create(body, ref.namespace)).metadata!.uid!
+      expect(await client.delete(ref, mine)).toBe('conflict')
+      expect(await client.readUid(ref)).toBe(theirs)
+      expect(await client.delete(ref, theirs)).toBe('deleted')
+      await expectNothingLeft(sim)
+    } finally {
+      await sim.stop()
+    }
+  })
 })
