@@ -1,6 +1,7 @@
 /**
  * Names the runner gives the objects of a job (runner-facts §2.1, §2.8).
  */
+import { randomInt } from 'node:crypto'
 
 /** The runner's short token: prefixes stripped, first 9 characters. */
 export function shortenToken(token: string): string {
@@ -45,7 +46,15 @@ export function sanitizeLabel(v: string): string {
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
 
-/** A seeded generator (mulberry32), so renders are reproducible in tests and docs. */
+/**
+ * Random numbers in [0, 1) from the operating system's CSPRNG, as the runner draws its name suffixes:
+ * every run gets names of its own, so simultaneous runs in one namespace never collide.
+ */
+export function cryptoRandom(): () => number {
+  return () => randomInt(0, 2 ** 32) / 2 ** 32
+}
+
+/** A seeded generator (mulberry32), so renders are reproducible in tests and docs (`gkr render`). */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0
   return () => {

@@ -3,6 +3,7 @@ import type { KubeConfig } from '@kubernetes/client-node'
 import { loadConfig, selectRunners } from '../config/load.js'
 import { jobFromFlags } from '../executor/job-input.js'
 import { renderJob } from '../executor/render.js'
+import { cryptoRandom } from '../executor/names.js'
 import { matchMessage } from '../catalog/match.js'
 import { getEntry } from '../catalog/index.js'
 import { resolveCluster } from '../kube/connect.js'
@@ -36,8 +37,13 @@ export const explainWithCatalog: Explain = (message) => {
 
 export const PREDEFINED_HELP = Object.entries(PREDEFINED_VARIABLES).map(([k, v]) => `${k} (${v})`).join(', ')
 
+export interface RunJobInputOptions {
+  /** Source of the random name suffixes (default: crypto random, new names every run); tests inject a seeded one. */
+  random?: () => number
+}
+
 /** Everything run-job needs, built from its flags: config, job, rendered objects, cluster. */
-export async function runJobInput(flags: RunJobFlags): Promise<Omit<RunJobInput, 'clock' | 'signal' | 'write'>> {
+export async function runJobInput(flags: RunJobFlags, opts: RunJobInputOptions = {}): Promise<Omit<RunJobInput, 'clock' | 'signal' | 'write'>> {
   const config = await loadConfig({ path: flags.config })
   const runners = selectRunners(config, flags.runner)
   if (runners.length !== 1) throw usageError('run-job-runner-ambiguous', runners.length === 0 ? `no Kubernetes runner in ${config.file}` : `${config.file} has ${runners.length} Kubernetes runners: choose one with --runner`, { at: { flag: '--runner' } })
@@ -46,7 +52,7 @@ export async function runJobInput(flags: RunJobFlags): Promise<Omit<RunJobInput,
   const checkout = await projectOf(path.resolve(flags['ci-file']))
   const { job, variables } = await jobFromFlags(runner, { 'ci-file': flags['ci-file'], job: flags.job, ...(flags.var ? { var: flags.var } : {}) }, checkout)
   refuseUnrunnable(job!)
-  const rendered = renderJob({ runner, job: job!, variables, ...(flags.namespace ? { namespace: flags.namespace } : {}) })
+  const rendered = renderJob({ runner, job: job!, variables, random: opts.random ?? cryptoRandom(), ...(flags.namespace ? { namespace: flags.namespace } : {}) })
   const fatal = rendered.problems.find((p) => p.fatal)
   if (fatal) throw usageError('job-refused', `the runner would refuse this job: ${fatal.message}`, { ref: fatal.catalog })
   const target = await resolveCluster({ runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), namespace: rendered.namespace })

@@ -1,8 +1,11 @@
 /**
  * The cleanup ledger: every object run-job (or the probe) creates is recorded here BEFORE its create call
  * is sent, so a create that fails half-way, a timeout or an interrupt can never leave something behind
- * that cleanup does not know about. Cleanup deletes every recorded object (newest first, NotFound is fine)
- * within the runner's cleanup_resources_timeout and reports what is left and how to remove it.
+ * that cleanup does not know about. Cleanup deletes only what this run created, newest first, within the
+ * runner's cleanup_resources_timeout: an object the API answered the create of is deleted with a uid
+ * precondition (a 409 then means the name belongs to someone else now, and it is left alone); a create
+ * the API refused (409 AlreadyExists, 401, 403, 422…) made nothing, so its name is never deleted. Before
+ * an object is reported as left it is read back (by name, uid compared): only what really exists is.
  */
 import type { Clock } from './clock.js'
 
@@ -14,7 +17,11 @@ export interface ObjectRef {
   name: string
 }
 
-export type EntryState = 'recorded' | 'created' | 'deleted' | 'absent' | 'left'
+/**
+ * recorded: create sent, no answer yet (or none ever: timeout, interrupt); created: the API returned it;
+ * refused: the API refused the create, nothing of ours exists; not-ours: the name now holds another object.
+ */
+export type EntryState = 'recorded' | 'created' | 'refused' | 'deleted' | 'absent' | 'not-ours' | 'left'
 
 export interface LedgerEntry extends ObjectRef {
   state: EntryState
@@ -23,19 +30,36 @@ export interface LedgerEntry extends ObjectRef {
   reason?: string
 }
 
-/** Deletes one object; resolves 'not-found' when it is already gone. Errors are reported, not thrown on. */
-export type DeleteObject = (ref: ObjectRef, signal: AbortSignal) => Promise<'deleted' | 'not-found'>
+/**
+ * Deletes one object, with `uid` as a precondition when given; resolves 'not-found' when it is already
+ * gone and 'conflict' when the precondition failed (the name holds another object). Rejects otherwise.
+ */
+export type DeleteObject = (ref: ObjectRef, signal: AbortSignal, uid?: string) => Promise<'deleted' | 'not-found' | 'conflict'>
+
+/** Reads an object back by name: its uid, or undefined when there is none. Rejects when it cannot tell. */
+export type ReadUid = (ref: ObjectRef, signal: AbortSignal) => Promise<string | undefined>
 
 export interface CleanupReport {
   deleted: ObjectRef[]
   /** Objects whose create call may have reached the API but were never seen: not found on delete. */
   absent: ObjectRef[]
+  /** Names that hold another party's object now (uid precondition failed, or read back with another uid): not touched. */
+  notOurs: ObjectRef[]
   left: (ObjectRef & { reason: string })[]
   /** kubectl commands that remove what is left (empty when nothing is). */
   commands: string[]
   timedOut: boolean
   abandoned: boolean
 }
+
+export interface CleanupOptions {
+  timeoutMs: number
+  clock: Clock
+  /** When given, what could not be deleted is read back before it is reported as left. */
+  readUid?: ReadUid
+}
+
+const READ_BACK_TIMEOUT_MS = 10_000
 
 const RESOURCE: Record<string, string> = {
   Pod: 'pod', Secret: 'secret', Service: 'service', ConfigMap: 'configmap', PodDisruptionBudget: 'poddisruptionbudget',
@@ -62,6 +86,12 @@ export class CleanupLedger {
     if (uid !== undefined) entry.uid = uid
   }
 
+  /** Call when the API answered the create call with an error: nothing was created, so cleanup never deletes the name. */
+  refused(ref: ObjectRef): void {
+    const entry = this.find(ref) ?? this.record(ref)
+    if (entry.state === 'recorded') entry.state = 'refused'
+  }
+
   get entries(): readonly LedgerEntry[] {
     return this.list
   }
@@ -85,12 +115,12 @@ export class CleanupLedger {
    * Deletes every outstanding object, newest first, within `timeoutMs`. Safe to call more than once
    * (the second call waits for the first). Never throws: failures end up in `left`.
    */
-  cleanup(deleteObject: DeleteObject, opts: { timeoutMs: number; clock: Clock }): Promise<CleanupReport> {
+  cleanup(deleteObject: DeleteObject, opts: CleanupOptions): Promise<CleanupReport> {
     this.cleanupRun ??= this.runCleanup(deleteObject, opts)
     return this.cleanupRun
   }
 
-  private async runCleanup(deleteObject: DeleteObject, { timeoutMs, clock }: { timeoutMs: number; clock: Clock }): Promise<CleanupReport> {
+  private async runCleanup(deleteObject: DeleteObject, { timeoutMs, clock, readUid }: CleanupOptions): Promise<CleanupReport> {
     const stop = new AbortController()
     let timedOut = false
     const onAbandon = (): void => stop.abort(new Error('cleanup abandoned'))
@@ -104,16 +134,19 @@ export class CleanupLedger {
       },
       () => undefined,
     )
-    const report: CleanupReport = { deleted: [], absent: [], left: [], commands: [], timedOut: false, abandoned: false }
+    const report: CleanupReport = { deleted: [], absent: [], notOurs: [], left: [], commands: [], timedOut: false, abandoned: false }
     try {
       for (const entry of [...this.outstanding()].reverse()) {
         if (stop.signal.aborted) break
         const ref = toRef(entry)
         try {
-          const result = await Promise.race([deleteObject(ref, stop.signal), aborted(stop.signal)])
+          const result = await Promise.race([deleteObject(ref, stop.signal, entry.uid), aborted(stop.signal)])
           if (result === 'deleted') {
             entry.state = 'deleted'
             report.deleted.push(ref)
+          } else if (result === 'conflict') {
+            entry.state = 'not-ours'
+            report.notOurs.push(ref)
           } else {
             entry.state = 'absent'
             report.absent.push(ref)
@@ -129,6 +162,7 @@ export class CleanupLedger {
     }
     report.timedOut = timedOut
     report.abandoned = this.abandonController.signal.aborted
+    if (readUid && !report.abandoned) await this.readBack(readUid, report, clock)
     for (const entry of [...this.outstanding()].reverse()) {
       entry.state = 'left'
       entry.reason ??= stop.signal.aborted ? reasonOf(stop.signal.reason) : 'not deleted'
@@ -136,6 +170,41 @@ export class CleanupLedger {
     }
     report.commands = kubectlDelete(report.left)
     return report
+  }
+
+  /**
+   * Reads back every object cleanup could not delete: one that is gone (the garbage collector removed a
+   * dependent of the pod, say) or that carries another uid is not a leftover of this run. Bounded by a
+   * few seconds of its own, since the cleanup timeout may have passed; an object that cannot be read stays
+   * reported.
+   */
+  private async readBack(readUid: ReadUid, report: CleanupReport, clock: Clock): Promise<void> {
+    const stop = new AbortController()
+    const timer = new AbortController()
+    void clock.sleep(READ_BACK_TIMEOUT_MS, timer.signal).then(() => stop.abort(new Error('read back timed out')), () => undefined)
+    const onAbandon = (): void => stop.abort(new Error('cleanup abandoned'))
+    this.abandonController.signal.addEventListener('abort', onAbandon, { once: true })
+    try {
+      for (const entry of [...this.outstanding()].reverse()) {
+        if (stop.signal.aborted) break
+        const ref = toRef(entry)
+        try {
+          const uid = await Promise.race([readUid(ref, stop.signal), aborted(stop.signal)])
+          if (uid === undefined) {
+            entry.state = 'absent'
+            report.absent.push(ref)
+          } else if (entry.uid !== undefined && uid !== entry.uid) {
+            entry.state = 'not-ours'
+            report.notOurs.push(ref)
+          }
+        } catch {
+          // Cannot tell: it stays reported as left.
+        }
+      }
+    } finally {
+      timer.abort()
+      this.abandonController.signal.removeEventListener('abort', onAbandon)
+    }
   }
 
   private find(ref: ObjectRef): LedgerEntry | undefined {

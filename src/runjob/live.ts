@@ -17,7 +17,7 @@ import type { Clock } from './clock.js'
 import type { Explain } from './dryrun.js'
 import type { ExecFn } from './exec.js'
 import { attachStep, refusedStream, saveScript, type AttachFn } from './attach.js'
-import { CleanupLedger, describeLeftovers, type CleanupReport } from './ledger.js'
+import { CleanupLedger, describeLeftovers, type CleanupReport, type ObjectRef } from './ledger.js'
 import type { KubeObject, ObjectClient } from './objects.js'
 import { jobFailure, prepareFailureLine, preparePod } from './prepare.js'
 import { shQuote, stepScript } from './script.js'
@@ -39,7 +39,7 @@ export interface LiveSettings {
 }
 
 export interface LiveInput {
-  client: Pick<ObjectClient, 'create' | 'setOwner' | 'readPod' | 'podWarnings' | 'delete'>
+  client: Pick<ObjectClient, 'create' | 'setOwner' | 'readPod' | 'podWarnings' | 'delete'> & Partial<Pick<ObjectClient, 'readUid'>>
   exec: ExecFn
   /** Used for the build steps when settings.strategy is attach; without it they run through exec. */
   attach?: AttachFn
@@ -179,7 +179,10 @@ export async function runLive(input: LiveInput): Promise<LiveResult> {
     }
   }
   stage('cleanup', 'start')
-  const cleanup = await ledger.cleanup((ref) => input.client.delete(ref), { timeoutMs: input.settings.cleanupTimeoutMs, clock: input.clock })
+  const readUid = input.client.readUid?.bind(input.client)
+  const cleanup = await ledger.cleanup((ref, _s, uid) => input.client.delete(ref, uid), {
+    timeoutMs: input.settings.cleanupTimeoutMs, clock: input.clock, ...(readUid ? { readUid: (ref: ObjectRef) => readUid(ref) } : {}),
+  })
   stage('cleanup', cleanup.left.length === 0 ? 'done' : 'failed', `${cleanup.deleted.length} deleted, ${cleanup.left.length} left`)
   // Said on every path (success, failure, interrupt), before the final line.
   input.log(describeLeftovers(cleanup))

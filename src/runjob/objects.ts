@@ -90,9 +90,12 @@ export class ObjectClient {
     return this.core.readNamespacedPodLog({ name, namespace, ...(container ? { container } : {}) })
   }
 
-  /** Deletes the object; 'not-found' when it is already gone. */
-  async delete(ref: ObjectRef): Promise<'deleted' | 'not-found'> {
-    const p = { name: ref.name, namespace: ref.namespace }
+  /**
+   * Deletes the object, only if it still has `uid` when given (DeleteOptions.preconditions); 'not-found'
+   * when it is already gone, 'conflict' when the name holds another object (the precondition failed).
+   */
+  async delete(ref: ObjectRef, uid?: string): Promise<'deleted' | 'not-found' | 'conflict'> {
+    const p = { name: ref.name, namespace: ref.namespace, ...(uid ? { body: { preconditions: { uid } } } : {}) }
     try {
       switch (ref.kind) {
         case 'Secret': await this.core.deleteNamespacedSecret(p); break
@@ -106,6 +109,28 @@ export class ObjectClient {
     } catch (err) {
       const r = rejectionOf(err)
       if (r?.status === 404) return 'not-found'
+      if (r?.status === 409 && uid) return 'conflict'
+      throw new Error(r ? r.message : err instanceof Error ? err.message.split('\n')[0] : String(err))
+    }
+  }
+
+  /** The uid of the object by that name, or undefined when there is none (404). */
+  async readUid(ref: ObjectRef): Promise<string | undefined> {
+    const p = { name: ref.name, namespace: ref.namespace }
+    try {
+      let obj: { metadata?: { uid?: string } }
+      switch (ref.kind) {
+        case 'Secret': obj = await this.core.readNamespacedSecret(p); break
+        case 'ConfigMap': obj = await this.core.readNamespacedConfigMap(p); break
+        case 'Service': obj = await this.core.readNamespacedService(p); break
+        case 'Pod': obj = await this.core.readNamespacedPod(p); break
+        case 'PodDisruptionBudget': obj = await this.policy.readNamespacedPodDisruptionBudget(p); break
+        default: throw new Error(`run-job cannot read a ${ref.kind}`)
+      }
+      return obj.metadata?.uid ?? ''
+    } catch (err) {
+      const r = rejectionOf(err)
+      if (r?.status === 404) return undefined
       throw new Error(r ? r.message : err instanceof Error ? err.message.split('\n')[0] : String(err))
     }
   }

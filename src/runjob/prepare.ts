@@ -57,6 +57,8 @@ export async function preparePod(input: PrepareInput): Promise<V1Pod> {
       ledger.created(ref, out.metadata?.uid)
       return out
     } catch (err) {
+      // The API answered with an error: it created nothing, so the name (maybe another run's object) is not ours to delete.
+      if (rejectionOf(err)) ledger.refused(ref)
       throw apiFailure(err, `setting up build pod: ${what} ${ref.name}`, explain)
     }
   }
@@ -159,6 +161,11 @@ function apiFailure(err: unknown, context: string, explain: Explain | undefined)
   const r = rejectionOf(err)
   if (!r) {
     return incompleteError('cluster-unreachable', `${context}: cannot reach the cluster: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, { cause: err })
+  }
+  if (r.status === 401) {
+    return incompleteError('unauthorized', `${context}: the API server did not accept gkr's credentials (HTTP 401 Unauthorized): ${r.message}`, {
+      cause: err, suggestions: ['Check the token or client certificate of the kubeconfig context (kubectl auth whoami); it may have expired.'],
+    })
   }
   const message = `${context}: ${r.message}`
   return jobFailure(message, explain?.(r.message), err)

@@ -127,7 +127,11 @@ export async function runProbe(target: ProbeTarget, opts: ProbeOptions): Promise
   const started = clock.now()
   try {
     ledger.record(refOf(pod, target.namespace))
-    const created = await client.create(pod, target.namespace)
+    const created = await client.create(pod, target.namespace).catch((err: unknown) => {
+      // Refused by the API: nothing was created, so the name is not the probe's to delete.
+      if (rejectionOf(err)) ledger.refused(refOf(pod, target.namespace))
+      throw err
+    })
     ledger.created(refOf(pod, target.namespace), created.metadata?.uid)
     let last: V1Pod | undefined
     for (let waited = 0; ; waited += interval) {
@@ -152,7 +156,7 @@ export async function runProbe(target: ProbeTarget, opts: ProbeOptions): Promise
     result.error = r ? r.message : err instanceof Error ? err.message.split('\n')[0] : String(err)
     await collectEvents(client, target.namespace, name, events).catch(() => undefined)
   } finally {
-    const report = await ledger.cleanup((ref) => client.delete(ref), { timeoutMs: cleanupTimeout, clock })
+    const report = await ledger.cleanup((ref, _s, uid) => client.delete(ref, uid), { timeoutMs: cleanupTimeout, clock })
     if (report.left.length > 0) {
       const left = `probe pod not deleted (${report.left[0]!.reason}); remove it with: ${report.commands.join('; ')}`
       result.error = result.error ? `${result.error}; ${left}` : left

@@ -131,7 +131,8 @@ async function runMasked(input: RunJobInput, client: ObjectClient | LiveClient, 
         commands: live.cleanup.commands,
       },
     },
-    exitCode: live.success ? EXIT.OK : EXIT.FAILED,
+    // Something gkr created is still in the cluster: the run is not complete, whatever the job did.
+    exitCode: live.cleanup.left.length > 0 ? EXIT.INCOMPLETE : live.success ? EXIT.OK : EXIT.FAILED,
   }
 }
 

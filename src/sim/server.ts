@@ -319,13 +319,19 @@ export class SimServer {
       case 'delete': {
         const opts = (() => {
           try {
-            return JSON.parse(body.toString('utf8') || '{}') as { propagationPolicy?: string }
+            return JSON.parse(body.toString('utf8') || '{}') as { propagationPolicy?: string; preconditions?: { uid?: string; resourceVersion?: string } }
           } catch {
             return {}
           }
         })()
         const policy = url.searchParams.get('propagationPolicy') ?? opts.propagationPolicy ?? 'Background'
         if (!['Background', 'Foreground', 'Orphan'].includes(policy)) throw new StatusError(422, `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`, 'Invalid')
+        const pre = opts.preconditions ?? {}
+        if (pre.uid !== undefined || pre.resourceVersion !== undefined) {
+          const current = store.get(def, namespace, name!)
+          if (pre.uid !== undefined && pre.uid !== current.metadata.uid) throw new StatusError(409, `Operation cannot be fulfilled on ${def.resource}${def.group ? `.${def.group}` : ''} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${String(current.metadata.uid)}`, 'Conflict', { name, ...(def.group ? { group: def.group } : {}), kind: def.resource })
+          if (pre.resourceVersion !== undefined && pre.resourceVersion !== current.metadata.resourceVersion) throw new StatusError(409, `Operation cannot be fulfilled on ${def.resource}${def.group ? `.${def.group}` : ''} "${name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${String(current.metadata.resourceVersion)}`, 'Conflict', { name, ...(def.group ? { group: def.group } : {}), kind: def.resource })
+        }
         const deleted = store.delete(def, namespace, name!, { dryRun: dryRun === 'All', propagation: policy as 'Background' | 'Foreground' | 'Orphan' })
         return this.send(res, 200, def.resource === 'pods' || def.resource === 'namespaces' ? deleted : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, ...(def.group ? { group: def.group } : {}), kind: def.resource, uid: deleted.metadata.uid } })
       }

@@ -7,6 +7,61 @@ const svc: ObjectRef = { apiVersion: 'v1', kind: 'Service', namespace: 'ci', nam
 const pod: ObjectRef = { apiVersion: 'v1', kind: 'Pod', namespace: 'ci', name: 'runner-abc' }
 
 describe('CleanupLedger', () => {
+  it('never deletes a name whose create the API refused (409, 401, 403…): nothing of this run is there', async () => {
+    const ledger = new CleanupLedger()
+    ledger.record(secret)
+    ledger.created(secret, 'u1')
+    ledger.record(pod)
+    ledger.refused(pod)
+    const calls: string[] = []
+    const report = await ledger.cleanup(async (ref) => (calls.push(ref.name), 'deleted'), { timeoutMs: 1000, clock: new ManualClock() })
+    expect(calls).toEqual(['runner-abc-creds'])
+    expect(report.deleted).toEqual([secret])
+    expect(report.left).toEqual([])
+    expect(ledger.outstanding()).toEqual([])
+    expect(describeAbandoned(ledger)).toBe('Cleanup abandoned; gkr had nothing left in the cluster.\n')
+  })
+
+  it('deletes with the uid from the create answer; a 409 on that precondition means not ours any more: not deleted, not left', async () => {
+    const ledger = new CleanupLedger()
+    ledger.created(secret, 'u1')
+    ledger.created(pod, 'u2')
+    const calls: Array<[string, string | undefined]> = []
+    const report = await ledger.cleanup(async (ref, _s, uid) => {
+      calls.push([ref.name, uid])
+      return ref.kind === 'Pod' ? 'conflict' : 'deleted'
+    }, { timeoutMs: 1000, clock: new ManualClock() })
+    expect(calls).toEqual([['runner-abc', 'u2'], ['runner-abc-creds', 'u1']])
+    expect(report.notOurs).toEqual([pod])
+    expect(report.deleted).toEqual([secret])
+    expect(report.left).toEqual([])
+  })
+
+  it('reads back what it could not delete: gone or another uid is no leftover; same uid or unreadable is', async () => {
+    const a: ObjectRef = { ...secret, name: 'gone' }
+    const b: ObjectRef = { ...secret, name: 'replaced' }
+    const c: ObjectRef = { ...secret, name: 'still-ours' }
+    const d: ObjectRef = { ...secret, name: 'unreadable' }
+    const ledger = new CleanupLedger()
+    for (const [ref, uid] of [[a, 'ua'], [b, 'ub'], [c, 'uc'], [d, 'ud']] as const) ledger.created(ref, uid)
+    const read: string[] = []
+    const report = await ledger.cleanup(async () => {
+      throw new Error('etcdserver: request timed out')
+    }, {
+      timeoutMs: 1000, clock: new ManualClock(),
+      readUid: async (ref) => {
+        read.push(ref.name)
+        if (ref.name === 'unreadable') throw new Error('connection reset')
+        return { gone: undefined, replaced: 'other', 'still-ours': 'uc' }[ref.name]
+      },
+    })
+    expect(read).toEqual(['unreadable', 'still-ours', 'replaced', 'gone'])
+    expect(report.absent).toEqual([a])
+    expect(report.notOurs).toEqual([b])
+    expect(report.left).toEqual([{ ...d, reason: 'etcdserver: request timed out' }, { ...c, reason: 'etcdserver: request timed out' }])
+    expect(report.commands).toEqual(['kubectl delete --ignore-not-found -n ci secret/unreadable secret/still-ours'])
+  })
+
   it('deletes every recorded object newest first, tolerating NotFound', async () => {
     const ledger = new CleanupLedger()
     ledger.record(secret)

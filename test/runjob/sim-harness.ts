@@ -40,6 +40,8 @@ export interface SimRunOptions {
   ledger?: CleanupLedger
   onStage?: (stage: Stage, state: StageState, detail?: string) => void
   onWrite?: (text: string) => void
+  /** Source of the name suffixes (default: crypto random, as the command uses). */
+  random?: () => number
 }
 
 export async function runOnSim(sim: Sim, job: string, opts: SimRunOptions): Promise<SimRun> {
@@ -48,7 +50,7 @@ export async function runOnSim(sim: Sim, job: string, opts: SimRunOptions): Prom
     const input = await runJobInput({
       job, 'ci-file': opts.ciFile, config: sim.runnerConfig, kubeconfig: opts.kubeconfig ?? sim.kubeconfig, live: opts.live ?? false,
       output: opts.output ?? 'yaml', ...(opts.vars ? { var: opts.vars } : {}), ...(opts.artifactsDir ? { 'artifacts-dir': opts.artifactsDir } : {}),
-    })
+    }, opts.random ? { random: opts.random } : {})
     const result = await runJob({
       ...input, clock: opts.clock ?? scaledClock(0.01), signal: opts.signal ?? new AbortController().signal,
       write: (t) => {
