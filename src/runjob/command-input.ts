@@ -5,7 +5,7 @@ import { jobFromFlags } from '../executor/job-input.js'
 import { renderJob } from '../executor/render.js'
 import { matchMessage } from '../catalog/match.js'
 import { getEntry } from '../catalog/index.js'
-import { resolveCluster } from '../kube/connect.js'
+import { resolveCluster, type RetryPolicy } from '../kube/connect.js'
 import { incompleteError, usageError } from '../util/errors.js'
 import { PREDEFINED_VARIABLES } from '../ci/predefined.js'
 import type { RunJobInput } from './run.js'
@@ -37,7 +37,7 @@ export const explainWithCatalog: Explain = (message) => {
 export const PREDEFINED_HELP = Object.entries(PREDEFINED_VARIABLES).map(([k, v]) => `${k} (${v})`).join(', ')
 
 /** Everything run-job needs, built from its flags: config, job, rendered objects, cluster. */
-export async function runJobInput(flags: RunJobFlags): Promise<Omit<RunJobInput, 'clock' | 'signal' | 'write'>> {
+export async function runJobInput(flags: RunJobFlags, opts: { retry?: Partial<RetryPolicy> } = {}): Promise<Omit<RunJobInput, 'clock' | 'signal' | 'write'>> {
   const config = await loadConfig({ path: flags.config })
   const runners = selectRunners(config, flags.runner)
   if (runners.length !== 1) throw usageError('run-job-runner-ambiguous', runners.length === 0 ? `no Kubernetes runner in ${config.file}` : `${config.file} has ${runners.length} Kubernetes runners: choose one with --runner`, { at: { flag: '--runner' } })
@@ -49,7 +49,7 @@ export async function runJobInput(flags: RunJobFlags): Promise<Omit<RunJobInput,
   const rendered = renderJob({ runner, job: job!, variables, ...(flags.namespace ? { namespace: flags.namespace } : {}) })
   const fatal = rendered.problems.find((p) => p.fatal)
   if (fatal) throw usageError('job-refused', `the runner would refuse this job: ${fatal.message}`, { ref: fatal.catalog })
-  const target = await resolveCluster({ runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), namespace: rendered.namespace })
+  const target = await resolveCluster({ runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), namespace: rendered.namespace, ...(opts.retry ? { retry: opts.retry } : {}) })
   if (!target) throw incompleteError('no-cluster', 'run-job needs a cluster, and no kubeconfig or in-cluster configuration was found', { suggestions: ['Pass --kubeconfig or --context, or try it on the simulator: gkr sim run -- run-job JOB'] })
   const kubeConfig: KubeConfig = target.kc
   return {
@@ -60,6 +60,7 @@ export async function runJobInput(flags: RunJobFlags): Promise<Omit<RunJobInput,
     mode: flags.live ? 'live' : 'dry-run',
     output: flags.output === 'json' ? 'json' : 'yaml',
     kubeConfig,
+    call: (what, fn) => target.call(what, fn),
     projectRoot: checkout.root,
     projectDir: variables.CI_PROJECT_DIR ?? '/builds/local/project',
     env: variables,

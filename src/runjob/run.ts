@@ -13,7 +13,7 @@ import { kubeExec, type ExecFn } from './exec.js'
 import { kubeAttach, type AttachFn } from './attach.js'
 import type { CleanupLedger } from './ledger.js'
 import { runLive, type LiveResult, type LiveSettings, type Stage, type StageState } from './live.js'
-import { ObjectClient, type KubeObject } from './objects.js'
+import { ObjectClient, type ApiCall, type KubeObject } from './objects.js'
 
 export interface RunJobInput {
   job: CiJob
@@ -24,6 +24,8 @@ export interface RunJobInput {
   mode: 'dry-run' | 'live'
   output?: 'yaml' | 'json'
   kubeConfig?: KubeConfig
+  /** How every API call of the run is made: the cluster target's retry policy (`ClusterTarget.call`). */
+  call?: ApiCall
   /** Injected in tests instead of kubeConfig. */
   client?: ObjectClient | LiveClient
   exec?: ExecFn
@@ -71,7 +73,7 @@ export function liveSettings(runner: LoadedRunner): LiveSettings {
 }
 
 export async function runJob(input: RunJobInput): Promise<RunJobResult> {
-  const client = input.client ?? new ObjectClient(requireKubeConfig(input))
+  const client = input.client ?? new ObjectClient(requireKubeConfig(input), input.call)
   const base = {
     job: input.job.name, runner: input.runner.name, namespace: input.namespace, unsupported: input.job.unsupported,
     objects: input.objects.map(redact),
@@ -99,6 +101,9 @@ export async function runJob(input: RunJobInput): Promise<RunJobResult> {
     input.write(`${live.failure.message}\n`)
     if (live.failure.ref) input.write(`  See: ${live.failure.ref}\n`)
     for (const s of live.failure.suggestions) input.write(`  Try: ${s}\n`)
+  } else if (live.cleanup.left.length > 0) {
+    // The job passed, but what it ran in is still there (a Running pod, a secret): not a clean success.
+    input.write(`Job succeeded, but cleanup left ${live.cleanup.left.length} object(s) in the cluster\n`)
   } else input.write('Job succeeded\n')
   return {
     mode: 'live', ...base,
@@ -110,7 +115,7 @@ export async function runJob(input: RunJobInput): Promise<RunJobResult> {
         commands: live.cleanup.commands,
       },
     },
-    exitCode: live.success ? EXIT.OK : EXIT.FAILED,
+    exitCode: !live.success ? EXIT.FAILED : live.cleanup.left.length > 0 ? EXIT.INCOMPLETE : EXIT.OK,
   }
 }
 

@@ -13,6 +13,7 @@ import { systemClock, type Clock } from '../../src/runjob/clock.js'
 import type { CleanupLedger } from '../../src/runjob/ledger.js'
 import type { Stage, StageState } from '../../src/runjob/live.js'
 import { GkrError } from '../../src/util/errors.js'
+import type { RetryPolicy } from '../../src/kube/connect.js'
 import { plainLog } from '../../src/runjob/script.js'
 
 /** Sleeps `factor` of the asked time: the runner's poll and cleanup timeouts, shrunk, but still real waits. */
@@ -40,6 +41,8 @@ export interface SimRunOptions {
   ledger?: CleanupLedger
   onStage?: (stage: Stage, state: StageState, detail?: string) => void
   onWrite?: (text: string) => void
+  /** Overrides of the cluster target's retry policy (e.g. a shortened sleep). */
+  retry?: Partial<RetryPolicy>
 }
 
 export async function runOnSim(sim: Sim, job: string, opts: SimRunOptions): Promise<SimRun> {
@@ -48,7 +51,7 @@ export async function runOnSim(sim: Sim, job: string, opts: SimRunOptions): Prom
     const input = await runJobInput({
       job, 'ci-file': opts.ciFile, config: sim.runnerConfig, kubeconfig: opts.kubeconfig ?? sim.kubeconfig, live: opts.live ?? false,
       output: opts.output ?? 'yaml', ...(opts.vars ? { var: opts.vars } : {}), ...(opts.artifactsDir ? { 'artifacts-dir': opts.artifactsDir } : {}),
-    })
+    }, opts.retry ? { retry: opts.retry } : {})
     const result = await runJob({
       ...input, clock: opts.clock ?? scaledClock(0.01), signal: opts.signal ?? new AbortController().signal,
       write: (t) => {
