@@ -79,7 +79,7 @@ describe('gkr cleanup on the leaked-secrets scenario', () => {
     try {
       const r = await runCommand(Cleanup, ['--yes'], { env: { KUBECONFIG: sim.kubeconfigFor('runner'), GKR_CONFIG: sim.runnerConfig } })
       expect(r.code).toBe(1)
-      expect(r.stdout).toMatch(/^FAILED  Secret\/runner-z36gywsv-project-7-/m)
+      expect(r.stdout).toMatch(/^FAILED {2}Secret\/runner-z36gywsv-project-7-/m)
       expect(r.stdout).toContain('cannot delete secrets in namespace gitlab-runner: missing verb delete on secrets')
     } finally {
       await sim.stop()
