@@ -11,7 +11,7 @@ import { incompleteError, usageError } from '../util/errors.js'
 export default class Cleanup extends BaseCommand {
   static override summary = 'Find, and with --yes delete, resources the runner leaked.'
   static override description = `Lists the objects earlier jobs left behind in the runners' namespaces: secrets (the registry-credentials secret the runner creates before the pod), config maps and services named like the runner's objects, with no owner, older than --older-than. Only objects that provably belong to a runner and have no live owner are listed; secret data is never read.
-Dry-run by default; --yes deletes them and reports what was removed. Exit codes: 0 nothing leaked (or everything listed was removed), 1 leaks found in dry-run or some could not be removed, 2 bad input, 3 cluster unreachable.`
+Dry-run by default; --yes deletes them and reports what was removed. Exit codes: 0 nothing leaked (or everything listed was removed), 1 leaks found in dry-run or some could not be removed, 2 bad input, 3 cluster unreachable or a kind could not be listed (e.g. no list on secrets: the other kinds are still cleaned).`
 
   static override examples = [
     { description: 'List what the runner leaked', command: '<%= config.bin %> <%= command.id %> -c /etc/gitlab-runner/config.toml' },
@@ -38,7 +38,8 @@ Dry-run by default; --yes deletes them and reports what was removed. Exit codes:
     for (const ns of namespaces) results.push(await findAndRemoveLeaks(target, ns, { olderThanMs, remove: flags.yes }))
     if (!this.jsonEnabled()) {
       for (const r of results) {
-        if (r.leaks.length === 0) this.log(`${r.namespace}: nothing leaked`)
+        for (const u of r.unlisted) this.log(`${r.namespace}: ${u.message}`)
+        if (r.leaks.length === 0) this.log(`${r.namespace}: nothing leaked${r.unlisted.length > 0 ? ` among the kinds gkr could list` : ''}`)
         for (const l of r.leaks) this.log(`${flags.yes ? (r.removed.includes(l) ? 'deleted ' : 'FAILED  ') : 'leaked  '}${l.kind}/${l.name} in ${l.namespace} (created ${l.createdAt ?? 'unknown'}; ${l.why})`)
         for (const f of r.failed) this.log(`  ${f.kind}/${f.name}: ${f.error}`)
       }
@@ -46,7 +47,9 @@ Dry-run by default; --yes deletes them and reports what was removed. Exit codes:
       if (total > 0 && !flags.yes) this.log(`\n${total} leaked object${total === 1 ? '' : 's'}. Run again with --yes to delete ${total === 1 ? 'it' : 'them'}.`)
     }
     const failed = results.some((r) => r.failed.length > 0) || (!flags.yes && results.some((r) => r.leaks.length > 0))
-    this.setExit(failed ? EXIT.FAILED : EXIT.OK)
+    // Kinds that could not be listed make the result incomplete, unless something failed outright.
+    const incomplete = results.some((r) => r.unlisted.length > 0)
+    this.setExit(failed ? EXIT.FAILED : incomplete ? EXIT.INCOMPLETE : EXIT.OK)
     return { dryRun: !flags.yes, results }
   }
 }

@@ -12,11 +12,28 @@ export interface Leak {
   why: string
 }
 
+/** A read cleanup could not make (a forbidden or failed list): what it could not see is not known to be clean. */
+export interface CleanupGap {
+  kind: Leak['kind']
+  namespace: string
+  verb: 'list'
+  resource: string
+  message: string
+}
+
 export interface CleanupResult {
   namespace: string
   leaks: Leak[]
   removed: Leak[]
   failed: Array<Leak & { error: string }>
+  /** Kinds cleanup could not list (e.g. no `list secrets`): the rest of the cleanup went on without them. */
+  unlisted: CleanupGap[]
+}
+
+/** What a refused or failed API call means for cleanup, worded by status (a 403 names the missing verb), never by message text. */
+function refusal(err: ApiError, verb: string, resource: string, namespace: string): string {
+  if (err.status === 403) return `cannot ${verb} ${resource} in namespace ${namespace}: missing verb ${verb} on ${resource}`
+  return `cannot ${verb} ${resource} in namespace ${namespace}: ${err.message} (HTTP ${err.status})`
 }
 
 const META_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json'
@@ -29,8 +46,18 @@ const META_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v
 export async function findAndRemoveLeaks(target: ClusterTarget, namespace: string, opts: { olderThanMs: number; remove: boolean; now?: Date }): Promise<CleanupResult> {
   const now = (opts.now ?? new Date()).toISOString()
   const leaks: Leak[] = []
+  const unlisted: CleanupGap[] = []
   for (const [kind, plural] of [['Secret', 'secrets'], ['ConfigMap', 'configmaps'], ['Service', 'services']] as const) {
-    const list = await target.getJson<{ items: Array<{ metadata: ObjectMeta & { ownerReferences?: ObjectMeta['ownerReferences'] } }> }>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/${plural}`, META_LIST)
+    let list: { items: Array<{ metadata: ObjectMeta & { ownerReferences?: ObjectMeta['ownerReferences'] } }> }
+    try {
+      list = await target.getJson(`/api/v1/namespaces/${encodeURIComponent(namespace)}/${plural}`, META_LIST)
+    } catch (err) {
+      // A refused list is a finding about this kind; the other kinds are still cleaned. Unreachable or
+      // unauthenticated (a GkrError) ends the whole cleanup.
+      if (!(err instanceof ApiError)) throw err
+      unlisted.push({ kind, namespace, verb: 'list', resource: plural, message: refusal(err, 'list', plural, namespace) })
+      continue
+    }
     for (const item of list.items) {
       const meta: ObjectMeta = { name: item.metadata.name, labels: item.metadata.labels ?? {}, annotations: {}, ownerReferences: item.metadata.ownerReferences ?? [], ...(item.metadata.creationTimestamp ? { creationTimestamp: item.metadata.creationTimestamp } : {}) }
       if (isLeakedRunnerSecret(meta, now, opts.olderThanMs)) leaks.push({ kind, namespace, name: meta.name, ...(meta.creationTimestamp ? { createdAt: meta.creationTimestamp } : {}), why: 'named like a runner object, no owner' })
@@ -48,10 +75,10 @@ export async function findAndRemoveLeaks(target: ClusterTarget, namespace: strin
         removed.push(l)
       } catch (err) {
         if (err instanceof ApiError && err.status === 404) removed.push(l)
-        else if (err instanceof ApiError) failed.push({ ...l, error: err.message })
+        else if (err instanceof ApiError) failed.push({ ...l, error: refusal(err, 'delete', `${l.kind.toLowerCase()}s`, namespace) })
         else throw err
       }
     }
   }
-  return { namespace, leaks, removed, failed }
+  return { namespace, leaks, removed, failed, unlisted }
 }

@@ -6,7 +6,7 @@ import { renderJob } from '../executor/render.js'
 import { cryptoRandom } from '../executor/names.js'
 import { matchMessage } from '../catalog/match.js'
 import { getEntry } from '../catalog/index.js'
-import { resolveCluster } from '../kube/connect.js'
+import { resolveCluster, type RetryPolicy } from '../kube/connect.js'
 import { incompleteError, usageError } from '../util/errors.js'
 import { PREDEFINED_VARIABLES } from '../ci/predefined.js'
 import type { RunJobInput } from './run.js'
@@ -40,6 +40,8 @@ export const PREDEFINED_HELP = Object.entries(PREDEFINED_VARIABLES).map(([k, v])
 export interface RunJobInputOptions {
   /** Source of the random name suffixes (default: crypto random, new names every run); tests inject a seeded one. */
   random?: () => number
+  /** The retry policy's timings (tests shorten the backoff); its limits come from the runner config. */
+  retry?: Partial<RetryPolicy>
 }
 
 /** Everything run-job needs, built from its flags: config, job, rendered objects, cluster. */
@@ -55,7 +57,7 @@ export async function runJobInput(flags: RunJobFlags, opts: RunJobInputOptions =
   const rendered = renderJob({ runner, job: job!, variables, random: opts.random ?? cryptoRandom(), ...(flags.namespace ? { namespace: flags.namespace } : {}) })
   const fatal = rendered.problems.find((p) => p.fatal)
   if (fatal) throw usageError('job-refused', `the runner would refuse this job: ${fatal.message}`, { ref: fatal.catalog })
-  const target = await resolveCluster({ runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), namespace: rendered.namespace })
+  const target = await resolveCluster({ runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), namespace: rendered.namespace, ...(opts.retry ? { retry: opts.retry } : {}) })
   if (!target) throw incompleteError('no-cluster', 'run-job needs a cluster, and no kubeconfig or in-cluster configuration was found', { suggestions: ['Pass --kubeconfig or --context, or try it on the simulator: gkr sim run -- run-job JOB'] })
   const kubeConfig: KubeConfig = target.kc
   return {
@@ -66,6 +68,7 @@ export async function runJobInput(flags: RunJobFlags, opts: RunJobInputOptions =
     mode: flags.live ? 'live' : 'dry-run',
     output: flags.output === 'json' ? 'json' : 'yaml',
     kubeConfig,
+    call: (what, fn) => target.call(what, fn),
     projectRoot: checkout.root,
     projectDir: variables.CI_PROJECT_DIR ?? '/builds/local/project',
     env: variables,

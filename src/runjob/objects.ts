@@ -4,7 +4,17 @@
  */
 import type { CoreV1Api, CoreV1Event, KubeConfig, PolicyV1Api, V1ConfigMap, V1Pod, V1PodDisruptionBudget, V1Secret, V1Service } from '@kubernetes/client-node'
 import { k8s } from '../kube/client.js'
+import { ApiError } from '../kube/errors.js'
+import { GkrError } from '../util/errors.js'
 import type { ObjectRef } from './ledger.js'
+
+/**
+ * How one API call is made: `ClusterTarget.call` (the runner's retry policy for 429, 503, etcd 500s and
+ * dropped connections, a time limit, errors mapped to ApiError/GkrError). Without one, a call is made once.
+ */
+export type ApiCall = <T>(what: string, fn: () => Promise<T>) => Promise<T>
+
+const once: ApiCall = (_what, fn) => fn()
 
 /** An object as rendered for the job (secrets, config maps, services, the pod, a PDB). */
 export interface KubeObject {
@@ -32,14 +42,17 @@ export function refOf(obj: KubeObject, namespace: string): ObjectRef {
 export class ObjectClient {
   private readonly core: CoreV1Api
   private readonly policy: PolicyV1Api
-  constructor(kubeConfig: KubeConfig) {
+  constructor(kubeConfig: KubeConfig, private readonly call: ApiCall = once) {
     this.core = kubeConfig.makeApiClient(k8s().CoreV1Api)
     this.policy = kubeConfig.makeApiClient(k8s().PolicyV1Api)
   }
 
   /** Creates the object (or only submits it with dryRun=All); returns what the API answered. */
-  async create(obj: KubeObject, namespace: string, opts: { dryRun?: boolean } = {}): Promise<KubeObject> {
-    const dryRun = opts.dryRun ? 'All' : undefined
+  create(obj: KubeObject, namespace: string, opts: { dryRun?: boolean } = {}): Promise<KubeObject> {
+    return this.call(`create ${String(obj.kind).toLowerCase()}`, () => this.createOnce(obj, namespace, opts.dryRun ? 'All' : undefined))
+  }
+
+  private async createOnce(obj: KubeObject, namespace: string, dryRun: 'All' | undefined): Promise<KubeObject> {
     switch (obj.kind) {
       case 'Secret':
         return (await this.core.createNamespacedSecret({ namespace, body: obj as V1Secret, dryRun })) as KubeObject
@@ -57,7 +70,11 @@ export class ObjectClient {
   }
 
   /** Rewrites a created object (as the API returned it) with an ownerReference to the pod (`update`, as the runner does). */
-  async setOwner(obj: KubeObject, pod: KubeObject): Promise<KubeObject> {
+  setOwner(obj: KubeObject, pod: KubeObject): Promise<KubeObject> {
+    return this.call(`update ${String(obj.kind).toLowerCase()}`, () => this.setOwnerOnce(obj, pod))
+  }
+
+  private async setOwnerOnce(obj: KubeObject, pod: KubeObject): Promise<KubeObject> {
     const namespace = obj.metadata?.namespace ?? pod.metadata?.namespace ?? ''
     const name = obj.metadata?.name ?? ''
     const owner = { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' }
@@ -77,17 +94,17 @@ export class ObjectClient {
   }
 
   readPod(namespace: string, name: string): Promise<V1Pod> {
-    return this.core.readNamespacedPod({ name, namespace })
+    return this.call('get pod', () => this.core.readNamespacedPod({ name, namespace }))
   }
 
   /** Warning events about the pod, oldest first. */
   async podWarnings(namespace: string, name: string): Promise<CoreV1Event[]> {
-    const list = await this.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` })
+    const list = await this.call('list events', () => this.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` }))
     return list.items.filter((e) => e.type === 'Warning')
   }
 
   async podLog(namespace: string, name: string, container?: string): Promise<string> {
-    return this.core.readNamespacedPodLog({ name, namespace, ...(container ? { container } : {}) })
+    return this.call('get pods/log', () => this.core.readNamespacedPodLog({ name, namespace, ...(container ? { container } : {}) }))
   }
 
   /**
@@ -97,14 +114,16 @@ export class ObjectClient {
   async delete(ref: ObjectRef, uid?: string): Promise<'deleted' | 'not-found' | 'conflict'> {
     const p = { name: ref.name, namespace: ref.namespace, ...(uid ? { body: { preconditions: { uid } } } : {}) }
     try {
-      switch (ref.kind) {
-        case 'Secret': await this.core.deleteNamespacedSecret(p); break
-        case 'ConfigMap': await this.core.deleteNamespacedConfigMap(p); break
-        case 'Service': await this.core.deleteNamespacedService(p); break
-        case 'Pod': await this.core.deleteNamespacedPod({ ...p, gracePeriodSeconds: 0 }); break
-        case 'PodDisruptionBudget': await this.policy.deleteNamespacedPodDisruptionBudget(p); break
-        default: throw new Error(`run-job cannot delete a ${ref.kind}`)
-      }
+      await this.call(`delete ${ref.kind.toLowerCase()}`, async () => {
+        switch (ref.kind) {
+          case 'Secret': await this.core.deleteNamespacedSecret(p); break
+          case 'ConfigMap': await this.core.deleteNamespacedConfigMap(p); break
+          case 'Service': await this.core.deleteNamespacedService(p); break
+          case 'Pod': await this.core.deleteNamespacedPod({ ...p, gracePeriodSeconds: 0 }); break
+          case 'PodDisruptionBudget': await this.policy.deleteNamespacedPodDisruptionBudget(p); break
+          default: throw new Error(`run-job cannot delete a ${ref.kind}`)
+        }
+      })
       return 'deleted'
     } catch (err) {
       const r = rejectionOf(err)
@@ -138,6 +157,9 @@ export class ObjectClient {
 
 /** Status code, reason and message of an API error response; undefined for non-API errors. */
 export function rejectionOf(err: unknown): ApiRejection | undefined {
+  if (err instanceof ApiError) return { status: err.status, ...(err.reason ? { reason: err.reason } : {}), message: err.message }
+  // The retry path maps a 401 to an authentication error: the server answered and created nothing.
+  if (err instanceof GkrError && err.code === 'kube-unauthorized') return { status: 401, reason: 'Unauthorized', message: err.message }
   if (typeof err !== 'object' || err === null) return undefined
   const e = err as { code?: unknown; body?: unknown }
   if (typeof e.code !== 'number') return undefined

@@ -156,6 +156,10 @@ function explainAll(explain: Explain | undefined, texts: string[]): Explanation 
 }
 
 function apiFailure(err: unknown, context: string, explain: Explain | undefined): GkrError {
+  // An unreachable server (after the retries ClusterTarget.call made), said with the step it stopped.
+  if (err instanceof GkrError && err.exit === EXIT.INCOMPLETE && err.code.startsWith('kube-') && err.code !== 'kube-unauthorized') {
+    return incompleteError('cluster-unreachable', `${context}: cannot reach the cluster: ${err.message}`, { ...(err.ref ? { ref: err.ref } : {}), suggestions: err.suggestions, cause: err })
+  }
   if (err instanceof GkrError) return err
   if (err instanceof Error && err.name === 'AbortError') return new GkrError('interrupted', 'interrupted', { exit: EXIT.INTERRUPTED })
   const r = rejectionOf(err)

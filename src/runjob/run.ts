@@ -13,7 +13,7 @@ import { kubeExec, type ExecFn } from './exec.js'
 import { kubeAttach, type AttachFn } from './attach.js'
 import type { CleanupLedger } from './ledger.js'
 import { runLive, type LiveResult, type LiveSettings, type Stage, type StageState } from './live.js'
-import { ObjectClient, type KubeObject } from './objects.js'
+import { ObjectClient, type ApiCall, type KubeObject } from './objects.js'
 import { jobMasker } from '../executor/output.js'
 
 export interface RunJobInput {
@@ -25,6 +25,8 @@ export interface RunJobInput {
   mode: 'dry-run' | 'live'
   output?: 'yaml' | 'json'
   kubeConfig?: KubeConfig
+  /** How every API call of the run is made: the cluster target's retry policy (`ClusterTarget.call`). */
+  call?: ApiCall
   /** Injected in tests instead of kubeConfig. */
   client?: ObjectClient | LiveClient
   exec?: ExecFn
@@ -72,7 +74,7 @@ export function liveSettings(runner: LoadedRunner): LiveSettings {
 }
 
 export async function runJob(input: RunJobInput): Promise<RunJobResult> {
-  const client = input.client ?? new ObjectClient(requireKubeConfig(input))
+  const client = input.client ?? new ObjectClient(requireKubeConfig(input), input.call)
   // Everything printed goes through one masking stream, so a value split across two log chunks is still masked.
   const masker = jobMasker(input.runner, input.job, input.env ?? input.job.variables)
   const log = masker.stream()
@@ -120,6 +122,9 @@ async function runMasked(input: RunJobInput, client: ObjectClient | LiveClient, 
     write(`${live.failure.message}\n`)
     if (live.failure.ref) write(`  See: ${live.failure.ref}\n`)
     for (const s of live.failure.suggestions) write(`  Try: ${s}\n`)
+  } else if (live.cleanup.left.length > 0) {
+    // The job passed, but what it ran in is still there (a Running pod, a secret): not a clean success.
+    write(`Job succeeded, but cleanup left ${live.cleanup.left.length} object(s) in the cluster\n`)
   } else write('Job succeeded\n')
   return {
     mode: 'live', ...base,

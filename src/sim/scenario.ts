@@ -49,7 +49,7 @@ export interface Scenario {
     scheduling?: { delayMs?: number }
     latencyMs?: number
     /** Fault injection: per "verb resource" (e.g. "list pods", "* *") a rate of failures. */
-    faults?: Array<{ match: string; rate: number; kind: 'etcd' | 'timeout' | 'throttle' | 'reset' | 'unavailable' }>
+    faults?: Fault[]
     /** The API server stops answering (connection refused) after this many requests. */
     goAwayAfter?: number
     /** The GitLab side the simulator answers at <url>/api/v4 (runner token it accepts). */
@@ -118,4 +118,22 @@ export function userOf(id: Identity): { name: string; groups: string[] } {
     return { name: `system:serviceaccount:${namespace}:${name}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated', ...(id.groups ?? [])] }
   }
   return { name: id.user ?? id.name, groups: [...(id.groups ?? []), 'system:authenticated'] }
+}
+
+/**
+ * A fault the API server injects into requests matching "verb resource" ("delete pods", "* *"): every
+ * (1/rate)-th of them fails. With `times`, only that many fail, and then no more (a one-shot hiccup
+ * with times: 1 and rate: 1).
+ */
+export interface Fault {
+  match: string
+  rate: number
+  kind: 'etcd' | 'timeout' | 'throttle' | 'reset' | 'unavailable'
+  times?: number
+}
+
+/** Whether the n-th request (from 1) that matches the fault fails. Deterministic, so scenarios reproduce exactly. */
+export function faultFires(f: Fault, n: number): boolean {
+  if (f.rate <= 0 || n % Math.max(1, Math.round(1 / f.rate)) !== 0) return false
+  return f.times === undefined || Math.floor(n / Math.max(1, Math.round(1 / f.rate))) <= f.times
 }

@@ -8,7 +8,7 @@ import { Authorizer, forbiddenWhy, type Attributes, type User } from './rbac.js'
 import { StatusError, badRequest, etcdError, forbidden, timeoutError, unauthorized } from './status.js'
 import { mutate, validate } from './admission.js'
 import { reviewFromProtobuf } from './protobuf.js'
-import { userOf, type Scenario } from './scenario.js'
+import { faultFires, userOf, type Scenario } from './scenario.js'
 import type { Certs } from './tls.js'
 import { ExecServer } from './exec.js'
 import type { Duplex } from 'node:stream'
@@ -203,7 +203,7 @@ export class SimServer {
       if ((v !== '*' && v !== verb) || (r !== '*' && r !== resource)) continue
       // Deterministic: every (1/rate)-th matching request fails, so scenarios reproduce exactly.
       const n = (this.faultCounts[i] = (this.faultCounts[i] ?? 0) + 1)
-      if (f.rate <= 0 || n % Math.max(1, Math.round(1 / f.rate)) !== 0) continue
+      if (!faultFires(f, n)) continue
       if (f.kind === 'etcd') throw etcdError('etcdserver: leader changed')
       if (f.kind === 'timeout') throw timeoutError()
       if (f.kind === 'throttle') throw new StatusError(429, 'Too many requests, please try again later.', 'TooManyRequests')

@@ -42,6 +42,50 @@ describe('gkr cleanup on the leaked-secrets scenario', () => {
     }
   })
 
+  it('a role without list on secrets: a finding naming the verb, config maps and services still cleaned, exit 3 (not 70)', async () => {
+    const sim = await start('quota-secrets-leaked')
+    const old = new Date(Date.now() - 3 * 3600_000).toISOString()
+    sim.store.create(def('services'), 'gitlab-runner', { metadata: { name: 'runner-z36gywsv-project-7-concurrent-0-svc', creationTimestamp: old }, spec: { ports: [{ port: 2375 }] } }, { keepTimestamp: true })
+    sim.store.create(def('configmaps'), 'gitlab-runner', { metadata: { name: 'runner-z36gywsv-project-7-concurrent-0-cm', creationTimestamp: old } }, { keepTimestamp: true })
+    // The runner's service account may delete secrets, but not list them.
+    sim.store.delete(def('roles'), 'gitlab-runner', 'gitlab-runner')
+    sim.store.create(def('roles'), 'gitlab-runner', { metadata: { name: 'gitlab-runner' }, rules: [
+      { apiGroups: [''], resources: ['configmaps', 'services'], verbs: ['list', 'delete'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['delete'] },
+    ] })
+    const secretsBefore = sim.store.list(def('secrets'), 'gitlab-runner').length
+    try {
+      const env = { KUBECONFIG: sim.kubeconfigFor('runner'), GKR_CONFIG: sim.runnerConfig }
+      const yes = await runCommand(Cleanup, ['--yes'], { env })
+      expect(yes.stderr).toBe('')
+      expect(yes.stdout).toContain('gitlab-runner: cannot list secrets in namespace gitlab-runner: missing verb list on secrets')
+      expect(yes.stdout).toContain('deleted ConfigMap/runner-z36gywsv-project-7-concurrent-0-cm')
+      expect(yes.stdout).toContain('deleted Service/runner-z36gywsv-project-7-concurrent-0-svc')
+      expect(yes.code).toBe(3)
+      expect(sim.store.list(def('configmaps'), 'gitlab-runner').map((o) => o.metadata.name)).not.toContain('runner-z36gywsv-project-7-concurrent-0-cm')
+      expect(sim.store.list(def('secrets'), 'gitlab-runner')).toHaveLength(secretsBefore)
+      const json = await runCommand(Cleanup, ['--json'], { env })
+      expect(json.code).toBe(3)
+      expect(JSON.parse(json.stdout).result.results[0].unlisted).toEqual([{ kind: 'Secret', namespace: 'gitlab-runner', verb: 'list', resource: 'secrets', message: 'cannot list secrets in namespace gitlab-runner: missing verb list on secrets' }])
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('a role that may list but not delete: each refused delete names the missing verb, exit 1', async () => {
+    const sim = await start('quota-secrets-leaked')
+    sim.store.delete(def('roles'), 'gitlab-runner', 'gitlab-runner')
+    sim.store.create(def('roles'), 'gitlab-runner', { metadata: { name: 'gitlab-runner' }, rules: [{ apiGroups: [''], resources: ['configmaps', 'services', 'secrets'], verbs: ['list'] }] })
+    try {
+      const r = await runCommand(Cleanup, ['--yes'], { env: { KUBECONFIG: sim.kubeconfigFor('runner'), GKR_CONFIG: sim.runnerConfig } })
+      expect(r.code).toBe(1)
+      expect(r.stdout).toMatch(/^FAILED {2}Secret\/runner-z36gywsv-project-7-/m)
+      expect(r.stdout).toContain('cannot delete secrets in namespace gitlab-runner: missing verb delete on secrets')
+    } finally {
+      await sim.stop()
+    }
+  })
+
   it('bad --older-than: exit 2 naming the flag', async () => {
     const r = await runCommand(Cleanup, ['--older-than', 'soon'])
     expect(r.code).toBe(2)

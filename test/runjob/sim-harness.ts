@@ -13,6 +13,7 @@ import { systemClock, type Clock } from '../../src/runjob/clock.js'
 import type { CleanupLedger } from '../../src/runjob/ledger.js'
 import type { Stage, StageState } from '../../src/runjob/live.js'
 import { GkrError } from '../../src/util/errors.js'
+import type { RetryPolicy } from '../../src/kube/connect.js'
 import { plainLog } from '../../src/runjob/script.js'
 
 /** Sleeps `factor` of the asked time: the runner's poll and cleanup timeouts, shrunk, but still real waits. */
@@ -42,6 +43,8 @@ export interface SimRunOptions {
   onWrite?: (text: string) => void
   /** Source of the name suffixes (default: crypto random, as the command uses). */
   random?: () => number
+  /** Overrides of the cluster target's retry policy (e.g. a shortened sleep). */
+  retry?: Partial<RetryPolicy>
 }
 
 export async function runOnSim(sim: Sim, job: string, opts: SimRunOptions): Promise<SimRun> {
@@ -50,7 +53,7 @@ export async function runOnSim(sim: Sim, job: string, opts: SimRunOptions): Prom
     const input = await runJobInput({
       job, 'ci-file': opts.ciFile, config: sim.runnerConfig, kubeconfig: opts.kubeconfig ?? sim.kubeconfig, live: opts.live ?? false,
       output: opts.output ?? 'yaml', ...(opts.vars ? { var: opts.vars } : {}), ...(opts.artifactsDir ? { 'artifacts-dir': opts.artifactsDir } : {}),
-    }, opts.random ? { random: opts.random } : {})
+    }, { ...(opts.random ? { random: opts.random } : {}), ...(opts.retry ? { retry: opts.retry } : {}) })
     const result = await runJob({
       ...input, clock: opts.clock ?? scaledClock(0.01), signal: opts.signal ?? new AbortController().signal,
       write: (t) => {
