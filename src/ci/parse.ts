@@ -212,8 +212,13 @@ function buildJob(name: string, merged: Obj, globals: Obj, defaults: Obj, overri
   const where = (key: string): Location => ({ ...at, path: `${name}.${key}` })
 
   const variables: Record<string, string> = {}
-  for (const [k, v] of Object.entries(globals)) if (inheritVars(k)) variables[k] = variableValue(v)
-  if (isObj(job.variables)) for (const [k, v] of Object.entries(job.variables)) variables[k] = variableValue(v)
+  const masked = new Set<string>()
+  const take = (k: string, v: unknown): void => {
+    variables[k] = variableValue(v)
+    if (isMasked(v)) masked.add(k)
+  }
+  for (const [k, v] of Object.entries(globals)) if (inheritVars(k)) take(k, v)
+  if (isObj(job.variables)) for (const [k, v] of Object.entries(job.variables)) take(k, v)
   Object.assign(variables, overrides)
 
   let timeout: number | undefined
@@ -230,6 +235,7 @@ function buildJob(name: string, merged: Obj, globals: Obj, defaults: Obj, overri
     stage: typeof job.stage === 'string' ? job.stage : 'test',
     services: listOf(job.services).map((s) => service(s, name, where('services'))),
     variables,
+    masked: [...masked].sort(),
     before_script: script(job.before_script, name, 'before_script', where),
     script: script(job.script, name, 'script', where),
     after_script: script(job.after_script, name, 'after_script', where),
@@ -251,6 +257,9 @@ function inheritSet(v: unknown): (key: string) => boolean {
   }
   return () => true
 }
+
+/** `masked: true` or `masked_and_hidden: true`: the runner prints the value as [MASKED]; once masked at any level, always. */
+const isMasked = (v: unknown): boolean => isObj(v) && (v.masked === true || v.masked_and_hidden === true)
 
 function variableValue(v: unknown): string {
   if (isObj(v)) return v.value === undefined || v.value === null ? '' : String(v.value)

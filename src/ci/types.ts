@@ -34,6 +34,8 @@ export interface CiJob {
   services: CiService[]
   /** Global, default and job variables merged (job wins), plus --var overrides. */
   variables: Record<string, string>
+  /** Names of variables declared `masked` or `masked_and_hidden`: their values print as [MASKED]. */
+  masked?: string[]
   before_script: string[]
   script: string[]
   after_script: string[]

@@ -4,6 +4,7 @@ import { EXIT, type ExitCode } from './exit-codes.js'
 import { GkrError, formatLocation, type Location } from '../util/errors.js'
 import { useColor, type Sink } from './output.js'
 import { getEntry } from '../catalog/index.js'
+import { tokenMasker } from '../util/secret.js'
 
 export const JSON_SCHEMA_VERSION = 1
 
@@ -65,12 +66,17 @@ export abstract class BaseCommand extends Command {
     return !this.jsonEnabled() && useColor(process.stdout)
   }
 
+  // Last line of defence, as the runner's job log: token-shaped values are masked in everything printed.
   protected get out(): Sink {
-    return { write: (t) => void process.stdout.write(t) }
+    return { write: (t) => void process.stdout.write(tokenMasker.mask(t)) }
   }
 
   protected get errOut(): Sink {
-    return { write: (t) => void process.stderr.write(t) }
+    return { write: (t) => void process.stderr.write(tokenMasker.mask(t)) }
+  }
+
+  protected override logJson(json: unknown): void {
+    super.logJson(tokenMasker.maskDeep(json))
   }
 
   /** Sets the exit code the command ends with (the highest one set wins, except OK). */
@@ -125,8 +131,8 @@ export abstract class BaseCommand extends Command {
       this.logJson(this.toErrorJson(err))
       return
     }
-    process.stderr.write(formatErrorParagraph(e) + '\n')
-    if (this.debugEnabled && err instanceof Error && err.stack) process.stderr.write(`\n${err.stack}\n`)
+    process.stderr.write(tokenMasker.mask(formatErrorParagraph(e)) + '\n')
+    if (this.debugEnabled && err instanceof Error && err.stack) process.stderr.write(tokenMasker.mask(`\n${err.stack}\n`))
     const cause = (err as { cause?: unknown }).cause
     if (this.debugEnabled && cause instanceof Error && cause.stack) process.stderr.write(`\nCaused by: ${cause.stack}\n`)
   }

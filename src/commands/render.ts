@@ -4,7 +4,7 @@ import { EXIT } from '../cli/exit-codes.js'
 import { configFlags } from '../cli/flags.js'
 import { loadConfig, selectRunners } from '../config/load.js'
 import { renderJob, RUNNER_LINE, RUNNER_VERSION } from '../executor/render.js'
-import { objectsYaml, redactObject } from '../executor/output.js'
+import { jobMasker, objectsYaml, redactObject } from '../executor/output.js'
 import { jobFromFlags } from '../executor/job-input.js'
 import { usageError } from '../util/errors.js'
 
@@ -36,12 +36,14 @@ Behaviour follows the runner's ${RUNNER_LINE} release line; notes say which vers
     const { job, variables } = await jobFromFlags(runner, flags)
     const r = renderJob({ runner, ...(job ? { job } : {}), variables, ...(flags.namespace ? { namespace: flags.namespace } : {}) })
     const fatal = r.problems.filter((p) => p.fatal)
+    const masker = jobMasker(runner, job, variables)
     if (!this.jsonEnabled()) {
       const header = [`objects gkr renders as GitLab Runner ${RUNNER_VERSION} (${RUNNER_LINE}) creates them, in creation order`, ...(config.notes ?? []), ...r.notes.slice(1), ...r.order.filter((o) => o.owner === 'after-pod-create').map((o) => `${o.kind} ${o.name} gets its ownerReference to the pod right after the pod is created`)]
-      this.out.write(objectsYaml(r.objects, header))
-      for (const p of r.problems) this.errOut.write(`${p.fatal ? 'Error' : 'Warning'}: ${p.message}\n  See: gkr catalog show ${p.catalog}\n`)
+      this.out.write(objectsYaml(r.objects, header, masker))
+      for (const p of r.problems) this.errOut.write(`${p.fatal ? 'Error' : 'Warning'}: ${masker.mask(p.message)}\n  See: gkr catalog show ${p.catalog}\n`)
     }
     if (fatal.length > 0) this.setExit(EXIT.FAILED)
-    return { ...r, pod: redactObject(r.pod), secrets: r.secrets.map(redactObject), objects: r.objects.map(redactObject) }
+    const safe = <T extends object>(o: T): T => redactObject(o, masker)
+    return masker.maskDeep({ ...r, pod: safe(r.pod), secrets: r.secrets.map(safe), objects: r.objects.map(safe) })
   }
 }

@@ -5,6 +5,7 @@
  */
 import { stringify } from 'yaml'
 import { redactObject } from '../executor/output.js'
+import { tokenMasker, type Masker } from '../util/secret.js'
 import { incompleteError } from '../util/errors.js'
 import { refOf, rejectionOf, type KubeObject, type ObjectClient } from './objects.js'
 
@@ -69,15 +70,15 @@ export async function dryRunJob({ client, namespace, objects, explain, signal }:
   return { namespace, accepted: steps.every((s) => s.accepted), steps }
 }
 
-/** Objects as YAML documents or a JSON array, with every Secret value replaced by [REDACTED]. */
-export function formatObjects(objects: KubeObject[], format: 'yaml' | 'json'): string {
-  const safe = objects.map(redact)
+/** Objects as YAML documents or a JSON array, with every Secret value replaced by [REDACTED] and masked values by [MASKED]. */
+export function formatObjects(objects: KubeObject[], format: 'yaml' | 'json', masker: Masker = tokenMasker): string {
+  const safe = objects.map((o) => redact(o, masker))
   if (format === 'json') return `${JSON.stringify(safe, null, 2)}\n`
   return safe.map((o) => `---\n${stringify(o)}`).join('')
 }
 
 /** Secrets' values replaced by [REDACTED] (one implementation, in src/executor). */
-export const redact = (obj: KubeObject): KubeObject => redactObject(obj)
+export const redact = (obj: KubeObject, masker: Masker = tokenMasker): KubeObject => redactObject(obj, masker)
 
 /** Plain-text report of a dry-run, one line per object plus the explanation of each rejection. */
 export function describeDryRun(result: DryRunResult): string {

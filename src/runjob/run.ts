@@ -14,6 +14,7 @@ import { kubeAttach, type AttachFn } from './attach.js'
 import type { CleanupLedger } from './ledger.js'
 import { runLive, type LiveResult, type LiveSettings, type Stage, type StageState } from './live.js'
 import { ObjectClient, type KubeObject } from './objects.js'
+import { jobMasker } from '../executor/output.js'
 
 export interface RunJobInput {
   job: CiJob
@@ -72,17 +73,36 @@ export function liveSettings(runner: LoadedRunner): LiveSettings {
 
 export async function runJob(input: RunJobInput): Promise<RunJobResult> {
   const client = input.client ?? new ObjectClient(requireKubeConfig(input))
+  // Everything printed goes through one masking stream, so a value split across two log chunks is still masked.
+  const masker = jobMasker(input.runner, input.job, input.env ?? input.job.variables)
+  const log = masker.stream()
+  const write = (text: string): void => {
+    const safe = log.push(text)
+    if (safe) input.write(safe)
+  }
+  const flush = (): void => {
+    const rest = log.end()
+    if (rest) input.write(rest)
+  }
+  try {
+    return masker.maskDeep(await runMasked(input, client, masker, write, flush))
+  } finally {
+    flush()
+  }
+}
+
+async function runMasked(input: RunJobInput, client: ObjectClient | LiveClient, masker: ReturnType<typeof jobMasker>, write: (text: string) => void, flush: () => void): Promise<RunJobResult> {
   const base = {
     job: input.job.name, runner: input.runner.name, namespace: input.namespace, unsupported: input.job.unsupported,
-    objects: input.objects.map(redact),
+    objects: input.objects.map((o) => redact(o, masker)),
   }
   if (input.job.unsupported.length > 0) {
-    input.write(`Note: gkr does not act on ${input.job.unsupported.join(', ')} in job ${input.job.name}; they are ignored for this run.\n`)
+    write(`Note: gkr does not act on ${input.job.unsupported.join(', ')} in job ${input.job.name}; they are ignored for this run.\n`)
   }
   if (input.mode === 'dry-run') {
-    input.write(formatObjects(input.objects, input.output ?? 'yaml'))
+    write(formatObjects(input.objects, input.output ?? 'yaml', masker))
     const dryRun = await dryRunJob({ client: client as ObjectClient, namespace: input.namespace, objects: input.objects, explain: input.explain, signal: input.signal })
-    input.write(describeDryRun(dryRun))
+    write(describeDryRun(dryRun))
     return { mode: 'dry-run', ...base, dryRun, exitCode: dryRun.accepted ? EXIT.OK : EXIT.FAILED }
   }
   const exec = input.exec ?? kubeExec(requireKubeConfig(input))
@@ -92,14 +112,15 @@ export async function runJob(input: RunJobInput): Promise<RunJobResult> {
     env: input.env ?? input.job.variables, projectRoot: input.projectRoot ?? process.cwd(),
     projectDir: input.projectDir ?? '/builds/local/project', settings: liveSettings(input.runner),
     ...(input.artifactsDir ? { artifactsDir: input.artifactsDir } : {}),
-    clock: input.clock, signal: input.signal, log: input.write, ...(input.onStage ? { onStage: input.onStage } : {}),
+    clock: input.clock, signal: input.signal, log: write, ...(input.onStage ? { onStage: input.onStage } : {}),
     ...(input.explain ? { explain: input.explain } : {}), ...(input.ledger ? { ledger: input.ledger } : {}),
   })
+  flush()
   if (live.failure) {
-    input.write(`${live.failure.message}\n`)
-    if (live.failure.ref) input.write(`  See: ${live.failure.ref}\n`)
-    for (const s of live.failure.suggestions) input.write(`  Try: ${s}\n`)
-  } else input.write('Job succeeded\n')
+    write(`${live.failure.message}\n`)
+    if (live.failure.ref) write(`  See: ${live.failure.ref}\n`)
+    for (const s of live.failure.suggestions) write(`  Try: ${s}\n`)
+  } else write('Job succeeded\n')
   return {
     mode: 'live', ...base,
     live: {
