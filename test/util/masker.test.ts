@@ -45,3 +45,13 @@ describe('Masker', () => {
     expect(masker.maskDeep({ a: [VALUE, 1, { glpat: 'x glpat-12345678901234567890' }], b: true })).toEqual({ a: [MASKED, 1, { glpat: `x glpat-${MASKED}` }], b: true })
   })
 })
+
+describe('jobMasker: one rule for config environment, CI variables and --var', () => {
+  it('masks masked and credential-named values from every source, and tokens in any name', async () => {
+    const { jobMasker } = await import('../../src/executor/output.js')
+    const runner = { settings: { environment: ['DB_PASSWORD=env-pass-1234', 'PLAIN=glrt-envtoken12345'] } } as unknown as Parameters<typeof jobMasker>[0]
+    const m = jobMasker(runner, { variables: { APP: 'ci-masked-5678', OTHER: 'visible-9999' }, masked: ['APP'] }, { API_TOKEN: 'var-token-0000' })
+    expect(m.mask('env-pass-1234 glrt-envtoken12345 ci-masked-5678 visible-9999 var-token-0000'))
+      .toBe(`${MASKED} glrt-${MASKED} ${MASKED} visible-9999 ${MASKED}`)
+  })
+})
