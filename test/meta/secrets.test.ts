@@ -94,9 +94,12 @@ describe('secrets never appear in output', () => {
       ['render yaml of the job', ['render', '--ci-file', ci, '--job', 'test']],
       ['render json of the job', ['render', '--ci-file', ci, '--job', 'test', '--json']],
       ['doctor against the cluster, json', ['doctor', '--json']],
+      ['doctor offline with the CI file, json', ['doctor', '--offline', '--ci-file', ci, '--json']],
     ])('%s', async (_name, args) => {
-      const r = await run([...args, '-c', simCfg, ...(args[0] === 'render' ? [] : ['--kubeconfig', sim.kubeconfig])])
-      if (args[0] === 'render') {
+      const r = await run([...args, '-c', simCfg, ...(args[0] === 'render' || args.includes('--offline') ? [] : ['--kubeconfig', sim.kubeconfig])])
+      if (args.includes('--offline')) {
+        expect(r.stdout).toMatch(/"id": "config-[a-z-]+",[\s\S]*?"status": "pass"/)
+      } else if (args[0] === 'render') {
         expect(r.code).toBe(0)
         // Masked as the runner masks the job log: the value whole, a token after its prefix.
         expect(r.stdout).toContain('[MASKED]')
