@@ -1,7 +1,7 @@
 import { stringify } from 'yaml'
 import type { CiJob } from '../ci/types.js'
 import type { LoadedRunner } from '../config/types.js'
-import { Masker, REDACTED, tokenMasker } from '../util/secret.js'
+import { REDACTED, tokenMasker, type Masker } from '../util/secret.js'
 
 /** Variable names whose values are credentials: redacted wherever objects are printed. */
 export const SECRET_VARIABLE = /(TOKEN|PASSWORD|PASSWD|SECRET|AUTH_CONFIG|PRIVATE_KEY|CREDENTIALS?)$/i

@@ -238,3 +238,12 @@ describe('predefinedVariables', () => {
     expect(predefinedVariables(job, { projectDir: '/p' }).CI_JOB_TIMEOUT).toBe('3600')
   })
 })
+
+describe('masked variables', () => {
+  it('records masked and masked_and_hidden variables of every level, and keeps them masked when overridden', () => {
+    const ci = parse(`variables:\n  A: { value: "global-secret", masked: true }\n  B: plain\njob:\n  variables:\n    C: { value: "hidden-one", masked_and_hidden: true }\n    D: { value: "shown", masked: false }\n  script: [x]\n`, { A: 'from-var' })
+    const job = selectJob(ci, 'job')
+    expect(job.masked).toEqual(['A', 'C'])
+    expect(job.variables).toMatchObject({ A: 'from-var', B: 'plain', C: 'hidden-one', D: 'shown' })
+  })
+})

@@ -12,7 +12,11 @@ const TOKEN = 'glrt-CANARYrunnerTOKEN0000'
 const BEARER = 'CANARY-bearer-token-1111'
 const SENTRY = 'https://CANARYsentry2222@sentry.example.com/1'
 const AUTH_B64 = Buffer.from(`u:${BEARER}`).toString('base64')
-const SECRETS = [TOKEN, BEARER, 'CANARYsentry', AUTH_B64]
+/** Values the runner masks whatever their variable is called: a `masked: true` CI variable, GitLab token shapes. */
+const MASKED_VALUE = 'CANARYmaskedCI3333'
+const PAT = 'glpat-CANARYpat44444444444'
+const ENV_TOKEN = 'glpat-CANARYenv55555555555'
+const SECRETS = [TOKEN, BEARER, 'CANARYsentry', AUTH_B64, MASKED_VALUE, 'CANARYpat', 'CANARYenv']
 
 /** The command class for argv[0] (topics joined with ':'), run in this process with the rest of argv. */
 function run(argv: string[], env?: Record<string, string>): ReturnType<typeof runCommand> {
@@ -75,8 +79,9 @@ describe('secrets never appear in output', () => {
       sim = await start('healthy')
       // The scenario's own config with the canary as runner token, and a registry credential from the job.
       simCfg = path.join(dir, 'sim-config.toml')
-      writeFileSync(simCfg, readFileSync(sim.runnerConfig, 'utf8').replace(/token = "[^"]*"/, `token = "${TOKEN}"`))
-      writeFileSync(ci, `test:\n  image: r.example.com/app:1\n  variables:\n    REGISTRY_PASSWORD: "${BEARER}"\n  script: [ "true" ]\n`)
+      writeFileSync(simCfg, readFileSync(sim.runnerConfig, 'utf8').replace(/token = "[^"]*"/, `token = "${TOKEN}"\n  environment = ["X=${ENV_TOKEN}"]`))
+      // A masked variable and a token in an unremarkable name; the script prints both, as a job would.
+      writeFileSync(ci, `variables:\n  APP_SETTING:\n    value: "${MASKED_VALUE}"\n    masked: true\ntest:\n  image: r.example.com/app:1\n  variables:\n    REGISTRY_PASSWORD: "${BEARER}"\n    DEPLOY_HINT: "${PAT}"\n  script: [ "echo ${MASKED_VALUE} ${PAT} ${ENV_TOKEN}" ]\n`)
     })
     afterAll(() => sim.stop())
 
@@ -84,10 +89,25 @@ describe('secrets never appear in output', () => {
       ['run-job dry-run yaml', ['run-job', 'test', '--ci-file', ci, '--var', dockerAuth]],
       ['run-job dry-run json', ['run-job', 'test', '--ci-file', ci, '--output', 'json', '--var', dockerAuth]],
       ['run-job --json envelope', ['run-job', 'test', '--ci-file', ci, '--json', '--var', dockerAuth]],
+      ['run-job live log', ['run-job', 'test', '--ci-file', ci, '--live', '--var', dockerAuth]],
+      ['run-job live --json', ['run-job', 'test', '--ci-file', ci, '--live', '--json']],
+      ['render yaml of the job', ['render', '--ci-file', ci, '--job', 'test']],
+      ['render json of the job', ['render', '--ci-file', ci, '--job', 'test', '--json']],
       ['doctor against the cluster, json', ['doctor', '--json']],
+      ['doctor offline with the CI file, json', ['doctor', '--offline', '--ci-file', ci, '--json']],
     ])('%s', async (_name, args) => {
-      const r = await run([...args, '-c', simCfg, '--kubeconfig', sim.kubeconfig])
-      if (args[0] === 'run-job') {
+      const r = await run([...args, '-c', simCfg, ...(args[0] === 'render' || args.includes('--offline') ? [] : ['--kubeconfig', sim.kubeconfig])])
+      if (args.includes('--offline')) {
+        expect(r.stdout).toMatch(/"id": "config-[a-z-]+",[\s\S]*?"status": "pass"/)
+      } else if (args[0] === 'render') {
+        expect(r.code).toBe(0)
+        // Masked as the runner masks the job log: the value whole, a token after its prefix.
+        expect(r.stdout).toContain('[MASKED]')
+        expect(r.stdout).toContain('glpat-[MASKED]')
+      } else if (args.includes('--live')) {
+        expect(r.code).toBe(0)
+        if (!args.includes('--json')) expect(r.stdout).toContain(`echo [MASKED] glpat-[MASKED] glpat-[MASKED]`)
+      } else if (args[0] === 'run-job') {
         // The job's objects were rendered and submitted, the registry credential redacted in them.
         expect(r.code).toBe(0)
         expect(r.stdout).toContain('[REDACTED]')
