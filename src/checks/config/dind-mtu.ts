@@ -14,6 +14,10 @@ export default defineCheck({
   needs: [],
   catalog: ['curl-35-openssl-ssl_connect-ssl_error_syscall-in-connection-to-githubcom443'],
   run: (ctx) => {
+    // With --live the probe measured the pod network's MTU, and cluster-probe-mtu reports each dind service
+    // against that number: a second finding here with a guessed 1450 would contradict it in the same report.
+    const probe = ctx.facts.probe
+    if (probe?.ok && probe.value.mtu) return []
     const kc = k8s(ctx)
     const out: FindingInput[] = []
     const services = Array.isArray(kc.services) ? (kc.services as Array<Record<string, unknown>>) : []
