@@ -163,7 +163,7 @@ function resolveReferences(value: unknown, root: Obj, locate: (o: number) => Loc
     for (const item of value) {
       const r = resolveReferences(item, root, locate, depth)
       // A reference inside a list splices its list in (GitLab flattens nested script arrays).
-      if (item instanceof Reference && Array.isArray(r)) out.push(...r)
+      if (item instanceof Reference && Array.isArray(r)) for (const x of r) out.push(x) // not push(...r): a long list overflows the stack
       else out.push(r)
     }
     return out
