@@ -326,6 +326,7 @@ function loadKubeconfigFile(kc: KubeConfig, file: string): KubeConfig {
   }
   if (!text.trim()) throw usageError('kubeconfig-invalid', `kubeconfig ${file} is empty`, { at: { file } })
   const doc = parseKubeconfigYaml(text, file)
+  if (doc) checkKubeconfigTypes(doc, file)
   try {
     kc.loadFromString(text)
   } catch (err) {
@@ -337,7 +338,6 @@ function loadKubeconfigFile(kc: KubeConfig, file: string): KubeConfig {
     const message = err instanceof TypeError || err instanceof RangeError ? 'it is not a kubeconfig (expected a mapping with clusters, users and contexts)' : (err as Error).message.split('\n')[0]
     throw usageError('kubeconfig-invalid', `cannot read kubeconfig ${file}: ${message}`, { at: { file } })
   }
-  if (doc) checkKubeconfigTypes(doc, file)
   kc.makePathsAbsolute(path.dirname(path.resolve(file)))
   return kc
 }
