@@ -159,7 +159,9 @@ describe(`fuzzing the loaders (seed ${SEED})`, () => {
       const file = path.join(dir, `k${i}.yaml`)
       writeFileSync(file, text)
       try {
-        await resolveCluster({ kubeconfig: file, env: {}, timeoutMs: 1000 })
+        const target = await resolveCluster({ kubeconfig: file, env: {}, timeoutMs: 1000 })
+        // What every request does next (TLS options from the CA, certificate, key and token): no TypeError there either.
+        await target?.kc.applyToHTTPSOptions({})
         ok++
       } catch (err) {
         judge(err, file, describeMutant('kubeconfig', i, text))
