@@ -11,6 +11,7 @@ import type { CiFile, CiImage, CiJob, CiPort, CiService } from './types.js'
 import { parseDuration } from './duration.js'
 import { usageError, type Location } from '../util/errors.js'
 import { editDistance } from '../util/text.js'
+import { checkYamlDocument, firstAliasOffset } from '../util/yaml-guard.js'
 
 /** A `!reference [job, key, …]` tag, kept as a marker until the whole file is known. */
 class Reference {
@@ -48,6 +49,8 @@ const HARMLESS_JOB_KEYS = new Set(['tags', 'interruptible', 'coverage', 'allow_f
 
 const MAX_EXTENDS_DEPTH = 11
 const MAX_REFERENCE_DEPTH = 10
+/** The most values a CI file may expand to through aliases (a large real file has a few hundred thousand). */
+const MAX_EXPANDED_NODES = 1_000_000
 
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Reference)
@@ -74,7 +77,7 @@ export async function parseCiFile(path: string, opts: ParseCiOptions = {}): Prom
 /** Same as parseCiFile, from text already in memory (`file` is used for locations only). */
 export function parseCiSource(source: string, file: string, opts: ParseCiOptions = {}): CiFile {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(source, { lineCounter, merge: true, customTags: [referenceTag], prettyErrors: false, uniqueKeys: true })
+  const doc = parseDocument(source, { lineCounter, merge: true, customTags: [referenceTag], prettyErrors: false, uniqueKeys: false })
   const locate = (offset: number, path?: string): Location => {
     const pos = lineCounter.linePos(offset)
     return { file, line: pos.line, column: pos.col, ...(path ? { path } : {}) }
@@ -84,6 +87,9 @@ export function parseCiSource(source: string, file: string, opts: ParseCiOptions
     const at = locate(e.pos[0])
     throw usageError('ci-yaml-invalid', `invalid YAML: ${firstLine(e.message)}`, { at })
   }
+  // Duplicate keys, circular and undefined aliases, alias bombs: with a position, before toJS (see yaml-guard).
+  const problem = checkYamlDocument(doc, { merge: true, uniqueKeys: true, maxExpandedNodes: MAX_EXPANDED_NODES })
+  if (problem) throw usageError('ci-yaml-invalid', `invalid YAML: ${problem.message}`, { at: locate(problem.offset) })
   const contents = doc.contents
   if (contents === null || (isScalar(contents) && contents.value === null)) return { file, jobs: {} }
   if (!isMap(contents)) {
@@ -98,7 +104,8 @@ export function parseCiSource(source: string, file: string, opts: ParseCiOptions
   try {
     raw = doc.toJS({ maxAliasCount: 10_000 }) as Obj
   } catch (err) {
-    throw usageError('ci-yaml-invalid', `invalid YAML: ${firstLine((err as Error).message)}`, { at: { file } })
+    // yaml's own alias-count limit (the guard above lets smaller bombs through): point at the first alias.
+    throw usageError('ci-yaml-invalid', `invalid YAML: ${firstLine((err as Error).message)}`, { at: locate(firstAliasOffset(doc) ?? 0) })
   }
   const root = resolveReferences(raw, raw, locate, 0) as Obj
 
@@ -156,7 +163,7 @@ function resolveReferences(value: unknown, root: Obj, locate: (o: number) => Loc
     for (const item of value) {
       const r = resolveReferences(item, root, locate, depth)
       // A reference inside a list splices its list in (GitLab flattens nested script arrays).
-      if (item instanceof Reference && Array.isArray(r)) out.push(...r)
+      if (item instanceof Reference && Array.isArray(r)) for (const x of r) out.push(x) // not push(...r): a long list overflows the stack
       else out.push(r)
     }
     return out

@@ -5,6 +5,7 @@ import process from 'node:process'
 import { parse as parseToml, TomlError } from 'smol-toml'
 import { isMap, isScalar, parseDocument, Scalar, type Document, type Node as YamlNode } from 'yaml'
 import { usageError, type Location } from '../util/errors.js'
+import { checkYamlDocument } from '../util/yaml-guard.js'
 import { Secret } from '../util/secret.js'
 import { KUBERNETES_FIELDS, ROOT_DEF, RUNNER_FIELDS, type KeyDef } from './schema.js'
 import { pathKey, scanTomlPositions, type Pos } from './positions.js'
@@ -165,6 +166,9 @@ interface HelmExtras {
   concurrent?: number
 }
 
+/** The most values Helm values may expand to through aliases. */
+const MAX_EXPANDED_NODES = 1_000_000
+
 /** `{{ .Release.Namespace }}` in runners.config: the chart renders the TOML with Helm's `tpl`. */
 const RELEASE_NAMESPACE = /\{\{-?\s*\.Release\.Namespace\s*-?\}\}/g
 
@@ -179,6 +183,11 @@ function fromHelm(text: string, file: string, env: NodeJS.ProcessEnv): LoadedCon
       suggestions: ['Fix the YAML syntax at that position.'],
     })
   }
+  // Circular and undefined aliases and alias bombs, with a position (toJSON would build a circular value or throw without one).
+  const problem = checkYamlDocument(doc, { maxExpandedNodes: MAX_EXPANDED_NODES })
+  if (problem) {
+    throw usageError('config-syntax', `invalid YAML: ${problem.message}`, { at: { file, ...linePosOf(text, problem.offset) }, ref: 'config-invalid', suggestions: ['Fix the YAML at that position.'] })
+  }
   const found = findRunnersConfig(doc)
   if (!found) {
     throw usageError('config-helm-no-runners-config', 'this YAML file has no runners.config: it does not look like GitLab Runner Helm chart values', {
@@ -186,14 +195,22 @@ function fromHelm(text: string, file: string, env: NodeJS.ProcessEnv): LoadedCon
       suggestions: ['Put the runner config.toml in `runners.config: |` (or under the umbrella chart key), or pass the config.toml itself.'],
     })
   }
-  const { node, keyPath, parent } = found
+  const { node, keyPath, parentKey } = found
   if (!isScalar(node) || typeof node.value !== 'string') {
     throw usageError('config-helm-config-not-string', `${keyPath} must be a string holding the runner's config.toml (use a block scalar: \`config: |\`)`, {
       at: { file, ...linePosOf(text, node.range?.[0] ?? 0) },
     })
   }
   const offset = tomlOffset(text, node)
-  const values = parent.toJSON() as Record<string, unknown>
+  // From the whole document, so aliases resolve (a node's own toJSON leaves them as { source }).
+  let all: Record<string, unknown>
+  try {
+    all = doc.toJS({ maxAliasCount: 10_000 }) as Record<string, unknown>
+  } catch (err) {
+    throw usageError('config-syntax', `invalid YAML: ${(err as Error).message.split('\n')[0]}`, { at: { file }, ref: 'config-invalid' })
+  }
+  const picked = parentKey === undefined ? all : all[parentKey]
+  const values = isObject(picked) ? picked : {}
   const helm: HelmExtras = {
     path: keyPath,
     ...(typeof values.gitlabUrl === 'string' ? { url: values.gitlabUrl } : {}),
@@ -226,24 +243,24 @@ function redactHelmValues(values: Record<string, unknown>): Record<string, unkno
 }
 
 /** runners.config at the top, or one level down (umbrella chart: `gitlab-runner: { runners: { config } }`). */
-function findRunnersConfig(doc: Document): { node: YamlNode; keyPath: string; parent: YamlNode } | undefined {
+function findRunnersConfig(doc: Document): { node: YamlNode; keyPath: string; parentKey?: string } | undefined {
   const root = doc.contents
   if (!isMap(root)) return undefined
-  const at = (m: YamlNode, prefix: string): { node: YamlNode; keyPath: string; parent: YamlNode } | undefined => {
+  const at = (m: YamlNode, parentKey?: string): { node: YamlNode; keyPath: string; parentKey?: string } | undefined => {
     if (!isMap(m)) return undefined
     const runners = m.get('runners', true)
     if (isMap(runners)) {
       const cfg = runners.get('config', true)
-      if (cfg) return { node: cfg as YamlNode, keyPath: `${prefix}runners.config`, parent: m }
+      if (cfg) return { node: cfg as YamlNode, keyPath: `${parentKey === undefined ? '' : `${parentKey}.`}runners.config`, ...(parentKey === undefined ? {} : { parentKey }) }
     }
     return undefined
   }
-  const top = at(root, '')
+  const top = at(root)
   if (top) return top
   for (const pair of root.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : undefined
     if (key && pair.value) {
-      const nested = at(pair.value as YamlNode, `${key}.`)
+      const nested = at(pair.value as YamlNode, key)
       if (nested) return nested
     }
   }

@@ -5,11 +5,13 @@ import { isIPv6 } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import type { Cluster, KubeConfig, User } from '@kubernetes/client-node'
+import { LineCounter, parseDocument, type Document } from 'yaml'
 import { k8s, loadK8s } from './client.js'
 import type { LoadedRunner } from '../config/types.js'
 import { kube } from '../config/load.js'
 import { isSecret } from '../util/secret.js'
-import { GkrError, usageError } from '../util/errors.js'
+import { GkrError, usageError, type Location } from '../util/errors.js'
+import { checkYamlDocument } from '../util/yaml-guard.js'
 import { ApiError, mapError } from './errors.js'
 
 /** Where the kubelet mounts a pod's service account: token, ca.crt and namespace. */
@@ -264,6 +266,7 @@ export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarge
       kc.setCurrentContext(context)
     }
     const cluster = kc.getCurrentCluster()
+    checkCredentials(kc, existing[0]!)
     if (!cluster) {
       // A kubeconfig the user named must lead to a cluster; the default one may be an empty leftover.
       if (opts.kubeconfig || opts.context) throw usageError('kubeconfig-no-cluster', `kubeconfig ${existing[0]} names no current cluster (contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`, { at: { file: existing[0]! }, suggestions: ['Choose a context with --context, or set current-context in the kubeconfig.'] })
@@ -310,6 +313,9 @@ function selfPod(env: NodeJS.ProcessEnv, saDir: string): SelfPod {
 /**
  * Reads a kubeconfig file into `kc`. Errors name the file (and the line and column of a YAML error);
  * the library's own message for an empty or non-mapping file is an internal TypeError, so say what it means.
+ * Values the library would use as strings (server, certificate and key data, token, file names) must be
+ * strings: a map, a number or a boolean there is a usage error naming the key, not a TypeError later.
+ * Relative file names are taken relative to the kubeconfig's directory, as kubectl does.
  */
 function loadKubeconfigFile(kc: KubeConfig, file: string): KubeConfig {
   let text: string
@@ -319,6 +325,8 @@ function loadKubeconfigFile(kc: KubeConfig, file: string): KubeConfig {
     throw usageError('kubeconfig-invalid', `cannot read kubeconfig ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { at: { file } })
   }
   if (!text.trim()) throw usageError('kubeconfig-invalid', `kubeconfig ${file} is empty`, { at: { file } })
+  const doc = parseKubeconfigYaml(text, file)
+  if (doc) checkKubeconfigTypes(doc, file)
   try {
     kc.loadFromString(text)
   } catch (err) {
@@ -327,8 +335,116 @@ function loadKubeconfigFile(kc: KubeConfig, file: string): KubeConfig {
     if (mark && typeof mark.line === 'number') {
       throw usageError('kubeconfig-invalid', `invalid kubeconfig YAML: ${reason ?? (err as Error).message.split('\n')[0]}`, { at: { file, line: mark.line + 1, ...(typeof mark.column === 'number' ? { column: mark.column + 1 } : {}) } })
     }
-    const message = err instanceof TypeError ? 'it is not a kubeconfig (expected a mapping with clusters, users and contexts)' : (err as Error).message.split('\n')[0]
+    const message = err instanceof TypeError || err instanceof RangeError ? 'it is not a kubeconfig (expected a mapping with clusters, users and contexts)' : (err as Error).message.split('\n')[0]
     throw usageError('kubeconfig-invalid', `cannot read kubeconfig ${file}: ${message}`, { at: { file } })
   }
+  kc.makePathsAbsolute(path.dirname(path.resolve(file)))
   return kc
+}
+
+interface KubeconfigDoc {
+  doc: Document
+  lineCounter: LineCounter
+}
+
+/**
+ * The kubeconfig parsed once more with positions (the library's parser keeps none). Alias problems
+ * (circular, undefined, alias bombs) are reported here with file:line:column. Undefined when this
+ * parser cannot read the text: the library's parser then reports the syntax error.
+ */
+function parseKubeconfigYaml(text: string, file: string): KubeconfigDoc | undefined {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false })
+  if (doc.errors.length > 0) return undefined
+  const problem = checkYamlDocument(doc, { maxExpandedNodes: 100_000 })
+  if (problem) {
+    const pos = lineCounter.linePos(problem.offset)
+    throw usageError('kubeconfig-invalid', `invalid kubeconfig YAML: ${problem.message}`, { at: { file, line: pos.line, column: pos.col } })
+  }
+  return { doc, lineCounter }
+}
+
+const CLUSTER_STRINGS = ['server', 'certificate-authority-data', 'certificate-authority', 'tls-server-name', 'proxy-url']
+const USER_STRINGS = ['client-certificate-data', 'client-certificate', 'client-key-data', 'client-key', 'token', 'tokenFile', 'username', 'password']
+
+function kubeconfigKeyAt(k: KubeconfigDoc | undefined, file: string, keyPath: Array<string | number>): Location {
+  const node = k?.doc.getIn(keyPath, true) as { range?: [number, number, number] } | undefined
+  const shown = formatKubeconfigPath(keyPath)
+  if (!k || !node?.range) return { file, path: shown }
+  const pos = k.lineCounter.linePos(node.range[0])
+  return { file, line: pos.line, column: pos.col, path: shown }
+}
+
+const formatKubeconfigPath = (p: Array<string | number>): string => p.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('')
+
+function checkKubeconfigTypes(k: KubeconfigDoc, file: string): void {
+  const root = k.doc.toJS({ maxAliasCount: -1 }) as Record<string, unknown>
+  for (const [list, field, keys] of [['clusters', 'cluster', CLUSTER_STRINGS], ['users', 'user', USER_STRINGS]] as const) {
+    const entries = root[list]
+    if (!Array.isArray(entries)) continue
+    entries.forEach((entry: unknown, i) => {
+      const body = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>)[field] : undefined
+      if (typeof body !== 'object' || body === null) return
+      for (const key of keys) {
+        const v = (body as Record<string, unknown>)[key]
+        if (v === undefined || v === null || typeof v === 'string') continue
+        const kind = Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : `a ${typeof v}`
+        const keyPath = [list, i, field, key]
+        throw usageError('kubeconfig-invalid', `${formatKubeconfigPath(keyPath)} must be a string, not ${kind}`, { at: kubeconfigKeyAt(k, file, keyPath) })
+      }
+    })
+  }
+}
+
+/**
+ * The certificate, key, CA and token files (and inline data) of the current context, checked before
+ * the client reads them: a missing file or one that holds no PEM block is a usage error naming the
+ * kubeconfig key and the file, e.g. "users[0].user.client-key: /x/key.pem does not exist".
+ */
+function checkCredentials(kc: KubeConfig, file: string): void {
+  let located: KubeconfigDoc | undefined | null = null
+  const at = (keyPath: Array<string | number>): Location => {
+    if (located === null) {
+      try {
+        located = parseKubeconfigYaml(readFileSync(file, 'utf8'), file)
+      } catch {
+        located = undefined
+      }
+    }
+    return kubeconfigKeyAt(located, file, keyPath)
+  }
+  const fail = (keyPath: Array<string | number>, message: string): never => {
+    throw usageError('kubeconfig-credential-invalid', `${formatKubeconfigPath(keyPath)}: ${message}`, { at: at(keyPath), suggestions: [`Fix ${formatKubeconfigPath(keyPath)} in ${file}.`] })
+  }
+  const isPem = (b: Buffer): boolean => b.toString('latin1').includes('-----BEGIN ')
+  const checkFile = (keyPath: Array<string | number>, p: string | undefined, pem: boolean): void => {
+    if (!p) return
+    let content: Buffer
+    try {
+      content = readFileSync(p)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      fail(keyPath, code === 'ENOENT' ? `${p} does not exist` : code === 'EISDIR' ? `${p} is a directory` : `cannot read ${p} (${code ?? 'error'})`)
+      return
+    }
+    if (pem && !isPem(content)) fail(keyPath, `${p} holds no PEM block (-----BEGIN …)`)
+  }
+  const checkData = (keyPath: Array<string | number>, data: string | undefined): void => {
+    if (!data) return
+    if (!isPem(Buffer.from(data, 'base64'))) fail(keyPath, 'is not base64-encoded PEM data')
+  }
+  const cluster = kc.getCurrentCluster()
+  const ci = cluster ? kc.clusters.indexOf(cluster) : -1
+  if (cluster && ci >= 0) {
+    checkFile(['clusters', ci, 'cluster', 'certificate-authority'], cluster.caFile, true)
+    checkData(['clusters', ci, 'cluster', 'certificate-authority-data'], cluster.caData)
+  }
+  const user = kc.getCurrentUser()
+  const ui = user ? kc.users.indexOf(user) : -1
+  if (user && ui >= 0) {
+    checkFile(['users', ui, 'user', 'client-certificate'], user.certFile, true)
+    checkFile(['users', ui, 'user', 'client-key'], user.keyFile, true)
+    checkData(['users', ui, 'user', 'client-certificate-data'], user.certData)
+    checkData(['users', ui, 'user', 'client-key-data'], user.keyData)
+  }
 }

@@ -41,9 +41,9 @@ export function renderDoctorText(report: DoctorReport, opts: TextOptions): strin
     // The counted line goes where the skipped checks would have stood: after the other skips.
     const split = shown.findIndex((r) => ORDER[r.status]! > ORDER.skipped!)
     const at = split < 0 ? shown.length : split
-    lines.push(...shown.slice(0, at).flatMap(resultLines))
+    for (const r of shown.slice(0, at)) append(lines, resultLines(r))
     if (offlineOnly.length > 0) lines.push(`  ${label.skipped}  ${plural(offlineOnly.length, 'cluster or GitLab check')} ${c.dim('— offline: they need the cluster or GitLab (--verbose lists them)')}`)
-    lines.push(...shown.slice(at).flatMap(resultLines))
+    for (const r of shown.slice(at)) append(lines, resultLines(r))
     const passed = runner.results.filter((r) => r.status === 'pass').length
     if (!opts.verbose && passed > 0) lines.push(`  ${label.pass}  ${passed} other check${passed === 1 ? '' : 's'} passed`)
   }
@@ -51,6 +51,14 @@ export function renderDoctorText(report: DoctorReport, opts: TextOptions): strin
   lines.push('', summaryLine(report))
   if (report.stats) lines.push(c.dim(`API: ${report.stats.requests} requests${report.stats.retries ? ` (${report.stats.retries} of them retries)` : ''} in ${report.stats.roundTrips} sequential round trips, ${Math.round(report.stats.durationMs)} ms`))
   return lines.join('\n') + '\n'
+}
+
+/**
+ * Appends one by one: `push(...items)` passes every item as an argument and overflows the stack once a
+ * check has tens of thousands of findings (50,000 unknown keys under [runners.kubernetes]).
+ */
+function append(to: string[], items: readonly string[]): void {
+  for (const item of items) to.push(item)
 }
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`
