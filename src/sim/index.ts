@@ -41,6 +41,8 @@ export interface Sim {
   /** Audit entries that changed the cluster (not reads, dry-runs, access reviews or the GitLab endpoints). */
   writes(): AuditEntry[]
   store: Store
+  /** Errors inside the simulator (answered with 500, or hit by the scheduler/kubelet): none, or a bug. */
+  bugs(): unknown[]
   caPem: string
   stop(): Promise<void>
 }
@@ -89,6 +91,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
     audit: server.audit,
     writes: () => server.audit.filter((e) => !e.path.startsWith('/api/v4/') && !READ_VERBS.has(e.verb) && !e.dryRun && e.group !== 'authorization.k8s.io' && e.code > 0 && e.code < 400),
     store,
+    bugs: () => [...server.bugs, ...controller.bugs],
     caPem: certs.caPem,
     async stop(): Promise<void> {
       controller.stop()
