@@ -334,12 +334,13 @@ export class SimServer {
       case 'delete': {
         const opts = (() => {
           try {
-            return JSON.parse(body.toString('utf8') || '{}') as { propagationPolicy?: string }
+            return JSON.parse(body.toString('utf8') || '{}') as { propagationPolicy?: unknown } | null
           } catch {
             return {}
           }
         })()
-        const policy = url.searchParams.get('propagationPolicy') ?? opts.propagationPolicy ?? 'Background'
+        const fromBody = opts && typeof opts === 'object' && typeof opts.propagationPolicy === 'string' ? opts.propagationPolicy : undefined
+        const policy = url.searchParams.get('propagationPolicy') ?? fromBody ?? 'Background'
         if (!['Background', 'Foreground', 'Orphan'].includes(policy)) throw new StatusError(422, `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`, 'Invalid')
         const deleted = store.delete(def, namespace, name!, { dryRun: dryRun === 'All', propagation: policy as 'Background' | 'Foreground' | 'Orphan' })
         return this.send(res, 200, def.resource === 'pods' || def.resource === 'namespaces' ? deleted : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, ...(def.group ? { group: def.group } : {}), kind: def.resource, uid: deleted.metadata.uid } })
@@ -591,7 +592,7 @@ export class SimServer {
     entry.group = 'authorization.k8s.io'
     entry.resource = kind
     const isProto = String(req.headers['content-type'] ?? '').includes('protobuf')
-    const review = (isProto ? reviewFromProtobuf(body) : decodeJson(body.toString('utf8') || '{}')) as { spec?: Record<string, unknown> } | null
+    const review = (isProto ? protobufReview(body) : decodeJson(body.toString('utf8') || '{}')) as { spec?: Record<string, unknown> } | null
     if (!review || typeof review !== 'object' || Array.isArray(review) || (review.spec !== undefined && (typeof review.spec !== 'object' || review.spec === null || Array.isArray(review.spec)))) throw badRequest('the object provided is unrecognized or could not be decoded')
     const spec = review.spec ?? {}
     const reviewAttrs: Attributes = { user, verb: 'create', group: 'authorization.k8s.io', resource: kind }
@@ -689,6 +690,14 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)))
     req.on('error', reject)
   })
+}
+
+function protobufReview(body: Buffer): unknown {
+  try {
+    return reviewFromProtobuf(body)
+  } catch {
+    throw badRequest('the object provided is unrecognized or could not be decoded')
+  }
 }
 
 function decodeJson(text: string): unknown {

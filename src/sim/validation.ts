@@ -84,7 +84,12 @@ function checkType(kind: string, path: string, v: Json, s: Schema): void {
   }
   if ('array' in s) {
     if (!Array.isArray(v)) fail(`[]${typeof s.array === 'string' ? GO[s.array] ?? s.array : 'object'}`)
-    ;(v as Json[]).forEach((x) => checkType(kind, path, x, s.array))
+    const items = v as Json[]
+    items.forEach((x, i) => {
+      // Go decodes a null element of a list of structs as the zero struct; so does the simulator.
+      if (x === null && typeof s.array === 'object' && 'object' in s.array) items[i] = {}
+      checkType(kind, path, items[i], s.array)
+    })
     return
   }
   if (typeof v !== 'object' || Array.isArray(v)) fail('object')
