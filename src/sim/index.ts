@@ -51,6 +51,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
   const scenario = typeof scenarioOrName === 'string' ? loadScenario(scenarioOrName) : scenarioOrName
   const factor = scenario.knobs.clockFactor ?? 1
   const store = new Store()
+  store.serviceAccounts = resourceForKind('v1', 'ServiceAccount')
   seed(store, scenario.objects)
   const certs = await makeCerts()
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms * factor))
@@ -117,6 +118,8 @@ function seed(store: Store, objects: Obj[]): void {
     const def = resourceForKind(o.apiVersion ?? 'v1', o.kind ?? '')
     if (!def) throw new Error(`scenario object of unknown kind ${o.apiVersion}/${o.kind} (known: ${RESOURCES.map((r) => r.kind).join(', ')})`)
     const ts = timestamp(o.metadata.creationTimestamp)
+    // A scenario's own `default` ServiceAccount replaces the one its namespace was given.
+    if (def.resource === 'serviceaccounts' && o.metadata.name === 'default' && store.tryGet(def, o.metadata.namespace ?? 'default', 'default')) store.delete(def, o.metadata.namespace ?? 'default', 'default')
     store.create(def, def.namespaced ? (o.metadata.namespace ?? 'default') : undefined, { ...o, metadata: { ...o.metadata, ...(ts ? { creationTimestamp: ts } : {}) } }, { keepTimestamp: true })
   }
 }

@@ -519,7 +519,7 @@ export class SimServer {
     const attrs: Attributes = { user, verb: entry.verb, path: p }
     if (!this.authz.authorize(attrs).allowed) throw new StatusError(403, `forbidden: User "${user.name}" cannot ${entry.verb} path "${p}"`, 'Forbidden')
     const accept = String(req.headers.accept ?? '')
-    if (p === '/version') return this.send(res, 200, K8S_VERSION)
+    if (p === '/version' || p === '/version/') return this.send(res, 200, K8S_VERSION)
     if (p === '/healthz' || p === '/livez' || p === '/readyz') {
       res.writeHead(200, { 'Content-Type': 'text/plain' })
       return void res.end('ok')

@@ -167,4 +167,12 @@ describe('query parameters, selectors, delete-collection and table pages', () =>
     expect(field.code).toBe(1)
     expect(field.stderr.trim()).toBe('Error from server (BadRequest): Unable to find "/v1, Resource=pods" that match label selector "", field selector "spec.foo=x": field label not supported: spec.foo')
   })
+
+  it('/version/ with a trailing slash answers like /version; every namespace has its default ServiceAccount', async () => {
+    expect(json(await raw(sim, 'GET', '/version/'))).toMatchObject({ major: '1', minor: '33' })
+    const sa = findResource('', 'v1', 'serviceaccounts')!
+    expect(sim.store.tryGet(sa, NS, 'default')?.metadata.name).toBe('default')
+    expect((await raw(sim, 'POST', '/api/v1/namespaces', { body: { metadata: { name: 'fresh' } } })).status).toBe(201)
+    expect((await raw(sim, 'GET', '/api/v1/namespaces/fresh/serviceaccounts/default')).status).toBe(200)
+  })
 })
