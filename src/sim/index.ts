@@ -41,6 +41,8 @@ export interface Sim {
   /** Audit entries that changed the cluster (not reads, dry-runs, access reviews or the GitLab endpoints). */
   writes(): AuditEntry[]
   store: Store
+  /** Errors inside the simulator (answered with 500, or hit by the scheduler/kubelet): none, or a bug. */
+  bugs(): unknown[]
   caPem: string
   stop(): Promise<void>
 }
@@ -49,6 +51,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
   const scenario = typeof scenarioOrName === 'string' ? loadScenario(scenarioOrName) : scenarioOrName
   const factor = scenario.knobs.clockFactor ?? 1
   const store = new Store()
+  store.serviceAccounts = resourceForKind('v1', 'ServiceAccount')
   seed(store, scenario.objects)
   const certs = await makeCerts()
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms * factor))
@@ -89,6 +92,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
     audit: server.audit,
     writes: () => server.audit.filter((e) => !e.path.startsWith('/api/v4/') && !READ_VERBS.has(e.verb) && !e.dryRun && e.group !== 'authorization.k8s.io' && e.code > 0 && e.code < 400),
     store,
+    bugs: () => [...server.bugs, ...controller.bugs],
     caPem: certs.caPem,
     async stop(): Promise<void> {
       controller.stop()
@@ -114,6 +118,8 @@ function seed(store: Store, objects: Obj[]): void {
     const def = resourceForKind(o.apiVersion ?? 'v1', o.kind ?? '')
     if (!def) throw new Error(`scenario object of unknown kind ${o.apiVersion}/${o.kind} (known: ${RESOURCES.map((r) => r.kind).join(', ')})`)
     const ts = timestamp(o.metadata.creationTimestamp)
+    // A scenario's own `default` ServiceAccount replaces the one its namespace was given.
+    if (def.resource === 'serviceaccounts' && o.metadata.name === 'default' && store.tryGet(def, o.metadata.namespace ?? 'default', 'default')) store.delete(def, o.metadata.namespace ?? 'default', 'default')
     store.create(def, def.namespaced ? (o.metadata.namespace ?? 'default') : undefined, { ...o, metadata: { ...o.metadata, ...(ts ? { creationTimestamp: ts } : {}) } }, { keepTimestamp: true })
   }
 }

@@ -11,6 +11,7 @@ import { reviewFromProtobuf } from './protobuf.js'
 import { faultFires, userOf, type Scenario } from './scenario.js'
 import type { Certs } from './tls.js'
 import { ExecServer } from './exec.js'
+import { checkShape, labelKeyError, labelValueError, validateObject } from './validation.js'
 import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
 
@@ -67,6 +68,8 @@ export interface LogSource {
 
 export class SimServer {
   readonly audit: AuditEntry[] = []
+  /** Errors that were no Status: bugs in the simulator, answered with 500 and kept here for tests. */
+  readonly bugs: unknown[] = []
   readonly server: Server
   private readonly authz: Authorizer
   private readonly tokens = new Map<string, User>()
@@ -80,8 +83,8 @@ export class SimServer {
     this.authz = new Authorizer(opts.store)
     this.exec = new ExecServer(opts.scenario.knobs.network ?? {})
     for (const id of opts.scenario.identities) this.tokens.set(id.token, userOf(id))
-    this.server = createServer({ key: opts.certs.keyPem, cert: opts.certs.certPem }, (req, res) => void this.handle(req, res))
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head))
+    this.server = createServer({ key: opts.certs.keyPem, cert: opts.certs.certPem }, (req, res) => void this.handle(req, res).catch(() => res.destroy()))
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head).catch(() => socket.destroy()))
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s)
       s.on('close', () => this.sockets.delete(s))
@@ -155,8 +158,10 @@ export class SimServer {
         entry.code = -1
         req.socket.destroy()
       } else {
+        // A bug in the simulator: answered as the API server answers a panic in a handler, never a crash.
         entry.code = 500
-        this.send(res, 500, new StatusError(500, `Internal error occurred: ${(err as Error).message}`, 'InternalError').body())
+        this.bugs.push(err)
+        this.send(res, 500, new StatusError(500, `Internal error occurred: ${err instanceof Error ? err.message : String(err)}`, 'InternalError').body())
       }
     } finally {
       if (!entry.code) entry.code = res.statusCode
@@ -186,9 +191,10 @@ export class SimServer {
       const cs = ((pod.status as { containerStatuses?: Array<{ name: string; state?: { terminated?: unknown } }> } | undefined)?.containerStatuses ?? []).find((c) => c.name === container)
       if (cs?.state?.terminated) throw badRequest(`unable to upgrade connection: container not found ("${container}")`)
       const command = route.subresource === 'exec' ? url.searchParams.getAll('command') : ['sh']
-      this.exec.upgrade(req, socket, head, { pod, container, command, stdin: url.searchParams.get('stdin') === 'true' || url.searchParams.get('stdin') === '1', attach: route.subresource === 'attach' })
+      this.exec.upgrade(req, socket, head, { pod, container, command, stdin: parseBool(url, 'stdin'), attach: route.subresource === 'attach' })
     } catch (err) {
-      const e = err instanceof StatusError ? err : new StatusError(500, (err as Error).message, 'InternalError')
+      if (!(err instanceof StatusError)) this.bugs.push(err)
+      const e = err instanceof StatusError ? err : new StatusError(500, `Internal error occurred: ${err instanceof Error ? err.message : String(err)}`, 'InternalError')
       entry.code = e.code
       const body = JSON.stringify(e.body())
       socket.end(`HTTP/1.1 ${e.code} ${e.reason ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
@@ -289,12 +295,12 @@ export class SimServer {
       case 'watch':
         return this.watch(req, res, url, def, namespace)
       case 'create': {
-        const obj = parseObject(body, req)
+        const obj = parseObject(body, req, def)
         if (def.namespaced && obj.metadata?.namespace && namespace && obj.metadata.namespace !== namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request')
         obj.metadata ??= {}
         if (!obj.metadata.name && !obj.metadata.generateName) throw new StatusError(422, `${def.kind} "" is invalid: metadata.name: Required value: name or generateName is required`, 'Invalid')
         if (def.namespaced && namespace && !store.tryGet(findResource('', 'v1', 'namespaces')!, undefined, namespace)) throw new StatusError(404, `namespaces "${namespace}" not found`, 'NotFound', { name: namespace, kind: 'namespaces' })
-        this.validateObject(def, obj)
+        validateObject(def, obj)
         const ctx = { store, def, ...(namespace ? { namespace } : {}), obj, dryRun: dryRun === 'All', webhooks: this.opts.scenario.knobs.webhooks ?? {}, policies: this.opts.scenario.knobs.policies ?? [], sleep: this.opts.sleep }
         mutate(ctx)
         if (!obj.metadata.name) obj.metadata.name = `${obj.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`
@@ -305,39 +311,51 @@ export class SimServer {
         return this.send(res, 201, created)
       }
       case 'update': {
-        const obj = parseObject(body, req)
+        const obj = parseObject(body, req, def)
+        validateObject(def, { ...obj, metadata: { ...obj.metadata, name } })
         return this.send(res, 200, store.update(def, namespace, { ...obj, metadata: { ...obj.metadata, name } }, { dryRun: dryRun === 'All' }))
       }
       case 'patch': {
         const current = store.get(def, namespace, name!)
         const type = String(req.headers['content-type'] ?? '')
-        const patch = JSON.parse(body.toString('utf8') || '{}') as unknown
+        const patch = decodeJson(body.toString('utf8') || '{}')
         if (type.includes('json-patch') && !Array.isArray(patch)) throw badRequest(`json: cannot unmarshal ${patch === null ? 'null' : typeof patch === 'object' ? 'object' : typeof patch} into Go value of type jsonpatch.Patch`)
-        const next = type.includes('json-patch') ? (jsonPatch.applyPatch(structuredClone(current), patch as Operation[], false, false).newDocument as Obj) : (mergeObjects(current, patch, type.includes('strategic')) as Obj)
+        if (!type.includes('json-patch') && (patch === null || typeof patch !== 'object' || Array.isArray(patch))) throw badRequest(`json: cannot unmarshal ${Array.isArray(patch) ? 'array' : patch === null ? 'null' : typeof patch} into Go value of type map[string]interface {}`)
+        let next: Obj
+        try {
+          next = type.includes('json-patch') ? (jsonPatch.applyPatch(structuredClone(current), patch as Operation[], true, false).newDocument as Obj) : (mergeObjects(current, patch, type.includes('strategic')) as Obj)
+        } catch (err) {
+          throw new StatusError(422, `the server rejected our request due to an error in our request: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, 'Invalid')
+        }
+        validateObject(def, next)
+        if (next.metadata?.name !== name) throw badRequest(`the name of the object (${String(next.metadata?.name)}) does not match the name on the URL (${name})`)
         return this.send(res, 200, store.update(def, namespace, { ...next, metadata: { ...next.metadata, resourceVersion: undefined } }, { dryRun: dryRun === 'All', checkRv: false }))
       }
       case 'delete': {
         const opts = (() => {
           try {
-            return JSON.parse(body.toString('utf8') || '{}') as { propagationPolicy?: string; preconditions?: { uid?: string; resourceVersion?: string } }
+            return JSON.parse(body.toString('utf8') || '{}') as { propagationPolicy?: unknown; preconditions?: { uid?: unknown; resourceVersion?: unknown } } | null
           } catch {
             return {}
           }
         })()
-        const policy = url.searchParams.get('propagationPolicy') ?? opts.propagationPolicy ?? 'Background'
+        const fromBody = opts && typeof opts === 'object' && typeof opts.propagationPolicy === 'string' ? opts.propagationPolicy : undefined
+        const policy = url.searchParams.get('propagationPolicy') ?? fromBody ?? 'Background'
         if (!['Background', 'Foreground', 'Orphan'].includes(policy)) throw new StatusError(422, `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`, 'Invalid')
-        const pre = opts.preconditions ?? {}
+        const pre = (opts && typeof opts === 'object' && opts.preconditions && typeof opts.preconditions === 'object' ? opts.preconditions : {}) as { uid?: unknown; resourceVersion?: unknown }
         if (pre.uid !== undefined || pre.resourceVersion !== undefined) {
           const current = store.get(def, namespace, name!)
-          if (pre.uid !== undefined && pre.uid !== current.metadata.uid) throw new StatusError(409, `Operation cannot be fulfilled on ${def.resource}${def.group ? `.${def.group}` : ''} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${String(current.metadata.uid)}`, 'Conflict', { name, ...(def.group ? { group: def.group } : {}), kind: def.resource })
-          if (pre.resourceVersion !== undefined && pre.resourceVersion !== current.metadata.resourceVersion) throw new StatusError(409, `Operation cannot be fulfilled on ${def.resource}${def.group ? `.${def.group}` : ''} "${name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${String(current.metadata.resourceVersion)}`, 'Conflict', { name, ...(def.group ? { group: def.group } : {}), kind: def.resource })
+          if (pre.uid !== undefined && pre.uid !== current.metadata.uid) throw new StatusError(409, `Operation cannot be fulfilled on ${def.resource}${def.group ? `.${def.group}` : ''} "${name}": Precondition failed: UID in precondition: ${String(pre.uid)}, UID in object meta: ${String(current.metadata.uid)}`, 'Conflict', { name, ...(def.group ? { group: def.group } : {}), kind: def.resource })
+          if (pre.resourceVersion !== undefined && pre.resourceVersion !== current.metadata.resourceVersion) throw new StatusError(409, `Operation cannot be fulfilled on ${def.resource}${def.group ? `.${def.group}` : ''} "${name}": Precondition failed: ResourceVersion in precondition: ${String(pre.resourceVersion)}, ResourceVersion in object meta: ${String(current.metadata.resourceVersion)}`, 'Conflict', { name, ...(def.group ? { group: def.group } : {}), kind: def.resource })
         }
         const deleted = store.delete(def, namespace, name!, { dryRun: dryRun === 'All', propagation: policy as 'Background' | 'Foreground' | 'Orphan' })
         return this.send(res, 200, def.resource === 'pods' || def.resource === 'namespaces' ? deleted : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, ...(def.group ? { group: def.group } : {}), kind: def.resource, uid: deleted.metadata.uid } })
       }
       case 'deletecollection': {
-        for (const o of store.list(def, namespace)) store.delete(def, namespace, o.metadata.name!, { dryRun: dryRun === 'All' })
-        return this.send(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' })
+        // Only what the label and field selectors select; the answer is the list of what was deleted.
+        const selected = store.list(def, namespace).filter(selectorsOf(url, def))
+        const deleted = selected.map((o) => store.delete(def, namespace, o.metadata.name!, { dryRun: dryRun === 'All' }))
+        return this.send(res, 200, { kind: `${def.kind}List`, apiVersion: groupVersion(def), metadata: { resourceVersion: String(store.resourceVersion) }, items: deleted })
       }
     }
     throw new StatusError(405, `the server does not allow this method on the requested resource`, 'MethodNotAllowed')
@@ -362,20 +380,6 @@ export class SimServer {
     }
   }
 
-  private validateObject(def: ResourceDef, obj: Obj): void {
-    if (def.resource !== 'pods') return
-    const spec = obj.spec as { containers?: Array<{ name?: string; image?: string }> } | undefined
-    const causes: Array<{ field: string; message: string; reason: string }> = []
-    if (!spec?.containers?.length) causes.push({ field: 'spec.containers', message: 'Required value', reason: 'FieldValueRequired' })
-    spec?.containers?.forEach((c, i) => {
-      if (!c.image) causes.push({ field: `spec.containers[${i}].image`, message: 'Required value', reason: 'FieldValueRequired' })
-    })
-    if (causes.length) {
-      const name = obj.metadata.name ?? obj.metadata.generateName ?? ''
-      throw new StatusError(422, `Pod "${name}" is invalid: ${causes.length === 1 ? `${causes[0]!.field}: ${causes[0]!.message}` : `[${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}]`}`, 'Invalid', { name, kind: 'Pod', causes })
-    }
-  }
-
   private present(obj: Obj, req: IncomingMessage, def: ResourceDef): unknown {
     const accept = String(req.headers.accept ?? '')
     if (accept.includes('as=Table')) return table(def, [obj], String(this.opts.store.resourceVersion))
@@ -384,14 +388,16 @@ export class SimServer {
   }
 
   private listReply(req: IncomingMessage, url: URL, def: ResourceDef, namespace?: string): unknown {
-    let items = this.opts.store.list(def, namespace).filter((o) => selectorMatch(url.searchParams.get('labelSelector'), o.metadata.labels ?? {}) && fieldMatch(url.searchParams.get('fieldSelector'), o))
+    let items = this.opts.store.list(def, namespace).filter(selectorsOf(url, def))
     const rv = String(this.opts.store.resourceVersion)
     const limit = Number(url.searchParams.get('limit') ?? 0)
     const cont = url.searchParams.get('continue')
     let start = 0
     if (cont) {
       try {
-        start = (JSON.parse(Buffer.from(cont, 'base64url').toString('utf8')) as { start: number }).start
+        const token = JSON.parse(Buffer.from(cont, 'base64url').toString('utf8')) as { start?: unknown } | null
+        if (!token || typeof token.start !== 'number' || !Number.isInteger(token.start) || token.start < 0) throw new Error('bad continue token')
+        start = token.start
       } catch {
         throw new StatusError(410, 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.', 'Expired')
       }
@@ -403,7 +409,7 @@ export class SimServer {
       items = page
     } else if (start) items = items.slice(start)
     const accept = String(req.headers.accept ?? '')
-    if (accept.includes('as=Table')) return table(def, items, rv)
+    if (accept.includes('as=Table')) return table(def, items, rv, meta)
     if (accept.includes('as=PartialObjectMetadataList')) return { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: meta, items: items.map((o) => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata })) }
     return { kind: `${def.kind}List`, apiVersion: groupVersion(def), metadata: meta, items }
   }
@@ -411,9 +417,8 @@ export class SimServer {
   private watch(req: IncomingMessage, res: ServerResponse, url: URL, def: ResourceDef, namespace?: string): void {
     const store = this.opts.store
     const rvParam = url.searchParams.get('resourceVersion')
-    const label = url.searchParams.get('labelSelector')
-    const field = url.searchParams.get('fieldSelector')
-    const matches = (o: Obj): boolean => (!def.namespaced || !namespace || o.metadata.namespace === namespace) && selectorMatch(label, o.metadata.labels ?? {}) && fieldMatch(field, o)
+    const selected = selectorsOf(url, def)
+    const matches = (o: Obj): boolean => (!def.namespaced || !namespace || o.metadata.namespace === namespace) && selected(o)
     let initial: Array<{ type: string; object: unknown }>
     try {
       initial = !rvParam || rvParam === '0' ? store.list(def, namespace).filter(matches).map((o) => ({ type: 'ADDED', object: o })) : store.since(def, Number(rvParam)).filter((e) => matches(e.object)).map((e) => ({ type: e.type, object: e.object }))
@@ -451,7 +456,7 @@ export class SimServer {
       else if (e.type === 'DELETED' && matches(e.object)) res.write(encode('DELETED', e.object))
     }
     store.events.on('change', onChange)
-    const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true' ? setInterval(() => res.write(JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: groupVersion(def), metadata: { resourceVersion: String(store.resourceVersion), creationTimestamp: null } } }) + '\n'), this.opts.bookmarkMs ?? 60_000) : undefined
+    const bookmarks = parseBool(url, 'allowWatchBookmarks') ? setInterval(() => res.write(JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: groupVersion(def), metadata: { resourceVersion: String(store.resourceVersion), creationTimestamp: null } } }) + '\n'), this.opts.bookmarkMs ?? 60_000) : undefined
     const timeout = Number(url.searchParams.get('timeoutSeconds') ?? 0)
     const stop = (): void => {
       store.events.off('change', onChange)
@@ -486,7 +491,7 @@ export class SimServer {
       const lines = text.split(/(?<=\n)/).filter(Boolean)
       text = lines.slice(Math.max(0, lines.length - Number(tail))).join('')
     }
-    const follow = url.searchParams.get('follow') === 'true' || url.searchParams.get('follow') === '1'
+    const follow = parseBool(url, 'follow')
     const running = (st.containerStatuses ?? []).some((c) => c.name === container) && !source?.terminated.has(key)
     if (!follow || !source || !running) {
       res.writeHead(200, { 'Content-Type': 'text/plain' })
@@ -520,7 +525,7 @@ export class SimServer {
     const attrs: Attributes = { user, verb: entry.verb, path: p }
     if (!this.authz.authorize(attrs).allowed) throw new StatusError(403, `forbidden: User "${user.name}" cannot ${entry.verb} path "${p}"`, 'Forbidden')
     const accept = String(req.headers.accept ?? '')
-    if (p === '/version') return this.send(res, 200, K8S_VERSION)
+    if (p === '/version' || p === '/version/') return this.send(res, 200, K8S_VERSION)
     if (p === '/healthz' || p === '/livez' || p === '/readyz') {
       res.writeHead(200, { 'Content-Type': 'text/plain' })
       return void res.end('ok')
@@ -593,7 +598,8 @@ export class SimServer {
     entry.group = 'authorization.k8s.io'
     entry.resource = kind
     const isProto = String(req.headers['content-type'] ?? '').includes('protobuf')
-    const review = (isProto ? reviewFromProtobuf(body) : JSON.parse(body.toString('utf8') || '{}')) as { spec?: Record<string, unknown> }
+    const review = (isProto ? protobufReview(body) : decodeJson(body.toString('utf8') || '{}')) as { spec?: Record<string, unknown> } | null
+    if (!review || typeof review !== 'object' || Array.isArray(review) || (review.spec !== undefined && (typeof review.spec !== 'object' || review.spec === null || Array.isArray(review.spec)))) throw badRequest('the object provided is unrecognized or could not be decoded')
     const spec = review.spec ?? {}
     const reviewAttrs: Attributes = { user, verb: 'create', group: 'authorization.k8s.io', resource: kind }
     const allowedToAsk = this.authz.authorize(reviewAttrs)
@@ -645,16 +651,31 @@ export class SimServer {
   }
 
   private send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+    if (res.headersSent) {
+      // An error after a stream began (watch, follow): all that is left is to end it.
+      if (!res.writableEnded) res.end()
+      return
+    }
     res.writeHead(code, { 'Content-Type': 'application/json', ...headers })
     res.end(JSON.stringify(body))
   }
+}
+
+/**
+ * A boolean query parameter as the API server converts it (apimachinery's
+ * Convert_Slice_string_To_bool, and the request-info resolver for `watch`): absent, `0` or `false` in
+ * any case is false; any other value, `True` and `1` and even an empty one, is true.
+ */
+export function parseBool(url: URL, name: string): boolean {
+  const v = url.searchParams.get(name)
+  return v !== null && v !== '0' && v.toLowerCase() !== 'false'
 }
 
 function verbOf(method: string, route: Route | string | undefined, url: URL): string {
   const named = typeof route === 'object' && route.name !== undefined
   switch (method) {
     case 'GET':
-      return url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1' ? 'watch' : named ? 'get' : 'list'
+      return parseBool(url, 'watch') ? 'watch' : named ? 'get' : 'list'
     case 'POST':
       return 'create'
     case 'PUT':
@@ -677,48 +698,123 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   })
 }
 
-function parseObject(body: Buffer, req: IncomingMessage): Obj {
-  if (String(req.headers['content-type'] ?? '').includes('protobuf')) throw new StatusError(415, 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml', 'UnsupportedMediaType')
+function protobufReview(body: Buffer): unknown {
   try {
-    const o = JSON.parse(body.toString('utf8')) as Obj
-    o.metadata ??= {}
-    return o
+    return reviewFromProtobuf(body)
   } catch {
     throw badRequest('the object provided is unrecognized or could not be decoded')
   }
 }
 
-/** Label selector matching: `a=b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`. */
-export function selectorMatch(selector: string | null, labels: Record<string, string>): boolean {
-  if (!selector) return true
-  const parts = selector.match(/([^,(]+(\([^)]*\))?)/g) ?? []
-  return parts.every((raw) => {
+function decodeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    throw badRequest('the object provided is unrecognized or could not be decoded')
+  }
+}
+
+/** A request body as an object of the kind: 415 for protobuf, 400 when it does not decode (shape and types). */
+function parseObject(body: Buffer, req: IncomingMessage, def: ResourceDef): Obj {
+  if (String(req.headers['content-type'] ?? '').includes('protobuf')) throw new StatusError(415, 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml', 'UnsupportedMediaType')
+  const o = decodeJson(body.toString('utf8'))
+  checkShape(def, o)
+  const obj = o as Obj
+  obj.metadata ??= {}
+  return obj
+}
+
+type Requirement = { key: string; op: 'in' | 'notin' | 'exists' | '!' ; values: string[] }
+
+/**
+ * Parses a label selector as the API server's parser does (`a=b`, `a==b`, `a!=b`, `a in (x,y)`,
+ * `a notin (x)`, `a`, `!a`, comma-separated); a malformed one is 400 BadRequest, worded like it.
+ */
+export function parseSelector(selector: string | null): Requirement[] {
+  if (!selector || !selector.trim()) return []
+  const out: Requirement[] = []
+  const bad = (why: string): StatusError => badRequest(`unable to parse requirement: ${why}`)
+  const parts = selector.match(/[^,(]+(\([^)]*\))?[^,]*/g) ?? []
+  if (parts.join(',').replace(/\s/g, '') !== selector.replace(/\s/g, '')) throw badRequest(`found '', expected: identifier`)
+  for (const raw of parts) {
     const p = raw.trim()
     let m: RegExpExecArray | null
-    if ((m = /^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(p))) {
-      const vals = m[3]!.split(',').map((s) => s.trim())
-      return m[2] === 'in' ? vals.includes(labels[m[1]!] ?? '\u0000') : !vals.includes(labels[m[1]!] ?? '\u0000')
+    const checkKey = (k: string): string => {
+      const e = labelKeyError(k)
+      if (e) throw bad(`<nil>: Invalid value: ${JSON.stringify(k)}: ${e}`)
+      return k
     }
-    if ((m = /^([^!=]+)!=(.*)$/.exec(p))) return labels[m[1]!.trim()] !== m[2]!.trim()
-    if ((m = /^([^!=]+)==?(.*)$/.exec(p))) return labels[m[1]!.trim()] === m[2]!.trim()
-    if (p.startsWith('!')) return !(p.slice(1) in labels)
-    return p in labels
+    const checkValue = (v: string): string => {
+      const e = labelValueError(v)
+      if (e) throw bad(`values[0][${JSON.stringify(v)}]: Invalid value: ${JSON.stringify(v)}: ${e}`)
+      return v
+    }
+    if ((m = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(p))) {
+      const vals = m[3]!.split(',').map((x) => x.trim())
+      if (m[3]!.trim() === '') throw badRequest(`found ')', expected: identifier`)
+      out.push({ key: checkKey(m[1]!), op: m[2] as 'in' | 'notin', values: vals.map(checkValue) })
+    } else if ((m = /^([^!=\s]+)\s*!=\s*([^!=\s]*)$/.exec(p))) out.push({ key: checkKey(m[1]!), op: 'notin', values: [checkValue(m[2]!)] })
+    else if ((m = /^([^!=\s]+)\s*==?\s*([^!=\s]*)$/.exec(p))) out.push({ key: checkKey(m[1]!), op: 'in', values: [checkValue(m[2]!)] })
+    else if ((m = /^!\s*([^!=\s()]+)$/.exec(p))) out.push({ key: checkKey(m[1]!), op: '!', values: [] })
+    else if ((m = /^([^!=\s()]+)$/.exec(p))) out.push({ key: checkKey(m[1]!), op: 'exists', values: [] })
+    else throw badRequest(`couldn't parse the selector string "${selector}": found '${p}', expected: identifier, '!', '=', '!=', 'in' or 'notin'`)
+  }
+  return out
+}
+
+/** Label selector matching; labels that are not a string map (never stored: validation) match nothing. */
+export function selectorMatch(selector: string | null | Requirement[], labels: Record<string, string>): boolean {
+  const reqs = Array.isArray(selector) ? selector : parseSelector(selector)
+  const has = (k: string): boolean => labels !== null && typeof labels === 'object' && Object.hasOwn(labels, k)
+  return reqs.every((r) => {
+    if (r.op === 'exists') return has(r.key)
+    if (r.op === '!') return !has(r.key)
+    if (r.op === 'in') return has(r.key) && r.values.includes(labels[r.key]!)
+    return !has(r.key) || !r.values.includes(labels[r.key]!)
   })
+}
+
+/** Field labels each kind supports, as the API server's field-label conversion functions list them. */
+const FIELD_LABELS: Record<string, string[]> = {
+  pods: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.podIPs', 'status.nominatedNodeName'],
+  events: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
+  secrets: ['type'],
+  nodes: ['spec.unschedulable'],
+  namespaces: ['status.phase'],
+}
+
+type FieldReq = { field: string; op: '=' | '!='; value: string }
+
+/** Parses a field selector; a field the kind does not support, or a malformed term, is 400. */
+export function parseFieldSelector(selector: string | null, def: ResourceDef): FieldReq[] {
+  if (!selector || !selector.trim()) return []
+  const supported = new Set(['metadata.name', 'metadata.namespace', ...(FIELD_LABELS[def.resource] ?? [])])
+  return selector.split(',').map((p) => {
+    const m = /^([^!=]+)(!=|==|=)(.*)$/.exec(p.trim())
+    if (!m) throw badRequest(`invalid selector: '${selector}'; can't understand '${p}'`)
+    const field = m[1]!.trim()
+    if (!supported.has(field)) throw badRequest(`field label not supported: ${field}`)
+    return { field, op: m[2] === '!=' ? '!=' : '=', value: m[3]! }
+  })
+}
+
+/** The request's label and field selectors, parsed once (400 when malformed), as one predicate. */
+function selectorsOf(url: URL, def: ResourceDef): (o: Obj) => boolean {
+  const labels = parseSelector(url.searchParams.get('labelSelector'))
+  const fields = parseFieldSelector(url.searchParams.get('fieldSelector'), def)
+  return (o) => selectorMatch(labels, o.metadata.labels ?? {}) && fieldMatch(fields, o)
 }
 
 function fieldValue(o: Obj, path: string): string | undefined {
   let v: unknown = o
   for (const k of path.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined
-  return v === undefined ? undefined : String(v)
+  return v === undefined || v === null ? undefined : typeof v === 'object' ? JSON.stringify(v) : String(v)
 }
 
-export function fieldMatch(selector: string | null, o: Obj): boolean {
-  if (!selector) return true
-  return selector.split(',').every((p) => {
-    const m = /^([^!=]+)(!=|==|=)(.*)$/.exec(p.trim())
-    if (!m) return true
-    const v = fieldValue(o, m[1]!) ?? ''
-    return m[2] === '!=' ? v !== m[3] : v === m[3]
+export function fieldMatch(reqs: FieldReq[], o: Obj): boolean {
+  return reqs.every((r) => {
+    const v = fieldValue(o, r.field) ?? ''
+    return r.op === '!=' ? v !== r.value : v === r.value
   })
 }
 
@@ -748,12 +844,12 @@ function age(ts: string | undefined): string {
 }
 
 /** Server-side printing (`as=Table`), as kubectl get shows it. */
-function table(def: ResourceDef, items: Obj[], rv: string): unknown {
+function table(def: ResourceDef, items: Obj[], rv: string, listMeta: Record<string, unknown> = { resourceVersion: rv }): unknown {
   const col = (name: string, priority = 0): unknown => ({ name, type: 'string', format: name === 'Name' ? 'name' : '', description: name, priority })
   const partial = (o: Obj): unknown => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata })
   if (def.resource === 'pods') {
     return {
-      kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: rv },
+      kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta,
       columnDefinitions: [col('Name'), col('Ready'), col('Status'), col('Restarts'), col('Age'), col('IP', 1), col('Node', 1), col('Nominated Node', 1), col('Readiness Gates', 1)],
       rows: items.map((o) => {
         const spec = o.spec as { containers?: unknown[]; nodeName?: string }
@@ -765,5 +861,5 @@ function table(def: ResourceDef, items: Obj[], rv: string): unknown {
       }),
     }
   }
-  return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: rv }, columnDefinitions: [col('Name'), col('Age')], rows: items.map((o) => ({ cells: [o.metadata.name, age(o.metadata.creationTimestamp)], object: partial(o) })) }
+  return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: [col('Name'), col('Age')], rows: items.map((o) => ({ cells: [o.metadata.name, age(o.metadata.creationTimestamp)], object: partial(o) })) }
 }

@@ -35,6 +35,9 @@ export class Store {
   private rv = 1000
   private readonly history: WatchEvent[] = []
   readonly events = new EventEmitter()
+  /** Set when the store serves ServiceAccounts: then each namespace created gets its `default` one. */
+  serviceAccounts?: ResourceDef
+
   constructor(private readonly now: () => Date = () => new Date()) {
     this.events.setMaxListeners(0)
   }
@@ -101,6 +104,11 @@ export class Store {
     meta.resourceVersion = String(++this.rv)
     this.objects.set(this.key(def, ns, meta.name!), { def, obj })
     this.emit('ADDED', def, obj)
+    // The service-account controller gives every new namespace its `default` ServiceAccount.
+    if (def.resource === 'namespaces' && this.serviceAccounts) {
+      const sa = this.serviceAccounts
+      if (!this.objects.has(this.key(sa, meta.name, 'default'))) this.create(sa, meta.name, { metadata: { name: 'default' } })
+    }
     return structuredClone(obj)
   }
 
