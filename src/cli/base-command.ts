@@ -4,6 +4,7 @@ import { EXIT, type ExitCode } from './exit-codes.js'
 import { GkrError, formatLocation, type Location } from '../util/errors.js'
 import { useColor, type Sink } from './output.js'
 import { getEntry } from '../catalog/index.js'
+import { closeAgents } from '../kube/agents.js'
 
 export const JSON_SCHEMA_VERSION = 1
 
@@ -92,6 +93,8 @@ export abstract class BaseCommand extends Command {
   protected override async finally(err: Error | undefined): Promise<void> {
     process.off('SIGINT', this.onSignal)
     process.off('SIGTERM', this.onSignal)
+    // Requests gkr gave up on (an API server that never answers) must not keep the process alive.
+    closeAgents()
     if (!err) process.exitCode = this.exitWith
     await super.finally(err)
   }

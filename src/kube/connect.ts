@@ -11,6 +11,7 @@ import { kube } from '../config/load.js'
 import { isSecret } from '../util/secret.js'
 import { GkrError, usageError } from '../util/errors.js'
 import { ApiError, mapError } from './errors.js'
+import { trackAgent, type Destroyable } from './agents.js'
 
 /** Where the kubelet mounts a pod's service account: token, ca.crt and namespace. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount'
@@ -117,7 +118,13 @@ export class ClusterTarget {
     readonly info: ClusterInfo,
     readonly timeoutMs: number,
     readonly retry: RetryPolicy = { tries: 1, backoffMaxMs: 0 },
-  ) {}
+  ) {
+    // Every agent the client builds for this cluster is tracked, so the command's end can destroy it
+    // (and the sockets of requests gkr gave up on, which would otherwise keep the process alive).
+    const lib = kc as unknown as { createAgent?: (...args: unknown[]) => Destroyable }
+    const create = lib.createAgent
+    if (typeof create === 'function') lib.createAgent = (...args: unknown[]) => trackAgent(create.apply(kc, args))
+  }
 
   /**
    * Runs one API call, counted and timed, with the target's time limit; client errors become ApiErrors
@@ -192,6 +199,8 @@ export class ClusterTarget {
           })
         })
         req.on('error', reject)
+        // gkr's own time limit (in `once`) gives up on the call; the socket goes with it.
+        req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error(`gkr gave up on GET ${url.pathname} after ${this.timeoutMs} ms`), { code: 'GKR_TIMEOUT' })))
         req.end()
       }),
     )

@@ -24,6 +24,7 @@ export interface RunJobFlags {
   output: string
   'artifacts-dir'?: string
   kubeconfig?: string
+  'request-timeout'?: number
   context?: string
   namespace?: string
 }
@@ -49,7 +50,7 @@ export async function runJobInput(flags: RunJobFlags): Promise<Omit<RunJobInput,
   const rendered = renderJob({ runner, job: job!, variables, ...(flags.namespace ? { namespace: flags.namespace } : {}) })
   const fatal = rendered.problems.find((p) => p.fatal)
   if (fatal) throw usageError('job-refused', `the runner would refuse this job: ${fatal.message}`, { ref: fatal.catalog })
-  const target = await resolveCluster({ runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), namespace: rendered.namespace })
+  const target = await resolveCluster({ runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags['request-timeout'] ? { timeoutMs: flags['request-timeout'] } : {}), namespace: rendered.namespace })
   if (!target) throw incompleteError('no-cluster', 'run-job needs a cluster, and no kubeconfig or in-cluster configuration was found', { suggestions: ['Pass --kubeconfig or --context, or try it on the simulator: gkr sim run -- run-job JOB'] })
   const kubeConfig: KubeConfig = target.kc
   return {
