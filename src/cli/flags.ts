@@ -34,7 +34,7 @@ const MAX_REQUEST_TIMEOUT_MS = 3_600_000
 export function parseRequestTimeout(input: string): number {
   const s = input.trim()
   const ms = /^\d+(\.\d+)?$/.test(s) ? Number(s) * 1000 : parseGoDuration(s)
-  if (ms === undefined || !Number.isFinite(ms)) throw usageError('bad-request-timeout', `--request-timeout ${JSON.stringify(input)} is not a duration such as 5s or 1m`, { at: { flag: '--request-timeout' } })
-  if (ms < 1 || ms > MAX_REQUEST_TIMEOUT_MS) throw usageError('bad-request-timeout', `--request-timeout ${JSON.stringify(input)} is out of range: give between 1ms and 1h`, { at: { flag: '--request-timeout' } })
+  if (ms === undefined || !Number.isFinite(ms)) throw usageError('bad-request-timeout', `${JSON.stringify(input)} is not a duration such as 5s or 1m`, { at: { flag: '--request-timeout' } })
+  if (ms < 1 || ms > MAX_REQUEST_TIMEOUT_MS) throw usageError('bad-request-timeout', `${JSON.stringify(input)} is out of range: give between 1ms and 1h`, { at: { flag: '--request-timeout' } })
   return Math.round(ms)
 }
