@@ -47,9 +47,10 @@ export function mapError(err: unknown, what: string): Error {
       body = typeof raw === 'string' ? (JSON.parse(raw) as typeof body) : raw && typeof raw === 'object' ? (raw as typeof body) : {}
     } catch {
       body = { message: String(raw).trim() }
-      // Every Kubernetes API server answers a missing path with a JSON Status: a 404 page that is not
-      // JSON comes from a web server that is not one (a wrong server address in the kubeconfig).
-      if (status === 404) return notKubernetes(what, raw)
+      // A Kubernetes API server answers a missing path with a JSON Status, or "404 page not found" in
+      // plain text for an API group it does not serve; never with HTML: an HTML 404 page comes from a
+      // web server that is not one (a wrong server address in the kubeconfig).
+      if (status === 404 && typeof raw === 'string' && /^\s*</.test(raw)) return notKubernetes(what, raw)
     }
     if (status === 401) return incompleteError('kube-unauthorized', `the Kubernetes API server rejected gkr's credentials (401 Unauthorized) during ${what}`, { ref: 'connection-refused-when-attempting-to-communicate-with-the-kubernetes-api', suggestions: ['The token or client certificate is wrong or expired: check the kubeconfig user (or bearer_token in config.toml).'] })
     // A plain-text 429 or 503 says how long to wait only in its Retry-After header.
