@@ -5,6 +5,8 @@ import { GkrError, formatLocation, type Location } from '../util/errors.js'
 import { useColor, type Sink } from './output.js'
 import { getEntry } from '../catalog/index.js'
 import { tokenMasker } from '../util/secret.js'
+import { closeAgents } from '../kube/agents.js'
+import { ApiError } from '../kube/errors.js'
 
 export const JSON_SCHEMA_VERSION = 1
 
@@ -89,6 +91,19 @@ export abstract class BaseCommand extends Command {
     if (!this.jsonEnabled()) process.stderr.write(`Warning: ${w}\n`)
   }
 
+  /**
+   * oclif's parser throws plain CLIErrors for a flag without its value, an integer out of range and
+   * the like: every error from parsing the command line is the user's, so it becomes a usage error
+   * (exit 2), never an internal one. A GkrError from a flag's own parse function keeps its code.
+   */
+  protected override async parse<F extends Record<string, unknown>, B extends Record<string, unknown>, A extends Record<string, unknown>>(options?: Interfaces.Input<F, B, A>, argv?: string[]): Promise<Interfaces.ParserOutput<F, B, A>> {
+    try {
+      return await super.parse(options, argv)
+    } catch (err) {
+      throw parseError(err)
+    }
+  }
+
   public override async init(): Promise<void> {
     await super.init()
     process.on('SIGINT', this.onSignal)
@@ -98,6 +113,8 @@ export abstract class BaseCommand extends Command {
   protected override async finally(err: Error | undefined): Promise<void> {
     process.off('SIGINT', this.onSignal)
     process.off('SIGTERM', this.onSignal)
+    // Requests gkr gave up on (an API server that never answers) must not keep the process alive.
+    closeAgents()
     if (!err) process.exitCode = this.exitWith
     await super.finally(err)
   }
@@ -151,6 +168,18 @@ export function formatErrorParagraph(e: GkrError): string {
   return s
 }
 
+/** An error from oclif's parser as a usage error, without oclif's "Parsing --flag" wrapping and help footer. */
+function parseError(err: unknown): unknown {
+  if (!(err instanceof Error) || err instanceof Errors.ExitError) return err
+  const flag = /^Parsing (--[\w-]+) \n\t/.exec(err.message)?.[1]
+  const msg = err.message.replace(/\nSee more help with --help\s*$/, '').replace(/^Parsing --[\w-]+ \n\t/, '').trim()
+  if (err instanceof GkrError) {
+    err.message = msg
+    return err
+  }
+  return new GkrError('usage', msg, { exit: EXIT.USAGE, suggestions: ['Run the command with --help to see its flags and examples.'], ...(flag ? { at: { flag } } : {}), cause: err })
+}
+
 /** Maps anything thrown into a GkrError: parse errors are usage errors; unknown errors are bugs. */
 export function toGkrError(err: unknown): GkrError {
   if (err instanceof GkrError) return err
@@ -161,6 +190,8 @@ export function toGkrError(err: unknown): GkrError {
   if (err instanceof Errors.ExitError) {
     return new GkrError('exit', err.message, { exit: (err.oclif.exit ?? EXIT.FAILED) as ExitCode })
   }
+  // An API answer no caller expected is the cluster's word, not a bug in gkr: exit 3, by status and reason.
+  if (err instanceof ApiError) return new GkrError('kube-api-error', `the Kubernetes API server answered ${err.status}${err.reason ? ` ${err.reason}` : ''}: ${err.message.split('\n')[0]!.slice(0, 200)}`, { exit: EXIT.INCOMPLETE })
   const message = err instanceof Error ? err.message : String(err)
   return new GkrError('internal', `internal error: ${message}`, {
     exit: EXIT.INTERNAL,

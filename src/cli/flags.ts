@@ -1,4 +1,6 @@
 import { Flags } from '@oclif/core'
+import { parseGoDuration } from '../config/values.js'
+import { usageError } from '../util/errors.js'
 
 /** The runner configuration flags every config-reading command shares. */
 export const configFlags = {
@@ -6,16 +8,33 @@ export const configFlags = {
   runner: Flags.string({ description: 'Check only the [[runners]] entry with this name (default: every Kubernetes runner).' }),
 }
 
+export const DEFAULT_REQUEST_TIMEOUT = '15s'
+
 /** kubectl's connection flags. */
 export const clusterFlags = {
   kubeconfig: Flags.string({ description: 'Path to the kubeconfig file (default: $KUBECONFIG; otherwise in-cluster configuration in a pod, then ~/.kube/config).' }),
   context: Flags.string({ description: 'The kubeconfig context to use.' }),
   namespace: Flags.string({ char: 'n', description: 'The namespace jobs run in (default: the config\'s namespace).' }),
   as: Flags.string({ description: 'Check as this identity, e.g. system:serviceaccount:NS:NAME (impersonation).' }),
+  'request-timeout': Flags.custom<number>({
+    description: `How long to wait for one Kubernetes API request before giving up, as kubectl's flag: a duration such as 5s or 1m (a bare number is seconds), between 1ms and 1h. A request that times out ends the command with exit 3. Default: ${DEFAULT_REQUEST_TIMEOUT}.`,
+    parse: async (input) => parseRequestTimeout(input),
+  })(),
 }
 
 export function splitList(v: string | undefined): string[] | undefined {
   if (!v) return undefined
   const items = v.split(',').map((s) => s.trim()).filter(Boolean)
   return items.length > 0 ? items : undefined
+}
+
+const MAX_REQUEST_TIMEOUT_MS = 3_600_000
+
+/** --request-timeout in milliseconds: a Go duration or a bare number of seconds, 1 ms to 1 h (0, kubectl's "no limit", could hang forever). */
+export function parseRequestTimeout(input: string): number {
+  const s = input.trim()
+  const ms = /^\d+(\.\d+)?$/.test(s) ? Number(s) * 1000 : parseGoDuration(s)
+  if (ms === undefined || !Number.isFinite(ms)) throw usageError('bad-request-timeout', `${JSON.stringify(input)} is not a duration such as 5s or 1m`, { at: { flag: '--request-timeout' } })
+  if (ms < 1 || ms > MAX_REQUEST_TIMEOUT_MS) throw usageError('bad-request-timeout', `${JSON.stringify(input)} is out of range: give between 1ms and 1h`, { at: { flag: '--request-timeout' } })
+  return Math.round(ms)
 }

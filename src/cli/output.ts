@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises'
+import { usageError } from '../util/errors.js'
 import process from 'node:process'
 
 /** Where a core function writes text. Commands pass the process streams; tests pass buffers. */
@@ -27,4 +29,14 @@ export function useColor(stream: { isTTY?: boolean } = process.stdout, env: Node
 /** True when the process runs in CI or without a terminal: progress falls back to plain lines. */
 export function isInteractive(stream: { isTTY?: boolean } = process.stderr, env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(stream.isTTY) && !env.CI && env.TERM !== 'dumb'
+}
+
+/** Writes a report file a flag asked for (--junit, --sarif); a path that cannot be written is the user's mistake (exit 2), named with the flag. */
+export async function writeReportFile(file: string, text: string, flag: string): Promise<void> {
+  try {
+    await writeFile(file, text)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw usageError('report-unwritable', `cannot write the ${flag.replace(/^--/, '')} report to ${file} (${code})`, { at: { flag }, suggestions: ['Choose a path in a directory that exists and that you can write to.'] })
+  }
 }

@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
 import { EXIT } from '../cli/exit-codes.js'
@@ -10,6 +9,7 @@ import { renderDoctorText } from '../render/doctor-text.js'
 import { renderDoctorJunit } from '../render/doctor-junit.js'
 import { renderDoctorSarif } from '../render/doctor-sarif.js'
 import { clusterFlags, configFlags, splitList } from '../cli/flags.js'
+import { writeReportFile } from '../cli/output.js'
 
 export default class Doctor extends BaseCommand {
   static override summary = 'Check a runner configuration against a cluster and explain what will make jobs fail.'
@@ -47,11 +47,12 @@ Exit codes: 0 nothing failed, 1 a check failed (at --fail-on), 2 bad input, 3 th
     const report = await runDoctor(prepared.input, { progress, signal: this.signal })
     report.notes = prepared.notes
     const failOn = flags['fail-on'] as FailOn
-    if (flags.junit) await writeFile(flags.junit, renderDoctorJunit(report, { failOn }))
-    if (flags.sarif) await writeFile(flags.sarif, renderDoctorSarif(report, { checks: prepared.input.checks, version: this.config.version }))
+    // The report is printed first: a report file that cannot be written must not hide it.
     if (!this.jsonEnabled()) this.out.write(renderDoctorText(report, { color: this.color, verbose: flags.verbose }))
     const v = verdict(report, failOn)
     this.setExit(v === 'failed' ? EXIT.FAILED : v === 'incomplete' ? EXIT.INCOMPLETE : EXIT.OK)
+    if (flags.junit) await writeReportFile(flags.junit, renderDoctorJunit(report, { failOn }), '--junit')
+    if (flags.sarif) await writeReportFile(flags.sarif, renderDoctorSarif(report, { checks: prepared.input.checks, version: this.config.version }), '--sarif')
     return report
   }
 }

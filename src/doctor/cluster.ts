@@ -66,6 +66,7 @@ export async function connect(flags: DoctorFlags, runners: readonly LoadedRunner
     ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
     ...(flags.context ? { context: flags.context } : {}),
     ...(flags.namespace ? { namespace: flags.namespace } : {}),
+    ...(flags['request-timeout'] ? { timeoutMs: flags['request-timeout'] } : {}),
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.home ? { home: opts.home } : {}),
     ...(opts.serviceAccountDir ? { serviceAccountDir: opts.serviceAccountDir } : {}),

@@ -16,6 +16,7 @@ export interface DoctorFlags {
   only?: string[]
   skip?: string[]
   kubeconfig?: string
+  'request-timeout'?: number
   context?: string
   namespace?: string
   as?: string

@@ -12,7 +12,8 @@ import { kube } from '../config/load.js'
 import { isSecret } from '../util/secret.js'
 import { GkrError, usageError, type Location } from '../util/errors.js'
 import { checkYamlDocument } from '../util/yaml-guard.js'
-import { ApiError, mapError } from './errors.js'
+import { ApiError, mapError, notKubernetes } from './errors.js'
+import { trackAgent, type Destroyable } from './agents.js'
 
 /** Where the kubelet mounts a pod's service account: token, ca.crt and namespace. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount'
@@ -119,7 +120,13 @@ export class ClusterTarget {
     readonly info: ClusterInfo,
     readonly timeoutMs: number,
     readonly retry: RetryPolicy = { tries: 1, backoffMaxMs: 0 },
-  ) {}
+  ) {
+    // Every agent the client builds for this cluster is tracked, so the command's end can destroy it
+    // (and the sockets of requests gkr gave up on, which would otherwise keep the process alive).
+    const lib = kc as unknown as { createAgent?: (...args: unknown[]) => Destroyable }
+    const create = lib.createAgent
+    if (typeof create === 'function') lib.createAgent = (...args: unknown[]) => trackAgent(create.apply(kc, args))
+  }
 
   /**
    * Runs one API call, counted and timed, with the target's time limit; client errors become ApiErrors
@@ -129,6 +136,7 @@ export class ClusterTarget {
    * dry-run creates, deletes).
    */
   async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    this.assertScheme()
     const sleep = this.retry.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
     for (let attempt = 1; ; attempt++) {
       try {
@@ -143,6 +151,12 @@ export class ClusterTarget {
         await sleep(Math.min(retryAfterMs(err as Error) ?? backoff, this.retry.backoffMaxMs))
       }
     }
+  }
+
+  /** client-node refuses plain HTTP unless TLS verification is off (for typed calls and for the HTTPS options of raw GETs): a usage error, before any request. */
+  private assertScheme(): void {
+    const cluster = this.kc.getCurrentCluster()
+    if (cluster && /^http:/i.test(cluster.server) && !cluster.skipTLSVerify) throw usageError('kube-plain-http', `the cluster server ${cluster.server} is plain http://, which the Kubernetes client only accepts with insecure-skip-tls-verify: true`, { suggestions: ['Use the https:// address of the API server, or set insecure-skip-tls-verify: true on the cluster for a local proxy.'] })
   }
 
   private async once<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -173,6 +187,7 @@ export class ClusterTarget {
     const cluster = this.kc.getCurrentCluster()
     if (!cluster) throw usageError('no-cluster', 'the kubeconfig has no current cluster')
     const url = new URL(pathAndQuery, cluster.server.replace(/\/$/, '') + '/')
+    this.assertScheme()
     const opts: Parameters<typeof httpsRequest>[1] = { method: 'GET', headers: { Accept: accept } }
     await this.kc.applyToHTTPSOptions(opts)
     return this.call(`GET ${url.pathname}`, () =>
@@ -187,13 +202,15 @@ export class ClusterTarget {
             else {
               try {
                 resolve(JSON.parse(body) as T)
-              } catch (e) {
-                reject(e)
+              } catch {
+                reject(notKubernetes(`GET ${url.pathname}`, body))
               }
             }
           })
         })
         req.on('error', reject)
+        // gkr's own time limit (in `once`) gives up on the call; the socket goes with it.
+        req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error(`gkr gave up on GET ${url.pathname} after ${this.timeoutMs} ms`), { code: 'GKR_TIMEOUT' })))
         req.end()
       }),
     )
@@ -258,6 +275,8 @@ export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarge
   const files = opts.kubeconfig ? [opts.kubeconfig] : env.KUBECONFIG ? env.KUBECONFIG.split(path.delimiter).filter(Boolean) : [path.join(home, '.kube', 'config')]
   const existing = files.filter((f) => existsSync(f))
   if (opts.kubeconfig && existing.length === 0) throw usageError('kubeconfig-missing', `kubeconfig ${opts.kubeconfig} does not exist`, { at: { flag: '--kubeconfig' } })
+  // A context names an entry of a kubeconfig: without one it cannot be honoured, and checking offline instead would hide that.
+  if (opts.context && existing.length === 0) throw usageError('kubeconfig-missing', `context "${opts.context}" needs a kubeconfig, and there is none (looked for ${files.join(', ')})`, { at: { flag: '--context' }, suggestions: ['Pass --kubeconfig, set $KUBECONFIG, or drop --context.'] })
   if (existing.length > 0) {
     const kc = loadKubeconfigFile(new KubeConfig(), existing[0]!)
     const context = opts.context ?? (typeof k.context === 'string' && k.context ? k.context : undefined)

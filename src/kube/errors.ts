@@ -1,4 +1,4 @@
-import { incompleteError, GkrError } from '../util/errors.js'
+import { incompleteError, usageError, GkrError } from '../util/errors.js'
 import type { CatalogId } from '../catalog/ids.js'
 
 /** An error the API server answered with: its Status, never the client's raw exception text. */
@@ -47,6 +47,10 @@ export function mapError(err: unknown, what: string): Error {
       body = typeof raw === 'string' ? (JSON.parse(raw) as typeof body) : raw && typeof raw === 'object' ? (raw as typeof body) : {}
     } catch {
       body = { message: String(raw).trim() }
+      // A Kubernetes API server answers a missing path with a JSON Status, or "404 page not found" in
+      // plain text for an API group it does not serve; never with HTML: an HTML 404 page comes from a
+      // web server that is not one (a wrong server address in the kubeconfig).
+      if (status === 404 && typeof raw === 'string' && /^\s*</.test(raw)) return notKubernetes(what, raw)
     }
     if (status === 401) return incompleteError('kube-unauthorized', `the Kubernetes API server rejected gkr's credentials (401 Unauthorized) during ${what}`, { ref: 'connection-refused-when-attempting-to-communicate-with-the-kubernetes-api', suggestions: ['The token or client certificate is wrong or expired: check the kubeconfig user (or bearer_token in config.toml).'] })
     // A plain-text 429 or 503 says how long to wait only in its Retry-After header.
@@ -59,4 +63,11 @@ export function mapError(err: unknown, what: string): Error {
   const net = NETWORK.find((n) => n.codes.includes(code))
   if (net) return incompleteError(`kube-${code.toLowerCase()}`, `${net.text(what, code)}`, { ref: net.catalog, suggestions: [net.fix] })
   return incompleteError('kube-unreachable', `cannot reach the Kubernetes API server during ${what}: ${(err as Error).message?.split('\n')[0] ?? String(err)}`, { ref: 'connection-refused-when-attempting-to-communicate-with-the-kubernetes-api' })
+}
+
+/** The server answered, but not as a Kubernetes API server does (an HTML or plain-text page): the address is wrong. */
+export function notKubernetes(what: string, body: unknown): GkrError {
+  const text = typeof body === 'string' ? body : ''
+  const kind = /^\s*</.test(text) ? 'an HTML page' : 'something that is not JSON'
+  return usageError('kube-not-kubernetes', `the server answered ${what} with ${kind}: it is not a Kubernetes API server`, { suggestions: ['Check the server address in the kubeconfig (or host in config.toml): it must be the API server, e.g. https://HOST:6443, not a web page or dashboard.'] })
 }

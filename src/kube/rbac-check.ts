@@ -18,11 +18,11 @@ export interface RbacCheckResult {
 const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']
 
 /** Asks the cluster (access reviews) whether each permission the runner needs is granted. */
-export async function checkRbac(runner: LoadedRunner, perms: Permission[], flags: { kubeconfig?: string; context?: string; namespace?: string; as?: string; 'as-runner'?: boolean }): Promise<RbacCheckResult> {
+export async function checkRbac(runner: LoadedRunner, perms: Permission[], flags: { kubeconfig?: string; context?: string; namespace?: string; as?: string; 'as-runner'?: boolean; 'request-timeout'?: number }): Promise<RbacCheckResult> {
   const k = kube(runner)
   const namespace = flags.namespace ?? (typeof k.namespace === 'string' && k.namespace ? k.namespace : 'default')
   const as = flags.as ?? (flags['as-runner'] ? `system:serviceaccount:${namespace}:${typeof k.service_account === 'string' && k.service_account ? k.service_account : 'default'}` : undefined)
-  const target = await resolveCluster({ runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), namespace })
+  const target = await resolveCluster({ runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags['request-timeout'] ? { timeoutMs: flags['request-timeout'] } : {}), namespace })
   if (!target) throw incompleteError('no-cluster', 'rbac --check needs a cluster, and no kubeconfig or in-cluster configuration was found', { suggestions: ['Pass --kubeconfig or --context.'] })
   const needed = perms.filter((p) => !p.grantedByDefault)
   const results = await reviewAccess(target, needed.map((p) => {

@@ -25,6 +25,7 @@ export interface RunJobFlags {
   output: string
   'artifacts-dir'?: string
   kubeconfig?: string
+  'request-timeout'?: number
   context?: string
   namespace?: string
 }
@@ -57,7 +58,7 @@ export async function runJobInput(flags: RunJobFlags, opts: RunJobInputOptions =
   const rendered = renderJob({ runner, job: job!, variables, random: opts.random ?? cryptoRandom(), ...(flags.namespace ? { namespace: flags.namespace } : {}) })
   const fatal = rendered.problems.find((p) => p.fatal)
   if (fatal) throw usageError('job-refused', `the runner would refuse this job: ${fatal.message}`, { ref: fatal.catalog })
-  const target = await resolveCluster({ runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), namespace: rendered.namespace, ...(opts.retry ? { retry: opts.retry } : {}) })
+  const target = await resolveCluster({ runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags['request-timeout'] ? { timeoutMs: flags['request-timeout'] } : {}), namespace: rendered.namespace, ...(opts.retry ? { retry: opts.retry } : {}) })
   if (!target) throw incompleteError('no-cluster', 'run-job needs a cluster, and no kubeconfig or in-cluster configuration was found', { suggestions: ['Pass --kubeconfig or --context, or try it on the simulator: gkr sim run -- run-job JOB'] })
   const kubeConfig: KubeConfig = target.kc
   return {
