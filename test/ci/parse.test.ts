@@ -5,19 +5,9 @@ import { describe, expect, it } from 'vitest'
 import { parseCiFile, parseCiSource, selectJob } from '../../src/ci/parse.js'
 import { goDuration, parseDuration } from '../../src/ci/duration.js'
 import { predefinedVariables } from '../../src/ci/predefined.js'
-import { GkrError } from '../../src/util/errors.js'
+import { thrown } from '../helpers/thrown.js'
 
 const parse = (src: string, vars?: Record<string, string>) => parseCiSource(src, '.gitlab-ci.yml', { vars })
-
-function thrown(fn: () => unknown): GkrError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(GkrError)
-    return err as GkrError
-  }
-  throw new Error('expected an error')
-}
 
 describe('parseCiSource', () => {
   it('reads image, services, scripts, timeout, cache and artifacts', () => {

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseCiSource } from '../../src/ci/parse.js'
-import { GkrError } from '../../src/util/errors.js'
+import { thrown } from '../helpers/thrown.js'
 
-const thrown = (fn: () => unknown): GkrError => {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof GkrError) return err
-    throw err
-  }
-  throw new Error('expected a GkrError')
-}
 
 const parse = (src: string) => parseCiSource(src, '.gitlab-ci.yml')
 

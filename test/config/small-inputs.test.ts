@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { parseConfigText } from '../../src/config/load.js'
-import { GkrError } from '../../src/util/errors.js'
+import { thrown } from '../helpers/thrown.js'
 
 const tail = 'runners:\n  config: |\n    [[runners]]\n    executor = "kubernetes"\n'
-const thrown = (fn: () => unknown): GkrError => {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof GkrError) return err
-    throw err
-  }
-  throw new Error('expected a GkrError')
-}
 
 describe('Helm values with odd aliases', () => {
   it('an alias inside its own anchor is a usage error at file:line:column (it used to load a circular value)', () => {

@@ -17,22 +17,14 @@ import { GkrError } from '../../src/util/errors.js'
 import { runCommand } from '../helpers/run-command.js'
 import Doctor from '../../src/commands/doctor.js'
 import Render from '../../src/commands/render.js'
+import { seededRandom } from '../../src/executor/names.js'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 18_006)
 const PER_FORMAT = 600
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'config')
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+// The project's seeded generator (mulberry32): the same sequence on every machine.
+const rng = seededRandom
 
 function fixtures(ext: RegExp): string[] {
   const out: string[] = []

@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:https'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { start, type Sim } from '../../src/sim/index.js'
+import { seededRandom } from '../../src/executor/names.js'
 
 /**
  * Seeded fuzzing of the in-process simulator: mutated pods, secrets, configmaps, services and
@@ -15,17 +16,8 @@ const OBJECTS = 1000
 const REQUESTS = 1000
 const NS = 'gitlab-runner'
 
-/** mulberry32: small, fast and reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+// The project's seeded generator (mulberry32): the same sequence on every machine.
+const rng = seededRandom
 
 type J = null | boolean | number | string | J[] | { [k: string]: J }
 
