@@ -14,6 +14,7 @@ import { SimServer, type AuditEntry, READ_VERBS } from './server.js'
 import { ClusterController } from './cluster.js'
 import { loadScenario, type Scenario } from './scenario.js'
 import { makeCerts } from './tls.js'
+import { startDelayProxy, type DelayProxyStats } from './delay-proxy.js'
 
 export type { Scenario } from './scenario.js'
 export type { AuditEntry } from './server.js'
@@ -22,6 +23,11 @@ export { builtinScenarios, loadScenario } from './scenario.js'
 export interface StartOptions {
   port?: number
   latencyMs?: number
+  /**
+   * Put a delay proxy in front of the server with this round-trip time, so handshakes and requests
+   * cost what they cost on a real link; `url` and the kubeconfig then point at the proxy.
+   */
+  rttMs?: number
   /** Where kubeconfig and config.toml are written (default: a new temporary directory). */
   dir?: string
   kubeconfigPath?: string
@@ -44,6 +50,8 @@ export interface Sim {
   /** Errors inside the simulator (answered with 500, or hit by the scheduler/kubelet): none, or a bug. */
   bugs(): unknown[]
   caPem: string
+  /** What the delay proxy saw (only with `rttMs`): connections opened and bytes each way. */
+  network(): DelayProxyStats | undefined
   stop(): Promise<void>
 }
 
@@ -58,8 +66,9 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
   const controller = new ClusterController(store, scenario, factor)
   const server = new SimServer({ scenario, certs, store, ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}), sleep, logs: controller, bookmarkMs: 60_000 * factor })
   controller.onKill = (uid, container) => server.killContainer(uid, container)
-  const port = await server.listen(opts.port ?? 0)
-  const url = `https://127.0.0.1:${port}`
+  const serverPort = await server.listen(opts.rttMs !== undefined ? 0 : (opts.port ?? 0))
+  const proxy = opts.rttMs !== undefined ? await startDelayProxy({ target: { host: '127.0.0.1', port: serverPort }, rttMs: opts.rttMs, ...(opts.port !== undefined ? { port: opts.port } : {}) }) : undefined
+  const url = `https://127.0.0.1:${proxy?.port ?? serverPort}`
   const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), `gkr-sim-${scenario.name}-`))
   const ownsDir = !opts.dir
   const kubeconfigText = (current: string): string =>
@@ -94,8 +103,10 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
     store,
     bugs: () => [...server.bugs, ...controller.bugs],
     caPem: certs.caPem,
+    network: () => proxy?.stats(),
     async stop(): Promise<void> {
       controller.stop()
+      await proxy?.close()
       await server.close()
       if (ownsDir) rmSync(dir, { recursive: true, force: true })
     },

@@ -9,6 +9,7 @@ export default class SimStart extends BaseCommand {
   static override examples = [
     { description: 'Start the scenario where the runner lacks pods/attach', command: '<%= config.bin %> <%= command.id %> --scenario rbac-missing-attach --kubeconfig /tmp/sim.kubeconfig --runner-config /tmp/config.toml' },
     { description: 'Start your own scenario on a fixed port with 50 ms of latency per request', command: '<%= config.bin %> <%= command.id %> --scenario ./my-cluster.yaml --port 6443 --latency 50' },
+    { description: 'Start the healthy cluster behind a 100 ms round-trip link, to see what connection reuse buys', command: '<%= config.bin %> <%= command.id %> --scenario healthy --rtt 100' },
   ]
 
   static override flags = {
@@ -17,6 +18,7 @@ export default class SimStart extends BaseCommand {
     kubeconfig: Flags.string({ description: 'Where to write the kubeconfig.' }),
     'runner-config': Flags.string({ description: 'Where to write the runner config.toml of the scenario.' }),
     latency: Flags.integer({ description: 'Added latency per request, in milliseconds.', min: 0 }),
+    rtt: Flags.integer({ description: 'Round-trip time of a simulated network link in front of the server, in milliseconds: every TCP and TLS handshake and every request pays it, as on a real network.', min: 0, max: 60_000 }),
   }
 
   public async run(): Promise<void> {
@@ -24,7 +26,7 @@ export default class SimStart extends BaseCommand {
     // Loaded when the command runs: the simulator (TLS, WebSocket, tar) would slow every other command's start.
     const { start } = await import('../../sim/index.js')
     const t0 = performance.now()
-    const sim = await start(flags.scenario, { ...(flags.port !== undefined ? { port: flags.port } : {}), ...(flags.latency !== undefined ? { latencyMs: flags.latency } : {}), ...(flags.kubeconfig ? { kubeconfigPath: flags.kubeconfig } : {}), ...(flags['runner-config'] ? { runnerConfigPath: flags['runner-config'] } : {}) })
+    const sim = await start(flags.scenario, { ...(flags.port !== undefined ? { port: flags.port } : {}), ...(flags.latency !== undefined ? { latencyMs: flags.latency } : {}), ...(flags.rtt !== undefined ? { rttMs: flags.rtt } : {}), ...(flags.kubeconfig ? { kubeconfigPath: flags.kubeconfig } : {}), ...(flags['runner-config'] ? { runnerConfigPath: flags['runner-config'] } : {}) })
     this.log(`gkr sim: scenario ${sim.scenario.name} at ${sim.url} (ready in ${Math.round(performance.now() - t0)} ms)`)
     this.log(`  ${sim.scenario.description}`)
     this.log(`  kubeconfig:    ${sim.kubeconfig} (contexts: ${sim.scenario.identities.map((i) => i.name).join(', ')})`)
