@@ -157,7 +157,7 @@ export interface FactTypes {
   nodes: NodeFact[]
   pods: PodFact[]
   events: EventFact[]
-  apiStats: { requests: number; roundTrips: number; errors: number; serverErrors: number; durationMs: number; p95Ms: number; /** Tries repeated after a transient failure (the runner's retry_limit policy). */ retries?: number }
+  apiStats: { requests: number; /** Measured critical-path depth: requests that had to wait for one another. */ roundTrips: number; /** New connections opened. */ connections?: number; errors: number; serverErrors: number; durationMs: number; p95Ms: number; /** Tries repeated after a transient failure (the runner's retry_limit policy). */ retries?: number }
   now: { time: string }
   probe: ProbeFact
   managerPod: ManagerPodFact | null

@@ -37,7 +37,10 @@ export type FindingCounts = Record<Severity, number>
 
 export interface GatherStats {
   requests: number
+  /** Measured: the longest chain of requests that waited for one another, summed over runners (gathered one after another). */
   roundTrips: number
+  /** New connections opened (a reused keep-alive connection does not count). */
+  connections?: number
   durationMs: number
   errors?: number
   retries?: number

@@ -115,6 +115,7 @@ export async function runDoctor(input: DoctorInput, deps: DoctorDeps = {}): Prom
     report.stats = stats.reduce((a, b) => ({
       requests: a.requests + b.requests,
       roundTrips: a.roundTrips + b.roundTrips,
+      connections: (a.connections ?? 0) + (b.connections ?? 0),
       durationMs: a.durationMs + b.durationMs,
       errors: (a.errors ?? 0) + (b.errors ?? 0),
       retries: (a.retries ?? 0) + (b.retries ?? 0),

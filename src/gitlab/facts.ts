@@ -81,10 +81,17 @@ export async function gatherGitlabFacts(runner: LoadedRunner, opts: GatherOption
     }
   }
   try {
-    facts.reach = await probe('/api/v4/version', { method: 'GET' })
-    if (facts.reach.status === undefined) return facts
-    if (token && !token.isEmpty) facts.verify = await probe('/api/v4/runners/verify', { method: 'POST', json: { token: token.reveal() } })
-    facts.jobRequest = await probe('/api/v4/jobs/request', { method: 'POST', json: { token: PROBE_TOKEN, info: { name: 'gkr-doctor' } } })
+    // All three at once (one round trip, not three): verify and the job request only count when the
+    // version request got an answer, so a GitLab that cannot be reached reports only that.
+    const [reach, verify, jobRequest] = await Promise.all([
+      probe('/api/v4/version', { method: 'GET' }),
+      token && !token.isEmpty ? probe('/api/v4/runners/verify', { method: 'POST', json: { token: token.reveal() } }) : undefined,
+      probe('/api/v4/jobs/request', { method: 'POST', json: { token: PROBE_TOKEN, info: { name: 'gkr-doctor' } } }),
+    ])
+    facts.reach = reach
+    if (reach.status === undefined) return facts
+    if (verify) facts.verify = verify
+    facts.jobRequest = jobRequest
     return facts
   } finally {
     await client.close()

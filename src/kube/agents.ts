@@ -22,3 +22,45 @@ export function closeAgents(): void {
   for (const a of open) a.destroy()
   open.clear()
 }
+
+/**
+ * Wraps the client's agent factory so every request to one cluster with the same TLS material shares
+ * one keep-alive agent: one TCP and TLS handshake per connection instead of per request (client-node
+ * 1.x builds a fresh agent for every call, so without this each request pays both handshakes again).
+ * Agents made here are tracked, so `closeAgents` still ends them with the command.
+ */
+export function pooledAgentFactory<A extends unknown[]>(create: (cluster: unknown, options: Record<string, unknown>, ...rest: A) => Destroyable, onConnection?: () => void): (cluster: unknown, options: Record<string, unknown>, ...rest: A) => Destroyable {
+  const pool = new Map<string, Destroyable>()
+  return (cluster, options, ...rest) => {
+    const key = poolKey(cluster, options)
+    let agent = pool.get(key)
+    if (!agent) {
+      agent = trackAgent(create(cluster, { ...options, keepAlive: true }, ...rest))
+      if (onConnection) countConnections(agent, onConnection)
+      pool.set(key, agent)
+    }
+    return agent
+  }
+}
+
+/** Counts the sockets an agent opens: node's agents open each through createConnection. */
+function countConnections(agent: Destroyable, onConnection: () => void): void {
+  const a = agent as unknown as { createConnection?: (...args: unknown[]) => unknown }
+  const original = a.createConnection
+  if (typeof original !== 'function') return
+  a.createConnection = function (this: unknown, ...args: unknown[]): unknown {
+    onConnection()
+    return original.apply(this, args)
+  }
+}
+
+/** What makes two agents interchangeable: the server, its proxy and every TLS option (buffers by content). */
+function poolKey(cluster: unknown, options: Record<string, unknown>): string {
+  const c = (cluster ?? {}) as { server?: unknown; proxyUrl?: unknown; skipTLSVerify?: unknown; tlsServerName?: unknown }
+  const plain = (v: unknown): unknown => (Buffer.isBuffer(v) ? `b64:${v.toString('base64')}` : Array.isArray(v) ? v.map(plain) : v)
+  const opts = Object.keys(options)
+    .sort()
+    .filter((k) => options[k] !== undefined)
+    .map((k) => [k, plain(options[k])])
+  return JSON.stringify([c.server, c.proxyUrl, c.skipTLSVerify, c.tlsServerName, opts])
+}

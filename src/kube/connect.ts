@@ -13,7 +13,7 @@ import { isSecret } from '../util/secret.js'
 import { GkrError, usageError, type Location } from '../util/errors.js'
 import { checkYamlDocument } from '../util/yaml-guard.js'
 import { ApiError, mapError, notKubernetes } from './errors.js'
-import { trackAgent, type Destroyable } from './agents.js'
+import { pooledAgentFactory, type Destroyable } from './agents.js'
 
 /** Where the kubelet mounts a pod's service account: token, ca.crt and namespace. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount'
@@ -49,6 +49,32 @@ export interface ApiStats {
   retries: number
   durationMs: number
   latenciesMs: number[]
+  /** New TCP connections the pooled agents opened (a reused keep-alive connection does not count). */
+  connections: number
+  /** When each try started and ended (performance.now()), for the measured critical path. */
+  spans: Array<[number, number]>
+}
+
+/** At most this many requests in flight per cluster: enough for doctor's whole fan-out in one wave. */
+export const MAX_IN_FLIGHT = 64
+
+/**
+ * The longest chain of requests that ran one after another (each started after the previous one
+ * ended): the number of request latencies the wall clock had to wait for, measured from the spans
+ * rather than claimed by the code that issued them.
+ */
+export function criticalPathDepth(spans: ReadonlyArray<readonly [number, number]>): number {
+  // Longest chain of disjoint intervals: for each span in order of start, the best chain ending at it.
+  const sorted = [...spans].sort((a, b) => a[0] - b[0])
+  const best: number[] = []
+  let depth = 0
+  for (let i = 0; i < sorted.length; i++) {
+    let b = 1
+    for (let j = 0; j < i; j++) if (sorted[j]![1] <= sorted[i]![0] && best[j]! + 1 > b) b = best[j]! + 1
+    best.push(b)
+    if (b > depth) depth = b
+  }
+  return depth
 }
 
 export interface ResolveOptions {
@@ -113,19 +139,22 @@ function retryAfterMs(err: Error): number | undefined {
 
 /** A cluster to talk to, with the counters doctor reports. */
 export class ClusterTarget {
-  readonly stats: ApiStats = { requests: 0, serverErrors: 0, roundTrips: 0, errors: 0, retries: 0, durationMs: 0, latenciesMs: [] }
+  readonly stats: ApiStats = { requests: 0, serverErrors: 0, roundTrips: 0, errors: 0, retries: 0, durationMs: 0, latenciesMs: [], connections: 0, spans: [] }
   private answered = false
+  private inFlight = 0
+  private readonly waiting: Array<() => void> = []
   constructor(
     readonly kc: KubeConfig,
     readonly info: ClusterInfo,
     readonly timeoutMs: number,
     readonly retry: RetryPolicy = { tries: 1, backoffMaxMs: 0 },
   ) {
-    // Every agent the client builds for this cluster is tracked, so the command's end can destroy it
-    // (and the sockets of requests gkr gave up on, which would otherwise keep the process alive).
-    const lib = kc as unknown as { createAgent?: (...args: unknown[]) => Destroyable }
+    // Every request to this cluster goes through one keep-alive agent per TLS identity (one handshake
+    // per connection, not per request), and each agent is tracked, so the command's end can destroy
+    // it (and the sockets of requests gkr gave up on, which would otherwise keep the process alive).
+    const lib = kc as unknown as { createAgent?: (cluster: unknown, options: Record<string, unknown>) => Destroyable }
     const create = lib.createAgent
-    if (typeof create === 'function') lib.createAgent = (...args: unknown[]) => trackAgent(create.apply(kc, args))
+    if (typeof create === 'function') lib.createAgent = pooledAgentFactory((cluster, options) => create.call(kc, cluster, options), () => this.stats.connections++)
   }
 
   /**
@@ -160,6 +189,8 @@ export class ClusterTarget {
   }
 
   private async once<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.inFlight >= MAX_IN_FLIGHT) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    this.inFlight++
     this.stats.requests++
     const t0 = performance.now()
     let timer: NodeJS.Timeout | undefined
@@ -177,8 +208,11 @@ export class ClusterTarget {
       throw mapped
     } finally {
       if (timer) clearTimeout(timer)
-      const ms = performance.now() - t0
-      this.stats.latenciesMs.push(ms)
+      const t1 = performance.now()
+      this.stats.latenciesMs.push(t1 - t0)
+      this.stats.spans.push([t0, t1])
+      this.inFlight--
+      this.waiting.shift()?.()
     }
   }
 

@@ -1,9 +1,9 @@
 /**
- * Gather once: everything the cluster checks need, read in three sequential round trips —
- * discovery (/version), one bounded parallel fan-out of reads and access reviews, then the
- * server-side dry-run of the rendered objects. A fan-out read that needs another's answer first
- * (webhook endpoints, Gatekeeper constraints, namespaces a job may pick) adds a fourth, and is
- * counted. Secret data is never read (metadata-only lists).
+ * Gather once: everything the cluster checks need, in one wave — discovery (/version), every read and
+ * access review, and the server-side dry-run of the rendered objects start together, bounded per
+ * cluster by MAX_IN_FLIGHT. A read that needs another's answer first (webhook endpoints, Gatekeeper
+ * constraints, namespaces a job may pick) starts as soon as that answer is in. The depth reported is
+ * measured from the requests' times (criticalPathDepth). Secret data is never read (metadata-only lists).
  * A read that fails is recorded as such (a 403 names the verb) and never aborts the others; only a
  * cluster that cannot be reached at all throws (GkrError, exit 3).
  */
@@ -15,7 +15,7 @@ import type { Permission } from '../executor/permissions.js'
 import type { RenderedJob } from '../executor/render.js'
 import { ApiError } from './errors.js'
 import { reviewAccess, mapLimit } from './access.js'
-import type { ClusterTarget } from './connect.js'
+import { criticalPathDepth, MAX_IN_FLIGHT, type ClusterTarget } from './connect.js'
 
 export interface GatherInput {
   runner: LoadedRunner
@@ -27,7 +27,10 @@ export interface GatherInput {
 
 export interface GatherStats {
   requests: number
+  /** Measured: the longest chain of requests that waited for one another (criticalPathDepth). */
   roundTrips: number
+  /** New connections opened (keep-alive reuse does not count). */
+  connections: number
   durationMs: number
   errors: number
   retries: number
@@ -179,26 +182,23 @@ async function managerPod(target: ClusterTarget, onChained: () => void): Promise
 
 export async function gatherFacts(target: ClusterTarget, input: GatherInput, opts: { signal?: AbortSignal; concurrency?: number } = {}): Promise<{ facts: Facts; stats: GatherStats }> {
   const t0 = performance.now()
+  // One target may serve several gatherings (one per runner): each reports only its own requests.
+  const base = { requests: target.stats.requests, errors: target.stats.errors, serverErrors: target.stats.serverErrors, retries: target.stats.retries, connections: target.stats.connections, spans: target.stats.spans.length, latencies: target.stats.latenciesMs.length }
   const core = target.kc.makeApiClient(k8s().CoreV1Api)
   const ns = input.rendered.namespace
   const facts: Facts = { now: { ok: true, value: { time: new Date().toISOString() } } }
 
-  // Round trip 1: can we talk to the API server at all? (throws GkrError exit 3 when not)
-  const version = await target.getJson<{ gitVersion: string }>('/version')
-  facts.version = { ok: true, value: { gitVersion: version.gitVersion } }
-  target.stats.roundTrips++
-  opts.signal?.throwIfAborted()
-
-  // Round trip 2: every read and access review at once, bounded.
+  // Discovery (/version) tells whether the API server can be reached at all; it runs in the same
+  // wave as every read, access review and dry-run instead of before them (a dead server fails them all
+  // the same way, and the version's error is the one reported).
   const pod = input.rendered.pod
   const sa = input.rendered.pod.spec?.serviceAccountName
   const runtimeClass = pod.spec?.runtimeClassName
   const priorityClass = pod.spec?.priorityClassName
   const perJob = Boolean(input.rendered.createsNamespace)
   // Reads that depend on another read of the fan-out (webhook endpoints, Gatekeeper constraints, the
-  // namespaces namespace_overwrite_allowed admits) make it two sequential round trips, not one.
-  let chained = false
-  const chain = (): void => void (chained = true)
+  // namespaces namespace_overwrite_allowed admits) start as soon as what they need has arrived.
+  const chain = (): void => undefined
   /** Existing namespaces (besides the runner's own) that namespace_overwrite_allowed lets a job pick; at most 5. */
   const overwriteNamespaces = async (): Promise<string[]> => {
     const pattern = input.runner.settings.kubernetes && typeof (input.runner.settings.kubernetes as Record<string, unknown>).namespace_overwrite_allowed === 'string' ? String((input.runner.settings.kubernetes as Record<string, unknown>).namespace_overwrite_allowed) : ''
@@ -218,8 +218,9 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
       throw err
     }
   }
-  const tasks: Array<() => Promise<void>> = [
-    async () => {
+  // The namespace's labels decide which webhooks select it: the webhook task waits for this read.
+  let namespaceRead: Promise<void> | undefined
+  const readNamespace = (): Promise<void> => (namespaceRead ??= (async () => {
       facts.namespace = await attempt({ verb: 'get', resource: 'namespaces', run: async () => {
         if (perJob) return { name: ns, exists: false, labels: {}, createdPerJob: true }
         try {
@@ -230,7 +231,9 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
           throw err
         }
       } })
-    },
+    })())
+  const tasks: Array<() => Promise<void>> = [
+    readNamespace,
     async () => {
       facts.access = await attempt({ verb: 'create', resource: 'selfsubjectaccessreviews', run: async () => {
         const perms = input.permissions.filter((p) => !p.grantedByDefault)
@@ -245,7 +248,7 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
         })
         // Over-broad grants: every verb on every resource, in the namespace and cluster-wide.
         const broad = [...(perJob ? [] : [{ verb: '*', group: '*', resource: '*', namespace: ns }]), { verb: '*', group: '*', resource: '*' }]
-        const results = await reviewAccess(target, [...reviews, ...broad], { ...(input.as ? { as: input.as } : {}), concurrency: opts.concurrency ?? 8 })
+        const results = await reviewAccess(target, [...reviews, ...broad], { ...(input.as ? { as: input.as } : {}), concurrency: opts.concurrency ?? MAX_IN_FLIGHT })
         return results.map((r, i): AccessFact => {
           const c = checks[i]
           if (!c) return { ...r, why: 'every verb on every resource', optional: true, clusterScoped: r.namespace === undefined, probe: 'broad' }
@@ -288,7 +291,7 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
       if (wanted.length === 0) return
       facts.configMapKeys = await attempt({ verb: 'get', resource: 'configmaps', namespace: ns, run: async () => {
         const out: Record<string, string[]> = {}
-        await mapLimit(wanted, opts.concurrency ?? 8, async (name) => {
+        await mapLimit(wanted, opts.concurrency ?? MAX_IN_FLIGHT, async (name) => {
           try {
             const cm = await target.call('get config map', () => core.readNamespacedConfigMap({ name, namespace: ns }))
             out[name] = [...Object.keys(cm.data ?? {}), ...Object.keys(cm.binaryData ?? {})].sort()
@@ -385,6 +388,7 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
       facts.webhooks = await attempt({ verb: 'list', resource: 'validatingwebhookconfigurations', run: async () => {
         const api = target.kc.makeApiClient(k8s().AdmissionregistrationV1Api)
         const [v, m] = await Promise.all([target.call('list validating webhooks', () => api.listValidatingWebhookConfiguration()), target.call('list mutating webhooks', () => api.listMutatingWebhookConfiguration())])
+        await readNamespace()
         const nsLabels = facts.namespace?.ok ? facts.namespace.value.labels : { 'kubernetes.io/metadata.name': ns }
         const out: WebhookFact[] = []
         for (const [kind, list] of [['validating', v.items], ['mutating', m.items]] as const) {
@@ -413,7 +417,7 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
         const services = [...new Map(out.filter((w) => w.service && (w.intercepts ?? []).length > 0).map((w) => [`${w.service!.namespace}/${w.service!.name}`, w.service!])).values()]
         const ready = new Map<string, number>()
         if (services.length > 0) chain()
-        await mapLimit(services, opts.concurrency ?? 8, async (svc) => {
+        await mapLimit(services, opts.concurrency ?? MAX_IN_FLIGHT, async (svc) => {
           try {
             const ep = await target.call('get endpoints', () => core.readNamespacedEndpoints({ name: svc.name, namespace: svc.namespace }))
             ready.set(`${svc.namespace}/${svc.name}`, (ep.subsets ?? []).reduce((n, sub) => n + (sub.addresses ?? []).length, 0))
@@ -437,38 +441,51 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
       facts.readOnlyPolicies = await attempt({ verb: 'list', resource: 'clusterpolicies.kyverno.io', run: () => readOnlyPolicies(target, ns, chain) })
     },
   ]
-  await mapLimit(tasks, opts.concurrency ?? 8, (t) => t())
-  target.stats.roundTrips += chained ? 2 : 1
-  opts.signal?.throwIfAborted()
-
-  // Round trip 3: submit what the runner creates, with dryRun=All, in its order (nothing persists).
-  // Unless the namespace is known to be missing (a forbidden read of it proves nothing), dry-run.
-  if (perJob) {
-    facts.dryRun = { ok: false, reason: `namespace_per_job: the runner creates namespace ${ns} for each job, so there is no namespace to dry-run in yet` }
-  } else if (!(facts.namespace?.ok && !facts.namespace.value.exists)) {
-    facts.dryRun = await attempt({ verb: 'create', resource: 'pods', namespace: ns, run: async () => {
-      const results = []
-      for (const obj of input.rendered.objects) {
+  // Submit what the runner creates with dryRun=All (nothing persists, so the secret need not wait for
+  // the pod's answer or the other way round); results keep the runner's order of objects.
+  tasks.push(async () => {
+    if (perJob) return void (facts.dryRun = { ok: false, reason: `namespace_per_job: the runner creates namespace ${ns} for each job, so there is no namespace to dry-run in yet` })
+    facts.dryRun = await attempt({ verb: 'create', resource: 'pods', namespace: ns, run: () =>
+      Promise.all(input.rendered.objects.filter((o) => o.kind === 'Secret' || o.kind === 'Pod').map(async (obj) => {
         const kind = obj.kind ?? ''
         const name = obj.metadata?.name ?? ''
         try {
           if (kind === 'Secret') await target.call('dry-run create secret', () => core.createNamespacedSecret({ namespace: ns, body: obj as V1Secret, dryRun: 'All' }))
-          else if (kind === 'Pod') await target.call('dry-run create pod', () => core.createNamespacedPod({ namespace: ns, body: obj as V1Pod, dryRun: 'All' }))
-          results.push({ kind, name, accepted: true })
+          else await target.call('dry-run create pod', () => core.createNamespacedPod({ namespace: ns, body: obj as V1Pod, dryRun: 'All' }))
+          return { kind, name, accepted: true }
         } catch (err) {
           if (!(err instanceof ApiError)) throw err
-          results.push({ kind, name, accepted: false, status: err.status, ...(err.reason ? { reason: err.reason } : {}), message: err.message })
+          return { kind, name, accepted: false, status: err.status, ...(err.reason ? { reason: err.reason } : {}), message: err.message }
         }
-      }
-      return results
-    } })
-    target.stats.roundTrips++
-  } else {
-    facts.dryRun = { ok: false, reason: `namespace ${ns} does not exist` }
-  }
+      })),
+    })
+  })
 
-  const lat = [...target.stats.latenciesMs].sort((a, b) => a - b)
+  const version = target.getJson<{ gitVersion: string }>('/version')
+  const wave = Promise.allSettled(tasks.map((t) => t()))
+  try {
+    facts.version = { ok: true, value: { gitVersion: (await version).gitVersion } }
+  } catch (err) {
+    // Unreachable (GkrError, exit 3): let the rest of the wave settle so nothing is left pending.
+    await wave
+    throw err
+  }
+  for (const r of await wave) if (r.status === 'rejected') throw r.reason
+  opts.signal?.throwIfAborted()
+  // A namespace known to be missing (a forbidden read of it proves nothing) makes the dry-run moot.
+  if (!perJob && facts.namespace?.ok && !facts.namespace.value.exists) facts.dryRun = { ok: false, reason: `namespace ${ns} does not exist` }
+
+  const lat = target.stats.latenciesMs.slice(base.latencies).sort((a, b) => a - b)
   const durationMs = performance.now() - t0
-  facts.apiStats = { ok: true, value: { requests: target.stats.requests, roundTrips: target.stats.roundTrips, errors: target.stats.errors, serverErrors: target.stats.serverErrors, retries: target.stats.retries, durationMs, p95Ms: lat[Math.floor(lat.length * 0.95)] ?? 0 } }
-  return { facts, stats: { requests: target.stats.requests, roundTrips: target.stats.roundTrips, durationMs, errors: target.stats.errors, retries: target.stats.retries } }
+  const mine = {
+    requests: target.stats.requests - base.requests,
+    roundTrips: criticalPathDepth(target.stats.spans.slice(base.spans)),
+    connections: target.stats.connections - base.connections,
+    errors: target.stats.errors - base.errors,
+    serverErrors: target.stats.serverErrors - base.serverErrors,
+    retries: target.stats.retries - base.retries,
+  }
+  target.stats.roundTrips += mine.roundTrips
+  facts.apiStats = { ok: true, value: { ...mine, durationMs, p95Ms: lat[Math.floor(lat.length * 0.95)] ?? 0 } }
+  return { facts, stats: { requests: mine.requests, roundTrips: mine.roundTrips, connections: mine.connections, durationMs, errors: mine.errors, retries: mine.retries } }
 }

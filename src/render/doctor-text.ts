@@ -49,7 +49,7 @@ export function renderDoctorText(report: DoctorReport, opts: TextOptions): strin
   }
 
   lines.push('', summaryLine(report))
-  if (report.stats) lines.push(c.dim(`API: ${report.stats.requests} requests${report.stats.retries ? ` (${report.stats.retries} of them retries)` : ''} in ${report.stats.roundTrips} sequential round trips, ${Math.round(report.stats.durationMs)} ms`))
+  if (report.stats) lines.push(c.dim(`API: ${report.stats.requests} requests${report.stats.retries ? ` (${report.stats.retries} of them retries)` : ''}${report.stats.connections !== undefined ? ` over ${report.stats.connections} connection${report.stats.connections === 1 ? '' : 's'}` : ''}, critical path ${report.stats.roundTrips} request${report.stats.roundTrips === 1 ? '' : 's'} deep (measured), ${Math.round(report.stats.durationMs)} ms`))
   return lines.join('\n') + '\n'
 }
 

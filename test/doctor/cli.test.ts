@@ -125,7 +125,7 @@ describe('gkr doctor against the simulator (text report)', () => {
       expect(r.stdout).toMatch(/FAIL\s+cluster-permissions\s+cannot create, delete, get, patch pods\/attach in namespace gitlab-runner/)
       expect(r.stdout).toMatch(/WARN\s+cluster-permissions\s+cannot list, watch pods in namespace gitlab-runner/)
       expect(r.stdout).toMatch(/^Summary: 1 failure, 1 warning, 0 info \(from 1 check\); \d+ checks passed, 3 skipped, 0 errors$/m)
-      expect(r.stdout).toMatch(/^API: \d+ requests in 3 sequential round trips, \d+ ms$/m)
+      expect(r.stdout).toMatch(/^API: \d+ requests over \d+ connections?, critical path \d+ requests? deep \(measured\), \d+ ms$/m)
     } finally {
       await sim.stop()
     }
@@ -136,7 +136,7 @@ describe('gkr doctor against the simulator (text report)', () => {
     try {
       const r = await doctor(['--as-runner'], { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig })
       expect(r.code).toBe(0)
-      const retries = Number(/^API: \d+ requests \((\d+) of them retries\) in \d+ sequential round trips, \d+ ms$/m.exec(r.stdout)?.[1])
+      const retries = Number(/^API: \d+ requests \((\d+) of them retries\) over \d+ connections?, critical path \d+ requests? deep \(measured\), \d+ ms$/m.exec(r.stdout)?.[1])
       expect(retries).toBeGreaterThan(0)
       expect(r.stdout).toContain(`doctor needed ${retries} ${retries === 1 ? 'retry' : 'retries'} (as the runner would, within retry_limit)`)
       expect(r.stdout).toMatch(/^Summary: 0 failures, 1 warning, 0 info \(from 1 check\); \d+ checks passed, 3 skipped, 0 errors$/m)
@@ -155,8 +155,8 @@ describe('gkr doctor --json against the simulator: admission webhooks', () => {
       const env = { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig }
       const webhookFindings = async () => {
         const r = JSON.parse((await doctor(['--as-runner', '--json', '--only', 'cluster-webhooks'], env)).stdout)
-        // Reading the webhook's endpoints needs the webhook list first: a fourth sequential round trip, counted.
-        expect(r.result.stats.roundTrips).toBe(4)
+        // The depth is measured from the requests' times (test/doctor/round-trips.test.ts asserts it on a real RTT).
+        expect(r.result.stats.roundTrips).toBeGreaterThanOrEqual(1)
         return r.result.runners[0].results[0].findings as Array<{ severity: string; message: string }>
       }
       expect(await webhookFindings()).toEqual([])
