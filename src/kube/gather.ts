@@ -7,10 +7,10 @@
  * A read that fails is recorded as such (a 403 names the verb) and never aborts the others; only a
  * cluster that cannot be reached at all throws (GkrError, exit 3).
  */
-import type { V1Pod, V1Secret } from '@kubernetes/client-node'
+import type { CoreV1Event, V1LimitRange, V1MutatingWebhookConfiguration, V1Node, V1Pod, V1ResourceQuota, V1Secret, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node'
 import { k8s } from './client.js'
 import type { LoadedRunner } from '../config/types.js'
-import type { AccessFact, Facts, FactResult, ManagerPodFact, ObjectMeta, ReadOnlyPolicyFact, WebhookFact } from '../checks/facts.js'
+import type { AccessFact, EventFact, QuotaFact, Facts, FactResult, ManagerPodFact, NodeFact, ObjectMeta, PodFact, ReadOnlyPolicyFact, WebhookFact } from '../checks/facts.js'
 import type { Permission } from '../executor/permissions.js'
 import type { RenderedJob } from '../executor/render.js'
 import { ApiError } from './errors.js'
@@ -40,6 +40,46 @@ export interface GatherStats {
 const RUNNER_KINDS = ['pods', 'secrets', 'configmaps', 'services']
 
 const META_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json'
+
+/** Items per page of every list: memory stays bounded by a page, whatever the namespace holds. */
+export const PAGE_SIZE = 500
+
+/**
+ * Every item of a list, page by page (`limit`/`continue`), each page mapped to the small fact the
+ * checks need as it arrives, so no more than one page of raw objects is ever held. A continue token
+ * that expired (410) restarts the list once, as kubectl does.
+ */
+async function listPaged<I, R>(target: ClusterTarget, path: string, accept: string, map: (item: I) => R | undefined): Promise<R[]> {
+  const limit = pageSizes.get(target) ?? PAGE_SIZE
+  for (let attemptNo = 0; ; attemptNo++) {
+    const out: R[] = []
+    let cont: string | undefined
+    try {
+      do {
+        const sep = path.includes('?') ? '&' : '?'
+        const page = await target.getJson<{ items?: I[] | null; metadata?: { continue?: string } }>(`${path}${sep}limit=${limit}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`, accept)
+        for (const item of page.items ?? []) {
+          const r = map(item)
+          if (r !== undefined) out.push(r)
+        }
+        cont = page.metadata?.continue || undefined
+      } while (cont)
+      return out
+    } catch (err) {
+      if (attemptNo === 0 && cont && err instanceof ApiError && err.status === 410) continue
+      throw err
+    }
+  }
+}
+
+/** A smaller page for one target (tests of paging use it; doctor always uses PAGE_SIZE). */
+const pageSizes = new WeakMap<ClusterTarget, number>()
+
+type MetaItem = { metadata: Parameters<typeof metaOf>[0] }
+const metaList = (target: ClusterTarget, path: string): Promise<ObjectMeta[]> => listPaged<MetaItem, ObjectMeta>(target, path, META_LIST, (i) => metaOf(i.metadata))
+
+/** The most recent events kept for the checks (by last timestamp): enough for any diagnosis, bounded. */
+const MAX_EVENTS = 1000
 
 type Read<T> = { verb: string; resource: string; namespace?: string; run: () => Promise<T> }
 
@@ -84,7 +124,7 @@ const globMatch = (pattern: string, name: string): boolean => new RegExp(`^${pat
 /** Lists a policy engine's objects; a 404 means the engine (its CRD) is not installed: none. */
 async function listIfInstalled(target: ClusterTarget, path: string): Promise<Json[]> {
   try {
-    return asArr((await target.getJson<Json>(path)).items).map(asObj)
+    return await listPaged<unknown, Json>(target, path, 'application/json', asObj)
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) return []
     throw err
@@ -121,7 +161,7 @@ async function readOnlyPolicies(target: ClusterTarget, ns: string, onChained: ()
     let constraints: Json[]
     onChained()
     try {
-      constraints = asArr((await target.getJson<Json>(`/apis/constraints.gatekeeper.sh/v1beta1/${kind.toLowerCase()}`)).items).map(asObj)
+      constraints = await listPaged<unknown, Json>(target, `/apis/constraints.gatekeeper.sh/v1beta1/${kind.toLowerCase()}`, 'application/json', asObj)
     } catch (err) {
       if (!(err instanceof ApiError)) throw err
       out.push({ engine: 'gatekeeper', name: String(asObj(t.metadata).name ?? kind), enforced: true, unknownConstraints: true, appliesToNamespace: true })
@@ -180,8 +220,9 @@ async function managerPod(target: ClusterTarget, onChained: () => void): Promise
   } })
 }
 
-export async function gatherFacts(target: ClusterTarget, input: GatherInput, opts: { signal?: AbortSignal; concurrency?: number } = {}): Promise<{ facts: Facts; stats: GatherStats }> {
+export async function gatherFacts(target: ClusterTarget, input: GatherInput, opts: { signal?: AbortSignal; concurrency?: number; pageSize?: number } = {}): Promise<{ facts: Facts; stats: GatherStats }> {
   const t0 = performance.now()
+  if (opts.pageSize) pageSizes.set(target, opts.pageSize)
   // One target may serve several gatherings (one per runner): each reports only its own requests.
   const base = { requests: target.stats.requests, errors: target.stats.errors, serverErrors: target.stats.serverErrors, retries: target.stats.retries, connections: target.stats.connections, spans: target.stats.spans.length, latencies: target.stats.latenciesMs.length }
   const core = target.kc.makeApiClient(k8s().CoreV1Api)
@@ -211,8 +252,8 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
       return []
     }
     try {
-      const list = await target.getJson<{ items: Array<{ metadata: { name?: string } }> }>('/api/v1/namespaces', META_LIST)
-      return list.items.map((i) => i.metadata.name ?? '').filter((n) => n && n !== ns && re.test(n)).sort().slice(0, 5)
+      const names = await listPaged<{ metadata?: { name?: string } }, string>(target, '/api/v1/namespaces', META_LIST, (i) => i.metadata?.name || undefined)
+      return names.filter((n) => n !== ns && re.test(n)).sort().slice(0, 5)
     } catch (err) {
       if (err instanceof ApiError) return []
       throw err
@@ -270,20 +311,17 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
     },
     async () => {
       facts.secrets = await attempt({ verb: 'list', resource: 'secrets', namespace: ns, run: async () => {
-        const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/secrets`, META_LIST)
-        return list.items.map((i) => metaOf(i.metadata))
+        return metaList(target, `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets`)
       } })
     },
     async () => {
       facts.configMaps = await attempt({ verb: 'list', resource: 'configmaps', namespace: ns, run: async () => {
-        const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/configmaps`, META_LIST)
-        return list.items.map((i) => metaOf(i.metadata))
+        return metaList(target, `/api/v1/namespaces/${encodeURIComponent(ns)}/configmaps`)
       } })
     },
     async () => {
       facts.pvcs = await attempt({ verb: 'list', resource: 'persistentvolumeclaims', namespace: ns, run: async () => {
-        const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/persistentvolumeclaims`, META_LIST)
-        return list.items.map((i) => metaOf(i.metadata))
+        return metaList(target, `/api/v1/namespaces/${encodeURIComponent(ns)}/persistentvolumeclaims`)
       } })
     },
     async () => {
@@ -306,22 +344,19 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
     async () => {
       if (!(pod.spec?.volumes ?? []).some((v) => v.csi)) return
       facts.csiDrivers = await attempt({ verb: 'list', resource: 'csidrivers.storage.k8s.io', run: async () => {
-        const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>('/apis/storage.k8s.io/v1/csidrivers', META_LIST)
-        return list.items.map((i) => i.metadata?.name ?? '').filter(Boolean)
+        return (await metaList(target, '/apis/storage.k8s.io/v1/csidrivers')).map((m) => m.name).filter(Boolean)
       } })
     },
     async () => {
       facts.services = await attempt({ verb: 'list', resource: 'services', namespace: ns, run: async () => {
-        const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/services`, META_LIST)
-        return list.items.map((i) => metaOf(i.metadata))
+        return metaList(target, `/api/v1/namespaces/${encodeURIComponent(ns)}/services`)
       } })
     },
     async () => {
       // Only for namespace_per_job: its namespaces are named ci-job-<id>; a leftover one holds a whole job.
       if (!perJob) return
       facts.jobNamespaces = await attempt({ verb: 'list', resource: 'namespaces', run: async () => {
-        const list = await target.getJson<{ items: Array<{ metadata: Parameters<typeof metaOf>[0] }> }>('/api/v1/namespaces', META_LIST)
-        return list.items.map((i) => metaOf(i.metadata)).filter((m) => /^ci-job-\d+$/.test(m.name))
+        return (await metaList(target, '/api/v1/namespaces')).filter((m) => /^ci-job-\d+$/.test(m.name))
       } })
     },
     async () => {
@@ -343,20 +378,17 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
     },
     async () => {
       facts.quotas = await attempt({ verb: 'list', resource: 'resourcequotas', namespace: ns, run: async () => {
-        const list = await target.call('list resource quotas', () => core.listNamespacedResourceQuota({ namespace: ns }))
-        return list.items.map((q) => ({ name: q.metadata?.name ?? '', hard: (q.spec?.hard ?? {}) as Record<string, string>, used: (q.status?.used ?? {}) as Record<string, string> }))
+        return listPaged<V1ResourceQuota, QuotaFact>(target, `/api/v1/namespaces/${encodeURIComponent(ns)}/resourcequotas`, 'application/json', (q) => ({ name: q.metadata?.name ?? '', hard: (q.spec?.hard ?? {}) as Record<string, string>, used: (q.status?.used ?? {}) as Record<string, string> }))
       } })
     },
     async () => {
       facts.limitRanges = await attempt({ verb: 'list', resource: 'limitranges', namespace: ns, run: async () => {
-        const list = await target.call('list limit ranges', () => core.listNamespacedLimitRange({ namespace: ns }))
-        return list.items.map((l) => ({ name: l.metadata?.name ?? '', limits: (l.spec?.limits ?? []) as unknown as Array<Record<string, unknown>> }))
+        return listPaged<V1LimitRange, { name: string; limits: Array<Record<string, unknown>> }>(target, `/api/v1/namespaces/${encodeURIComponent(ns)}/limitranges`, 'application/json', (l) => ({ name: l.metadata?.name ?? '', limits: (l.spec?.limits ?? []) as unknown as Array<Record<string, unknown>> }))
       } })
     },
     async () => {
       facts.nodes = await attempt({ verb: 'list', resource: 'nodes', run: async () => {
-        const list = await target.call('list nodes', () => core.listNode())
-        return list.items.map((n) => ({
+        return listPaged<V1Node, NodeFact>(target, '/api/v1/nodes', 'application/json', (n) => ({
           name: n.metadata?.name ?? '',
           labels: n.metadata?.labels ?? {},
           taints: (n.spec?.taints ?? []).map((t) => ({ key: t.key, ...(t.value ? { value: t.value } : {}), effect: t.effect })),
@@ -368,8 +400,7 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
     },
     async () => {
       facts.pods = await attempt({ verb: 'list', resource: 'pods', namespace: ns, run: async () => {
-        const list = await target.call('list pods', () => core.listNamespacedPod({ namespace: ns }))
-        return list.items.map((p) => ({
+        return listPaged<V1Pod, PodFact>(target, `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`, 'application/json', (p) => ({
           name: p.metadata?.name ?? '',
           phase: p.status?.phase ?? 'Unknown',
           labels: p.metadata?.labels ?? {},
@@ -380,18 +411,21 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
     },
     async () => {
       facts.events = await attempt({ verb: 'list', resource: 'events', namespace: ns, run: async () => {
-        const list = await target.call('list events', () => core.listNamespacedEvent({ namespace: ns, fieldSelector: 'type=Warning' }))
-        return list.items.map((e) => ({ type: e.type ?? '', reason: e.reason ?? '', message: e.message ?? '', involvedObject: e.involvedObject?.name ?? '', ...(e.lastTimestamp ? { lastTimestamp: new Date(e.lastTimestamp).toISOString() } : {}) }))
+        const events = await listPaged<CoreV1Event, EventFact>(target, `/api/v1/namespaces/${encodeURIComponent(ns)}/events?fieldSelector=${encodeURIComponent('type=Warning')}`, 'application/json', (e) => ({ type: e.type ?? '', reason: e.reason ?? '', message: e.message ?? '', involvedObject: e.involvedObject?.name ?? '', ...(e.lastTimestamp ? { lastTimestamp: new Date(e.lastTimestamp).toISOString() } : {}) }))
+        // Only the most recent ones matter to the checks; keep a bounded number.
+        return events.length <= MAX_EVENTS ? events : events.sort((a, b) => (b.lastTimestamp ?? '').localeCompare(a.lastTimestamp ?? '')).slice(0, MAX_EVENTS)
       } })
     },
     async () => {
       facts.webhooks = await attempt({ verb: 'list', resource: 'validatingwebhookconfigurations', run: async () => {
-        const api = target.kc.makeApiClient(k8s().AdmissionregistrationV1Api)
-        const [v, m] = await Promise.all([target.call('list validating webhooks', () => api.listValidatingWebhookConfiguration()), target.call('list mutating webhooks', () => api.listMutatingWebhookConfiguration())])
+        const [vItems, mItems] = await Promise.all([
+          listPaged<V1ValidatingWebhookConfiguration, V1ValidatingWebhookConfiguration>(target, '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations', 'application/json', (c) => c),
+          listPaged<V1MutatingWebhookConfiguration, V1MutatingWebhookConfiguration>(target, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', 'application/json', (c) => c),
+        ])
         await readNamespace()
         const nsLabels = facts.namespace?.ok ? facts.namespace.value.labels : { 'kubernetes.io/metadata.name': ns }
         const out: WebhookFact[] = []
-        for (const [kind, list] of [['validating', v.items], ['mutating', m.items]] as const) {
+        for (const [kind, list] of [['validating', vItems], ['mutating', mItems]] as const) {
           for (const cfg of list) {
             for (const wh of (cfg.webhooks ?? []) as Array<{ name: string; failurePolicy?: string; sideEffects?: string; timeoutSeconds?: number; rules?: Array<{ operations?: string[]; apiGroups?: string[]; resources?: string[] }>; namespaceSelector?: never; objectSelector?: never; clientConfig?: { service?: { namespace: string; name: string } } }>) {
               const catchesKind = (res: string): boolean => (wh.rules ?? []).some((r) => (r.operations ?? []).some((o) => o === '*' || o === 'CREATE') && (r.apiGroups ?? []).some((g) => g === '*' || g === '') && (r.resources ?? []).some((x) => x === '*' || x === res))
