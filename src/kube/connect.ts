@@ -13,7 +13,7 @@ import { isSecret } from '../util/secret.js'
 import { GkrError, usageError, type Location } from '../util/errors.js'
 import { checkYamlDocument } from '../util/yaml-guard.js'
 import { ApiError, mapError, notKubernetes } from './errors.js'
-import { pooledAgentFactory, type Destroyable } from './agents.js'
+import { MAX_SOCKETS, pooledAgentFactory, type Destroyable } from './agents.js'
 
 /** Where the kubelet mounts a pod's service account: token, ca.crt and namespace. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount'
@@ -48,6 +48,7 @@ export interface ApiStats {
   errors: number
   retries: number
   durationMs: number
+  /** Per answered request: connection to response headers (the agent's view; excludes pool waits). */
   latenciesMs: number[]
   /** New TCP connections the pooled agents opened (a reused keep-alive connection does not count). */
   connections: number
@@ -55,8 +56,8 @@ export interface ApiStats {
   spans: Array<[number, number]>
 }
 
-/** At most this many requests in flight per cluster: enough for doctor's whole fan-out in one wave. */
-export const MAX_IN_FLIGHT = 64
+/** At most this many requests in flight per cluster (one connection each): doctor's whole fan-out in one wave. */
+export const MAX_IN_FLIGHT = MAX_SOCKETS
 
 /**
  * The longest chain of requests that ran one after another (each started after the previous one
@@ -154,7 +155,7 @@ export class ClusterTarget {
     // it (and the sockets of requests gkr gave up on, which would otherwise keep the process alive).
     const lib = kc as unknown as { createAgent?: (cluster: unknown, options: Record<string, unknown>) => Destroyable }
     const create = lib.createAgent
-    if (typeof create === 'function') lib.createAgent = pooledAgentFactory((cluster, options) => create.call(kc, cluster, options), () => this.stats.connections++)
+    if (typeof create === 'function') lib.createAgent = pooledAgentFactory((cluster, options) => create.call(kc, cluster, options), { onConnection: () => this.stats.connections++, onLatency: (ms) => this.stats.latenciesMs.push(ms) })
   }
 
   /**
@@ -208,9 +209,9 @@ export class ClusterTarget {
       throw mapped
     } finally {
       if (timer) clearTimeout(timer)
-      const t1 = performance.now()
-      this.stats.latenciesMs.push(t1 - t0)
-      this.stats.spans.push([t0, t1])
+      // Latencies are taken by the agent (from a connection to the answer, see pooledAgentFactory),
+      // so waiting for a free connection in gkr's own pool is not blamed on the API server.
+      this.stats.spans.push([t0, performance.now()])
       this.inFlight--
       this.waiting.shift()?.()
     }
