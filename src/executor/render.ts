@@ -13,7 +13,7 @@ import { isObject, kube } from '../config/load.js'
 import { parseQuantity, toJsRegExp } from '../config/values.js'
 import { resolveFeatureFlags } from '../config/feature-flags.js'
 import type { CatalogId } from '../catalog/ids.js'
-import { isSecret } from '../util/secret.js'
+import { isSecret, type Secret } from '../util/secret.js'
 import { effectivePullPolicies, showPolicies } from './pull-policy.js'
 import { SHELL_DETECT, containerCommand, isPowerShell, windowsPermissionsCommand } from './shell.js'
 import { jobId as validateJobId, splitUser } from './user.js'
@@ -31,7 +31,7 @@ export interface RenderInput {
   projectId?: number
   concurrentId?: number
   /** The runner token to name objects with (its short form, as the runner does); default: the config's. */
-  runnerToken?: string
+  runnerToken?: Secret
   /** Variables the job sees besides its own (predefined CI_* variables). */
   variables?: Record<string, string>
   /** Random source for name suffixes (seeded by default so renders are reproducible). */

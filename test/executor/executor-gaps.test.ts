@@ -1,4 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import Render from '../../src/commands/render.js'
+import { runCommand } from '../helpers/run-command.js'
 import { parseConfigText } from '../../src/config/load.js'
 import type { CiJob } from '../../src/ci/types.js'
 import { jobUrl, renderJob } from '../../src/executor/render.js'
@@ -81,5 +86,44 @@ describe('PodDisruptionBudget', () => {
     expect(r.order.map((o) => o.kind)).toEqual(['Pod', 'PodDisruptionBudget'])
     expect(r.order[1]!.owner).toBe('with-create')
     expect(r.objects.map((o) => o.kind)).toEqual(['Pod', 'PodDisruptionBudget'])
+  })
+})
+
+describe('render --job-id --project-id --concurrent-id --runner-token', () => {
+  const CANARY = 'glrt-t3_CanaryTok3nNeverPrinted'
+  const config = (): string => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-identity-'))
+    const file = path.join(dir, 'config.toml')
+    writeFileSync(file, '[[runners]]\nname = "r"\ntoken = "glrt-configtokenxyz"\nexecutor = "kubernetes"\n[runners.kubernetes]\nnamespace = "ci"\nimage = "alpine:3.20"\n')
+    return file
+  }
+
+  it('names, mounts, labels and annotations are the job\'s; the token never prints, in text or JSON', async () => {
+    const file = config()
+    const args = ['-c', file, '--job-id', '4711', '--project-id', '42', '--concurrent-id', '3', '--runner-token', CANARY]
+    const text = await runCommand(Render, args)
+    expect(text.code).toBe(0)
+    expect(text.stdout).toMatch(/name: runner-canarytok-project-42-concurrent-3-[a-z0-9]{8}\n/)
+    expect(text.stdout).toContain('mountPath: /scripts-42-4711\n')
+    expect(text.stdout).toContain('job.runner.gitlab.com/id: "4711"')
+    expect(text.stdout).toContain('project.runner.gitlab.com/id: "42"')
+    expect(text.stdout).toContain('manager.runner.gitlab.com/id-short: CanaryTok')
+    const json = await runCommand(Render, [...args, '--json'])
+    expect(JSON.parse(json.stdout).result.pod.metadata.labels.pod).toBe('runner-canarytok-project-42-concurrent-3')
+    for (const out of [text.stdout, text.stderr, json.stdout, json.stderr]) {
+      expect(out).not.toContain(CANARY)
+      expect(out).not.toContain('CanaryTok3nNeverPrinted')
+    }
+  })
+
+  it.each([
+    [['--job-id', 'x'], '--job-id'],
+    [['--project-id', '-1'], '--project-id'],
+    [['--runner-token', ' '], '--runner-token'],
+  ])('bad input %j exits 2 with one paragraph naming %s', async (bad, flag) => {
+    const r = await runCommand(Render, ['-c', config(), ...bad])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(flag)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
   })
 })
