@@ -7,6 +7,10 @@ import { renderJob, RUNNER_LINE, RUNNER_VERSION } from '../executor/render.js'
 import { jobMasker, objectsYaml, redactObject } from '../executor/output.js'
 import { jobFromFlags, jobIdentity } from '../executor/job-input.js'
 import { usageError } from '../util/errors.js'
+import type { RenderedJob } from '../executor/render.js'
+
+const podSecurityLine = (r: RenderedJob): string =>
+  `Pod Security: the pod meets ${r.podSecurity.level}${r.podSecurity.notMet.map((n) => `; not ${n.level} (${n.reasons.join(', ')})`).join('')}`
 
 export default class Render extends BaseCommand {
   static override summary = 'Print the Kubernetes objects the runner would create for a job.'
@@ -41,7 +45,7 @@ Behaviour follows the runner's ${RUNNER_LINE} release line; notes say which vers
     const fatal = r.problems.filter((p) => p.fatal)
     const masker = jobMasker(runner, job, variables)
     if (!this.jsonEnabled()) {
-      const header = [`objects gkr renders as GitLab Runner ${RUNNER_VERSION} (${RUNNER_LINE}) creates them, in creation order`, ...(config.notes ?? []), ...r.notes.slice(1), ...r.order.filter((o) => o.owner === 'after-pod-create').map((o) => `${o.kind} ${o.name} gets its ownerReference to the pod right after the pod is created`)]
+      const header = [`objects gkr renders as GitLab Runner ${RUNNER_VERSION} (${RUNNER_LINE}) creates them, in creation order`, ...(config.notes ?? []), ...r.notes.slice(1), podSecurityLine(r), ...r.order.filter((o) => o.owner === 'after-pod-create').map((o) => `${o.kind} ${o.name} gets its ownerReference to the pod right after the pod is created`)]
       this.out.write(objectsYaml(r.objects, header, masker))
       for (const p of r.problems) this.errOut.write(`${p.fatal ? 'Error' : 'Warning'}: ${masker.mask(p.message)}\n  See: gkr catalog show ${p.catalog}\n`)
     }

@@ -17,6 +17,7 @@ import { isSecret, type Secret } from '../util/secret.js'
 import { effectivePullPolicies, showPolicies } from './pull-policy.js'
 import { SHELL_DETECT, containerCommand, isPowerShell, windowsPermissionsCommand } from './shell.js'
 import { jobId as validateJobId, splitUser } from './user.js'
+import { evaluatePodSecurity, podSecurityLevel, type PssLevel } from './pod-security.js'
 import { DNS_LABEL, DNS_SUBDOMAIN, generateResourceName, makeRfc1123Compatible, projectUniqueName, sanitizeLabel, seededRandom, shortenToken } from './names.js'
 
 export const RUNNER_VERSION = '19.4.0'
@@ -76,6 +77,8 @@ export interface RenderedJob {
   problems: RenderProblem[]
   /** Requests and limits of all containers (init containers count with their maximum), in base units. */
   footprint: Footprint
+  /** The highest Pod Security Standards level (latest) the pod meets, and what keeps it from the next. */
+  podSecurity: { level: PssLevel; notMet: Array<{ level: PssLevel; reasons: string[] }> }
 }
 
 const DEFAULT_CAP_DROP = ['NET_RAW']
@@ -540,7 +543,14 @@ export function renderJob(input: RenderInput): RenderedJob {
     notes,
     problems,
     footprint: footprintOf(pod),
+    podSecurity: podSecuritySummary(pod),
   }
+}
+
+function podSecuritySummary(pod: V1Pod): RenderedJob['podSecurity'] {
+  const level = podSecurityLevel(pod)
+  const higher = (['baseline', 'restricted'] as const).filter((l) => (l === 'baseline' ? level === 'privileged' : level !== 'restricted'))
+  return { level, notMet: higher.map((l) => ({ level: l, reasons: evaluatePodSecurity(pod, l).map((v) => v.reason) })) }
 }
 
 /**

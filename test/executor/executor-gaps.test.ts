@@ -127,3 +127,15 @@ describe('render --job-id --project-id --concurrent-id --runner-token', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /)
   })
 })
+
+describe('render shows the Pod Security level the pod meets', () => {
+  it('in the header and the JSON result', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-pss-'))
+    const file = path.join(dir, 'config.toml')
+    writeFileSync(file, '[[runners]]\nname = "r"\ntoken = "glrt-configtokenxyz"\nexecutor = "kubernetes"\n[runners.kubernetes]\nnamespace = "ci"\nimage = "alpine:3.20"\nprivileged = true\n')
+    const text = await runCommand(Render, ['-c', file])
+    expect(text.stdout).toContain('# Pod Security: the pod meets privileged; not baseline (privileged); not restricted (privileged, allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, seccompProfile)\n')
+    const json = JSON.parse((await runCommand(Render, ['-c', file, '--json'])).stdout)
+    expect(json.result.podSecurity.level).toBe('privileged')
+  })
+})
