@@ -15,7 +15,7 @@ export default defineCheck({
   id: 'cluster-pod-security',
   area: 'cluster',
   title: 'The job pod meets the Pod Security level of its namespace',
-  description: 'Evaluates the pod the runner renders against the Pod Security Standards level (and version) that the namespace\'s pod-security.kubernetes.io/enforce, warn and audit labels set, control by control as Pod Security Admission does: a violated enforce level fails (every job pod is rejected with "violates PodSecurity"), warn and audit levels warn. Each finding names the controls, the containers and fields at fault, and prints one config.toml block that makes the pod comply. A namespace without labels gets the cluster\'s default level, which the API does not expose (the server-side dry-run shows its rejections). When the cluster serves OpenShift\'s security.openshift.io API, the pod is also checked against the restricted-v2 SecurityContextConstraints, with the UID and group ranges of the namespace.',
+  description: 'Evaluates the pod the runner renders against the Pod Security Standards level (and version) that the namespace\'s pod-security.kubernetes.io/enforce, warn and audit labels set, control by control as Pod Security Admission does: a violated enforce level fails (every job pod is rejected with "violates PodSecurity"), warn and audit levels warn. Each finding names the controls, the containers and fields at fault, and prints one config.toml block that makes the pod comply. A namespace without labels gets the cluster\'s default level, which the API does not expose (the server-side dry-run shows its rejections). When the cluster serves OpenShift\'s security.openshift.io API, the pod is also checked against the restricted-v2 SecurityContextConstraints, with the UID and group ranges of the namespace (a warning: the service account may have been granted a wider SCC).',
   severity: 'fail',
   needs: ['namespace'],
   catalog: ['pod-security-violation', 'scc-denied'],
@@ -48,8 +48,11 @@ export default defineCheck({
     if (openshift) {
       const scc = evaluateRestrictedV2(r.pod, { ...(ns.annotations ? { annotations: ns.annotations } : {}) })
       if (scc.length > 0) {
+        // A warning, not a failure: the service account may have been granted a wider SCC (anyuid, …),
+        // which gkr cannot see without reading SCCs and RBAC for the use verb.
         out.push({
-          message: `the job pod does not fit OpenShift's restricted-v2 SecurityContextConstraints, which the runner's service account gets by default: ${sccMessage(podName, scc)}`,
+          severity: 'warn',
+          message: `the job pod does not fit OpenShift's restricted-v2 SecurityContextConstraints, the one service accounts get by default; unless the runner's service account may use a wider SCC, every job pod is rejected: ${sccMessage(podName, scc)}`,
           at,
           fix: { text: [...new Set(scc.map((v) => v.fix))].join(' ') },
           catalog: ['scc-denied'],
