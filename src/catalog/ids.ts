@@ -45,6 +45,8 @@ export const OWN_IDS = [
   'config-invalid',
   'gitlab-unreachable',
   'runner-token-invalid',
+  'pod-security-violation',
+  'scc-denied',
 ] as const
 
 export type DocumentedId = (typeof DOCUMENTED_IDS)[number]

@@ -135,7 +135,9 @@ export interface ProbeFact {
 export interface FactTypes {
   version: { gitVersion: string }
   /** `createdPerJob`: namespace_per_job, so the runner creates it (it is not expected to exist). */
-  namespace: { name: string; exists: boolean; labels: Record<string, string>; createdPerJob?: boolean }
+  namespace: { name: string; exists: boolean; labels: Record<string, string>; annotations?: Record<string, string>; createdPerJob?: boolean }
+  /** Whether the cluster serves OpenShift's security.openshift.io/v1 (SecurityContextConstraints). */
+  openshiftScc: boolean
   access: AccessFact[]
   serviceAccount: { name: string; exists: boolean } | null
   secrets: ObjectMeta[]

@@ -295,6 +295,7 @@ function image(v: unknown, job: string, at: Location): CiImage {
       throw usageError('ci-ports-invalid', `${job}: ports entries must be a port number or a mapping with number:`, { at })
     })
     if (ports.length > 0) out.ports = ports
+    if (isObj(v.kubernetes) && v.kubernetes.user !== undefined && v.kubernetes.user !== null) out.kubernetes = { user: String(v.kubernetes.user) }
     return out
   }
   throw usageError('ci-image-invalid', `${job}: image must be a name or a mapping with name:`, { at })

@@ -12,6 +12,8 @@ export interface CiImage {
   pull_policy?: string[]
   /** `ports:` of the image or service (web terminal / session proxy): a number or {number, protocol, name}. */
   ports?: CiPort[]
+  /** `kubernetes: user:` — "uid[:gid]" the container runs as (within allowed_users/allowed_groups). */
+  kubernetes?: { user?: string }
   at?: Location
 }
 

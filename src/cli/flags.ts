@@ -8,6 +8,14 @@ export const configFlags = {
   runner: Flags.string({ description: 'Check only the [[runners]] entry with this name (default: every Kubernetes runner).' }),
 }
 
+/** The identity of a job, so render and run-job name, mount and label objects exactly as for that job. */
+export const jobIdentityFlags = {
+  'job-id': Flags.integer({ description: 'The job id (names /scripts-<project>-<job>, the job annotations; default 1).', min: 0 }),
+  'project-id': Flags.integer({ description: 'The project id (names runner-<token>-project-<id>-concurrent-<n>, the project labels; default 1).', min: 0 }),
+  'concurrent-id': Flags.integer({ description: 'The concurrent id of the job on its runner (CI_CONCURRENT_ID; default 0).', min: 0 }),
+  'runner-token': Flags.string({ description: 'The runner token the names are built from (its short form, as the runner uses it; never printed). Default: the config\'s token.' }),
+}
+
 export const DEFAULT_REQUEST_TIMEOUT = '15s'
 
 /** kubectl's connection flags. */

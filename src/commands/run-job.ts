@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
-import { clusterFlags, configFlags } from '../cli/flags.js'
+import { clusterFlags, configFlags, jobIdentityFlags } from '../cli/flags.js'
 import { runJob } from '../runjob/run.js'
 import { systemClock } from '../runjob/clock.js'
 import { PREDEFINED_HELP, runJobInput } from '../runjob/command-input.js'
@@ -32,6 +32,7 @@ Exit codes: 0 accepted / job succeeded, 1 rejected / job failed, 2 bad input, 3 
     live: Flags.boolean({ description: 'Run the job in the cluster, then delete everything created.', default: false }),
     output: Flags.string({ description: 'Format of the printed objects.', options: ['yaml', 'json'], default: 'yaml' }),
     'artifacts-dir': Flags.string({ description: 'With --live: where artifact and cache paths are copied back to.' }),
+    ...jobIdentityFlags,
   }
 
   /** Shared with runJob so that a second Ctrl-C (which exits at once) can say what is left. */

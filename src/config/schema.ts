@@ -227,7 +227,7 @@ export const KUBERNETES_FIELDS: Readonly<Record<string, KeyDef>> = {
   runtime_class_name: s('RuntimeClass of the build pod.'),
   allowed_images: list('Glob patterns of job images the runner accepts (empty: any).'),
   allowed_services: list('Glob patterns of service images the runner accepts (empty: any).'),
-  allowed_pull_policies: list('Pull policies jobs may ask for (empty: those of pull_policy).', { enum: PULL_POLICIES }),
+  allowed_pull_policies: list('Pull policies jobs may ask for (empty: those of pull_policy; "" allows no policy, the cluster default).', { enum: ['', ...PULL_POLICIES] }),
   allowed_users: list('User IDs a job may run as (empty: any non-root ID).'),
   allowed_groups: list('Group IDs a job may run as (empty: any non-root ID).'),
   pull_policy: { kind: 'string|string[]', doc: 'Image pull policy, or a list tried in order on pull failures.', default: [], enum: PULL_POLICIES },

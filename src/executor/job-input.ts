@@ -4,6 +4,27 @@ import { parseCiFile, selectJob } from '../ci/parse.js'
 import { predefinedVariables } from '../ci/predefined.js'
 import type { LoadedRunner } from '../config/types.js'
 import { usageError } from '../util/errors.js'
+import { Secret } from '../util/secret.js'
+
+/** The identity of a real job (--job-id, --project-id, --concurrent-id, --runner-token), for renderJob. */
+export interface JobIdentity {
+  jobId?: number
+  projectId?: number
+  concurrentId?: number
+  /** Kept as a Secret: only its short form ever reaches a name. */
+  runnerToken?: Secret
+}
+
+export function jobIdentity(flags: { 'job-id'?: number; 'project-id'?: number; 'concurrent-id'?: number; 'runner-token'?: string }): JobIdentity {
+  const token = flags['runner-token']
+  if (token !== undefined && token.trim() === '') throw usageError('bad-runner-token', '--runner-token is empty: give the runner authentication token (glrt-…) the job ran with', { at: { flag: '--runner-token' } })
+  return {
+    ...(flags['job-id'] !== undefined ? { jobId: flags['job-id'] } : {}),
+    ...(flags['project-id'] !== undefined ? { projectId: flags['project-id'] } : {}),
+    ...(flags['concurrent-id'] !== undefined ? { concurrentId: flags['concurrent-id'] } : {}),
+    ...(token !== undefined ? { runnerToken: new Secret(token.trim()) } : {}),
+  }
+}
 
 export interface JobInput {
   job?: CiJob
@@ -19,7 +40,7 @@ export interface LocalCheckout {
   branch?: string
 }
 
-export async function jobFromFlags(runner: LoadedRunner, flags: { 'ci-file'?: string; job?: string; var?: string[] }, checkout: LocalCheckout = {}): Promise<JobInput> {
+export async function jobFromFlags(runner: LoadedRunner, flags: { 'ci-file'?: string; job?: string; var?: string[] }, checkout: LocalCheckout = {}, identity: JobIdentity = {}): Promise<JobInput> {
   const vars = Object.fromEntries((flags.var ?? []).map((kv) => {
     const eq = kv.indexOf('=')
     if (eq <= 0) throw usageError('bad-var', `--var must be KEY=VALUE, got ${JSON.stringify(kv)}`, { at: { flag: '--var' } })
@@ -38,6 +59,7 @@ export async function jobFromFlags(runner: LoadedRunner, flags: { 'ci-file'?: st
   const predefined = predefinedVariables(job, {
     projectDir: checkout.root ?? path.dirname(path.resolve(flags['ci-file'])), ...(buildsDir ? { buildsDir } : {}), runnerName: runner.name,
     ...(checkout.commitSha ? { commitSha: checkout.commitSha } : {}), ...(checkout.branch ? { branch: checkout.branch } : {}),
+    ...(identity.jobId !== undefined ? { jobId: identity.jobId } : {}),
   })
   return { job, variables: { ...predefined, ...vars } }
 }

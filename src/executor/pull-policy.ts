@@ -9,8 +9,10 @@
  * - The effective list is the tried policies that the allow-list holds; none → the job fails in Prepare.
  */
 
-/** Runner names → Kubernetes names. */
-export const K8S_PULL_POLICY: Readonly<Record<string, string>> = { always: 'Always', never: 'Never', 'if-not-present': 'IfNotPresent' }
+/** Runner names → Kubernetes names; "" is no policy (no imagePullPolicy: the cluster's default), as in the runner. */
+export const K8S_PULL_POLICY: Readonly<Record<string, string>> = { '': '', always: 'Always', never: 'Never', 'if-not-present': 'IfNotPresent' }
+
+const supported = (p: string): boolean => Object.hasOwn(K8S_PULL_POLICY, p)
 
 export type PullPolicySource = 'GitLab pipeline config' | 'Runner config' | 'Runner config (default)'
 
@@ -31,9 +33,9 @@ const toK8s = (ps: readonly string[]): string[] => ps.map((p) => K8S_PULL_POLICY
 
 export function effectivePullPolicies(asked: readonly string[] | undefined, configPolicies: readonly string[], allowedPolicies: readonly string[]): PullPolicyDecision {
   const unsupported: PullPolicyDecision['unsupported'] = [
-    ...(asked ?? []).filter((p) => !K8S_PULL_POLICY[p]).map((value) => ({ key: 'job' as const, value })),
-    ...configPolicies.filter((p) => !K8S_PULL_POLICY[p]).map((value) => ({ key: 'pull_policy' as const, value })),
-    ...allowedPolicies.filter((p) => !K8S_PULL_POLICY[p]).map((value) => ({ key: 'allowed_pull_policies' as const, value })),
+    ...(asked ?? []).filter((p) => !supported(p)).map((value) => ({ key: 'job' as const, value })),
+    ...configPolicies.filter((p) => !supported(p)).map((value) => ({ key: 'pull_policy' as const, value })),
+    ...allowedPolicies.filter((p) => !supported(p)).map((value) => ({ key: 'allowed_pull_policies' as const, value })),
   ]
   const fromJob = asked !== undefined && asked.length > 0
   const source: PullPolicySource = fromJob ? 'GitLab pipeline config' : configPolicies.length > 0 ? 'Runner config' : 'Runner config (default)'

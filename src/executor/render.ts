@@ -5,6 +5,7 @@
  */
 import jsonPatch, { type Operation } from 'fast-json-patch'
 import { parse as parseYaml } from 'yaml'
+import type { V1PodDisruptionBudget } from '@kubernetes/client-node'
 import type { V1Affinity, V1PodDNSConfig, V1Capabilities, V1Container, V1EnvVar, V1HostAlias, V1Pod, V1PodSecurityContext, V1ResourceRequirements, V1Secret, V1SecurityContext, V1Service, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node'
 import type { CiImage, CiJob, CiService } from '../ci/types.js'
 import type { LoadedRunner } from '../config/types.js'
@@ -12,8 +13,11 @@ import { isObject, kube } from '../config/load.js'
 import { parseQuantity, toJsRegExp } from '../config/values.js'
 import { resolveFeatureFlags } from '../config/feature-flags.js'
 import type { CatalogId } from '../catalog/ids.js'
-import { isSecret } from '../util/secret.js'
+import { isSecret, type Secret } from '../util/secret.js'
 import { effectivePullPolicies, showPolicies } from './pull-policy.js'
+import { SHELL_DETECT, containerCommand, isPowerShell, windowsPermissionsCommand } from './shell.js'
+import { jobId as validateJobId, splitUser } from './user.js'
+import { evaluatePodSecurity, podSecurityLevel, type PssLevel } from './pod-security.js'
 import { DNS_LABEL, DNS_SUBDOMAIN, generateResourceName, makeRfc1123Compatible, projectUniqueName, sanitizeLabel, seededRandom, shortenToken } from './names.js'
 
 export const RUNNER_VERSION = '19.4.0'
@@ -27,6 +31,8 @@ export interface RenderInput {
   jobId?: number
   projectId?: number
   concurrentId?: number
+  /** The runner token to name objects with (its short form, as the runner does); default: the config's. */
+  runnerToken?: Secret
   /** Variables the job sees besides its own (predefined CI_* variables). */
   variables?: Record<string, string>
   /** Random source for name suffixes (seeded by default so renders are reproducible). */
@@ -61,22 +67,25 @@ export interface RenderedJob {
   secrets: V1Secret[]
   services: V1Service[]
   pod: V1Pod
+  /** The PodDisruptionBudget of pod_disruption_budget = true (created right after the pod, owned by it). */
+  podDisruptionBudget?: V1PodDisruptionBudget
   /** Every object in creation order (pod included), apiVersion/kind set. */
-  objects: Array<V1Secret | V1Service | V1Pod>
+  objects: Array<V1Secret | V1Service | V1Pod | V1PodDisruptionBudget>
   order: CreationStep[]
   /** Behaviours that depend on the runner version, settings that were ignored, and similar. */
   notes: string[]
   problems: RenderProblem[]
   /** Requests and limits of all containers (init containers count with their maximum), in base units. */
   footprint: Footprint
+  /** The highest Pod Security Standards level (latest) the pod meets, and what keeps it from the next. */
+  podSecurity: { level: PssLevel; notMet: Array<{ level: PssLevel; reasons: string[] }> }
 }
 
 const DEFAULT_CAP_DROP = ['NET_RAW']
 const HELPER_REGISTRY = 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper'
 const DNS: Record<string, string> = { '': 'ClusterFirst', none: 'None', default: 'Default', 'cluster-first': 'ClusterFirst', 'cluster-first-with-host-net': 'ClusterFirstWithHostNet' }
 
-/** The shell the build and helper containers start: the first of the usual shells that exists. */
-export const SHELL_DETECT = 'for s in /usr/local/bin/bash /usr/bin/bash /bin/bash /usr/local/bin/sh /usr/bin/sh /bin/sh /busybox/sh; do if [ -x "$s" ]; then exec "$s"; fi; done; echo shell not found; exit 1'
+export { SHELL_DETECT }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined)
 const strs = (v: unknown): string[] => (typeof v === 'string' ? (v ? [v] : []) : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
@@ -120,11 +129,17 @@ export function renderJob(input: RenderInput): RenderedJob {
   const runnerEnv = Object.fromEntries(strs(runner.settings.environment).filter((e) => e.includes('=')).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]))
   const vars: Record<string, string> = { ...base, ...(input.variables ?? {}), ...runnerEnv, ...(job?.variables ?? {}) }
   const attach = !ff.FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY
-  const windows = map(k.node_selector)['kubernetes.io/os'] === 'windows'
+  // The node selector after KUBERNETES_NODE_SELECTOR_* overwrites: it also picks the helper image's OS and architecture.
+  const nodeSelector = { ...map(k.node_selector), ...prefixedOverwrites(vars, 'KUBERNETES_NODE_SELECTOR_', str(k.node_selector_overwrite_allowed), problem) }
+  const os = nodeSelector['kubernetes.io/os'] || 'linux'
+  if (os !== 'linux' && os !== 'windows') problem(`prepare helper image: unsupported OSType ${JSON.stringify(os)}`, 'config-invalid')
+  const windows = os === 'windows'
+  const shell = str(runner.settings.shell) ?? (windows ? 'pwsh' : 'bash')
 
   // Overwrites from job variables, each only within its allow-list (runner-facts §1.5, §3.1).
   const overwrite = (variable: string, allowedKey: string): string | undefined => {
-    const value = vars[variable]
+    // The runner expands the value with the job's variables before matching it (namespace-$CI_CONCURRENT_ID).
+    const value = vars[variable] === undefined ? undefined : expand(vars[variable], vars)
     const allowed = str(k[allowedKey])
     if (value === undefined || value === '' || !allowed) return undefined
     if (!safeMatch(allowed, value)) {
@@ -147,14 +162,14 @@ export function renderJob(input: RenderInput): RenderedJob {
   const serviceAccount = overwrite('KUBERNETES_SERVICE_ACCOUNT_OVERWRITE', 'service_account_overwrite_allowed') ?? str(k.service_account)
 
   // Names.
-  const tokenValue = runner.settings.token
+  const tokenValue = input.runnerToken ?? runner.settings.token
   const token = isSecret(tokenValue) ? tokenValue.reveal() : typeof tokenValue === 'string' ? tokenValue : ''
-  const short = shortenToken(token || 'local')
+  const short = shortenToken(token)
   const unique = projectUniqueName(short, projectId, input.concurrentId ?? 0)
   const podName = generateResourceName(unique, random)
 
   // Images and services.
-  const helperImage = str(k.helper_image) ? expand(k.helper_image as string, vars) : defaultHelperImage(k, runner, windows, ff)
+  const helperImage = str(k.helper_image) ? expand(k.helper_image as string, vars) : defaultHelperImage(k, nodeSelector, shell, windows, ff, vars)
   const jobImage: CiImage | undefined = job?.image?.name ? job.image : str(k.image) ? { name: k.image as string } : undefined
   if (!jobImage) problem('check defaults error: no image specified and no default set in config', 'image-not-allowed')
   const buildImage = jobImage ? expand(jobImage.name, vars) : ''
@@ -231,6 +246,23 @@ export function renderJob(input: RenderInput): RenderedJob {
     return { ...(add.length ? { add } : {}), ...(drop.length ? { drop } : {}) }
   }
   const podSc = podSecurityContext(k.pod_security_context)
+  const allowedUsers = strs(k.allowed_users)
+  const allowedGroups = strs(k.allowed_groups)
+  /** A container's security context with the job's (or service's) `kubernetes: user` where neither context sets the ID. */
+  const securityContextFor = (key: string, container: string, jobUser: string | undefined): V1SecurityContext | undefined => {
+    const sc = securityContext(key) ?? {}
+    const { uid, gid } = splitUser(jobUser ? expand(jobUser, vars) : '')
+    for (const [kind, value, field] of [['user', uid, 'runAsUser'], ['group', gid, 'runAsGroup']] as const) {
+      if (sc[field] !== undefined) {
+        if (value !== '') notes.push(`Overriding ${kind} for container ${JSON.stringify(container)} to ${JSON.stringify(value)} is not allowed: ${kind} is set to ${sc[field]} in ${isObject(k[key]) && typeof (k[key] as Record<string, unknown>)[`run_as_${kind}`] === 'number' ? 'container' : 'pod'} security context`)
+        continue
+      }
+      const r = validateJobId(value, kind, kind === 'user' ? allowedUsers : allowedGroups, container)
+      if (r.warning) problem(r.warning, 'config-invalid', false)
+      if (r.id !== undefined) sc[field] = r.id
+    }
+    return Object.keys(sc).length > 0 ? sc : undefined
+  }
   const securityContext = (key: string): V1SecurityContext | undefined => {
     const c = isObject(k[key]) ? (k[key] as Record<string, unknown>) : {}
     const sc: V1SecurityContext = {}
@@ -260,18 +292,19 @@ export function renderJob(input: RenderInput): RenderedJob {
   const scriptsDir = `${(str(k.scripts_base_dir) ?? '').replace(/[/\\]+$/, '')}/scripts-${projectId}-${jobId}`
   const logsDir = `${(str(k.logs_base_dir) ?? '').replace(/[/\\]+$/, '')}/logs-${projectId}-${jobId}`
   const { volumes: userVolumes, mounts: userMounts } = configVolumes(k, vars)
+  const buildsDirMounted = userMounts.some((m) => m.mountPath === buildsDir)
   const mounts: V1VolumeMount[] = []
   const dumbInit = Boolean(ff.FF_USE_DUMB_INIT_WITH_KUBERNETES_EXECUTOR) && !windows
   if (attach || dumbInit) mounts.push({ name: 'scripts', mountPath: scriptsDir })
   if (attach) mounts.push({ name: 'logs', mountPath: logsDir })
   mounts.push(...userMounts)
-  if (!userMounts.some((m) => m.mountPath === buildsDir)) mounts.push({ name: 'repo', mountPath: buildsDir })
-  const volumes: V1Volume[] = [...userVolumes, { name: 'repo', emptyDir: {} }]
+  if (!buildsDirMounted) mounts.push({ name: 'repo', mountPath: buildsDir })
+  const volumes: V1Volume[] = [...userVolumes, ...(buildsDirMounted ? [] : [{ name: 'repo', emptyDir: {} }])]
   if (attach || dumbInit) volumes.push({ name: 'scripts', emptyDir: {} })
   if (attach) volumes.push({ name: 'logs', emptyDir: {} })
 
   const lifecycle = containerLifecycle(k.container_lifecycle)
-  const shellCommand = dumbInit ? [`${scriptsDir}/dumb-init`, '--', 'sh', '-c', SHELL_DETECT] : ['sh', '-c', SHELL_DETECT]
+  const shellCommand = containerCommand(shell, dumbInit ? { scriptsDir } : undefined)
   const withCommon = (c: V1Container): V1Container => ({ ...c, ...(lifecycle ? { lifecycle } : {}) })
 
   const env: V1EnvVar[] = Object.entries(vars)
@@ -284,6 +317,7 @@ export function renderJob(input: RenderInput): RenderedJob {
   const proxies: Array<{ name: string; ports: number[] }> = []
   const portsOf = (ports: CiImage['ports']): number[] => (ports ?? []).map((p) => p.number)
   if (portsOf(jobImage?.ports).length > 0) proxies.push({ name: 'build', ports: portsOf(jobImage?.ports) })
+  const buildSc = securityContextFor('build_container_security_context', 'build', jobImage?.kubernetes?.user)
   const build: V1Container = withCommon({
     name: 'build',
     image: buildImage,
@@ -294,7 +328,7 @@ export function renderJob(input: RenderInput): RenderedJob {
     stdin: true,
     volumeMounts: mounts,
     ...(resources('') ? { resources: resources('') } : {}),
-    ...(securityContext('build_container_security_context') ? { securityContext: securityContext('build_container_security_context') } : {}),
+    ...(buildSc ? { securityContext: buildSc } : {}),
   })
   const helperPolicy = policyFor('helper', jobImage?.pull_policy)
   const helper: V1Container = withCommon({
@@ -319,6 +353,7 @@ export function renderJob(input: RenderInput): RenderedJob {
     const ports = portsOf(s.ports)
     if (ports.length > 0) for (const alias of aliases.length > 0 ? aliases : [`proxy-${name}`]) proxies.push({ name: alias, ports })
     const svcVars = Object.fromEntries(Object.entries(s.variables ?? {}).map(([kk, v]) => [kk, expand(v, vars)]))
+    const svcSc = securityContextFor('service_container_security_context', name, s.kubernetes?.user)
     return withCommon({
       name,
       image: expand(s.name, vars),
@@ -330,20 +365,19 @@ export function renderJob(input: RenderInput): RenderedJob {
       stdin: true,
       volumeMounts: mounts,
       ...(resources('service_', { ...vars, ...svcVars }) ? { resources: resources('service_', { ...vars, ...svcVars }) } : {}),
-      ...(securityContext('service_container_security_context') ? { securityContext: securityContext('service_container_security_context') } : {}),
+      ...(svcSc ? { securityContext: svcSc } : {}),
     })
   })
   serviceContainers.sort((a, b) => a.name.localeCompare(b.name))
 
   const initContainers: V1Container[] = []
   if (ff.FF_DISABLE_UMASK_FOR_KUBERNETES_EXECUTOR) {
-    initContainers.push({ name: 'init-build-uid-gid-collector', image: buildImage, command: ['sh', '-c', `> ${buildsDir}/.gitlab-build-uid-gid`], volumeMounts: mounts, ...(securityContext('build_container_security_context') ? { securityContext: securityContext('build_container_security_context') } : {}) })
+    initContainers.push({ name: 'init-build-uid-gid-collector', image: buildImage, command: ['sh', '-c', `> ${buildsDir}/.gitlab-build-uid-gid`], volumeMounts: mounts, ...(buildSc ? { securityContext: buildSc } : {}) })
   }
   if (attach || dumbInit) {
     const initSc = securityContext('init_permissions_container_security_context')
-    const command = windows
-      ? ['pwsh', '-c', `icacls $env:${logsDir} /grant 'Everyone:(OI)(CI)F' /q; icacls ${buildsDir} /grant 'Everyone:(OI)(CI)F' /q`]
-      : ['sh', '-c', `touch ${logsDir}/output.log && (chmod 777 ${logsDir}/output.log || exit 0)${dumbInit ? `\ncp /usr/bin/dumb-init ${scriptsDir}` : ''}`]
+    const linux = [...(attach ? [`touch ${logsDir}/output.log && (chmod 777 ${logsDir}/output.log || exit 0)`] : []), ...(dumbInit ? [`cp /usr/bin/dumb-init ${scriptsDir}`] : [])]
+    const command = windows ? windowsPermissionsCommand(isPowerShell(shell) ? shell : 'pwsh', logsDir, buildsDir) : ['sh', '-c', linux.join(';\n')]
     initContainers.push({
       name: 'init-permissions',
       image: helperImage,
@@ -377,7 +411,7 @@ export function renderJob(input: RenderInput): RenderedJob {
   const timeout = job?.timeout ?? 3600
   const annotations: Record<string, string> = {
     'job.runner.gitlab.com/id': String(jobId),
-    'job.runner.gitlab.com/url': vars.CI_JOB_URL ?? '',
+    'job.runner.gitlab.com/url': jobUrl(vars.CI_REPOSITORY_URL ?? vars.CI_PROJECT_URL ?? '', jobId),
     'job.runner.gitlab.com/sha': vars.CI_COMMIT_SHA ?? '',
     'job.runner.gitlab.com/before_sha': vars.CI_COMMIT_BEFORE_SHA ?? '',
     'job.runner.gitlab.com/ref': vars.CI_COMMIT_REF_NAME ?? '',
@@ -389,7 +423,6 @@ export function renderJob(input: RenderInput): RenderedJob {
   }
 
   // Scheduling and DNS.
-  const nodeSelector = { ...map(k.node_selector), ...prefixedOverwrites(vars, 'KUBERNETES_NODE_SELECTOR_', str(k.node_selector_overwrite_allowed), problem) }
   const tolerations = podTolerations({ ...map(k.node_tolerations), ...tolerationOverwrites(vars, str(k.node_tolerations_overwrite_allowed), problem) })
   // Pod-level requests and limits (pod_cpu_*, pod_memory_*; runner 18.10+), with KUBERNETES_POD_* overwrites.
   const podResources = resources('pod_')
@@ -478,10 +511,19 @@ export function renderJob(input: RenderInput): RenderedJob {
   })
   if (servicesOut.length > 0) notes.push('proxy Services are created after the pod, each with an ownerReference to it (left out here: it needs the uid the API server gives the pod)')
 
+  // pod_disruption_budget (runner 18.11+): minAvailable 1 over the job's pod, created right after the pod
+  // with an ownerReference to it, so drains and upgrades do not evict a running job.
+  const pdb: V1PodDisruptionBudget | undefined =
+    k.pod_disruption_budget === true
+      ? { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: `${podName}-pdb`, namespace }, spec: { minAvailable: 1, selector: { matchLabels: { 'job.runner.gitlab.com/pod': sanitizeLabel(unique) } } } }
+      : undefined
+  if (pdb) notes.push(`PodDisruptionBudget ${pdb.metadata!.name} (minAvailable 1) is created after the pod, with an ownerReference to it`)
+
   const order: CreationStep[] = [
     ...(createsNamespace ? [{ kind: 'Namespace', name: createsNamespace, owner: 'none' as const }] : []),
     ...secrets.map((s) => ({ kind: 'Secret', name: s.metadata!.name!, owner: 'after-pod-create' as const })),
     { kind: 'Pod', name: podName, owner: 'none' },
+    ...(pdb ? [{ kind: 'PodDisruptionBudget', name: pdb.metadata!.name!, owner: 'with-create' as const }] : []),
     ...servicesOut.map((s) => ({ kind: 'Service', name: s.metadata!.name!, owner: 'with-create' as const })),
   ]
   if (secrets.length) notes.push('the credentials secret is created before the pod and gets its ownerReference only after the pod exists (runner 14.2+): a failed pod create leaves it behind')
@@ -495,12 +537,39 @@ export function renderJob(input: RenderInput): RenderedJob {
     secrets,
     services: servicesOut,
     pod,
-    objects: [...secrets, pod, ...servicesOut],
+    ...(pdb ? { podDisruptionBudget: pdb } : {}),
+    objects: [...secrets, pod, ...(pdb ? [pdb] : []), ...servicesOut],
     order,
     notes,
     problems,
     footprint: footprintOf(pod),
+    podSecurity: podSecuritySummary(pod),
   }
+}
+
+function podSecuritySummary(pod: V1Pod): RenderedJob['podSecurity'] {
+  const level = podSecurityLevel(pod)
+  const higher = (['baseline', 'restricted'] as const).filter((l) => (l === 'baseline' ? level === 'privileged' : level !== 'restricted'))
+  return { level, notMet: higher.map((l) => ({ level: l, reasons: evaluatePodSecurity(pod, l).map((v) => v.reason) })) }
+}
+
+/**
+ * The job's web URL as the runner builds it (Job.JobURL): the repository URL without credentials, query or
+ * fragment, a trailing .git dropped, then /-/jobs/<id>. An empty repository URL gives "/-/jobs/<id>".
+ */
+export function jobUrl(repoUrl: string, jobId: number): string {
+  let clean = repoUrl
+  try {
+    const u = new URL(repoUrl)
+    u.username = ''
+    u.password = ''
+    u.search = ''
+    u.hash = ''
+    clean = u.toString()
+  } catch {
+    // Not a URL (empty, or a local path): used as it is.
+  }
+  return `${clean.replace(/\.git$/, '')}/-/jobs/${jobId}`
 }
 
 function safeMatch(pattern: string, value: string): boolean {
@@ -548,18 +617,21 @@ function tolerationOverwrites(vars: Record<string, string>, allowed: string | un
   return out
 }
 
-function defaultHelperImage(k: Record<string, unknown>, runner: LoadedRunner, windows: boolean, ff: Record<string, boolean>): string {
-  const sel = map(k.node_selector)
-  const archMap: Record<string, string> = { amd64: 'x86_64', arm64: 'arm64', arm: 'arm', s390x: 's390x', ppc64le: 'ppc64le' }
-  const arch = archMap[sel['kubernetes.io/arch'] ?? 'amd64'] ?? sel['kubernetes.io/arch']!
+/** Architectures as the helper image tags name them (helperimage's linux/windows info). */
+const HELPER_ARCH: Record<string, string> = { amd64: 'x86_64', x86_64: 'x86_64', arm64: 'arm64', aarch64: 'arm64', arm: 'arm', armv6l: 'arm', armv7l: 'arm' }
+
+function defaultHelperImage(k: Record<string, unknown>, sel: Record<string, string>, shell: string, windows: boolean, ff: Record<string, boolean>, vars: Record<string, string>): string {
+  const asked = sel['kubernetes.io/arch'] || 'amd64'
+  const arch = HELPER_ARCH[asked] ?? asked
   const rev = `v${RUNNER_VERSION}`
   if (windows) {
     const build = sel['node.kubernetes.io/windows-build'] ?? ''
     const base = build.startsWith('10.0.17763') ? '1809' : build.startsWith('10.0.26100') ? '24H2' : '21H2'
     return `${HELPER_REGISTRY}:${arch}-${rev}-servercore${base}`
   }
-  const flavor = ff.FF_CONCRETE ? 'concrete' : (str(k.helper_image_flavor) ?? 'alpine')
-  const pwsh = runner.settings.shell === 'pwsh' ? '-pwsh' : ''
+  // An explicit helper_image_flavor wins over FF_CONCRETE.
+  const flavor = str(k.helper_image_flavor) ? expand(k.helper_image_flavor as string, vars) : ff.FF_CONCRETE ? 'concrete' : 'alpine'
+  const pwsh = shell === 'pwsh' ? '-pwsh' : ''
   return `${HELPER_REGISTRY}:${flavor === 'alpine' ? '' : `${flavor}-`}${arch}-${rev}${pwsh}`
 }
 
@@ -627,7 +699,7 @@ function configVolumes(k: Record<string, unknown>, vars: Record<string, string>)
     mount(x, String(x.name))
   }
   for (const x of list('csi')) {
-    volumes.push({ name: String(x.name), csi: { driver: String(x.driver ?? ''), ...(str(x.fs_type) ? { fsType: x.fs_type as string } : {}), ...(x.read_only === true ? { readOnly: true } : {}), ...(isObject(x.volume_attributes) ? { volumeAttributes: map(x.volume_attributes) } : {}) } })
+    volumes.push({ name: String(x.name), csi: { driver: String(x.driver ?? ''), ...(str(x.fs_type) ? { fsType: x.fs_type as string } : {}), readOnly: x.read_only === true, ...(isObject(x.volume_attributes) ? { volumeAttributes: map(x.volume_attributes) } : {}) } })
     mount(x, String(x.name))
   }
   for (const x of list('nfs')) {

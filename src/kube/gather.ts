@@ -266,7 +266,7 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
         if (perJob) return { name: ns, exists: false, labels: {}, createdPerJob: true }
         try {
           const n = await target.call('get namespace', () => core.readNamespace({ name: ns }))
-          return { name: ns, exists: true, labels: n.metadata?.labels ?? {} }
+          return { name: ns, exists: true, labels: n.metadata?.labels ?? {}, annotations: n.metadata?.annotations ?? {} }
         } catch (err) {
           if (err instanceof ApiError && err.status === 404) return { name: ns, exists: false, labels: {} }
           throw err
@@ -275,6 +275,18 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
     })())
   const tasks: Array<() => Promise<void>> = [
     readNamespace,
+    async () => {
+      // OpenShift admits pods through SecurityContextConstraints; discovery of its API group tells.
+      facts.openshiftScc = await attempt({ verb: 'get', resource: 'apis/security.openshift.io/v1', run: async () => {
+        try {
+          await target.getJson('/apis/security.openshift.io/v1')
+          return true
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 404) return false
+          throw err
+        }
+      } })
+    },
     async () => {
       facts.access = await attempt({ verb: 'create', resource: 'selfsubjectaccessreviews', run: async () => {
         const perms = input.permissions.filter((p) => !p.grantedByDefault)

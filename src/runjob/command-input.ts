@@ -1,7 +1,7 @@
 import path from 'node:path'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { loadConfig, selectRunners } from '../config/load.js'
-import { jobFromFlags } from '../executor/job-input.js'
+import { jobFromFlags, jobIdentity } from '../executor/job-input.js'
 import { renderJob } from '../executor/render.js'
 import { cryptoRandom } from '../executor/names.js'
 import { matchMessage } from '../catalog/match.js'
@@ -28,6 +28,10 @@ export interface RunJobFlags {
   'request-timeout'?: number
   context?: string
   namespace?: string
+  'job-id'?: number
+  'project-id'?: number
+  'concurrent-id'?: number
+  'runner-token'?: string
 }
 
 export const explainWithCatalog: Explain = (message) => {
@@ -53,9 +57,10 @@ export async function runJobInput(flags: RunJobFlags, opts: RunJobInputOptions =
   const runner = runners[0]!
   // The project is the repository holding the CI file (its folder without git); CI_COMMIT_* come from its HEAD.
   const checkout = await projectOf(path.resolve(flags['ci-file']))
-  const { job, variables } = await jobFromFlags(runner, { 'ci-file': flags['ci-file'], job: flags.job, ...(flags.var ? { var: flags.var } : {}) }, checkout)
+  const identity = jobIdentity(flags)
+  const { job, variables } = await jobFromFlags(runner, { 'ci-file': flags['ci-file'], job: flags.job, ...(flags.var ? { var: flags.var } : {}) }, checkout, identity)
   refuseUnrunnable(job!)
-  const rendered = renderJob({ runner, job: job!, variables, random: opts.random ?? cryptoRandom(), ...(flags.namespace ? { namespace: flags.namespace } : {}) })
+  const rendered = renderJob({ runner, job: job!, variables, ...identity, random: opts.random ?? cryptoRandom(), ...(flags.namespace ? { namespace: flags.namespace } : {}) })
   const fatal = rendered.problems.find((p) => p.fatal)
   if (fatal) throw usageError('job-refused', `the runner would refuse this job: ${fatal.message}`, { ref: fatal.catalog })
   const target = await resolveCluster({ runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags['request-timeout'] ? { timeoutMs: flags['request-timeout'] } : {}), namespace: rendered.namespace, ...(opts.retry ? { retry: opts.retry } : {}) })

@@ -12,6 +12,7 @@ import Explain from '../../src/commands/explain.js'
 import { runCli } from '../helpers/cli.js'
 import { runCommand } from '../helpers/run-command.js'
 import { schemaErrors } from './mini-schema.js'
+import { CATALOG } from '../../src/catalog/index.js'
 import { startFakeGitlab, throwawayCert, type FakeGitlab } from '../gitlab/fake-gitlab.js'
 
 const QUOTA = 'ERROR: Job failed (system failure): pods "runner-z36gywsv-project-7-concurrent-37498b9" is forbidden: exceeded quota: all-resources, requested: requests.memory=1536Mi, used: requests.memory=57232Mi, limited: requests.memory=56Gi'
@@ -186,9 +187,9 @@ describe('gkr catalog (in-process)', () => {
     const r = await runCommand(Catalog, [])
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/^rbac-forbidden\s+The executor's service account lacks a permission$/m)
-    expect(r.stdout.trim().split('\n')).toHaveLength(37)
+    expect(r.stdout.trim().split('\n')).toHaveLength(CATALOG.length)
     const j = JSON.parse((await runCommand(Catalog, ['--json'])).stdout)
-    expect(j.result.entries).toHaveLength(37)
+    expect(j.result.entries).toHaveLength(CATALOG.length)
     expect(j.result.entries[0]).toEqual({
       id: 'job-failed-system-failure-timed-out-waiting-for-pod-to-start',
       title: 'Job failed (system failure): timed out waiting for pod to start',

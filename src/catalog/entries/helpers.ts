@@ -33,6 +33,8 @@ export const OWN_DOCS: Record<string, string> = {
   'config-invalid': 'https://docs.gitlab.com/runner/configuration/advanced-configuration/',
   'gitlab-unreachable': 'https://docs.gitlab.com/runner/configuration/tls-self-signed/',
   'runner-token-invalid': 'https://docs.gitlab.com/runner/register/',
+  'pod-security-violation': 'https://kubernetes.io/docs/concepts/security/pod-security-standards/',
+  'scc-denied': 'https://docs.gitlab.com/runner/configuration/configuring_runner_operator/',
 }
 
 export const ownRef = (id: string): string => {

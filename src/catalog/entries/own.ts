@@ -514,4 +514,60 @@ export const ownEntries: CatalogEntry[] = [
       fix: ['GitLabでRunnerを作成し直し、新しい認証トークンを`token`に設定します。'],
     },
   },
+  {
+    id: 'pod-security-violation',
+    title: 'Pod Security Admission rejected the job pod',
+    ref: ownRef('pod-security-violation'),
+    source: 'gkr',
+    symptoms: [sym('violates podsecurity', /violates PodSecurity "(?<level>[a-z]+):(?<version>[^"]+)": (?<reason>.+)/, 55)],
+    explanation:
+      'The namespace carries a pod-security.kubernetes.io/enforce label (baseline or restricted), and the pod the runner built breaks one or more controls of that level. Each part of the message names a control and the containers or fields at fault. With the default config the runner\'s pods meet baseline but not restricted; privileged Docker-in-Docker breaks baseline too.',
+    causes: [
+      'The namespace enforces restricted, and the config sets no allow_privilege_escalation = false, no cap_drop = ["ALL"], no run_as_non_root and no seccomp profile.',
+      'privileged = true (Docker-in-Docker) or host_path volumes in a namespace that enforces baseline.',
+    ],
+    fix: {
+      steps: [
+        'Run `gkr doctor`: the pod-security check lists every control the pod breaks and prints the config.toml that makes it comply.',
+        'Or give the runner a namespace whose level the job pods meet (ask the cluster admin for a namespace with a lower enforce level).',
+      ],
+      snippet: { lang: 'toml', text: '[runners.kubernetes]\n  allow_privilege_escalation = false\n  cap_drop = ["ALL"]\n  [runners.kubernetes.pod_security_context]\n    run_as_non_root = true\n    run_as_user = 1000\n  [runners.kubernetes.pod_security_context.seccomp_profile]\n    type = "RuntimeDefault"' },
+    },
+    configKeys: ['runners.kubernetes.pod_security_context', 'runners.kubernetes.allow_privilege_escalation', 'runners.kubernetes.cap_drop', 'runners.kubernetes.privileged'],
+    checks: ['cluster-pod-security'],
+    examples: [
+      'ERROR: Job failed (system failure): prepare environment: setting up build pod: pods "runner-abcdefghi-project-1-concurrent-0-x1y2z3w4" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (containers "init-permissions", "build", "helper" must set securityContext.allowPrivilegeEscalation=false)',
+    ],
+    ja: {
+      title: 'Pod Security Admissionがジョブのポッドを拒否した',
+      explanation: '名前空間のpod-security.kubernetes.io/enforceラベル（baselineまたはrestricted）に対して、Runnerが作ったポッドがいくつかの制御に違反しています。メッセージの各部分が制御と該当するコンテナやフィールドを示します。',
+      fix: ['`gkr doctor`を実行すると、違反している制御と、準拠させるconfig.tomlが表示されます。', 'またはジョブのポッドが満たすレベルの名前空間をRunnerに使わせます。'],
+    },
+  },
+  {
+    id: 'scc-denied',
+    title: 'OpenShift\'s SecurityContextConstraints rejected the job pod',
+    ref: ownRef('scc-denied'),
+    source: 'gkr',
+    symptoms: [sym('unable to validate against any security context constraint', /unable to validate against any security context constraint: \[(?<reasons>.+)\]/, 55)],
+    explanation:
+      'On OpenShift every pod must fit a SecurityContextConstraints its service account may use; for ordinary service accounts that is restricted-v2: no privileged containers, no privilege escalation, no added capabilities, a UID from the namespace\'s range (or none), only safe volume types. The message lists what broke each constraint.',
+    causes: ['The config sets run_as_user or fs_group outside the namespace\'s range, privileged = true, cap_add, or host_path volumes.'],
+    fix: {
+      steps: [
+        'Remove run_as_user and fs_group from the config (OpenShift assigns them from the namespace\'s range), set privileged = false and allow_privilege_escalation = false, and drop cap_add.',
+        'Or have the cluster admin grant the runner\'s service account a wider SCC (for example anyuid) with `oc adm policy add-scc-to-user`.',
+      ],
+    },
+    configKeys: ['runners.kubernetes.pod_security_context', 'runners.kubernetes.privileged', 'runners.kubernetes.cap_add'],
+    checks: ['cluster-pod-security'],
+    examples: [
+      'ERROR: Job failed (system failure): prepare environment: setting up build pod: pods "runner-abcdefghi-project-1-concurrent-0-x1y2z3w4" is forbidden: unable to validate against any security context constraint: [provider restricted-v2: spec.containers[0].securityContext.privileged: Invalid value: true: Privileged containers are not allowed]',
+    ],
+    ja: {
+      title: 'OpenShiftのSecurityContextConstraintsがジョブのポッドを拒否した',
+      explanation: 'OpenShiftではポッドがサービスアカウントの使えるSCC（通常はrestricted-v2）に収まる必要があります。メッセージが各制約の違反を示します。',
+      fix: ['run_as_userとfs_groupを外し（OpenShiftが名前空間の範囲から割り当てます）、privileged = false、allow_privilege_escalation = falseにしてcap_addを外します。', 'またはクラスター管理者にサービスアカウントへanyuidなどのSCCを付与してもらいます。'],
+    },
+  },
 ]

@@ -6,6 +6,7 @@ import dryRun from './dry-run.js'
 import quota from './quota.js'
 import limitRange from './limit-range.js'
 import readOnlyPolicy from './read-only-policy.js'
+import podSecurity from './pod-security.js'
 import leakedResources from './leaked-resources.js'
 import scheduling from './scheduling.js'
 import managerPod from './manager-pod.js'
@@ -15,4 +16,4 @@ import apiHealth from './api-health.js'
 import { probeDns, probeMtu, probeStart } from './probe.js'
 
 /** Checks that judge facts gathered from a cluster. */
-export const clusterChecks: readonly Check[] = [namespace, permissions, references, dryRun, quota, limitRange, leakedResources, scheduling, managerPod, webhooks, readOnlyPolicy, pendingPods, apiHealth, probeStart, probeDns, probeMtu]
+export const clusterChecks: readonly Check[] = [namespace, permissions, references, dryRun, quota, limitRange, leakedResources, scheduling, managerPod, webhooks, readOnlyPolicy, podSecurity, pendingPods, apiHealth, probeStart, probeDns, probeMtu]

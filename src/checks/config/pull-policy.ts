@@ -20,7 +20,7 @@ export default defineCheck({
     const allowed = strList(kc.allowed_pull_policies)
     for (const [key, list] of [['pull_policy', policies], ['allowed_pull_policies', allowed]] as const) {
       for (const p of list) {
-        if (!(PULL_POLICIES as readonly string[]).includes(p)) out.push({ message: `${key} contains ${JSON.stringify(p)}: jobs fail with 'unsupported pull policy: "${p}"'`, at: atKube(ctx, key), fix: { text: 'Use always, never or if-not-present.' } })
+        if (p !== '' && !(PULL_POLICIES as readonly string[]).includes(p)) out.push({ message: `${key} contains ${JSON.stringify(p)}: jobs fail with 'unsupported pull policy: "${p}"'`, at: atKube(ctx, key), fix: { text: 'Use always, never or if-not-present.' } })
       }
     }
     if (out.length > 0) return out
