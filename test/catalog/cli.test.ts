@@ -82,6 +82,9 @@ describe('gkr explain (in-process)', () => {
 
   it('checks results against the schema for real (the checker is not a no-op)', () => {
     expect(schemaErrors(schema, { source: { kind: 'pipe', name: '-' }, matched: true, matches: [{ id: 'X' }], lang: 'en', extra: 1 })).toEqual([
+      '$: missing answer',
+      '$: missing structure',
+      '$: missing dismissed',
       '$.source.kind: "pipe" not in ["message","file","stdin","job"]',
       '$.matches[0]: missing title',
       '$.matches[0]: missing ref',
@@ -91,6 +94,8 @@ describe('gkr explain (in-process)', () => {
       '$.matches[0]: missing weight',
       '$.matches[0]: missing occurrences',
       '$.matches[0]: missing lineNumbers',
+      '$.matches[0]: missing confidence',
+      '$.matches[0]: missing evidence',
       '$.matches[0].id: does not match ^[a-z0-9_-]+$',
       '$: unexpected property extra',
     ])
@@ -186,9 +191,9 @@ describe('gkr catalog (in-process)', () => {
     const r = await runCommand(Catalog, [])
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/^rbac-forbidden\s+The executor's service account lacks a permission$/m)
-    expect(r.stdout.trim().split('\n')).toHaveLength(37)
+    expect(r.stdout.trim().split('\n')).toHaveLength(43)
     const j = JSON.parse((await runCommand(Catalog, ['--json'])).stdout)
-    expect(j.result.entries).toHaveLength(37)
+    expect(j.result.entries).toHaveLength(43)
     expect(j.result.entries[0]).toEqual({
       id: 'job-failed-system-failure-timed-out-waiting-for-pod-to-start',
       title: 'Job failed (system failure): timed out waiting for pod to start',

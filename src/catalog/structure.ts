@@ -1,0 +1,109 @@
+/**
+ * What a job log says about itself, read the way an experienced engineer skims one: which executor
+ * ran the job (the banner), which stage a line belongs to (section markers and stage headings), which
+ * command the job was running (the `$ cmd` echo), how the job ended (system failure vs the script's
+ * exit code) and who printed a given line (the runner, kubectl, helm, terraform, the kubelet's events,
+ * the kernel, or the job's own command).
+ *
+ * Only lines that contain one of CONTEXT_NEEDLES (or a symptom needle) are ever looked at, so this
+ * costs nothing on the ordinary build output that makes up almost all of a large log.
+ */
+
+export type Emitter = 'runner' | 'kubectl' | 'helm' | 'terraform' | 'kubelet' | 'kernel' | 'job' | 'unknown'
+
+export type Verdict = { kind: 'system-failure' | 'script-failure'; lineNumber: number; exitCode?: number } | { kind: 'success'; lineNumber: number }
+
+export interface LogStructure {
+  /** From the banner: kubernetes, docker, docker+machine, shell, … (lower case). */
+  executor?: string
+  /** Another CI system's log (GitHub Actions), where no GitLab executor entry can apply. */
+  foreignCi?: string
+  /** Stages in the order they appeared (step_script, after_script, …). */
+  stages: string[]
+  verdict?: Verdict
+}
+
+/** Lower-case literals of the lines that carry structure. Kept rare: each one is decoded when it occurs. */
+export const CONTEXT_NEEDLES = [
+  'executor',
+  'section_start:',
+  'executing "step_script"',
+  'running after_script',
+  'getting source from git',
+  'uploading artifacts',
+  'job failed',
+  'job succeeded',
+  'build failed',
+  'process completed with exit code',
+  "the process '",
+  '##[',
+] as const
+
+const STAGE_HEADINGS: [RegExp, string][] = [
+  [/Executing "(\w+)" stage of the job script/, '$1'],
+  [/Running after_script/, 'after_script'],
+  [/Getting source from Git repository/, 'get_sources'],
+  [/Uploading artifacts/, 'upload_artifacts'],
+]
+
+/** Stages in which output comes from the job's own commands. */
+const SCRIPT_STAGES = new Set(['step_script', 'build_script', 'after_script', 'script'])
+
+export class StructureTracker {
+  readonly structure: LogStructure = { stages: [] }
+  private stage: string | undefined
+
+  get currentStage(): string | undefined {
+    return this.stage
+  }
+
+  inScript(): boolean {
+    return this.stage !== undefined && SCRIPT_STAGES.has(this.stage)
+  }
+
+  /** Updates the structure from one line (raw keeps the section markers the clean line lost). */
+  observe(raw: string, line: string, lineNumber: number): void {
+    const s = this.structure
+    if (raw.includes('section_start:')) {
+      const m = /section_start:\d+:([\w-]+)/.exec(raw)
+      if (m) this.enter(m[1]!)
+    }
+    for (const [re, name] of STAGE_HEADINGS) {
+      const m = re.exec(line)
+      if (m) this.enter(name === '$1' ? m[1]! : name)
+    }
+    const ex = /Preparing the "([\w+-]+)" executor/.exec(line) ?? /\bUsing ([A-Za-z][\w+-]*(?: [\w+-]+)?) executor\b/.exec(line)
+    if (ex && !s.executor) s.executor = ex[1]!.toLowerCase().replace(/ /g, '-')
+    if (/##\[(?:group|endgroup|error|warning|command)\]|Error: Process completed with exit code \d+|The process '[^']+' failed with exit code \d+/.test(line)) s.foreignCi ??= 'github-actions'
+    const failed = /\bJob failed \(system failure\)/.exec(line)
+    if (failed) s.verdict = { kind: 'system-failure', lineNumber }
+    else {
+      const code = /\b(?:Job|Build) failed(?::| with:)? (?:exit code|exit status) (\d+)/.exec(line) ?? /\bJob failed: command terminated with exit code (\d+)/.exec(line)
+      if (code) s.verdict = { kind: 'script-failure', lineNumber, exitCode: Number(code[1]) }
+      else if (/\bJob succeeded\b/.test(line)) s.verdict = { kind: 'success', lineNumber }
+    }
+  }
+
+  private enter(stage: string): void {
+    this.stage = stage
+    if (this.structure.stages.at(-1) !== stage) this.structure.stages.push(stage)
+  }
+}
+
+/**
+ * Who printed a line, from its own grammar first (kubectl's `Error from server`, helm's `Error: UPGRADE
+ * FAILED`, terraform's box drawing, the runner's `ERROR: Job failed`, event tables, kernel timestamps),
+ * then from where it appeared (inside the job script, after `$ kubectl …`).
+ */
+export function emitterOf(line: string, opts: { terraformBox?: boolean; inScript?: boolean; command?: string } = {}): Emitter {
+  if (opts.terraformBox) return 'terraform'
+  if (/\b(?:ERROR|WARNING): (?:Job failed|Preparation failed|Error cleaning up|Registering runner|Checking for jobs|Verifying runner|Failed to|Event retrieved)|^(?:Error: )?(?:Job failed|Error cleaning up)|\bWaiting for pod \S+ to be running|ContainersNotReady:|^\s*Running with gitlab-runner/.test(line)) return 'runner'
+  if (/\bError: (?:UPGRADE FAILED|INSTALLATION FAILED|query: failed to query|server-side apply failed|release \S+ failed|rendered manifests)|^Release "/.test(line)) return 'helm'
+  if (/(?:^|\s)Error from server\b|^(?:error|Unable to connect to the server|The connection to the server)\b/.test(line)) return 'kubectl'
+  if (/\bkernel: |^\[\s*\d+\.\d+\] |^\[\w{3} \w{3} +\d+ [\d:]+ \d{4}\] | invoked oom-killer:|Memory cgroup out of memory/.test(line)) return 'kernel'
+  if (/\bkubelet\b|^\s*(?:Warning|Normal)\s+[A-Z]\w+\s|\b(?:FailedScheduling|FailedMount|FailedCreate|FailedAttachVolume|NotTriggerScaleUp)\b|^\s*(?:Message|Reason|Status):\s/.test(line)) return 'kubelet'
+  const cmd = opts.command?.split(/\s+/)[0]
+  if (cmd && /^(?:kubectl|oc|helm|terraform|tofu)$/.test(cmd)) return cmd === 'oc' ? 'kubectl' : cmd === 'tofu' ? 'terraform' : (cmd as Emitter)
+  if (opts.inScript) return 'job'
+  return 'unknown'
+}
