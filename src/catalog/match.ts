@@ -9,7 +9,7 @@ import type { CatalogId } from './ids.js'
 import type { CatalogEntry, Symptom } from './types.js'
 import { CATALOG } from './index.js'
 import { NeedleSet } from './needles.js'
-import { CONTEXT_NEEDLES, StructureTracker, emitterOf, type Emitter } from './structure.js'
+import { CONTEXT_NEEDLES, STAGE_MARKERS, StructureTracker, emitterOf, stageOf, type Emitter } from './structure.js'
 import { diagnose, type Diagnosis, type DiagnoseContext } from './diagnose.js'
 
 export interface Match {
@@ -136,6 +136,8 @@ export class Scanner {
   readonly extra = new Map<CatalogId, number>()
   private readonly perEntry = new Map<CatalogId, number>()
   readonly tracker = new StructureTracker()
+  /** The last `$ cmd` echo seen before the current position. */
+  private command: string | undefined
 
   /**
    * Scans UTF-8 bytes, `buf[from, to)`, holding whole lines (the last one may lack its newline only at
@@ -153,12 +155,24 @@ export class Scanner {
       const raw = buf.toString('utf8', start, end)
       const line = normaliseLine(raw)
       const lower = line.toLowerCase()
-      if (CONTEXT.some((n) => lower.includes(n) || raw.includes(n))) this.tracker.observe(raw, line, this.lineNo + 1)
+      if (CONTEXT.some((n) => lower.includes(n))) this.tracker.observe(line, this.lineNo + 1)
       if (SYMPTOM_NEEDLES.some((n) => lower.includes(n))) this.symptoms(buf, from, to, start, end, raw, line)
       if (end >= to) break
       hit = NEEDLES.findEnd(buf, end + 1, to)
     }
     this.lineNo += countNewlineBytes(buf, counted, to)
+    // What the next chunk inherits: the stage and the command the job is in at the end of this one.
+    this.locate(buf, from, to)
+    const step = buf.indexOf(STEP_SCRIPT, from)
+    if (step >= 0 && step < to) this.tracker.saw('step_script')
+  }
+
+  /** Sets the current stage and command from the last markers before `pos` (kept when the chunk has none). */
+  private locate(buf: Buffer, from: number, pos: number): void {
+    const stage = stageBefore(buf, from, pos)
+    if (stage) this.tracker.enter(stage)
+    const cmd = commandBefore(buf, from, pos)
+    if (cmd) this.command = cmd
   }
 
   private symptoms(buf: Buffer, from: number, to: number, start: number, end: number, raw: string, line: string): void {
@@ -195,7 +209,8 @@ export class Scanner {
       return
     }
     this.perEntry.set(id, n + 1)
-    const command = commandBefore(buf, from, start)
+    this.locate(buf, from, start)
+    const command = this.command
     const inScript = this.tracker.inScript()
     const stage = this.tracker.currentStage
     this.hits.push({
@@ -213,18 +228,35 @@ export class Scanner {
   }
 }
 
+const STEP_SCRIPT = Buffer.from('step_script')
 const ECHO = [Buffer.from('\n$ '), Buffer.from('\n\x1b[32;1m$ ')]
+
+/** Where the last of `literals` starts in `buf[floor, pos)`, or -1 (the search never leaves that window). */
+function lastOf(buf: Buffer, literals: readonly Buffer[], floor: number, pos: number): number {
+  if (pos <= floor) return -1
+  const window = buf.subarray(floor, pos)
+  let best = -1
+  for (const l of literals) best = Math.max(best, window.lastIndexOf(l))
+  return best < 0 ? -1 : floor + best
+}
+
+/** The stage opened by the last stage marker before `pos` in the chunk, if any. */
+function stageBefore(buf: Buffer, from: number, pos: number): string | undefined {
+  const best = lastOf(buf, STAGE_MARKERS, Math.max(from, pos - ECHO_REACH), pos)
+  if (best < 0) return undefined
+  const lineStart = best > from ? buf.lastIndexOf(NL, best) + 1 : from
+  let end = buf.indexOf(NL, best)
+  if (end < 0 || end > pos) end = pos
+  return stageOf(buf.toString('utf8', Math.max(from, lineStart), end))
+}
 /** How far back a `$ cmd` echo is looked for (bytes of the current chunk). */
 const ECHO_REACH = 1 << 18
 
 /** The last `$ cmd` echoed before `pos` in the chunk, if any (looked up only for lines that show a symptom). */
 function commandBefore(buf: Buffer, from: number, pos: number): string | undefined {
-  const floor = Math.max(from, pos - ECHO_REACH)
-  let best = -1
-  for (const e of ECHO) {
-    const i = buf.lastIndexOf(e, pos - 1)
-    if (i >= floor && i > best) best = i
-  }
+  let best = lastOf(buf, ECHO, Math.max(from, pos - ECHO_REACH), pos)
+  // A chunk may start with the echo line itself.
+  if (best < 0 && (buf.subarray(from, from + 2).toString('latin1') === '$ ' || buf.subarray(from, from + 9).toString('latin1') === '\x1b[32;1m$ ')) best = from - 1
   if (best < 0) return undefined
   let end = buf.indexOf(NL, best + 1)
   if (end < 0 || end > pos) end = pos

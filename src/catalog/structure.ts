@@ -23,14 +23,14 @@ export interface LogStructure {
   verdict?: Verdict
 }
 
-/** Lower-case literals of the lines that carry structure. Kept rare: each one is decoded when it occurs. */
+/**
+ * Lower-case literals of the lines that carry the banner and the verdict. Kept rare: each one is decoded
+ * when it occurs. Stage markers are not among them (a log has one per stage, but a synthetic benchmark
+ * may have one every few lines): the stage of a line is looked up backwards from the lines that show a
+ * symptom, which are rare.
+ */
 export const CONTEXT_NEEDLES = [
   'executor',
-  'section_start:',
-  'executing "step_script"',
-  'running after_script',
-  'getting source from git',
-  'uploading artifacts',
   'job failed',
   'job succeeded',
   'build failed',
@@ -39,12 +39,16 @@ export const CONTEXT_NEEDLES = [
   '##[',
 ] as const
 
-const STAGE_HEADINGS: [RegExp, string][] = [
-  [/Executing "(\w+)" stage of the job script/, '$1'],
-  [/Running after_script/, 'after_script'],
-  [/Getting source from Git repository/, 'get_sources'],
-  [/Uploading artifacts/, 'upload_artifacts'],
-]
+/** The stage a stage-marker line opens: a GitLab section marker or the runner's heading. */
+export function stageOf(raw: string): string | undefined {
+  const m = /section_start:\d+:([\w-]+)/.exec(raw) ?? /Executing "(\w+)" stage of the job script/.exec(raw)
+  if (m) return m[1]
+  if (raw.includes('Running after_script')) return 'after_script'
+  return undefined
+}
+
+/** Byte literals of the stage markers, searched backwards from a symptom line. */
+export const STAGE_MARKERS = ['section_start:', 'Executing "', 'Running after_script'].map((s) => Buffer.from(s))
 
 /** Stages in which output comes from the job's own commands. */
 const SCRIPT_STAGES = new Set(['step_script', 'build_script', 'after_script', 'script'])
@@ -61,17 +65,9 @@ export class StructureTracker {
     return this.stage !== undefined && SCRIPT_STAGES.has(this.stage)
   }
 
-  /** Updates the structure from one line (raw keeps the section markers the clean line lost). */
-  observe(raw: string, line: string, lineNumber: number): void {
+  /** Updates the structure from one banner or verdict line. */
+  observe(line: string, lineNumber: number): void {
     const s = this.structure
-    if (raw.includes('section_start:')) {
-      const m = /section_start:\d+:([\w-]+)/.exec(raw)
-      if (m) this.enter(m[1]!)
-    }
-    for (const [re, name] of STAGE_HEADINGS) {
-      const m = re.exec(line)
-      if (m) this.enter(name === '$1' ? m[1]! : name)
-    }
     const ex = /Preparing the "([\w+-]+)" executor/.exec(line) ?? /\bUsing ([A-Za-z][\w+-]*(?: [\w+-]+)?) executor\b/.exec(line)
     if (ex && !s.executor) s.executor = ex[1]!.toLowerCase().replace(/ /g, '-')
     if (/##\[(?:group|endgroup|error|warning|command)\]|Error: Process completed with exit code \d+|The process '[^']+' failed with exit code \d+/.test(line)) s.foreignCi ??= 'github-actions'
@@ -84,9 +80,15 @@ export class StructureTracker {
     }
   }
 
-  private enter(stage: string): void {
+  /** The stage the scanner is in (found from the last marker before a symptom line or a chunk's end). */
+  enter(stage: string): void {
     this.stage = stage
-    if (this.structure.stages.at(-1) !== stage) this.structure.stages.push(stage)
+    if (!this.structure.stages.includes(stage)) this.structure.stages.push(stage)
+  }
+
+  /** A stage the log reached, without making it the current one (a marker seen in a later chunk). */
+  saw(stage: string): void {
+    if (!this.structure.stages.includes(stage)) this.structure.stages.push(stage)
   }
 }
 
