@@ -126,8 +126,8 @@ function judge(hit: RawHit, s: LogStructure, ctx: DiagnoseContext): Judged | str
     const subjectIsJob = Boolean(sa && fields.user?.endsWith(`:${sa}`))
     const foreignResource = Boolean(fields.resource && !EXECUTOR_RESOURCES.has(fields.resource) && !EXECUTOR_RESOURCES.has(base ?? ''))
     if (id === 'rbac-forbidden' && (jobTool || subjectIsJob || foreignResource)) {
-      id = 'job-rbac-forbidden'
-      fields.why = jobTool ? `printed by ${ev.command ? `\`${ev.command.split(/\s+/)[0]}\` in the job script` : `the job's ${ev.emitter === 'job' ? 'own command' : ev.emitter}`}` : subjectIsJob ? `the subject is the job pods' service account (${sa})` : `the executor never touches ${fields.resource}`
+      const why = jobTool ? `printed by ${ev.command ? `\`${ev.command.split(/\s+/)[0]}\` in the job script` : `the job's ${ev.emitter === 'job' ? 'own command' : ev.emitter}`}` : subjectIsJob ? `the subject is the job pods' service account (${sa})` : `the executor never touches ${fields.resource}`
+      return { id: 'job-rbac-forbidden', fields, why }
     }
     // The CI file deploys with kubectl/helm and the log does not say who printed the refusal: either fits.
     if (id === 'rbac-forbidden' && ctx.deployTools && ev.emitter === 'unknown') return { id, fields, alternatives: ['job-rbac-forbidden'] }

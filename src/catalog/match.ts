@@ -197,10 +197,12 @@ export class Scanner {
       text = parts.filter(Boolean).join(' ')
       found = matchLine(text)
       if (!found) return
-      // Report the message from the line that starts it, not from the line before.
+      // A match that ends before this line is the previous line's own (already counted there).
       const own = text.indexOf(line.replace(WRAP_PREFIX, ''))
       const head = found.symptom.pattern.exec(text)
-      if (head && own >= 0 && head.index >= own) text = text.slice(own)
+      if (!head || (own >= 0 && head.index + head[0].length <= own)) return
+      // Report the message from the line that starts it, not from the line before.
+      if (own >= 0 && head.index >= own) text = text.slice(own)
     }
     const id = found.symptom.entry.id
     const n = this.perEntry.get(id) ?? 0
@@ -213,6 +215,7 @@ export class Scanner {
     const command = this.command
     const inScript = this.tracker.inScript()
     const stage = this.tracker.currentStage
+    if (stage) this.tracker.saw(stage)
     this.hits.push({
       entry: id,
       weight: found.symptom.weight,
@@ -254,13 +257,16 @@ const ECHO_REACH = 1 << 18
 
 /** The last `$ cmd` echoed before `pos` in the chunk, if any (looked up only for lines that show a symptom). */
 function commandBefore(buf: Buffer, from: number, pos: number): string | undefined {
-  let best = lastOf(buf, ECHO, Math.max(from, pos - ECHO_REACH), pos)
+  const nl = lastOf(buf, ECHO, Math.max(from, pos - ECHO_REACH), pos)
+  let at = nl + 1
   // A chunk may start with the echo line itself.
-  if (best < 0 && (buf.subarray(from, from + 2).toString('latin1') === '$ ' || buf.subarray(from, from + 9).toString('latin1') === '\x1b[32;1m$ ')) best = from - 1
-  if (best < 0) return undefined
-  let end = buf.indexOf(NL, best + 1)
+  if (nl < 0) {
+    if (buf.subarray(from, from + 2).toString('latin1') !== '$ ' && buf.subarray(from, from + 9).toString('latin1') !== '\x1b[32;1m$ ') return undefined
+    at = from
+  }
+  let end = buf.indexOf(NL, at)
   if (end < 0 || end > pos) end = pos
-  const cmd = normaliseLine(buf.toString('utf8', best + 1, end)).replace(/^\$ /, '')
+  const cmd = normaliseLine(buf.toString('utf8', at, end)).replace(/^\$ /, '')
   return cmd ? cmd.slice(0, 200) : undefined
 }
 

@@ -18,7 +18,7 @@ export interface LogStructure {
   executor?: string
   /** Another CI system's log (GitHub Actions), where no GitLab executor entry can apply. */
   foreignCi?: string
-  /** Stages in the order they appeared (step_script, after_script, …). */
+  /** The stages of the lines that show symptoms, in order, and step_script whenever the log has it. */
   stages: string[]
   verdict?: Verdict
 }
@@ -83,7 +83,6 @@ export class StructureTracker {
   /** The stage the scanner is in (found from the last marker before a symptom line or a chunk's end). */
   enter(stage: string): void {
     this.stage = stage
-    if (!this.structure.stages.includes(stage)) this.structure.stages.push(stage)
   }
 
   /** A stage the log reached, without making it the current one (a marker seen in a later chunk). */
