@@ -109,7 +109,7 @@ interface Judged {
 function judge(hit: RawHit, s: LogStructure, ctx: DiagnoseContext): Judged | string {
   const { evidence: ev } = hit
   const fields = { ...hit.fields }
-  let id = hit.entry
+  const id = hit.entry
   const executor = ctx.executor ?? s.executor
   const foreign = s.foreignCi
   const jobTool = ev.emitter === 'kubectl' || ev.emitter === 'helm' || ev.emitter === 'terraform' || ev.emitter === 'job'
