@@ -162,6 +162,11 @@ function judge(hit: RawHit, s: LogStructure, ctx: DiagnoseContext): Judged | str
     return { id, fields, cap: 55, why: 'the log shows the pod pending but not how the wait ended' }
   }
 
+  // A bare certificate error names no caller: only the runner's own calls (its API, git fetching sources) are this entry.
+  if (id === 'gitlab-unreachable' && hit.weight < 30 && ev.emitter !== 'runner' && !/\/api\/v4\/(?:jobs|runners)\b|unable to access '|couldn't execute/.test(ev.line)) {
+    return "a certificate error in another program's request (not the runner's calls to GitLab or its git fetch)"
+  }
+
   if (id === 'failed-to-reserve-container-name-for-init-permissions-container-when-gcs-fuse-csi-driver-is-used' && fields.container && !/init-permissions/.test(fields.container) && !/gcs-?fuse/i.test(ev.line)) {
     return 'the documented case is the init-permissions container with the GCS FUSE CSI driver; for other containers this is the runtime retrying a slow create'
   }

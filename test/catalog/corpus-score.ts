@@ -21,6 +21,8 @@ export interface CorpusEntry {
   kind: 'match' | 'near-miss' | 'negative' | 'other'
   url: string
   cause: string
+  /** Collected after the rules were written, to measure how they generalise. */
+  holdout?: boolean
 }
 
 export interface Outcome {

@@ -28,6 +28,8 @@ describe('the labelled corpus of real logs', () => {
   it('meets the targets: precision >= 0.97, recall >= 0.92, <= 1 in 20 near misses confidently wrong, no findings in application logs', async () => {
     const s = await scoreCorpus(index)
     console.log(formatScore(s))
+    // Logs collected after the rules were written (see `holdout` in index.json), also shown on their own.
+    console.log(`held out: ${formatScore(await scoreCorpus(index.filter((e) => e.holdout))).split('\n')[1]}`)
     expect(s.precision).toBeGreaterThanOrEqual(0.97)
     expect(s.recall).toBeGreaterThanOrEqual(0.92)
     expect(s.confidentNearMissMistakes / s.nearMisses).toBeLessThanOrEqual(1 / 20)

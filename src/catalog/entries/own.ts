@@ -139,6 +139,8 @@ export const ownEntries: CatalogEntry[] = [
       // Kyverno's block format (the policy/rule list follows on the next lines) and its 1.0-era wording.
       sym('was blocked due to the following policies', /resource (?<resource>\S+) was blocked due to the following policies(?<reason>.*)/, 45),
       sym('failed; rulename: ', /Policy (?<policy>[\w.-]+) failed; rulename: (?<rule>[\w.-]+);?(?<reason>.*)/, 45),
+      // Kyverno's event and status wording for a failed validate rule.
+      sym('(validation) rule', /policy '(?<policy>[\w.-]+)' \(Validation\) rule '(?<rule>[\w.-]+)' failed\.(?<reason>.*)/, 45),
     ],
     explanation:
       'A validating admission webhook (Gatekeeper, Kyverno, a cloud provider\'s policy, …) looked at the object the runner created and refused it; the reason after "denied the request" is the policy\'s own message.',
@@ -320,6 +322,8 @@ export const ownEntries: CatalogEntry[] = [
       // Schedulers before Kubernetes 1.10.
       sym('no nodes are available that match all of the following predicates', /No nodes are available that match all of the following predicates::? (?<reasons>[^.]+)/, 35),
       sym('failed to fit in any node', /pod \((?<pod>[^)]+)\) failed to fit in any node/, 35),
+      // Karpenter's reason when no node it could launch would fit the pod.
+      sym('failed to schedule pod', /Failed to schedule pod, (?<reasons>.+)/, 35),
     ],
     explanation:
       'No node passed the scheduler\'s filters: node selector and affinity, taints the pod does not tolerate, or not enough allocatable CPU/memory. The pod stays Pending until `poll_timeout` ends the job.',
@@ -478,6 +482,9 @@ export const ownEntries: CatalogEntry[] = [
     symptoms: [
       sym("couldn't execute ", /couldn't execute (?<method>POST|GET|PUT|PATCH) against (?<url>\S+?): (?<reason>.+)/, 45),
       sym('x509: certificate signed by unknown authority', /x509: certificate signed by unknown authority/, 25),
+      // git in the job (or the shell executor) not trusting GitLab's certificate while fetching sources.
+      sym('server certificate verification failed', /server certificate verification failed\. CAfile: (?<caFile>\S+)/, 40),
+      sym('ssl certificate problem', /unable to access '(?<url>[^']+)': SSL certificate problem: (?<reason>.+)/, 40),
     ],
     explanation:
       'The runner (or gkr) could not complete an HTTPS request to the GitLab instance: the name does not resolve, the connection is refused or times out, or the server\'s certificate is not trusted.',
@@ -510,6 +517,7 @@ export const ownEntries: CatalogEntry[] = [
       sym('verifying runner... is removed', /Verifying runner\.\.\. is removed/, 60),
       sym('checking for jobs... forbidden', /Checking for jobs\.\.\. forbidden/, 60),
       sym('403 forbidden', /status=(?:POST|GET) (?<url>\S+?): 403 Forbidden/, 55),
+      sym('registering runner... forbidden', /Registering runner\.\.\. forbidden(?: \((?<reason>[^)]+)\))?/, 55),
     ],
     explanation: 'GitLab answered 403 to the runner\'s token: the runner was deleted or its token was reset or revoked, or the config holds a registration token instead of an authentication token.',
     causes: ['The runner was removed in GitLab, or its token was reset.', '`token` holds a registration token (glrt- tokens are authentication tokens).'],
