@@ -162,16 +162,16 @@ export class Scanner {
     }
     this.lineNo += countNewlineBytes(buf, counted, to)
     // What the next chunk inherits: the stage and the command the job is in at the end of this one.
-    this.locate(buf, from, to)
+    this.locate(buf, from, to, CARRY_REACH)
     const step = buf.indexOf(STEP_SCRIPT, from)
     if (step >= 0 && step < to) this.tracker.saw('step_script')
   }
 
   /** Sets the current stage and command from the last markers before `pos` (kept when the chunk has none). */
-  private locate(buf: Buffer, from: number, pos: number): void {
-    const stage = stageBefore(buf, from, pos)
+  private locate(buf: Buffer, from: number, pos: number, reach = ECHO_REACH): void {
+    const stage = stageBefore(buf, from, pos, reach)
     if (stage) this.tracker.enter(stage)
-    const cmd = commandBefore(buf, from, pos)
+    const cmd = commandBefore(buf, from, pos, reach)
     if (cmd) this.command = cmd
   }
 
@@ -244,20 +244,22 @@ function lastOf(buf: Buffer, literals: readonly Buffer[], floor: number, pos: nu
 }
 
 /** The stage opened by the last stage marker before `pos` in the chunk, if any. */
-function stageBefore(buf: Buffer, from: number, pos: number): string | undefined {
-  const best = lastOf(buf, STAGE_MARKERS, Math.max(from, pos - ECHO_REACH), pos)
+function stageBefore(buf: Buffer, from: number, pos: number, reach: number): string | undefined {
+  const best = lastOf(buf, STAGE_MARKERS, Math.max(from, pos - reach), pos)
   if (best < 0) return undefined
   const lineStart = best > from ? buf.lastIndexOf(NL, best) + 1 : from
   let end = buf.indexOf(NL, best)
   if (end < 0 || end > pos) end = pos
   return stageOf(buf.toString('utf8', Math.max(from, lineStart), end))
 }
-/** How far back a `$ cmd` echo is looked for (bytes of the current chunk). */
+/** How far back a `$ cmd` echo or a stage marker is looked for from a symptom line (bytes of the current chunk). */
 const ECHO_REACH = 1 << 18
+/** …and from the end of each chunk, for the next chunk to inherit (kept short: this runs on every chunk). */
+const CARRY_REACH = 1 << 15
 
 /** The last `$ cmd` echoed before `pos` in the chunk, if any (looked up only for lines that show a symptom). */
-function commandBefore(buf: Buffer, from: number, pos: number): string | undefined {
-  const nl = lastOf(buf, ECHO, Math.max(from, pos - ECHO_REACH), pos)
+function commandBefore(buf: Buffer, from: number, pos: number, reach: number): string | undefined {
+  const nl = lastOf(buf, ECHO, Math.max(from, pos - reach), pos)
   let at = nl + 1
   // A chunk may start with the echo line itself.
   if (nl < 0) {
