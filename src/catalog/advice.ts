@@ -17,7 +17,8 @@ export interface Advice {
 type Fields = Record<string, string>
 
 const ADVISORS: Partial<Record<CatalogId, (f: Fields, lang: AdviceLang) => Advice | undefined>> = {
-  'rbac-forbidden': rbacAdvice,
+  'rbac-forbidden': (f, lang) => rbacAdvice(f, lang, 'gitlab-runner-executor'),
+  'job-rbac-forbidden': (f, lang) => rbacAdvice(f, lang, 'ci-deployer'),
   'quota-exceeded': quotaAdvice,
 }
 
@@ -26,17 +27,17 @@ export function adviceFor(id: CatalogId, fields: Fields, lang: AdviceLang = 'en'
 }
 
 /** The Role (or ClusterRole) rule the refused call needs, and a binding to the service account named in the message. */
-function rbacAdvice(f: Fields, lang: AdviceLang): Advice | undefined {
+function rbacAdvice(f: Fields, lang: AdviceLang, roleName: string): Advice | undefined {
   if (!f.verb || !f.resource) return undefined
   const cluster = f.scope === 'cluster'
   const ns = f.namespace
   const kind = cluster ? 'ClusterRole' : 'Role'
   const group = f.group ?? ''
   const sa = /^system:serviceaccount:(?<ns>[^:]+):(?<name>.+)$/.exec(f.user ?? '')?.groups
-  const meta = ['metadata:', '  name: gitlab-runner-executor', ...(!cluster ? [`  namespace: ${ns ?? '<job namespace>'}`] : [])]
+  const meta = ['metadata:', '  name: ' + roleName, ...(!cluster ? [`  namespace: ${ns ?? '<job namespace>'}`] : [])]
   const yaml = ['apiVersion: rbac.authorization.k8s.io/v1', `kind: ${kind}`, ...meta, 'rules:', `  - apiGroups: ["${group}"]`, `    resources: ["${f.resource}"]`, `    verbs: ["${f.verb}"]`]
   if (sa) {
-    yaml.push('---', 'apiVersion: rbac.authorization.k8s.io/v1', `kind: ${kind}Binding`, ...meta, 'roleRef:', '  apiGroup: rbac.authorization.k8s.io', `  kind: ${kind}`, '  name: gitlab-runner-executor', 'subjects:', '  - kind: ServiceAccount', `    name: ${sa.name}`, `    namespace: ${sa.ns}`)
+    yaml.push('---', 'apiVersion: rbac.authorization.k8s.io/v1', `kind: ${kind}Binding`, ...meta, 'roleRef:', '  apiGroup: rbac.authorization.k8s.io', `  kind: ${kind}`, '  name: ' + roleName, 'subjects:', '  - kind: ServiceAccount', `    name: ${sa.name}`, `    namespace: ${sa.ns}`)
   }
   const who = f.user ?? (lang === 'ja' ? 'Runnerの認証情報' : "the runner's credentials")
   const where = cluster ? (lang === 'ja' ? 'クラスター全体' : 'at cluster scope') : ns ? (lang === 'ja' ? `名前空間 ${ns}` : `in namespace ${ns}`) : lang === 'ja' ? 'ジョブの名前空間' : 'in the job namespace'

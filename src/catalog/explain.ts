@@ -4,11 +4,15 @@
  */
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
+import { parseCiFile } from '../ci/parse.js'
+import { kube, loadConfig } from '../config/load.js'
 import { fetchJobTrace, parseJobUrl, printableUrl } from '../gitlab/client.js'
 import { usageError } from '../util/errors.js'
 import { Secret } from '../util/secret.js'
 import { adviceFor, type Advice, type AdviceLang } from './advice.js'
-import { explainText, type Match } from './match.js'
+import type { Answer, DiagnoseContext, Diagnosis, Dismissed } from './diagnose.js'
+import { explainLog, type Match } from './match.js'
+import type { LogStructure } from './structure.js'
 
 export interface ExplainRequest {
   /** The positional argument: a message, a file path, or `-` for stdin. */
@@ -18,7 +22,15 @@ export interface ExplainRequest {
   signal?: AbortSignal
   /** Language of the advice built from extracted values (default en). */
   lang?: AdviceLang
+  /** --config: the runner configuration the job ran with (its executor, service account, helper flavor). */
+  config?: string
+  /** --ci-file: the .gitlab-ci.yml of the failed pipeline (deploy tools, a dind service). */
+  ciFile?: string
+  env?: NodeJS.ProcessEnv
 }
+
+/** What --config and --ci-file contributed, with the files they came from. */
+export type ExplainContext = DiagnoseContext & { config?: string; ciFile?: string }
 
 /** A match with the advice its extracted values allow (the RBAC rule to add, the quota figures). */
 export interface ExplainedMatch extends Match {
@@ -29,15 +41,22 @@ export interface ExplainResult {
   source: { kind: 'message' | 'file' | 'stdin' | 'job'; name: string }
   matched: boolean
   matches: ExplainedMatch[]
+  answer: Answer
+  structure: LogStructure
+  dismissed: Dismissed[]
+  context?: ExplainContext
 }
 
 export async function explain(req: ExplainRequest): Promise<ExplainResult> {
+  const context = await contextOf(req)
+  const opts = { signal: req.signal, ...(context ? { context } : {}) }
+  const run = (input: AsyncIterable<string | Uint8Array> | string): Promise<Diagnosis> => explainLog(input, opts)
   if (req.job) {
     if (req.input !== undefined) throw usageError('explain-two-inputs', 'give either a message/FILE/- or --job, not both', { at: { flag: '--job' } })
     const ref = parseJobUrl(req.job.url)
     const trace = await fetchJobTrace(ref, { token: req.job.token ?? tokenInUrl(req.job.url), caFile: req.job.caFile, timeoutMs: req.job.timeoutMs, signal: req.signal })
     try {
-      return done(req, { kind: 'job', name: printableUrl(req.job.url) }, await explainText(trace.body, { signal: req.signal }))
+      return done(req, { kind: 'job', name: printableUrl(req.job.url) }, await run(trace.body), context)
     } finally {
       await trace.close()
     }
@@ -47,7 +66,7 @@ export async function explain(req: ExplainRequest): Promise<ExplainResult> {
   }
   if (req.input === '-') {
     if (!req.stdin) throw usageError('explain-no-stdin', 'stdin is not available')
-    return done(req, { kind: 'stdin', name: '-' }, await explainText(req.stdin, { signal: req.signal }))
+    return done(req, { kind: 'stdin', name: '-' }, await run(req.stdin), context)
   }
   const file = await stat(req.input).catch((err: NodeJS.ErrnoException) => {
     // An argument that names no file is a message, unless it was plainly meant as a path: then say
@@ -62,7 +81,7 @@ export async function explain(req: ExplainRequest): Promise<ExplainResult> {
   if (file?.isFile()) {
     const stream = createReadStream(req.input, { highWaterMark: 1 << 20 })
     try {
-      return done(req, { kind: 'file', name: req.input }, await explainText(stream, { signal: req.signal }))
+      return done(req, { kind: 'file', name: req.input }, await run(stream), context)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       if (code) {
@@ -77,7 +96,7 @@ export async function explain(req: ExplainRequest): Promise<ExplainResult> {
     }
   }
   if (file?.isDirectory()) throw usageError('explain-directory', `${req.input} is a directory; pass a log file`, { at: { file: req.input } })
-  return done(req, { kind: 'message', name: 'argument' }, await explainText(req.input, { signal: req.signal }))
+  return done(req, { kind: 'message', name: 'argument' }, await run(req.input), context)
 }
 
 /** GitLab also accepts `?private_token=` in a URL; honour it (it is never printed: see printableUrl). */
@@ -100,10 +119,39 @@ export function looksLikePath(arg: string): boolean {
   return /^(?:\.{0,2}\/|~\/|[A-Za-z]:\\)/.test(arg) || /\.(?:log|txt|out|trace|json|gz)$/i.test(arg)
 }
 
-function done(req: ExplainRequest, source: ExplainResult['source'], matches: Match[]): ExplainResult {
-  const explained = matches.map((m): ExplainedMatch => {
+function done(req: ExplainRequest, source: ExplainResult['source'], d: Diagnosis, context: ExplainContext | undefined): ExplainResult {
+  const explained = d.matches.map((m: Match): ExplainedMatch => {
     const advice = adviceFor(m.id, m.fields, req.lang)
     return advice ? { ...m, advice } : m
   })
-  return { source, matched: matches.length > 0, matches: explained }
+  return { source, matched: explained.length > 0, matches: explained, answer: d.answer, structure: d.structure, dismissed: d.dismissed, ...(context ? { context } : {}) }
+}
+
+const DEPLOY_TOOL = /(?:^|[\s;&|(])(?:kubectl|helm|terraform|tofu|oc|kustomize)\s/
+
+/** Reads --config and --ci-file into what the diagnosis can use. Bad files are user mistakes (exit 2). */
+async function contextOf(req: ExplainRequest): Promise<ExplainContext | undefined> {
+  if (!req.config && !req.ciFile) return undefined
+  const ctx: ExplainContext = {}
+  if (req.config) {
+    const config = await loadConfig({ path: req.config, env: req.env })
+    ctx.config = config.file
+    // The runner that ran the job is unknown: a file with one runner (or one Kubernetes runner) is unambiguous.
+    const runners = config.runners.length === 1 ? config.runners : config.runners.filter((r) => r.executor === 'kubernetes')
+    const r = runners[0]
+    if (r && runners.length === 1) {
+      if (r.executor) ctx.executor = r.executor
+      const k = kube(r)
+      if (typeof k.service_account === 'string' && k.service_account) ctx.jobServiceAccount = k.service_account
+      if (typeof k.helper_image_flavor === 'string') ctx.helperFlavor = k.helper_image_flavor
+    }
+  }
+  if (req.ciFile) {
+    const ci = await parseCiFile(req.ciFile)
+    ctx.ciFile = ci.file
+    const jobs = Object.values(ci.jobs)
+    ctx.deployTools = jobs.some((j) => [...j.before_script, ...j.script, ...j.after_script].some((l) => DEPLOY_TOOL.test(` ${l} `)))
+    ctx.dind = jobs.some((j) => j.services.some((sv) => /(?:^|\/)docker:[\w.-]*dind/.test(sv.name)))
+  }
+  return ctx
 }

@@ -45,8 +45,12 @@ export const OWN_IDS = [
   'config-invalid',
   'gitlab-unreachable',
   'runner-token-invalid',
-  'pod-security-violation',
-  'scc-denied',
+  'job-rbac-forbidden',
+  'pod-security-admission',
+  'openshift-scc',
+  'node-pressure-eviction',
+  'disruption-eviction',
+  'kubelet-unreachable',
 ] as const
 
 export type DocumentedId = (typeof DOCUMENTED_IDS)[number]

@@ -6,11 +6,12 @@ import { ALL_IDS, isCatalogId, type CatalogId } from './ids.js'
 import type { CatalogEntry } from './types.js'
 import { documentedEntries } from './entries/documented.js'
 import { ownEntries } from './entries/own.js'
+import { workloadEntries } from './entries/workload.js'
 import { editDistance as distance } from '../util/text.js'
 
 export type { CatalogEntry, Symptom } from './types.js'
 
-const byId = new Map<string, CatalogEntry>([...documentedEntries, ...ownEntries].map((e) => [e.id, e]))
+const byId = new Map<string, CatalogEntry>([...documentedEntries, ...ownEntries, ...workloadEntries].map((e) => [e.id, e]))
 
 /** Every entry, in the order of ALL_IDS. */
 export const CATALOG: readonly CatalogEntry[] = ALL_IDS.map((id) => {

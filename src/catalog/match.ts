@@ -9,6 +9,8 @@ import type { CatalogId } from './ids.js'
 import type { CatalogEntry, Symptom } from './types.js'
 import { CATALOG } from './index.js'
 import { NeedleSet } from './needles.js'
+import { CONTEXT_NEEDLES, STAGE_MARKERS, StructureTracker, emitterOf, stageOf, type Emitter } from './structure.js'
+import { diagnose, type Diagnosis, type DiagnoseContext } from './diagnose.js'
 
 export interface Match {
   id: CatalogId
@@ -26,12 +28,22 @@ export interface Match {
   occurrences: number
   /** Line numbers of the first (up to 10) occurrences. */
   lineNumbers: number[]
+  /** 0–100: how sure the diagnosis is, given the evidence and its context. */
+  confidence: number
+  /** The lines this finding rests on (up to 5), most specific first, each with who printed it. */
+  evidence: Evidence[]
+  /** Other entries the same evidence fits; the answer is then a differential. */
+  alternatives?: CatalogId[]
+  /** Why the finding was moved to this entry or its confidence held back. */
+  why?: string
 }
 
 export interface ExplainOptions {
   signal?: AbortSignal
   /** Treat each item of the iterable as one line (no trailing newline), e.g. readline output. */
   lines?: boolean
+  /** What --config and --ci-file say about the runner and the jobs. */
+  context?: DiagnoseContext
 }
 
 interface CompiledSymptom extends Symptom {
@@ -44,7 +56,9 @@ const SYMPTOMS: CompiledSymptom[] = CATALOG.flatMap((entry) => entry.symptoms.ma
  * Every needle, found in one case-insensitive pass over each chunk. A `"` may appear JSON-escaped in raw
  * text, so each needle contributes its longest quote-free piece (the full needle is checked per line later).
  */
-const NEEDLES = new NeedleSet([...new Set(SYMPTOMS.map((s) => longestPiece(s.needle)))])
+const SYMPTOM_NEEDLES = [...new Set(SYMPTOMS.map((s) => longestPiece(s.needle)))]
+const CONTEXT: readonly string[] = CONTEXT_NEEDLES
+const NEEDLES = new NeedleSet([...new Set([...SYMPTOM_NEEDLES, ...CONTEXT])])
 
 function longestPiece(needle: string): string {
   return needle.split('"').reduce((a, b) => (b.length > a.length ? b : a), '')
@@ -90,40 +104,40 @@ function matchLine(line: string): LineHit | undefined {
   return best
 }
 
-class Collector {
-  private readonly found = new Map<string, Match>()
-
-  add(hit: LineHit, line: string, lineNumber: number): void {
-    const e = hit.symptom.entry
-    const prev = this.found.get(e.id)
-    if (prev) {
-      prev.occurrences++
-      if (prev.lineNumbers.length < 10) prev.lineNumbers.push(lineNumber)
-      if (hit.symptom.weight > prev.weight) Object.assign(prev, { weight: hit.symptom.weight, fields: hit.fields, line: line.slice(0, MAX_LINE), lineNumber })
-      return
-    }
-    this.found.set(e.id, {
-      id: e.id,
-      title: e.title,
-      ref: e.ref,
-      line: line.slice(0, MAX_LINE),
-      lineNumber,
-      fields: hit.fields,
-      weight: hit.symptom.weight,
-      occurrences: 1,
-      lineNumbers: [lineNumber],
-    })
-  }
-
-  ranked(): Match[] {
-    return [...this.found.values()].sort((a, b) => b.weight - a.weight || a.lineNumber - b.lineNumber)
-  }
+/** One line (or a message wrapped over a few lines) that shows a symptom, with where it was found. */
+export interface RawHit {
+  entry: CatalogId
+  weight: number
+  fields: Record<string, string>
+  evidence: Evidence
 }
 
-/** Scans complete lines of text; keeps the line count across calls. */
-class Scanner {
+/** A line that supports a finding: its number, its text, who printed it and in which stage. */
+export interface Evidence {
+  lineNumber: number
+  line: string
+  emitter: Emitter
+  stage?: string
+  /** The job command (`$ cmd` echo) the line followed, when the log shows one. */
+  command?: string
+}
+
+/** Hits kept per entry (the rest are only counted), so a log full of one error stays small in memory. */
+const MAX_HITS_PER_ENTRY = 50
+/** A message wrapped over several lines (terraform boxes, YAML, kubectl events) is joined up to this. */
+const WINDOW_LINES = 6
+const WINDOW_BYTES = 2000
+const WRAP_PREFIX = /^\s*(?:[│|#>]\s*)+/
+const NL = 0x0a
+
+export class Scanner {
   private lineNo = 0
-  constructor(private readonly out: Collector) {}
+  readonly hits: RawHit[] = []
+  readonly extra = new Map<CatalogId, number>()
+  private readonly perEntry = new Map<CatalogId, number>()
+  readonly tracker = new StructureTracker()
+  /** The last `$ cmd` echo seen before the current position. */
+  private command: string | undefined
 
   /**
    * Scans UTF-8 bytes, `buf[from, to)`, holding whole lines (the last one may lack its newline only at
@@ -138,17 +152,126 @@ class Scanner {
       if (end < 0 || end > to) end = to
       this.lineNo += countNewlineBytes(buf, counted, start)
       counted = start
-      const line = normaliseLine(buf.toString('utf8', start, end))
-      const found = matchLine(line)
-      if (found) this.out.add(found, line, this.lineNo + 1)
+      const raw = buf.toString('utf8', start, end)
+      const line = normaliseLine(raw)
+      const lower = line.toLowerCase()
+      if (CONTEXT.some((n) => lower.includes(n))) this.tracker.observe(line, this.lineNo + 1)
+      if (SYMPTOM_NEEDLES.some((n) => lower.includes(n))) this.symptoms(buf, from, to, start, end, raw, line)
       if (end >= to) break
       hit = NEEDLES.findEnd(buf, end + 1, to)
     }
     this.lineNo += countNewlineBytes(buf, counted, to)
+    // What the next chunk inherits: the stage and the command the job is in at the end of this one.
+    this.locate(buf, from, to, CARRY_REACH)
+    const step = buf.indexOf(STEP_SCRIPT, from)
+    if (step >= 0 && step < to) this.tracker.saw('step_script')
+  }
+
+  /** Sets the current stage and command from the last markers before `pos` (kept when the chunk has none). */
+  private locate(buf: Buffer, from: number, pos: number, reach = ECHO_REACH): void {
+    const stage = stageBefore(buf, from, pos, reach)
+    if (stage) this.tracker.enter(stage)
+    const cmd = commandBefore(buf, from, pos, reach)
+    if (cmd) this.command = cmd
+  }
+
+  private symptoms(buf: Buffer, from: number, to: number, start: number, end: number, raw: string, line: string): void {
+    let found = matchLine(line)
+    let text = line
+    let box = WRAP_PREFIX.test(raw.replace(ANSI, '')) && raw.includes('│')
+    if (!found) {
+      // The message may be wrapped: try the line with the one before it and the few after it.
+      const prevStart = start - 1 > from ? Math.max(from, buf.lastIndexOf(NL, start - 2) + 1) : start
+      const parts: string[] = []
+      if (prevStart < start) parts.push(normaliseLine(buf.toString('utf8', prevStart, start - 1)).replace(WRAP_PREFIX, ''))
+      parts.push(line.replace(WRAP_PREFIX, ''))
+      let at = end + 1
+      for (let i = 0; i < WINDOW_LINES && at < to && at - end < WINDOW_BYTES; i++) {
+        let e = buf.indexOf(NL, at)
+        if (e < 0 || e > to) e = to
+        const next = buf.toString('utf8', at, e)
+        if (next.includes('│')) box = true
+        parts.push(normaliseLine(next).replace(WRAP_PREFIX, ''))
+        at = e + 1
+      }
+      text = parts.filter(Boolean).join(' ')
+      found = matchLine(text)
+      if (!found) return
+      // A match that ends before this line is the previous line's own (already counted there).
+      const own = text.indexOf(line.replace(WRAP_PREFIX, ''))
+      const head = found.symptom.pattern.exec(text)
+      if (!head || (own >= 0 && head.index + head[0].length <= own)) return
+      // Report the message from the line that starts it, not from the line before.
+      if (own >= 0 && head.index >= own) text = text.slice(own)
+    }
+    const id = found.symptom.entry.id
+    const n = this.perEntry.get(id) ?? 0
+    if (n >= MAX_HITS_PER_ENTRY) {
+      this.extra.set(id, (this.extra.get(id) ?? 0) + 1)
+      return
+    }
+    this.perEntry.set(id, n + 1)
+    this.locate(buf, from, start)
+    const command = this.command
+    const inScript = this.tracker.inScript()
+    const stage = this.tracker.currentStage
+    if (stage) this.tracker.saw(stage)
+    this.hits.push({
+      entry: id,
+      weight: found.symptom.weight,
+      fields: found.fields,
+      evidence: {
+        lineNumber: this.lineNo + 1,
+        line: text.slice(0, MAX_LINE),
+        emitter: emitterOf(text, { terraformBox: box, inScript, command }),
+        ...(stage ? { stage } : {}),
+        ...(command ? { command } : {}),
+      },
+    })
   }
 }
 
-const NL = 0x0a
+const STEP_SCRIPT = Buffer.from('step_script')
+const ECHO = [Buffer.from('\n$ '), Buffer.from('\n\x1b[32;1m$ ')]
+
+/** Where the last of `literals` starts in `buf[floor, pos)`, or -1 (the search never leaves that window). */
+function lastOf(buf: Buffer, literals: readonly Buffer[], floor: number, pos: number): number {
+  if (pos <= floor) return -1
+  const window = buf.subarray(floor, pos)
+  let best = -1
+  for (const l of literals) best = Math.max(best, window.lastIndexOf(l))
+  return best < 0 ? -1 : floor + best
+}
+
+/** The stage opened by the last stage marker before `pos` in the chunk, if any. */
+function stageBefore(buf: Buffer, from: number, pos: number, reach: number): string | undefined {
+  const best = lastOf(buf, STAGE_MARKERS, Math.max(from, pos - reach), pos)
+  if (best < 0) return undefined
+  const lineStart = best > from ? buf.lastIndexOf(NL, best) + 1 : from
+  let end = buf.indexOf(NL, best)
+  if (end < 0 || end > pos) end = pos
+  return stageOf(buf.toString('utf8', Math.max(from, lineStart), end))
+}
+/** How far back a `$ cmd` echo or a stage marker is looked for from a symptom line (bytes of the current chunk). */
+const ECHO_REACH = 1 << 18
+/** …and from the end of each chunk, for the next chunk to inherit (kept short: this runs on every chunk). */
+const CARRY_REACH = 1 << 15
+
+/** The last `$ cmd` echoed before `pos` in the chunk, if any (looked up only for lines that show a symptom). */
+function commandBefore(buf: Buffer, from: number, pos: number, reach: number): string | undefined {
+  const nl = lastOf(buf, ECHO, Math.max(from, pos - reach), pos)
+  let at = nl + 1
+  // A chunk may start with the echo line itself.
+  if (nl < 0) {
+    if (buf.subarray(from, from + 2).toString('latin1') !== '$ ' && buf.subarray(from, from + 9).toString('latin1') !== '\x1b[32;1m$ ') return undefined
+    at = from
+  }
+  let end = buf.indexOf(NL, at)
+  if (end < 0 || end > pos) end = pos
+  const cmd = normaliseLine(buf.toString('utf8', at, end)).replace(/^\$ /, '')
+  return cmd ? cmd.slice(0, 200) : undefined
+}
+
 
 function countNewlineBytes(b: Buffer, from: number, to: number): number {
   let n = 0
@@ -156,16 +279,12 @@ function countNewlineBytes(b: Buffer, from: number, to: number): number {
   return n
 }
 
-/**
- * Every catalog entry the text shows, most specific first. `input` is the whole text or an async
- * iterable of chunks (strings or bytes, e.g. a file stream); chunks are scanned as they arrive.
- */
-export async function explainText(input: AsyncIterable<string | Uint8Array> | string, opts: ExplainOptions = {}): Promise<Match[]> {
-  const out = new Collector()
-  const scanner = new Scanner(out)
+/** Scans a whole text or a stream of chunks; the log is never held whole in memory. */
+async function scanInput(input: AsyncIterable<string | Uint8Array> | string, opts: ExplainOptions): Promise<Scanner> {
+  const scanner = new Scanner()
   if (typeof input === 'string') {
     scanner.scan(Buffer.from(input, 'utf8'))
-    return out.ranked()
+    return scanner
   }
   // Chunks are scanned as bytes where they lie; only the unfinished last line is carried over (copied:
   // a stream may reuse its buffers). A '\n' byte never occurs inside a multi-byte UTF-8 character, so
@@ -191,7 +310,24 @@ export async function explainText(input: AsyncIterable<string | Uint8Array> | st
     rest = Buffer.from(buf.subarray(last + 1))
   }
   if (rest.length > 0) scanner.scan(rest)
-  return out.ranked()
+  return scanner
+}
+
+/**
+ * The full answer for a text or a job log: every finding with its confidence and evidence, the log's
+ * structure, what was dismissed and why, and the answer (diagnosis, tentative, differential or none).
+ */
+export async function explainLog(input: AsyncIterable<string | Uint8Array> | string, opts: ExplainOptions = {}): Promise<Diagnosis> {
+  const sc = await scanInput(input, opts)
+  return diagnose(sc.hits, sc.extra, sc.tracker.structure, opts.context)
+}
+
+/**
+ * Every catalog entry the text shows, most likely first. `input` is the whole text or an async
+ * iterable of chunks (strings or bytes, e.g. a file stream); chunks are scanned as they arrive.
+ */
+export async function explainText(input: AsyncIterable<string | Uint8Array> | string, opts: ExplainOptions = {}): Promise<Match[]> {
+  return (await explainLog(input, opts)).matches
 }
 
 const LF = Buffer.from('\n')
@@ -206,17 +342,11 @@ export function entriesMatchingLine(raw: string): { id: CatalogId; weight: numbe
   return [...best].map(([id, weight]) => ({ id, weight })).sort((a, b) => b.weight - a.weight)
 }
 
-/** The one entry an error message maps to (its most specific match), e.g. for an API error. */
+/** The one entry an error message maps to (its most likely finding), e.g. for an API error. */
 export function matchMessage(message: string): Match | undefined {
-  const out = new Collector()
-  let n = 0
-  for (const raw of message.split('\n')) {
-    n++
-    const line = normaliseLine(raw)
-    const hit = matchLine(line)
-    if (hit) out.add(hit, line, n)
-  }
-  return out.ranked()[0]
+  const sc = new Scanner()
+  sc.scan(Buffer.from(message, 'utf8'))
+  return diagnose(sc.hits, sc.extra, sc.tracker.structure).matches[0]
 }
 
 /**

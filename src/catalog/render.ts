@@ -6,6 +6,7 @@ import { CATALOG } from './index.js'
 import type { CatalogEntry } from './types.js'
 import type { Match } from './match.js'
 import type { Advice } from './advice.js'
+import type { Answer, Dismissed } from './diagnose.js'
 import { relatedChecks } from './links.js'
 
 export type Lang = 'en' | 'ja'
@@ -21,6 +22,27 @@ const L = {
   en: { why: 'Why', causes: 'Likely causes', fix: 'Fix', keys: 'Config keys', checks: 'Doctor checks', examples: 'Example log lines', more: 'More', line: 'line', found: 'Found', times: 'times', extracted: 'Extracted' },
   ja: { why: '説明', causes: '考えられる原因', fix: '対処', keys: '関連する設定キー', checks: 'doctorのチェック', examples: 'ログの例', more: '詳細', line: '行', found: '検出', times: '回', extracted: '抽出した値' },
 } as const
+
+const A = {
+  en: { diagnosis: 'Diagnosis', tentative: 'Tentative', confidence: 'confidence', differential: 'Several entries fit; most likely first:', tell: 'tell apart', aside: 'Set aside', lookedLike: 'looked like', evidence: 'evidence', movedBecause: 'because' },
+  ja: { diagnosis: '診断', tentative: '暫定', confidence: '確信度', differential: '複数のエントリが当てはまります（可能性の高い順）：', tell: '見分け方', aside: '除外', lookedLike: 'に見えましたが', evidence: '根拠', movedBecause: '理由' },
+} as const
+
+const titleOf = (id: string, lang: Lang): string => localText(CATALOG.find((x) => x.id === id)!, lang).title
+
+/** The answer in a few lines: the diagnosis, a tentative one and why, or the differential with what tells the candidates apart. */
+export function renderAnswerText(answer: Answer, dismissed: readonly Dismissed[], lang: Lang = 'en'): string {
+  const a = A[lang]
+  const out: string[] = []
+  if (answer.kind === 'diagnosis') out.push(`${a.diagnosis}: ${titleOf(answer.id, lang)}  [${answer.id}] (${a.confidence} ${answer.confidence}%)`)
+  else if (answer.kind === 'tentative') out.push(`${a.tentative}: ${titleOf(answer.id, lang)}  [${answer.id}] (${a.confidence} ${answer.confidence}%): ${answer.why}`)
+  else if (answer.kind === 'differential') {
+    out.push(a.differential)
+    for (const c of answer.candidates) out.push(`  - ${titleOf(c.id, lang)}  [${c.id}] (${c.confidence}%); ${a.tell}: ${c.tellApart}`)
+  }
+  for (const d of dismissed.slice(0, 3)) out.push(`${a.aside}: ${lang === 'ja' ? '' : 'line '}${d.lineNumber}${lang === 'ja' ? '行目' : ''} ${a.lookedLike} ${d.id}${lang === 'ja' ? '、' : ', but '}${d.reason}`)
+  return out.length ? out.join('\n') + '\n\n' : ''
+}
 
 export interface LocalText {
   title: string
@@ -56,6 +78,8 @@ export function renderMatchesText(matches: (Match & { advice?: Advice })[], lang
     const e = CATALOG.find((x) => x.id === m.id)!
     const t = localText(e, lang)
     const out = [`${i + 1}. ${t.title}  [${m.id}]`, `   ${l.line} ${m.lineNumber}: ${m.line}`]
+    for (const ev of (m.evidence ?? []).slice(1, 3)) out.push(`   ${A[lang].evidence}: ${l.line} ${ev.lineNumber} (${ev.emitter}${ev.stage ? `, ${ev.stage}` : ''}): ${ev.line.slice(0, 200)}`)
+    if (m.why) out.push(`   ${A[lang].movedBecause}: ${m.why}`)
     if (m.occurrences > 1) out.push(`   ${l.found} ${m.occurrences} ${l.times} (${l.line} ${m.lineNumbers.join(', ')}${m.occurrences > m.lineNumbers.length ? ', …' : ''})`)
     const fields = Object.entries(m.fields)
     if (fields.length) out.push(`   ${l.extracted}: ${fields.map(([k, v]) => `${k}=${v}`).join(', ')}`)

@@ -83,6 +83,9 @@ describe('gkr explain (in-process)', () => {
 
   it('checks results against the schema for real (the checker is not a no-op)', () => {
     expect(schemaErrors(schema, { source: { kind: 'pipe', name: '-' }, matched: true, matches: [{ id: 'X' }], lang: 'en', extra: 1 })).toEqual([
+      '$: missing answer',
+      '$: missing structure',
+      '$: missing dismissed',
       '$.source.kind: "pipe" not in ["message","file","stdin","job"]',
       '$.matches[0]: missing title',
       '$.matches[0]: missing ref',
@@ -92,6 +95,8 @@ describe('gkr explain (in-process)', () => {
       '$.matches[0]: missing weight',
       '$.matches[0]: missing occurrences',
       '$.matches[0]: missing lineNumbers',
+      '$.matches[0]: missing confidence',
+      '$.matches[0]: missing evidence',
       '$.matches[0].id: does not match ^[a-z0-9_-]+$',
       '$: unexpected property extra',
     ])

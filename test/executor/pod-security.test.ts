@@ -192,7 +192,7 @@ describe('doctor: cluster-pod-security', () => {
     const r = check(kube, {}, { openshiftScc: ok(true) })
     expect(r.status).toBe('warn')
     expect(r.findings[0]!.message).toContain('unable to validate against any security context constraint: [provider restricted-v2: spec.securityContext.runAsUser: Invalid value: 1000: must be in the ranges: [1000680000, 1000689999]')
-    expect(r.findings[0]!.catalog).toEqual(['scc-denied'])
+    expect(r.findings[0]!.catalog).toEqual(['openshift-scc'])
   })
 
   it('a namespace fact that could not be read skips the check, naming why', () => {

@@ -16,6 +16,8 @@ export const documentedEntries: CatalogEntry[] = [
     symptoms: [
       sym('timed out waiting for pod to start', /timed out waiting for pod to start(?: \(last phase: (?<phase>\w+)\))?/, 50),
       sym('pod failed to enter running state', /pod failed to enter running state: (?<phase>\w+)/, 45),
+      // The runner prints the pod's conditions while it waits; alone (no later stage) they mean it never started.
+      sym('containersnotready', /ContainersNotReady: "containers with unready status: \[(?<containers>[^\]]*)\]"/, 15),
     ],
     explanation:
       'The runner created the build pod and then polled it until `poll_timeout` ran out without the pod reaching Running. The pod was still Pending: not yet scheduled, still pulling images, or waiting for volumes.',
@@ -52,6 +54,8 @@ export const documentedEntries: CatalogEntry[] = [
       sym('context deadline exceeded', /context deadline exceeded/, 20),
       sym('etcdserver: ', /etcdserver: (?<etcdError>request timed out|leader changed)/, 25),
       sym('resource quota evaluates timeout', /resource quota evaluates timeout/, 25),
+      sym('net/http: tls handshake timeout', /net\/http: TLS handshake timeout/, 22),
+      sym('request did not complete within allowed duration', /request did not complete within allowed duration/, 30),
     ],
     explanation:
       'A call the runner made to the Kubernetes API server gave up before an answer came back, or the API server itself reported that its storage (etcd) or quota evaluation timed out. The cluster control plane is slow or overloaded.',
@@ -127,7 +131,7 @@ export const documentedEntries: CatalogEntry[] = [
     ref: docRef('connection-refused-when-attempting-to-communicate-with-the-kubernetes-api'),
     source: 'gitlab-docs',
     symptoms: [
-      sym('connection refused', new RegExp(String.raw`dial tcp ${IP}:? connect: connection refused`), 30),
+      sym('connection refused', new RegExp(String.raw`dial tcp ${IP}:? (?:connect: |getsockopt: )?connection refused`), 30),
       sym('was refused - did you specify the right host or port', /The connection to the server (?<address>\S+) was refused/, 30),
     ],
     explanation:
@@ -225,7 +229,7 @@ export const documentedEntries: CatalogEntry[] = [
     title: 'Error: Could not resolve host: example.com',
     ref: docRef('error-could-not-resolve-host-examplecom'),
     source: 'gitlab-docs',
-    symptoms: [sym('could not resolve host', /Could not resolve host: (?<host>[\w.-]+)/i, 40)],
+    symptoms: [sym('could not resolve host', /Could not resolve host:(?: (?<host>[^\s'"]+))?/i, 40)],
     explanation:
       'Inside the job pod, git or curl could not turn the GitLab host name into an address. With the Alpine-based helper image this is often the musl resolver handling the cluster\'s DNS search domains differently.',
     causes: ['The Alpine helper image\'s musl DNS resolver.', 'Cluster DNS is unreachable from the job pod or the name does not exist.'],
@@ -272,7 +276,11 @@ export const documentedEntries: CatalogEntry[] = [
     title: 'curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to github.com:443',
     ref: docRef('curl-35-openssl-ssl_connect-ssl_error_syscall-in-connection-to-githubcom443'),
     source: 'gitlab-docs',
-    symptoms: [sym('ssl_error_syscall in connection to', /SSL_connect: SSL_ERROR_SYSCALL in connection to (?<host>[\w.-]+):(?<port>\d+)/, 40)],
+    symptoms: [
+      sym('ssl_error_syscall in connection to', /SSL_connect: SSL_ERROR_SYSCALL in connection to (?<host>[\w.-]+):(?<port>\d+)/, 40),
+      // What a packet capture on the node shows for the same MTU mismatch.
+      sym('need to frag', /unreachable - need to frag \(mtu (?<mtu>\d+)\)/, 40),
+    ],
     explanation:
       'A TLS handshake made from inside Docker-in-Docker broke off. dind uses an MTU of 1500 by default, which is larger than the overlay network of many clusters, so large packets such as TLS handshakes are silently dropped.',
     causes: ['The dind MTU is larger than the pod network\'s MTU.'],

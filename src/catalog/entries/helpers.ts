@@ -33,8 +33,12 @@ export const OWN_DOCS: Record<string, string> = {
   'config-invalid': 'https://docs.gitlab.com/runner/configuration/advanced-configuration/',
   'gitlab-unreachable': 'https://docs.gitlab.com/runner/configuration/tls-self-signed/',
   'runner-token-invalid': 'https://docs.gitlab.com/runner/register/',
-  'pod-security-violation': 'https://kubernetes.io/docs/concepts/security/pod-security-standards/',
-  'scc-denied': 'https://docs.gitlab.com/runner/configuration/configuring_runner_operator/',
+  'job-rbac-forbidden': `${K8S_EXECUTOR}#overwrite-the-kubernetes-default-service-account`,
+  'pod-security-admission': 'https://kubernetes.io/docs/concepts/security/pod-security-admission/',
+  'openshift-scc': 'https://docs.gitlab.com/runner/install/operator/',
+  'node-pressure-eviction': 'https://kubernetes.io/docs/concepts/scheduling-eviction/node-pressure-eviction/',
+  'disruption-eviction': 'https://kubernetes.io/docs/concepts/workloads/pods/disruptions/',
+  'kubelet-unreachable': 'https://kubernetes.io/docs/concepts/architecture/control-plane-node-communication/',
 }
 
 export const ownRef = (id: string): string => {

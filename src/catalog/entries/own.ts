@@ -4,6 +4,7 @@
  */
 import type { CatalogEntry } from '../types.js'
 import { ownRef, sym } from './helpers.js'
+import { RBAC_CANNOT } from './workload.js'
 
 const Q = String.raw`"(?<name>[^"]+)"`
 
@@ -14,11 +15,10 @@ export const ownEntries: CatalogEntry[] = [
     ref: ownRef('rbac-forbidden'),
     source: 'gkr',
     symptoms: [
-      sym(
-        'is forbidden: user "',
-        /(?<kind>[\w.-]+)(?: "(?<name>[^"]+)")? is forbidden: User "(?<user>[^"]+)" cannot (?<verb>\w+) resource "(?<resource>[^"]+)" in API group "(?<group>[^"]*)"(?: in the namespace "(?<namespace>[^"]+)"| at the (?<scope>cluster) scope)?/,
-        50,
-      ),
+      // Current (`cannot VERB resource "R" in API group "G"`) and pre-1.12 (`cannot VERB R.group`) phrasings.
+      sym('is forbidden: user', new RegExp(String.raw`(?:(?<kind>[\w.-]+)(?: "(?<name>[^"]+)")? )?is forbidden: ${RBAC_CANNOT}`), 50),
+      // fabric8-based clients (Jenkins agents and similar) hide the RBAC detail behind this sentence.
+      sym("configured service account doesn't have access", /Forbidden!\s*Configured service account doesn't have access/, 35),
       sym("won't use informers", /won't use informers: "?not allowed: (?<verb>\w+) on (?<resource>[\w/]+)/, 45),
     ],
     explanation:
@@ -61,7 +61,10 @@ export const ownEntries: CatalogEntry[] = [
         /(?<kind>[\w.-]+) "(?<object>[^"]+)" is forbidden: exceeded quota: (?<quota>[^,]+), requested: (?<requested>.+?), used: (?<used>.+?), limited: (?<limited>[^"\s]+(?:,[^"\s]+)*)/,
         60,
       ),
-      sym('failed quota: ', /failed quota: (?<quota>[^:]+): must specify (?<missing>.+?)(?:"|$)/, 60),
+      sym('failed quota: ', /[Ff]ailed quota: (?<quota>[^:]+): must specify (?<missing>.+?)(?:"|$)/, 60),
+      // The quota admission plugin's phrasing before Kubernetes 1.2.
+      sym('is limited by quota, must make explicit request', /(?<missing>\w+) is limited by quota, must make explicit request/, 55),
+      sym(' quota is ', /(?<resource>\w+) quota is (?<limit>[^,\s]+), current usage is (?<current>[^,\s]+), requesting (?<request>[^.\s]+)/, 55),
     ],
     explanation:
       'A ResourceQuota in the job namespace has no room left for what the runner tried to create, or it tracks CPU/memory and the pod does not declare the requests/limits the quota requires. The secrets-count variant usually means old runner secrets leaked after earlier failures and fill the quota.',
@@ -102,7 +105,7 @@ export const ownEntries: CatalogEntry[] = [
     symptoms: [
       sym(
         ' usage per ',
-        /(?<bound>maximum|minimum) (?<resource>[\w.-]+) usage per (?<scope>Container|Pod) is (?<allowed>[^,\s]+),?\s+(?:but (?:limit|request) is (?<actual>[^\],"\s]+)|No (?:limit|request) is specified)/,
+        /(?<bound>maximum|minimum) (?<resource>[\w.-]+) usage per (?<scope>Container|Pod) is (?<allowed>[^,\s"]+?)(?:,?\s+(?:but (?:limit|request) is (?<actual>[^\],"\s]+)|No (?:limit|request) is specified)|\.?"|\.?$)/,
         55,
       ),
       sym('limit to request ratio per', /(?<resource>[\w.-]+) max limit to request ratio per (?<scope>Container|Pod) is (?<allowed>[^,\s]+), but provided ratio is (?<actual>[^\],"\s]+)/, 55),
@@ -131,7 +134,14 @@ export const ownEntries: CatalogEntry[] = [
     title: 'An admission webhook or policy engine rejected the pod',
     ref: ownRef('webhook-denied'),
     source: 'gkr',
-    symptoms: [sym('denied the request', /admission webhook "(?<webhook>[^"]+)" denied the request(?::? (?<reason>.*?))?"?$/, 40)],
+    symptoms: [
+      sym('denied the request', /admission webhook "(?<webhook>[^"]+)" denied the request(?::? (?<reason>.*?))?"?$/, 40),
+      // Kyverno's block format (the policy/rule list follows on the next lines) and its 1.0-era wording.
+      sym('was blocked due to the following policies', /resource (?<resource>\S+) was blocked due to the following policies(?<reason>.*)/, 45),
+      sym('failed; rulename: ', /Policy (?<policy>[\w.-]+) failed; rulename: (?<rule>[\w.-]+);?(?<reason>.*)/, 45),
+      // Kyverno's event and status wording for a failed validate rule.
+      sym('(validation) rule', /policy '(?<policy>[\w.-]+)' \(Validation\) rule '(?<rule>[\w.-]+)' failed\.(?<reason>.*)/, 45),
+    ],
     explanation:
       'A validating admission webhook (Gatekeeper, Kyverno, a cloud provider\'s policy, …) looked at the object the runner created and refused it; the reason after "denied the request" is the policy\'s own message.',
     causes: ['A policy requires labels, security settings, registries or resources the runner\'s pods do not have.'],
@@ -165,7 +175,6 @@ export const ownEntries: CatalogEntry[] = [
       sym('errimagepull', /\b(?<state>ErrImagePull)\b/, 35),
       sym('imagepullbackoff', /\b(?<state>ImagePullBackOff)\b/, 35),
       sym('invalidimagename', /\b(?<state>InvalidImageName)\b/, 35),
-      sym('pull access denied for', /pull access denied for (?<image>[^,\s]+)/, 45),
       sym('back-off pulling image', /Back-off pulling image "(?<image>[^"]+)"/, 40),
     ],
     explanation:
@@ -204,7 +213,8 @@ export const ownEntries: CatalogEntry[] = [
       sym('oomkilled', /Error in container (?<container>[\w-]+): exit code: (?<exitCode>\d+), reason: 'OOMKilled'|OOMKilled/, 60),
       sym('exit code 137', /command terminated with exit code (?<exitCode>137)\b/, 45),
       sym('exit code: 137', /exit code: (?<exitCode>137)\b/, 45),
-      sym('the node was low on resource', /The node was low on resource: (?<resource>[\w-]+)\./, 50),
+      sym('memory cgroup out of memory', /Memory cgroup out of memory: Kill(?:ed)? process (?<pid>\d+) \((?<process>[^)]+)\)/, 55),
+      sym('invoked oom-killer', /(?<process>\S+) invoked oom-killer:/, 50),
     ],
     explanation:
       'Exit code 137 means the process got SIGKILL. When Kubernetes reports the reason OOMKilled, the container went over its memory limit (or the node ran out of memory). Exit code 137 without OOMKilled means something else killed it: a timeout or cancellation, an eviction, or a process inside the container.',
@@ -221,7 +231,7 @@ export const ownEntries: CatalogEntry[] = [
     examples: [
       "ERROR: Job failed (system failure): Error in container build: exit code: 137, reason: 'OOMKilled'",
       'ERROR: Job failed: command terminated with exit code 137',
-      'WARNING: Event retrieved from the cluster: The node was low on resource: memory. Threshold quantity: 100Mi, available: 92Mi. Container build was using 3512Mi, request is 1Gi, has larger consumption of memory.',
+      '[Thu Dec  7 00:05:15 2017] Memory cgroup out of memory: Kill process 24572 (java) score 0 or sacrifice child',
     ],
     ja: {
       title: 'メモリ不足でコンテナが強制終了された（OOMKilled / 終了コード137）',
@@ -307,7 +317,14 @@ export const ownEntries: CatalogEntry[] = [
     title: 'The scheduler found no node for the pod (FailedScheduling)',
     ref: ownRef('scheduling-failed'),
     source: 'gkr',
-    symptoms: [sym('nodes are available: ', /(?<available>\d+)\/(?<total>\d+) nodes are available: (?<reasons>[^.]+)/, 35)],
+    symptoms: [
+      sym('nodes are available: ', /(?<available>\d+)\/(?<total>\d+) nodes are available: (?<reasons>[^.]+)/, 35),
+      // Schedulers before Kubernetes 1.10.
+      sym('no nodes are available that match all of the following predicates', /No nodes are available that match all of the following predicates::? (?<reasons>[^.]+)/, 35),
+      sym('failed to fit in any node', /pod \((?<pod>[^)]+)\) failed to fit in any node/, 35),
+      // Karpenter's reason when no node it could launch would fit the pod.
+      sym('failed to schedule pod', /Failed to schedule pod, (?<reasons>.+)/, 35),
+    ],
     explanation:
       'No node passed the scheduler\'s filters: node selector and affinity, taints the pod does not tolerate, or not enough allocatable CPU/memory. The pod stays Pending until `poll_timeout` ends the job.',
     causes: ['`node_selector`/affinity matches no (ready) node.', 'Nodes carry taints the job pod does not tolerate.', 'Requests larger than any node\'s free capacity.'],
@@ -336,6 +353,8 @@ export const ownEntries: CatalogEntry[] = [
       sym('persistentvolumeclaim', /persistentvolumeclaim "(?<name>[^"]+)" not found/, 45),
       sym('not found in the list of registered csi drivers', /driver name (?<driver>\S+) not found in the list of registered CSI drivers/, 45),
       sym("couldn't find key", /couldn't find key (?<key>\S+) in (?<kind>ConfigMap|Secret) (?<name>\S+)/, 45),
+      // The kubelet's container-config error for an env var or envFrom source (CreateContainerConfigError).
+      sym('" not found', /Error: (?<kind>secret|configmap)s? "(?<name>[^"]+)" not found/, 45),
       sym('unable to attach or mount volumes', /Unable to attach or mount volumes: unmounted volumes=\[(?<volumes>[^\]]*)\]/, 35),
     ],
     explanation: 'The pod refers to a config map, secret, persistent volume claim, key or CSI driver that is not there, so the kubelet cannot mount it and the pod never starts.',
@@ -463,6 +482,9 @@ export const ownEntries: CatalogEntry[] = [
     symptoms: [
       sym("couldn't execute ", /couldn't execute (?<method>POST|GET|PUT|PATCH) against (?<url>\S+?): (?<reason>.+)/, 45),
       sym('x509: certificate signed by unknown authority', /x509: certificate signed by unknown authority/, 25),
+      // git in the job (or the shell executor) not trusting GitLab's certificate while fetching sources.
+      sym('server certificate verification failed', /server certificate verification failed\. CAfile: (?<caFile>\S+)/, 40),
+      sym('ssl certificate problem', /unable to access '(?<url>[^']+)': SSL certificate problem: (?<reason>.+)/, 40),
     ],
     explanation:
       'The runner (or gkr) could not complete an HTTPS request to the GitLab instance: the name does not resolve, the connection is refused or times out, or the server\'s certificate is not trusted.',
@@ -495,6 +517,7 @@ export const ownEntries: CatalogEntry[] = [
       sym('verifying runner... is removed', /Verifying runner\.\.\. is removed/, 60),
       sym('checking for jobs... forbidden', /Checking for jobs\.\.\. forbidden/, 60),
       sym('403 forbidden', /status=(?:POST|GET) (?<url>\S+?): 403 Forbidden/, 55),
+      sym('registering runner... forbidden', /Registering runner\.\.\. forbidden(?: \((?<reason>[^)]+)\))?/, 55),
     ],
     explanation: 'GitLab answered 403 to the runner\'s token: the runner was deleted or its token was reset or revoked, or the config holds a registration token instead of an authentication token.',
     causes: ['The runner was removed in GitLab, or its token was reset.', '`token` holds a registration token (glrt- tokens are authentication tokens).'],
@@ -512,62 +535,6 @@ export const ownEntries: CatalogEntry[] = [
       title: 'GitLabがRunnerのトークンを受け付けない',
       explanation: 'GitLabがRunnerのトークンに403を返しました。Runnerが削除された、トークンがリセットされた、または認証トークンではなく登録トークンが設定されています。',
       fix: ['GitLabでRunnerを作成し直し、新しい認証トークンを`token`に設定します。'],
-    },
-  },
-  {
-    id: 'pod-security-violation',
-    title: 'Pod Security Admission rejected the job pod',
-    ref: ownRef('pod-security-violation'),
-    source: 'gkr',
-    symptoms: [sym('violates podsecurity', /violates PodSecurity "(?<level>[a-z]+):(?<version>[^"]+)": (?<reason>.+)/, 55)],
-    explanation:
-      'The namespace carries a pod-security.kubernetes.io/enforce label (baseline or restricted), and the pod the runner built breaks one or more controls of that level. Each part of the message names a control and the containers or fields at fault. With the default config the runner\'s pods meet baseline but not restricted; privileged Docker-in-Docker breaks baseline too.',
-    causes: [
-      'The namespace enforces restricted, and the config sets no allow_privilege_escalation = false, no cap_drop = ["ALL"], no run_as_non_root and no seccomp profile.',
-      'privileged = true (Docker-in-Docker) or host_path volumes in a namespace that enforces baseline.',
-    ],
-    fix: {
-      steps: [
-        'Run `gkr doctor`: the pod-security check lists every control the pod breaks and prints the config.toml that makes it comply.',
-        'Or give the runner a namespace whose level the job pods meet (ask the cluster admin for a namespace with a lower enforce level).',
-      ],
-      snippet: { lang: 'toml', text: '[runners.kubernetes]\n  allow_privilege_escalation = false\n  cap_drop = ["ALL"]\n  [runners.kubernetes.pod_security_context]\n    run_as_non_root = true\n    run_as_user = 1000\n  [runners.kubernetes.pod_security_context.seccomp_profile]\n    type = "RuntimeDefault"' },
-    },
-    configKeys: ['runners.kubernetes.pod_security_context', 'runners.kubernetes.allow_privilege_escalation', 'runners.kubernetes.cap_drop', 'runners.kubernetes.privileged'],
-    checks: ['cluster-pod-security'],
-    examples: [
-      'ERROR: Job failed (system failure): prepare environment: setting up build pod: pods "runner-abcdefghi-project-1-concurrent-0-x1y2z3w4" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (containers "init-permissions", "build", "helper" must set securityContext.allowPrivilegeEscalation=false)',
-    ],
-    ja: {
-      title: 'Pod Security Admissionがジョブのポッドを拒否した',
-      explanation: '名前空間のpod-security.kubernetes.io/enforceラベル（baselineまたはrestricted）に対して、Runnerが作ったポッドがいくつかの制御に違反しています。メッセージの各部分が制御と該当するコンテナやフィールドを示します。',
-      fix: ['`gkr doctor`を実行すると、違反している制御と、準拠させるconfig.tomlが表示されます。', 'またはジョブのポッドが満たすレベルの名前空間をRunnerに使わせます。'],
-    },
-  },
-  {
-    id: 'scc-denied',
-    title: 'OpenShift\'s SecurityContextConstraints rejected the job pod',
-    ref: ownRef('scc-denied'),
-    source: 'gkr',
-    symptoms: [sym('unable to validate against any security context constraint', /unable to validate against any security context constraint: \[(?<reasons>.+)\]/, 55)],
-    explanation:
-      'On OpenShift every pod must fit a SecurityContextConstraints its service account may use; for ordinary service accounts that is restricted-v2: no privileged containers, no privilege escalation, no added capabilities, a UID from the namespace\'s range (or none), only safe volume types. The message lists what broke each constraint.',
-    causes: ['The config sets run_as_user or fs_group outside the namespace\'s range, privileged = true, cap_add, or host_path volumes.'],
-    fix: {
-      steps: [
-        'Remove run_as_user and fs_group from the config (OpenShift assigns them from the namespace\'s range), set privileged = false and allow_privilege_escalation = false, and drop cap_add.',
-        'Or have the cluster admin grant the runner\'s service account a wider SCC (for example anyuid) with `oc adm policy add-scc-to-user`.',
-      ],
-    },
-    configKeys: ['runners.kubernetes.pod_security_context', 'runners.kubernetes.privileged', 'runners.kubernetes.cap_add'],
-    checks: ['cluster-pod-security'],
-    examples: [
-      'ERROR: Job failed (system failure): prepare environment: setting up build pod: pods "runner-abcdefghi-project-1-concurrent-0-x1y2z3w4" is forbidden: unable to validate against any security context constraint: [provider restricted-v2: spec.containers[0].securityContext.privileged: Invalid value: true: Privileged containers are not allowed]',
-    ],
-    ja: {
-      title: 'OpenShiftのSecurityContextConstraintsがジョブのポッドを拒否した',
-      explanation: 'OpenShiftではポッドがサービスアカウントの使えるSCC（通常はrestricted-v2）に収まる必要があります。メッセージが各制約の違反を示します。',
-      fix: ['run_as_userとfs_groupを外し（OpenShiftが名前空間の範囲から割り当てます）、privileged = false、allow_privilege_escalation = falseにしてcap_addを外します。', 'またはクラスター管理者にサービスアカウントへanyuidなどのSCCを付与してもらいます。'],
     },
   },
 ]

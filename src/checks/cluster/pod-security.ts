@@ -18,7 +18,7 @@ export default defineCheck({
   description: 'Evaluates the pod the runner renders against the Pod Security Standards level (and version) that the namespace\'s pod-security.kubernetes.io/enforce, warn and audit labels set, control by control as Pod Security Admission does: a violated enforce level fails (every job pod is rejected with "violates PodSecurity"), warn and audit levels warn. Each finding names the controls, the containers and fields at fault, and prints one config.toml block that makes the pod comply. A namespace without labels gets the cluster\'s default level, which the API does not expose (the server-side dry-run shows its rejections). When the cluster serves OpenShift\'s security.openshift.io API, the pod is also checked against the restricted-v2 SecurityContextConstraints, with the UID and group ranges of the namespace (a warning: the service account may have been granted a wider SCC).',
   severity: 'fail',
   needs: ['namespace'],
-  catalog: ['pod-security-violation', 'scc-denied'],
+  catalog: ['pod-security-admission', 'openshift-scc'],
   run: ({ facts, rendered, config, runner }) => {
     const r = rendered as RenderedJob | undefined
     if (!r) return { skipped: 'no rendered job' }
@@ -40,7 +40,7 @@ export default defineCheck({
         message: `the job pod breaks Pod Security "${level}:${showVersion(version)}" and ${m.says(ns.name)}: ${m.mode === 'enforce' ? `pods "${podName}" is forbidden: ${sentence}` : m.mode === 'warn' ? `Warning: would ${sentence.replace(/^violates/, 'violate')}` : sentence}`,
         at,
         fix: { text: violations.map((v) => `${v.reason}: ${v.fix.text}`).join(' '), ...(toml ? { toml } : {}) },
-        catalog: ['pod-security-violation'],
+        catalog: ['pod-security-admission'],
         details: { mode: m.mode, level, version: showVersion(version), violations: violationDetails(violations) },
       })
     }
@@ -55,7 +55,7 @@ export default defineCheck({
           message: `the job pod does not fit OpenShift's restricted-v2 SecurityContextConstraints, the one service accounts get by default; unless the runner's service account may use a wider SCC, every job pod is rejected: ${sccMessage(podName, scc)}`,
           at,
           fix: { text: [...new Set(scc.map((v) => v.fix))].join(' ') },
-          catalog: ['scc-denied'],
+          catalog: ['openshift-scc'],
           details: { scc: 'restricted-v2', violations: scc },
         })
       }
