@@ -16,6 +16,7 @@ export const clusterFlags = {
   context: Flags.string({ description: 'The kubeconfig context to use.' }),
   namespace: Flags.string({ char: 'n', description: 'The namespace jobs run in (default: the config\'s namespace).' }),
   as: Flags.string({ description: 'Check as this identity, e.g. system:serviceaccount:NS:NAME (impersonation).' }),
+  'as-group': Flags.string({ description: 'With --as (or --as-runner): impersonate this group too, as kubectl\'s flag (repeatable).', multiple: true }),
   'request-timeout': Flags.custom<number>({
     description: `How long to wait for one Kubernetes API request before giving up, as kubectl's flag: a duration such as 5s or 1m (a bare number is seconds), between 1ms and 1h. A request that times out ends the command with exit 3. Default: ${DEFAULT_REQUEST_TIMEOUT}.`,
     parse: async (input) => parseRequestTimeout(input),

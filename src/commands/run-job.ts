@@ -30,6 +30,7 @@ Exit codes: 0 accepted / job succeeded, 1 rejected / job failed, 2 bad input, 3 
     var: Flags.string({ description: 'Job variable KEY=VALUE (repeatable; wins over the CI file).', multiple: true }),
     'dry-run': Flags.boolean({ description: 'Render and submit with dryRun=All (the default).', exclusive: ['live'] }),
     live: Flags.boolean({ description: 'Run the job in the cluster, then delete everything created.', default: false }),
+    'as-runner': Flags.boolean({ description: 'Make every request, the exec/attach/log streams included, as the service account the config names (service_account), as the runner would.', default: false, exclusive: ['as'] }),
     output: Flags.string({ description: 'Format of the printed objects.', options: ['yaml', 'json'], default: 'yaml' }),
     'artifacts-dir': Flags.string({ description: 'With --live: where artifact and cache paths are copied back to.' }),
   }

@@ -20,6 +20,7 @@ export interface DoctorFlags {
   context?: string
   namespace?: string
   as?: string
+  'as-group'?: string[]
   'as-runner': boolean
 }
 

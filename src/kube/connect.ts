@@ -56,8 +56,10 @@ export interface ResolveOptions {
   kubeconfig?: string
   context?: string
   namespace?: string
-  /** Impersonate this identity (system:serviceaccount:NS:NAME or a user). */
+  /** Impersonate this identity (system:serviceaccount:NS:NAME or a user) on every request, streams included. */
   as?: string
+  /** Impersonate these groups as well (kubectl's --as-group); only together with `as`. */
+  asGroups?: string[]
   env?: NodeJS.ProcessEnv
   home?: string
   /** The mounted service account (token, ca.crt, namespace) for in-cluster configuration; tests point it elsewhere. */
@@ -217,8 +219,27 @@ export class ClusterTarget {
   }
 }
 
-function impersonating(kc: KubeConfig, as: string | undefined): KubeConfig {
-  if (!as) return kc
+/** The parts of client-node's KubeConfig that put credentials and headers on a request. */
+interface HeaderHooks {
+  applyHTTPSOptions(opts: { headers?: Record<string, unknown> }): void
+  applySecurityAuthentication(ctx: RequestContextLike): Promise<void>
+}
+
+interface RequestContextLike {
+  getHeaders(): Record<string, string>
+}
+
+/**
+ * A copy of `kc` whose every request impersonates `as` (and `groups`): typed calls, raw GETs and the
+ * exec/attach WebSocket upgrades alike, since all of them take their headers from the same KubeConfig.
+ * client-node knows only Impersonate-User, so the groups are added here, one header line per group (the
+ * API server reads each line as one group; a comma-joined value would be a single group named "a,b").
+ */
+export function impersonate(kc: KubeConfig, as: string | undefined, groups: readonly string[] = []): KubeConfig {
+  if (!as) {
+    if (groups.length > 0) throw usageError('as-group-without-as', `--as-group ${groups.join(', ')} needs --as (or --as-runner): the API server impersonates groups only together with a user`, { at: { flag: '--as-group' } })
+    return kc
+  }
   const current = kc.getCurrentUser()
   const out = new (k8s().KubeConfig)()
   out.loadFromOptions({
@@ -227,7 +248,30 @@ function impersonating(kc: KubeConfig, as: string | undefined): KubeConfig {
     contexts: kc.contexts,
     currentContext: kc.currentContext,
   })
+  if (groups.length === 0) return out
+  const hooks = out as unknown as HeaderHooks
+  const https = hooks.applyHTTPSOptions.bind(out)
+  // WebSocket upgrades and raw GETs: node's http client sends an array value as one line per element.
+  hooks.applyHTTPSOptions = (opts) => {
+    https(opts)
+    opts.headers = { ...opts.headers, 'Impersonate-Group': [...groups] }
+  }
+  const security = hooks.applySecurityAuthentication.bind(out)
+  // Typed calls: the generated client keeps headers as a string record, which would join the groups
+  // with commas; its fetch accepts header pairs, which keep one line per group.
+  hooks.applySecurityAuthentication = async (ctx) => {
+    await security(ctx)
+    const headers = ctx.getHeaders()
+    ctx.getHeaders = () => [...Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'impersonate-group'), ...groups.map((g) => ['Impersonate-Group', g])] as unknown as Record<string, string>
+  }
   return out
+}
+
+/** The identity of the runner's service account (`service_account`, else `default`) in the namespace jobs run in. */
+export function runnerIdentity(runner: LoadedRunner, namespace: string): string {
+  const k = kube(runner)
+  const sa = typeof k.service_account === 'string' && k.service_account ? k.service_account : 'default'
+  return `system:serviceaccount:${namespace}:${sa}`
 }
 
 /**
@@ -256,14 +300,14 @@ export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarge
     const user: User = { name: 'runner', ...(token ? { token } : {}), ...(read('cert_file') ? { certData: read('cert_file') } : {}), ...(read('key_file') ? { keyData: read('key_file') } : {}) }
     const kc = new KubeConfig()
     kc.loadFromClusterAndUser(cluster, user)
-    return new ClusterTarget(impersonating(kc, opts.as), { server: host, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'runner-config' }, timeoutMs, retry)
+    return new ClusterTarget(impersonate(kc, opts.as, opts.asGroups), { server: host, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'runner-config' }, timeoutMs, retry)
   }
   const saDir = opts.serviceAccountDir ?? SERVICE_ACCOUNT_DIR
   const inCluster = (): ClusterTarget | undefined => {
     if (!existsSync(path.join(saDir, 'token')) || !env.KUBERNETES_SERVICE_HOST) return undefined
     const kc = inClusterConfig(new KubeConfig(), env, saDir)
     const self = selfPod(env, saDir)
-    return new ClusterTarget(impersonating(kc, opts.as), { server: kc.getCurrentCluster()!.server, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'in-cluster', self }, timeoutMs, retry)
+    return new ClusterTarget(impersonate(kc, opts.as, opts.asGroups), { server: kc.getCurrentCluster()!.server, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'in-cluster', self }, timeoutMs, retry)
   }
   // The runner tries in-cluster configuration before a kubeconfig; a kubeconfig or context the user
   // names (--kubeconfig, --context, $KUBECONFIG) wins over both.
@@ -292,7 +336,7 @@ export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarge
       return undefined
     }
     const ctx = kc.getContextObject(kc.getCurrentContext())
-    return new ClusterTarget(impersonating(kc, opts.as), { server: cluster.server, context: kc.getCurrentContext(), ...(ns ?? ctx?.namespace ? { namespace: ns ?? ctx?.namespace } : {}), identity: opts.as ?? ctx?.user ?? '', source: 'kubeconfig' }, timeoutMs, retry)
+    return new ClusterTarget(impersonate(kc, opts.as, opts.asGroups), { server: cluster.server, context: kc.getCurrentContext(), ...(ns ?? ctx?.namespace ? { namespace: ns ?? ctx?.namespace } : {}), identity: opts.as ?? ctx?.user ?? '', source: 'kubeconfig' }, timeoutMs, retry)
   }
   return inCluster() ?? undefined
 }

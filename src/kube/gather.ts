@@ -23,6 +23,8 @@ export interface GatherInput {
   permissions: Permission[]
   /** Impersonated identity for access reviews (SubjectAccessReview). */
   as?: string
+  /** Groups the access reviews add to `as` (--as-group). */
+  asGroups?: readonly string[]
 }
 
 export interface GatherStats {
@@ -245,7 +247,7 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
         })
         // Over-broad grants: every verb on every resource, in the namespace and cluster-wide.
         const broad = [...(perJob ? [] : [{ verb: '*', group: '*', resource: '*', namespace: ns }]), { verb: '*', group: '*', resource: '*' }]
-        const results = await reviewAccess(target, [...reviews, ...broad], { ...(input.as ? { as: input.as } : {}), concurrency: opts.concurrency ?? 8 })
+        const results = await reviewAccess(target, [...reviews, ...broad], { ...(input.as ? { as: input.as } : {}), ...(input.asGroups?.length ? { asGroups: input.asGroups } : {}), concurrency: opts.concurrency ?? 8 })
         return results.map((r, i): AccessFact => {
           const c = checks[i]
           if (!c) return { ...r, why: 'every verb on every resource', optional: true, clusterScoped: r.namespace === undefined, probe: 'broad' }

@@ -6,7 +6,7 @@ import { renderJob } from '../executor/render.js'
 import { cryptoRandom } from '../executor/names.js'
 import { matchMessage } from '../catalog/match.js'
 import { getEntry } from '../catalog/index.js'
-import { resolveCluster, type RetryPolicy } from '../kube/connect.js'
+import { resolveCluster, runnerIdentity, type RetryPolicy } from '../kube/connect.js'
 import { incompleteError, usageError } from '../util/errors.js'
 import { PREDEFINED_VARIABLES } from '../ci/predefined.js'
 import type { RunJobInput } from './run.js'
@@ -28,6 +28,11 @@ export interface RunJobFlags {
   'request-timeout'?: number
   context?: string
   namespace?: string
+  /** Impersonate this identity on every request, the exec/attach/log streams included. */
+  as?: string
+  'as-group'?: string[]
+  /** Impersonate the runner's service account (service_account in the namespace jobs run in). */
+  'as-runner'?: boolean
 }
 
 export const explainWithCatalog: Explain = (message) => {
@@ -58,7 +63,11 @@ export async function runJobInput(flags: RunJobFlags, opts: RunJobInputOptions =
   const rendered = renderJob({ runner, job: job!, variables, random: opts.random ?? cryptoRandom(), ...(flags.namespace ? { namespace: flags.namespace } : {}) })
   const fatal = rendered.problems.find((p) => p.fatal)
   if (fatal) throw usageError('job-refused', `the runner would refuse this job: ${fatal.message}`, { ref: fatal.catalog })
-  const target = await resolveCluster({ runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags['request-timeout'] ? { timeoutMs: flags['request-timeout'] } : {}), namespace: rendered.namespace, ...(opts.retry ? { retry: opts.retry } : {}) })
+  const as = flags.as ?? (flags['as-runner'] ? runnerIdentity(runner, rendered.namespace) : undefined)
+  const target = await resolveCluster({
+    runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags['request-timeout'] ? { timeoutMs: flags['request-timeout'] } : {}),
+    namespace: rendered.namespace, ...(opts.retry ? { retry: opts.retry } : {}), ...(as ? { as } : {}), ...(flags['as-group']?.length ? { asGroups: flags['as-group'] } : {}),
+  })
   if (!target) throw incompleteError('no-cluster', 'run-job needs a cluster, and no kubeconfig or in-cluster configuration was found', { suggestions: ['Pass --kubeconfig or --context, or try it on the simulator: gkr sim run -- run-job JOB'] })
   const kubeConfig: KubeConfig = target.kc
   return {

@@ -107,8 +107,9 @@ async function runMasked(input: RunJobInput, client: ObjectClient | LiveClient, 
     write(describeDryRun(dryRun))
     return { mode: 'dry-run', ...base, dryRun, exitCode: dryRun.accepted ? EXIT.OK : EXIT.FAILED }
   }
-  const exec = input.exec ?? kubeExec(requireKubeConfig(input))
-  const attach = input.attach ?? (input.kubeConfig ? kubeAttach(input.kubeConfig) : undefined)
+  const streams = input.call ? { call: input.call } : {}
+  const exec = input.exec ?? kubeExec(requireKubeConfig(input), streams)
+  const attach = input.attach ?? (input.kubeConfig ? kubeAttach(input.kubeConfig, streams) : undefined)
   const live = await runLive({
     client: client as LiveClient, exec, ...(attach ? { attach } : {}), namespace: input.namespace, objects: input.objects, job: input.job,
     env: input.env ?? input.job.variables, projectRoot: input.projectRoot ?? process.cwd(),
