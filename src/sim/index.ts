@@ -14,6 +14,7 @@ import { SimServer, type AuditEntry, READ_VERBS } from './server.js'
 import { ClusterController } from './cluster.js'
 import { loadScenario, type Scenario } from './scenario.js'
 import { makeCerts } from './tls.js'
+import { removePodDir } from './exec.js'
 
 export type { Scenario } from './scenario.js'
 export type { AuditEntry } from './server.js'
@@ -58,6 +59,9 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
   const controller = new ClusterController(store, scenario, factor)
   const server = new SimServer({ scenario, certs, store, ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}), sleep, logs: controller, bookmarkMs: 60_000 * factor })
   controller.onKill = (uid, container) => server.killContainer(uid, container)
+  // After the controller's listener (which kills the pod's containers): a deleted pod's files go with it.
+  const podsDef = resourceForKind('v1', 'Pod')!
+  store.events.on('change', (e: { type: string; def: { resource: string }; object: Obj }) => void (e.type === 'DELETED' && e.def.resource === 'pods' && removePodDir(e.object)))
   const port = await server.listen(opts.port ?? 0)
   const url = `https://127.0.0.1:${port}`
   const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), `gkr-sim-${scenario.name}-`))
@@ -97,6 +101,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
     async stop(): Promise<void> {
       controller.stop()
       await server.close()
+      for (const pod of store.list(podsDef)) removePodDir(pod)
       if (ownsDir) rmSync(dir, { recursive: true, force: true })
     },
   }

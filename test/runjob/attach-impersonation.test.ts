@@ -4,7 +4,7 @@
  * alike) and --as-runner; the simulator enforces RBAC on pods/exec and pods/attach for the
  * impersonated identity and the impersonate verb for the caller.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -103,8 +103,9 @@ describe('run-job impersonates on every request, streams included', () => {
 })
 
 describe('gkr sim run --scenario rbac-missing-attach -- run-job --live --as-runner', () => {
-  it('fails at pods/attach as the runner\'s service account: exit 1, the catalog entry, the rule, nothing left', () => {
-    const r = runCli(['sim', 'run', '--scenario', 'rbac-missing-attach', '--', 'run-job', 'hello', '--ci-file', ciFile, '--live', '--as-runner'], { cwd: project })
+  it('fails at pods/attach as the runner\'s service account: exit 1, the catalog entry, the rule, nothing left (no pod folder either)', () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'gkr-impersonation-tmp-'))
+    const r = runCli(['sim', 'run', '--scenario', 'rbac-missing-attach', '--', 'run-job', 'hello', '--ci-file', ciFile, '--live', '--as-runner'], { cwd: project, env: { TMPDIR: tmp } })
     expect(r.code).toBe(1)
     expect(r.stdout).toMatch(/ERROR: Job failed \(system failure\): the API server refused pods\/attach on pod gitlab-runner\/\S+ \(403 Forbidden\): system:serviceaccount:gitlab-runner:gitlab-runner may not create pods\/attach in namespace gitlab-runner/)
     expect(r.stdout).toContain('See: rbac-forbidden')
@@ -112,5 +113,9 @@ describe('gkr sim run --scenario rbac-missing-attach -- run-job --live --as-runn
     expect(r.stdout).not.toContain('Job succeeded')
     expect(r.stderr).toContain('Cleanup (1 deleted, 0 left)')
     expect(r.stderr).not.toMatch(/\n\s+at /)
+    // The pod ran (Pre-build copied the project into it): its simulated folder went with it, and the
+    // simulator's own folder when it stopped.
+    expect(r.stderr).toContain('Pre-build (1 files)')
+    expect(readdirSync(tmp)).toEqual([])
   })
 })
