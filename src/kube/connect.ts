@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { isIPv6 } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
 import os from 'node:os'
 import path from 'node:path'
 import type { Cluster, KubeConfig, User } from '@kubernetes/client-node'
@@ -12,7 +13,7 @@ import { kube } from '../config/load.js'
 import { isSecret } from '../util/secret.js'
 import { GkrError, usageError, type Location } from '../util/errors.js'
 import { checkYamlDocument } from '../util/yaml-guard.js'
-import { ApiError, mapError, notKubernetes } from './errors.js'
+import { ApiError, mapError, notKubernetes, tlsDetail, TLS_CERT_PROBLEMS, type PeerCertificateFacts } from './errors.js'
 import { trackAgent, type Destroyable } from './agents.js'
 
 /** Where the kubelet mounts a pod's service account: token, ca.crt and namespace. */
@@ -147,12 +148,37 @@ export class ClusterTarget {
         return value
       } catch (err) {
         if (err instanceof ApiError) this.answered = true
+        if (err instanceof GkrError && TLS_CERT_PROBLEMS.has(err.code)) throw await this.withCertificate(err)
         if (attempt >= this.retry.tries || !transient(err as Error, this.answered)) throw err
         this.stats.retries++
         const backoff = Math.min(RETRY_BACKOFF_MIN_MS * 2 ** (attempt - 1), this.retry.backoffMaxMs)
         await sleep(Math.min(retryAfterMs(err as Error) ?? backoff, this.retry.backoffMaxMs))
       }
     }
+  }
+
+  /**
+   * A trusted certificate that cannot be used (expired, not yet valid, for other names): the failed
+   * handshake does not say its dates or names, so they are read on a second connection that does not
+   * verify (and sends nothing but the handshake). Without an answer, the error stays as it was.
+   */
+  private async withCertificate(err: GkrError): Promise<GkrError> {
+    const cluster = this.kc.getCurrentCluster()
+    if (!cluster) return err
+    const url = new URL(cluster.server)
+    const host = url.hostname.replace(/^\[|\]$/g, '')
+    const cert = await new Promise<PeerCertificateFacts | undefined>((resolve) => {
+      const servername = cluster.tlsServerName ?? (/^[\d.]+$|:/.test(host) ? undefined : host)
+      const socket = tlsConnect({ host, port: Number(url.port || 443), rejectUnauthorized: false, ...(servername ? { servername } : {}) }, () => {
+        const c = socket.getPeerCertificate()
+        socket.destroy()
+        resolve(c && c.valid_to ? { validFrom: new Date(c.valid_from), validTo: new Date(c.valid_to), ...(c.subjectaltname ? { altNames: c.subjectaltname } : {}) } : undefined)
+      })
+      socket.setTimeout(Math.min(this.timeoutMs, 5000), () => socket.destroy())
+      socket.on('error', () => resolve(undefined))
+      socket.on('close', () => resolve(undefined))
+    })
+    return cert ? tlsDetail(err, cert, host, new Date()) : err
   }
 
   /** client-node refuses plain HTTP unless TLS verification is off (for typed calls and for the HTTPS options of raw GETs): a usage error, before any request. */
