@@ -10,6 +10,11 @@ export const configFlags = {
 
 export const DEFAULT_REQUEST_TIMEOUT = '15s'
 
+/** Where `include: project:`, `template:` and `remote:` files of a --ci-file are read from (gkr downloads nothing). */
+export const includeDirFlag = {
+  'include-dir': Flags.string({ description: 'With --ci-file: a folder holding the files of its project:, template: and remote: includes, as DIR/GROUP/PROJECT/FILE, DIR/templates/NAME and DIR/HOST/PATH (local: includes are read from the project).' }),
+}
+
 /** kubectl's connection flags. */
 export const clusterFlags = {
   kubeconfig: Flags.string({ description: 'Path to the kubeconfig file (default: $KUBECONFIG; otherwise in-cluster configuration in a pod, then ~/.kube/config).' }),

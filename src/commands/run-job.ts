@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
-import { clusterFlags, configFlags } from '../cli/flags.js'
+import { clusterFlags, configFlags, includeDirFlag } from '../cli/flags.js'
 import { runJob } from '../runjob/run.js'
 import { systemClock } from '../runjob/clock.js'
 import { PREDEFINED_HELP, runJobInput } from '../runjob/command-input.js'
@@ -27,6 +27,7 @@ Exit codes: 0 accepted / job succeeded, 1 rejected / job failed, 2 bad input, 3 
     ...configFlags,
     ...clusterFlags,
     'ci-file': Flags.string({ description: 'The .gitlab-ci.yml holding the job.', default: '.gitlab-ci.yml' }),
+    ...includeDirFlag,
     var: Flags.string({ description: 'Job variable KEY=VALUE (repeatable; wins over the CI file).', multiple: true }),
     'dry-run': Flags.boolean({ description: 'Render and submit with dryRun=All (the default).', exclusive: ['live'] }),
     live: Flags.boolean({ description: 'Run the job in the cluster, then delete everything created.', default: false }),

@@ -18,6 +18,7 @@ import type { CiJob } from '../ci/types.js'
 export interface RunJobFlags {
   job: string
   'ci-file': string
+  'include-dir'?: string
   config?: string
   runner?: string
   var?: string[]
@@ -58,7 +59,7 @@ export async function runJobInput(flags: RunJobFlags, opts: RunJobInputOptions =
   const runner = runners[0]!
   // The project is the repository holding the CI file (its folder without git); CI_COMMIT_* come from its HEAD.
   const checkout = await projectOf(path.resolve(flags['ci-file']))
-  const { job, variables } = await jobFromFlags(runner, { 'ci-file': flags['ci-file'], job: flags.job, ...(flags.var ? { var: flags.var } : {}) }, checkout)
+  const { job, variables } = await jobFromFlags(runner, { 'ci-file': flags['ci-file'], job: flags.job, ...(flags.var ? { var: flags.var } : {}), ...(flags['include-dir'] ? { 'include-dir': flags['include-dir'] } : {}) }, checkout)
   refuseUnrunnable(job!)
   const rendered = renderJob({ runner, job: job!, variables, random: opts.random ?? cryptoRandom(), ...(flags.namespace ? { namespace: flags.namespace } : {}) })
   const fatal = rendered.problems.find((p) => p.fatal)

@@ -98,6 +98,7 @@ async function runMasked(input: RunJobInput, client: ObjectClient | LiveClient, 
     job: input.job.name, runner: input.runner.name, namespace: input.namespace, unsupported: input.job.unsupported,
     objects: input.objects.map((o) => redact(o, masker)),
   }
+  for (const note of input.job.notes ?? []) write(`Note: ${note}\n`)
   if (input.job.unsupported.length > 0) {
     write(`Note: gkr does not act on ${input.job.unsupported.join(', ')} in job ${input.job.name}; they are ignored for this run.\n`)
   }
