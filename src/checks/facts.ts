@@ -157,7 +157,7 @@ export interface FactTypes {
   nodes: NodeFact[]
   pods: PodFact[]
   events: EventFact[]
-  apiStats: { requests: number; roundTrips: number; errors: number; serverErrors: number; durationMs: number; p95Ms: number; /** Tries repeated after a transient failure (the runner's retry_limit policy). */ retries?: number }
+  apiStats: { requests: number; roundTrips: number; errors: number; serverErrors: number; durationMs: number; p95Ms: number; /** Tries repeated after a transient failure (the runner's retry_limit policy). */ retries?: number; /** 500 InternalError answers (a webhook call failed, not the API server), with up to 3 of their messages. */ internalErrors?: number; internalMessages?: string[] }
   now: { time: string }
   probe: ProbeFact
   managerPod: ManagerPodFact | null

@@ -43,8 +43,15 @@ export interface ClusterInfo {
 
 export interface ApiStats {
   requests: number
-  /** Answers that mean the API server is unwell: 5xx, 429, and no answer at all. */
+  /** Answers that mean the API server (or etcd) is unwell: 5xx, 429, and no answer at all; not 500 InternalError. */
   serverErrors: number
+  /**
+   * 500 InternalError answers: something the API server calls on the request's way failed (an
+   * admission webhook it could not reach, mostly), not the API server or etcd; with their first
+   * few distinct Status messages.
+   */
+  internalErrors: number
+  internalMessages: string[]
   roundTrips: number
   errors: number
   retries: number
@@ -116,7 +123,7 @@ function retryAfterMs(err: Error): number | undefined {
 
 /** A cluster to talk to, with the counters doctor reports. */
 export class ClusterTarget {
-  readonly stats: ApiStats = { requests: 0, serverErrors: 0, roundTrips: 0, errors: 0, retries: 0, durationMs: 0, latenciesMs: [] }
+  readonly stats: ApiStats = { requests: 0, serverErrors: 0, internalErrors: 0, internalMessages: [], roundTrips: 0, errors: 0, retries: 0, durationMs: 0, latenciesMs: [] }
   private answered = false
   constructor(
     readonly kc: KubeConfig,
@@ -201,7 +208,11 @@ export class ClusterTarget {
     } catch (err) {
       this.stats.errors++
       const mapped = mapError(err, what)
-      if (!(mapped instanceof ApiError) || mapped.status >= 500 || mapped.status === 429) this.stats.serverErrors++
+      // Judged by status and reason: etcd failures are 500s without a reason, a failing webhook call is InternalError.
+      if (mapped instanceof ApiError && mapped.status === 500 && mapped.reason === 'InternalError') {
+        this.stats.internalErrors++
+        if (this.stats.internalMessages.length < 3 && !this.stats.internalMessages.includes(mapped.message)) this.stats.internalMessages.push(mapped.message)
+      } else if (!(mapped instanceof ApiError) || mapped.status >= 500 || mapped.status === 429) this.stats.serverErrors++
       throw mapped
     } finally {
       if (timer) clearTimeout(timer)

@@ -471,6 +471,6 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
 
   const lat = [...target.stats.latenciesMs].sort((a, b) => a - b)
   const durationMs = performance.now() - t0
-  facts.apiStats = { ok: true, value: { requests: target.stats.requests, roundTrips: target.stats.roundTrips, errors: target.stats.errors, serverErrors: target.stats.serverErrors, retries: target.stats.retries, durationMs, p95Ms: lat[Math.floor(lat.length * 0.95)] ?? 0 } }
+  facts.apiStats = { ok: true, value: { requests: target.stats.requests, roundTrips: target.stats.roundTrips, errors: target.stats.errors, serverErrors: target.stats.serverErrors, internalErrors: target.stats.internalErrors, internalMessages: target.stats.internalMessages, retries: target.stats.retries, durationMs, p95Ms: lat[Math.floor(lat.length * 0.95)] ?? 0 } }
   return { facts, stats: { requests: target.stats.requests, roundTrips: target.stats.roundTrips, durationMs, errors: target.stats.errors, retries: target.stats.retries } }
 }
