@@ -6,6 +6,8 @@ import { renderJob } from '../executor/render.js'
 import { cryptoRandom } from '../executor/names.js'
 import { matchMessage } from '../catalog/match.js'
 import { getEntry } from '../catalog/index.js'
+import { adviceFor } from '../catalog/advice.js'
+import { isCatalogId } from '../catalog/ids.js'
 import { resolveCluster, runnerIdentity, type RetryPolicy } from '../kube/connect.js'
 import { incompleteError, usageError } from '../util/errors.js'
 import { PREDEFINED_VARIABLES } from '../ci/predefined.js'
@@ -38,7 +40,11 @@ export interface RunJobFlags {
 
 export const explainWithCatalog: Explain = (message) => {
   const m = matchMessage(message)
-  const fix = m ? getEntry(m.id)?.fix.steps[0] : undefined
+  // The exact change when the rejection names it (the label a webhook wants, the verb RBAC lacks); else the entry's first step.
+  const advice = m && isCatalogId(m.id) ? adviceFor(m.id, m.fields) : undefined
+  const fix = advice
+    ? [advice.text.join(' '), ...(advice.snippet ? advice.snippet.text.split('\n').map((l) => `              ${l}`) : [])].join('\n')
+    : m ? getEntry(m.id)?.fix.steps[0] : undefined
   return m ? { id: m.id, title: m.title, ...(fix ? { fix } : {}) } : undefined
 }
 
