@@ -43,7 +43,7 @@ function ago(ms: number): string {
   const s = Math.round(Math.abs(ms) / 1000)
   if (s < 120) return `${s} seconds`
   if (s < 7200) return `${Math.round(s / 60)} minutes`
-  if (s < 172_800) return `${Math.round(s / 3600)} hours`
+  if (s < 129_600) return `${Math.round(s / 3600)} hours`
   return `${Math.round(s / 86_400)} days`
 }
 
