@@ -65,3 +65,17 @@ describe('impersonation on rbac --check, doctor and cleanup', () => {
     }
   })
 })
+
+describe('doctor --live --as-runner', () => {
+  it('the probe pod and its log are requested as the runner\'s service account, not the kubeconfig user', async () => {
+    const sim = await start('healthy')
+    try {
+      await runCommand(Doctor, ['-c', sim.runnerConfig, '--live', '--as-runner', '--only', 'cluster-probe-start', '--json'], { env: { KUBECONFIG: sim.kubeconfig } })
+      const probe = sim.audit.filter((e) => e.resource === 'pods' && (e.method === 'POST' && !e.dryRun || e.subresource === 'log'))
+      expect(probe.length).toBeGreaterThan(0)
+      expect([...new Set(probe.map((e) => e.user))]).toEqual(['system:serviceaccount:gitlab-runner:gitlab-runner'])
+    } finally {
+      await sim.stop()
+    }
+  })
+})
