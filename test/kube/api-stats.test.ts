@@ -33,8 +33,9 @@ describe('doctor on webhook-timeout', () => {
       type F = { message: string; fix?: { text: string } }
       const results = (JSON.parse(r.stdout) as { result: { runners: Array<{ results: Array<{ id: string; findings: F[] }> }> } }).result.runners[0]!.results
       const health = results.find((c) => c.id === 'cluster-api-health')!.findings
-      expect(health.map((f) => f.message)).toEqual([expect.stringMatching(/^1 of \d+ API requests failed with 500 InternalError because the API server could not call admission webhook "slow-policy\.example\.com": the webhook is at fault, not the API server or etcd$/)])
-      expect(health[0]!.fix?.text).toContain('ready endpoints')
+      // Only the webhook's 500 is blamed (a latency finding may join it on a loaded machine; it is not about errors).
+      expect(health.map((f) => f.message).filter((m) => !m.startsWith('the API server is slow'))).toEqual([expect.stringMatching(/^1 of \d+ API requests failed with 500 InternalError because the API server could not call admission webhook "slow-policy\.example\.com": the webhook is at fault, not the API server or etcd$/)])
+      expect(health.find((f) => f.message.includes('InternalError'))!.fix?.text).toContain('ready endpoints')
       expect(JSON.stringify(health)).not.toContain('etcdserver')
     } finally {
       await sim.stop()
