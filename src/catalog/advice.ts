@@ -20,6 +20,41 @@ const ADVISORS: Partial<Record<CatalogId, (f: Fields, lang: AdviceLang) => Advic
   'rbac-forbidden': (f, lang) => rbacAdvice(f, lang, 'gitlab-runner-executor'),
   'job-rbac-forbidden': (f, lang) => rbacAdvice(f, lang, 'ci-deployer'),
   'quota-exceeded': quotaAdvice,
+  'webhook-denied': labelAdvice,
+}
+
+const LABEL = String.raw`[A-Za-z0-9][\w./-]*`
+/** How policy engines word a missing label: Gatekeeper's k8srequiredlabels, Kyverno, hand-written webhooks. */
+const REQUIRED_LABEL: RegExp[] = [
+  new RegExp(String.raw`missing required labels?:?\s*\[?((?:"?${LABEL}"?[,\s]*)+)\]?`, 'i'),
+  new RegExp(String.raw`you must provide labels?:?\s*\{((?:"?${LABEL}"?[,\s]*)+)\}`, 'i'),
+  new RegExp(String.raw`(?:must (?:carry|have)|requires?) (?:the )?labels? ((?:["'\`]?${LABEL}["'\`]?(?:,\s*|\s+and\s+)?)+)`, 'i'),
+  new RegExp(String.raw`labels? ["'\`]?(${LABEL})["'\`]? (?:is|are) required`, 'i'),
+]
+
+/** The labels a denial asks for, when it says so plainly. */
+export function requiredLabels(reason: string): string[] {
+  for (const re of REQUIRED_LABEL) {
+    const m = re.exec(reason)
+    if (m?.[1]) {
+      const labels = m[1].split(/,|\s+and\s+|\s+/).map((l) => l.replace(/["'`]/g, '').trim()).filter((l) => new RegExp(`^${LABEL}$`).test(l))
+      if (labels.length > 0) return [...new Set(labels)]
+    }
+  }
+  return []
+}
+
+/** A webhook that wants labels on the pod: the [runners.kubernetes.pod_labels] table that adds them. */
+function labelAdvice(f: Fields, lang: AdviceLang): Advice | undefined {
+  const labels = requiredLabels(f.reason ?? '')
+  if (labels.length === 0) return undefined
+  const who = f.webhook ? `The webhook "${f.webhook}"` : 'The webhook'
+  const toml = ['[runners.kubernetes.pod_labels]', ...labels.map((l) => `  ${JSON.stringify(l)} = "<value>"`)].join('\n')
+  const list = labels.join(', ')
+  const text = lang === 'ja'
+    ? [`${f.webhook ? `Webhook "${f.webhook}"` : 'Webhook'} はジョブのPodにラベル ${list} を求めています。`, 'config.tomlに次の表を追加し、値をポリシーが認めるものにします（値には $CI_PROJECT_NAME などのジョブ変数も使えます）。']
+    : [`${who} wants the label${labels.length === 1 ? '' : 's'} ${list} on the job pod.`, 'Add this table to the runner\'s [runners.kubernetes] in config.toml, with a value the policy accepts (job variables such as $CI_PROJECT_NAME are expanded).']
+  return { text, snippet: { lang: 'toml', text: toml } }
 }
 
 export function adviceFor(id: CatalogId, fields: Fields, lang: AdviceLang = 'en'): Advice | undefined {

@@ -159,7 +159,7 @@ export interface FactTypes {
   nodes: NodeFact[]
   pods: PodFact[]
   events: EventFact[]
-  apiStats: { requests: number; /** Measured critical-path depth: requests that had to wait for one another. */ roundTrips: number; /** New connections opened. */ connections?: number; errors: number; serverErrors: number; durationMs: number; p95Ms: number; /** Tries repeated after a transient failure (the runner's retry_limit policy). */ retries?: number }
+  apiStats: { requests: number; /** Measured critical-path depth: requests that had to wait for one another. */ roundTrips: number; /** New connections opened. */ connections?: number; errors: number; serverErrors: number; durationMs: number; p95Ms: number; /** Tries repeated after a transient failure (the runner's retry_limit policy). */ retries?: number; /** 500 InternalError answers (a webhook call failed, not the API server), with up to 3 of their messages. */ internalErrors?: number; internalMessages?: string[] }
   now: { time: string }
   probe: ProbeFact
   managerPod: ManagerPodFact | null

@@ -6,15 +6,19 @@
  * Keys gkr does not act on are listed in `job.unsupported`.
  */
 import { readFile } from 'node:fs/promises'
-import { LineCounter, parseDocument, isMap, isScalar, YAMLSeq, type CollectionTag } from 'yaml'
+import { dirname, resolve } from 'node:path'
+import { LineCounter, parseDocument, isMap, isScalar, YAMLSeq, type CollectionTag, type Document } from 'yaml'
 import type { CiFile, CiImage, CiJob, CiPort, CiService } from './types.js'
 import { parseDuration } from './duration.js'
 import { usageError, type Location } from '../util/errors.js'
 import { editDistance } from '../util/text.js'
 import { checkYamlDocument, firstAliasOffset } from '../util/yaml-guard.js'
+import { resolveIncludes } from './include.js'
 
 /** A `!reference [job, key, …]` tag, kept as a marker until the whole file is known. */
 class Reference {
+  /** Its position, set once the file it is written in is known (placeReferences). */
+  at?: Location
   constructor(readonly path: unknown[], readonly offset: number) {}
 }
 
@@ -52,12 +56,16 @@ const MAX_REFERENCE_DEPTH = 10
 /** The most values a CI file may expand to through aliases (a large real file has a few hundred thousand). */
 const MAX_EXPANDED_NODES = 1_000_000
 
-type Obj = Record<string, unknown>
+export type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Reference)
 
 export interface ParseCiOptions {
   /** `--var KEY=VALUE` overrides; they win over every variable in the file. */
   vars?: Record<string, string>
+  /** The project's root, which `include: local:` paths are relative to (default: the CI file's folder). */
+  projectDir?: string
+  /** Where `include: project:`, `template:` and `remote:` files are looked up (--include-dir); without it they are not followed. */
+  includeDir?: string
 }
 
 export async function parseCiFile(path: string, opts: ParseCiOptions = {}): Promise<CiFile> {
@@ -71,17 +79,29 @@ export async function parseCiFile(path: string, opts: ParseCiOptions = {}): Prom
       suggestions: ['Pass the CI file with --ci-file, or run gkr from the directory that holds .gitlab-ci.yml.'],
     })
   }
-  return parseCiSource(source, path, opts)
+  return parseCiSource(source, path, { projectDir: dirname(resolve(path)), ...opts })
 }
 
-/** Same as parseCiFile, from text already in memory (`file` is used for locations only). */
-export function parseCiSource(source: string, file: string, opts: ParseCiOptions = {}): CiFile {
+/** One YAML file of the pipeline (the CI file or an include), read as it stands. */
+export interface CiDocument {
+  file: string
+  /** Its top-level mapping (undefined for an empty file), with `!reference` markers still in place. */
+  raw: Obj | undefined
+  /** Where each top-level key is written. */
+  keyAt: Map<string, Location>
+  doc: Document
+  locate: (offset: number, path?: string) => Location
+}
+
+/** Parses one file of the pipeline; errors name that file, line and column. */
+export function loadCiDocument(source: string, file: string): CiDocument {
   const lineCounter = new LineCounter()
   const doc = parseDocument(source, { lineCounter, merge: true, customTags: [referenceTag], prettyErrors: false, uniqueKeys: false })
   const locate = (offset: number, path?: string): Location => {
     const pos = lineCounter.linePos(offset)
     return { file, line: pos.line, column: pos.col, ...(path ? { path } : {}) }
   }
+  const keyAt = new Map<string, Location>()
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!
     const at = locate(e.pos[0])
@@ -91,15 +111,13 @@ export function parseCiSource(source: string, file: string, opts: ParseCiOptions
   const problem = checkYamlDocument(doc, { merge: true, uniqueKeys: true, maxExpandedNodes: MAX_EXPANDED_NODES })
   if (problem) throw usageError('ci-yaml-invalid', `invalid YAML: ${problem.message}`, { at: locate(problem.offset) })
   const contents = doc.contents
-  if (contents === null || (isScalar(contents) && contents.value === null)) return { file, jobs: {} }
+  if (contents === null || (isScalar(contents) && contents.value === null)) return { file, raw: undefined, keyAt, doc, locate }
   if (!isMap(contents)) {
     throw usageError('ci-yaml-invalid', 'the CI file must be a mapping of keywords and jobs', { at: locate(0) })
   }
-  const keyAt = new Map<string, Location>()
   for (const pair of contents.items) {
     if (isScalar(pair.key) && pair.key.range) keyAt.set(String(pair.key.value), locate(pair.key.range[0], String(pair.key.value)))
   }
-
   let raw: Obj
   try {
     raw = doc.toJS({ maxAliasCount: 10_000 }) as Obj
@@ -107,7 +125,25 @@ export function parseCiSource(source: string, file: string, opts: ParseCiOptions
     // yaml's own alias-count limit (the guard above lets smaller bombs through): point at the first alias.
     throw usageError('ci-yaml-invalid', `invalid YAML: ${firstLine((err as Error).message)}`, { at: locate(firstAliasOffset(doc) ?? 0) })
   }
-  const root = resolveReferences(raw, raw, locate, 0) as Obj
+  placeReferences(raw, locate)
+  return { file, raw, keyAt, doc, locate }
+}
+
+/** Gives every `!reference` marker its position in its own file (references are resolved after includes are merged). */
+function placeReferences(value: unknown, locate: (o: number) => Location): void {
+  if (value instanceof Reference) value.at ??= locate(value.offset)
+  else if (Array.isArray(value)) for (const v of value) placeReferences(v, locate)
+  else if (isObj(value)) for (const v of Object.values(value)) placeReferences(v, locate)
+}
+
+/** Same as parseCiFile, from text already in memory (`file` is used for locations, and for local includes without projectDir). */
+export function parseCiSource(source: string, file: string, opts: ParseCiOptions = {}): CiFile {
+  const main = loadCiDocument(source, file)
+  const included = resolveIncludes(main, { projectDir: opts.projectDir ?? dirname(resolve(file)), ...(opts.includeDir ? { includeDir: opts.includeDir } : {}) }, loadCiDocument, deepMerge)
+  const notes = included.notes
+  if (!included.raw) return { file, jobs: {}, ...(notes.length ? { notes } : {}) }
+  const keyAt = included.keyAt
+  const root = resolveReferences(included.raw, included.raw, main.locate, 0) as Obj
 
   const globals = isObj(root.variables) ? root.variables : {}
   const defaults: Obj = isObj(root.default) ? { ...root.default } : {}
@@ -125,8 +161,9 @@ export function parseCiSource(source: string, file: string, opts: ParseCiOptions
     }
     const merged = resolveExtends(name, root, at, [])
     jobs[name] = buildJob(name, merged, globals, defaults, opts.vars ?? {}, at)
+    if (notes.length) jobs[name].notes = notes
   }
-  return { file, jobs }
+  return { file, jobs, ...(notes.length ? { notes } : {}) }
 }
 
 /** The job named `name`, or a usage error listing the jobs (with a did-you-mean). */
@@ -140,12 +177,15 @@ export function selectJob(ci: CiFile, name: string): CiJob {
     .sort((a, b) => a.d - b.d)
   const suggestions = close.length > 0 ? [`Did you mean ${close[0]!.n}?`] : []
   suggestions.push(names.length > 0 ? `Jobs in ${ci.file}: ${names.join(', ')}` : `${ci.file} defines no runnable job.`)
-  throw usageError('ci-job-unknown', `no job named ${name} in ${ci.file}`, { at: { file: ci.file }, suggestions })
+  // The job may come from an include gkr could not follow: say so, rather than only "no job named X".
+  const unfollowed = (ci.notes ?? []).filter((n) => n.includes('not followed'))
+  if (unfollowed.length > 0) suggestions.unshift(...unfollowed.map((n) => `It may be defined in an include gkr did not follow: ${n}`))
+  throw usageError('ci-job-unknown', `no job named ${name} in ${ci.file}${unfollowed.length > 0 ? ` or the files it includes (${unfollowed.length} include${unfollowed.length === 1 ? ' was' : 's were'} not followed)` : ''}`, { at: { file: ci.file }, suggestions })
 }
 
 function resolveReferences(value: unknown, root: Obj, locate: (o: number) => Location, depth: number): unknown {
   if (value instanceof Reference) {
-    const at = locate(value.offset)
+    const at = value.at ?? locate(value.offset)
     if (depth > MAX_REFERENCE_DEPTH) {
       throw usageError('ci-reference-invalid', `!reference nested more than ${MAX_REFERENCE_DEPTH} levels deep`, { at })
     }

@@ -47,6 +47,8 @@ export interface CiJob {
   artifacts: { paths: string[]; when?: string; expire_in?: string }
   /** Keys present in the job that gkr does not act on (e.g. needs, rules, trigger), said to the user. */
   unsupported: string[]
+  /** What the pipeline's includes did not provide (an include not followed, rules not evaluated). */
+  notes?: string[]
   at?: Location
 }
 
@@ -54,4 +56,6 @@ export interface CiFile {
   file: string
   /** Jobs by name (hidden `.` templates excluded). */
   jobs: Record<string, CiJob>
+  /** Per include: what was not followed, or followed only in part. */
+  notes?: string[]
 }

@@ -18,12 +18,18 @@ export const jobIdentityFlags = {
 
 export const DEFAULT_REQUEST_TIMEOUT = '15s'
 
+/** Where `include: project:`, `template:` and `remote:` files of a --ci-file are read from (gkr downloads nothing). */
+export const includeDirFlag = {
+  'include-dir': Flags.string({ description: 'With --ci-file: a folder holding the files of its project:, template: and remote: includes, as DIR/GROUP/PROJECT/FILE, DIR/templates/NAME and DIR/HOST/PATH (local: includes are read from the project).' }),
+}
+
 /** kubectl's connection flags. */
 export const clusterFlags = {
   kubeconfig: Flags.string({ description: 'Path to the kubeconfig file (default: $KUBECONFIG; otherwise in-cluster configuration in a pod, then ~/.kube/config).' }),
   context: Flags.string({ description: 'The kubeconfig context to use.' }),
   namespace: Flags.string({ char: 'n', description: 'The namespace jobs run in (default: the config\'s namespace).' }),
   as: Flags.string({ description: 'Check as this identity, e.g. system:serviceaccount:NS:NAME (impersonation).' }),
+  'as-group': Flags.string({ description: 'With --as (or --as-runner): impersonate this group too, as kubectl\'s flag (repeatable).', multiple: true }),
   'request-timeout': Flags.custom<number>({
     description: `How long to wait for one Kubernetes API request before giving up, as kubectl's flag: a duration such as 5s or 1m (a bare number is seconds), between 1ms and 1h. A request that times out ends the command with exit 3. Default: ${DEFAULT_REQUEST_TIMEOUT}.`,
     parse: async (input) => parseRequestTimeout(input),

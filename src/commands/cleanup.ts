@@ -32,7 +32,7 @@ Dry-run by default; --yes deletes them and reports what was removed. Exit codes:
     const config = await loadConfig({ path: flags.config })
     const runners = selectRunners(config, flags.runner)
     const namespaces = [...new Set(runners.map((r) => flags.namespace ?? (typeof kube(r).namespace === 'string' && kube(r).namespace ? (kube(r).namespace as string) : 'default')))]
-    const target = await resolveCluster({ ...(runners[0] ? { runner: runners[0] } : {}), ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags['request-timeout'] ? { timeoutMs: flags['request-timeout'] } : {}) })
+    const target = await resolveCluster({ ...(runners[0] ? { runner: runners[0] } : {}), ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags['request-timeout'] ? { timeoutMs: flags['request-timeout'] } : {}), ...(flags.as ? { as: flags.as } : {}), ...(flags['as-group']?.length ? { asGroups: flags['as-group'] } : {}) })
     if (!target) throw incompleteError('no-cluster', 'cleanup needs a cluster, and no kubeconfig or in-cluster configuration was found', { suggestions: ['Pass --kubeconfig or --context.'] })
     const results = []
     for (const ns of namespaces) results.push(await findAndRemoveLeaks(target, ns, { olderThanMs, remove: flags.yes }))

@@ -8,7 +8,7 @@ import { verdict, type FailOn } from '../doctor/report.js'
 import { renderDoctorText } from '../render/doctor-text.js'
 import { renderDoctorJunit } from '../render/doctor-junit.js'
 import { renderDoctorSarif } from '../render/doctor-sarif.js'
-import { clusterFlags, configFlags, splitList } from '../cli/flags.js'
+import { clusterFlags, configFlags, includeDirFlag, splitList } from '../cli/flags.js'
 import { writeReportFile } from '../cli/output.js'
 
 export default class Doctor extends BaseCommand {
@@ -29,6 +29,7 @@ Exit codes: 0 nothing failed, 1 a check failed (at --fail-on), 2 bad input, 3 th
     ...clusterFlags,
     offline: Flags.boolean({ description: 'Check the configuration alone; do not contact a cluster or GitLab.', default: false }),
     'ci-file': Flags.string({ description: 'A .gitlab-ci.yml whose jobs to check against the configuration (pull policies, services).' }),
+    ...includeDirFlag,
     'as-runner': Flags.boolean({ description: 'Check permissions as the service account the config names (service_account).', default: false, exclusive: ['as'] }),
     live: Flags.boolean({ description: 'Also run a short-lived probe pod (DNS, MTU, time to start); it is always deleted.', default: false, exclusive: ['offline'] }),
     only: Flags.string({ description: 'Run only these checks (comma-separated ids or areas; `prefix*` matches a prefix).' }),

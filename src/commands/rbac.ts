@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
-import { clusterFlags, configFlags } from '../cli/flags.js'
+import { clusterFlags, configFlags, includeDirFlag } from '../cli/flags.js'
 import { EXIT } from '../cli/exit-codes.js'
 import { checkRbac, renderRbacMatrix } from '../kube/rbac-check.js'
 import { loadConfig, selectRunners, kube } from '../config/load.js'
@@ -28,6 +28,7 @@ export default class Rbac extends BaseCommand {
     'cluster-role': Flags.boolean({ description: 'Print a ClusterRole even when a Role would do.', default: false }),
     name: Flags.string({ description: 'Name of the Role and binding.', default: 'gitlab-runner' }),
     'ci-file': Flags.string({ description: 'A .gitlab-ci.yml whose jobs add permissions (ports need services, CI_DEBUG_SERVICES needs pods/log).' }),
+    ...includeDirFlag,
     job: Flags.string({ description: 'With --ci-file: only this job (default: every job of the file).' }),
     check: Flags.boolean({ description: 'Ask the cluster whether every required permission is granted (access reviews) and print a matrix; exit 1 when one is missing.', default: false }),
     'as-runner': Flags.boolean({ description: 'With --check: check as the service account the config names.', default: false }),
@@ -44,7 +45,7 @@ export default class Rbac extends BaseCommand {
     const runner = runners[0]!
     for (const note of config.notes ?? []) this.addWarning(note)
     const k = kube(runner)
-    const ci = flags['ci-file'] ? await parseCiFile(flags['ci-file']) : undefined
+    const ci = flags['ci-file'] ? await parseCiFile(flags['ci-file'], { ...(flags['include-dir'] ? { includeDir: flags['include-dir'] } : {}) }) : undefined
     if (flags.job && !ci) throw usageError('job-without-ci-file', '--job needs --ci-file', { at: { flag: '--job' } })
     const perms = requiredPermissions(runner, ci ? jobNeeds(flags.job ? [selectJob(ci, flags.job)] : Object.values(ci.jobs)) : undefined)
     if (flags.check) {

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
 import { EXIT } from '../cli/exit-codes.js'
-import { configFlags, jobIdentityFlags } from '../cli/flags.js'
+import { configFlags, includeDirFlag, jobIdentityFlags } from '../cli/flags.js'
 import { loadConfig, selectRunners } from '../config/load.js'
 import { renderJob, RUNNER_LINE, RUNNER_VERSION } from '../executor/render.js'
 import { jobMasker, objectsYaml, redactObject } from '../executor/output.js'
@@ -27,6 +27,7 @@ Behaviour follows the runner's ${RUNNER_LINE} release line; notes say which vers
   static override flags = {
     ...configFlags,
     'ci-file': Flags.string({ description: 'The .gitlab-ci.yml holding the job.' }),
+    ...includeDirFlag,
     job: Flags.string({ description: 'The job to render (needs --ci-file).' }),
     var: Flags.string({ description: 'Extra job variable KEY=VALUE (repeatable), e.g. KUBERNETES_CPU_LIMIT=2.', multiple: true }),
     namespace: Flags.string({ char: 'n', description: 'Namespace to render into (default: the config\'s, after overwrites).' }),
@@ -45,7 +46,7 @@ Behaviour follows the runner's ${RUNNER_LINE} release line; notes say which vers
     const fatal = r.problems.filter((p) => p.fatal)
     const masker = jobMasker(runner, job, variables)
     if (!this.jsonEnabled()) {
-      const header = [`objects gkr renders as GitLab Runner ${RUNNER_VERSION} (${RUNNER_LINE}) creates them, in creation order`, ...(config.notes ?? []), ...r.notes.slice(1), podSecurityLine(r), ...r.order.filter((o) => o.owner === 'after-pod-create').map((o) => `${o.kind} ${o.name} gets its ownerReference to the pod right after the pod is created`)]
+      const header = [`objects gkr renders as GitLab Runner ${RUNNER_VERSION} (${RUNNER_LINE}) creates them, in creation order`, ...(config.notes ?? []), ...(job?.notes ?? []), ...r.notes.slice(1), podSecurityLine(r), ...r.order.filter((o) => o.owner === 'after-pod-create').map((o) => `${o.kind} ${o.name} gets its ownerReference to the pod right after the pod is created`)]
       this.out.write(objectsYaml(r.objects, header, masker))
       for (const p of r.problems) this.errOut.write(`${p.fatal ? 'Error' : 'Warning'}: ${masker.mask(p.message)}\n  See: gkr catalog show ${p.catalog}\n`)
     }

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
-import { clusterFlags, configFlags, jobIdentityFlags } from '../cli/flags.js'
+import { clusterFlags, configFlags, includeDirFlag, jobIdentityFlags } from '../cli/flags.js'
 import { runJob } from '../runjob/run.js'
 import { systemClock } from '../runjob/clock.js'
 import { PREDEFINED_HELP, runJobInput } from '../runjob/command-input.js'
@@ -27,9 +27,11 @@ Exit codes: 0 accepted / job succeeded, 1 rejected / job failed, 2 bad input, 3 
     ...configFlags,
     ...clusterFlags,
     'ci-file': Flags.string({ description: 'The .gitlab-ci.yml holding the job.', default: '.gitlab-ci.yml' }),
+    ...includeDirFlag,
     var: Flags.string({ description: 'Job variable KEY=VALUE (repeatable; wins over the CI file).', multiple: true }),
     'dry-run': Flags.boolean({ description: 'Render and submit with dryRun=All (the default).', exclusive: ['live'] }),
     live: Flags.boolean({ description: 'Run the job in the cluster, then delete everything created.', default: false }),
+    'as-runner': Flags.boolean({ description: 'Make every request, the exec/attach/log streams included, as the service account the config names (service_account), as the runner would.', default: false, exclusive: ['as'] }),
     output: Flags.string({ description: 'Format of the printed objects.', options: ['yaml', 'json'], default: 'yaml' }),
     'artifacts-dir': Flags.string({ description: 'With --live: where artifact and cache paths are copied back to.' }),
     ...jobIdentityFlags,

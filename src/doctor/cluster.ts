@@ -4,7 +4,7 @@ import { kube } from '../config/load.js'
 import { gatherGitlabFacts } from '../gitlab/facts.js'
 import { renderJob } from '../executor/render.js'
 import { requiredPermissions } from '../executor/permissions.js'
-import { resolveCluster } from '../kube/connect.js'
+import { impersonate, resolveCluster } from '../kube/connect.js'
 import { gatherFacts } from '../kube/gather.js'
 import { usageError } from '../util/errors.js'
 import { runProbe } from '../runjob/probe.js'
@@ -75,12 +75,15 @@ export async function connect(flags: DoctorFlags, runners: readonly LoadedRunner
     return { gather: async (runner, signal) => ({ facts: { gitlab: await gitlabFacts(runner, signal) } }) }
   }
   const as = identityFor(flags, first)
+  const groups = flags['as-group'] ?? []
+  // Checked before any request: impersonating groups without a user is refused by the API server.
+  if (groups.length > 0 && !as) impersonate(target.kc, undefined, groups)
   return {
     cluster: { server: target.info.server, source: target.info.source, ...(target.info.context ? { context: target.info.context } : {}), ...(target.info.namespace ? { namespace: target.info.namespace } : {}), ...(as ?? target.info.identity ? { identity: as ?? target.info.identity } : {}) },
     gather: async (runner, signal) => {
       const rendered = renderJob({ runner, variables: REPRESENTATIVE_JOB, ...(flags.namespace ? { namespace: flags.namespace } : {}) })
       const [cluster, gitlab] = await Promise.all([
-        gatherFacts(target, { runner, rendered, permissions: requiredPermissions(runner), ...(identityFor(flags, runner) ? { as: identityFor(flags, runner)! } : {}) }, { signal }),
+        gatherFacts(target, { runner, rendered, permissions: requiredPermissions(runner), ...(identityFor(flags, runner) ? { as: identityFor(flags, runner)! } : {}), ...(groups.length ? { asGroups: groups } : {}) }, { signal }),
         gitlabFacts(runner, signal),
       ])
       const facts = { ...cluster.facts, gitlab }
@@ -88,8 +91,10 @@ export async function connect(flags: DoctorFlags, runners: readonly LoadedRunner
         // The one thing doctor creates: a probe pod shaped like a job pod, always deleted again.
         const url = typeof runner.settings.url === 'string' ? runner.settings.url : ''
         const host = url ? new URL(url).hostname : 'gitlab.com'
+        // The probe runs as the identity checked (--as, --as-runner), its exec and log streams included.
+        const probeAs = identityFor(flags, runner)
         try {
-          facts.probe = { ok: true, value: await runProbe({ namespace: rendered.namespace, kubeConfig: target.kc }, { runner, rendered: { pod: rendered.pod as unknown as KubeObject }, gitlabHost: host, signal }) }
+          facts.probe = { ok: true, value: await runProbe({ namespace: rendered.namespace, kubeConfig: impersonate(target.kc, probeAs, probeAs ? groups : []) }, { runner, rendered: { pod: rendered.pod as unknown as KubeObject }, gitlabHost: host, signal }) }
         } catch (err) {
           signal.throwIfAborted()
           facts.probe = { ok: false, reason: err instanceof Error ? err.message : String(err) }

@@ -13,6 +13,7 @@ export interface DoctorFlags {
   offline: boolean
   live: boolean
   'ci-file'?: string
+  'include-dir'?: string
   only?: string[]
   skip?: string[]
   kubeconfig?: string
@@ -20,6 +21,7 @@ export interface DoctorFlags {
   context?: string
   namespace?: string
   as?: string
+  'as-group'?: string[]
   'as-runner': boolean
 }
 
@@ -35,7 +37,7 @@ export interface Prepared {
 export async function prepareDoctor(flags: DoctorFlags, opts: ConnectOptions): Promise<Prepared> {
   const config = await loadConfig({ path: flags.config, env: opts.env })
   const runners = selectRunners(config, flags.runner)
-  const ciFile: CiFile | undefined = flags['ci-file'] ? await parseCiFile(flags['ci-file']) : undefined
+  const ciFile: CiFile | undefined = flags['ci-file'] ? await parseCiFile(flags['ci-file'], { ...(flags['include-dir'] ? { includeDir: flags['include-dir'] } : {}) }) : undefined
   const checks = selectChecks(ALL_CHECKS, { only: flags.only, skip: flags.skip })
   for (const id of [...(flags.only ?? []), ...(flags.skip ?? [])]) {
     if (!ALL_CHECKS.some((c) => c.id === id || c.area === id || (id.endsWith('*') && c.id.startsWith(id.slice(0, -1))))) {

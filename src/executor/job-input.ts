@@ -40,7 +40,7 @@ export interface LocalCheckout {
   branch?: string
 }
 
-export async function jobFromFlags(runner: LoadedRunner, flags: { 'ci-file'?: string; job?: string; var?: string[] }, checkout: LocalCheckout = {}, identity: JobIdentity = {}): Promise<JobInput> {
+export async function jobFromFlags(runner: LoadedRunner, flags: { 'ci-file'?: string; 'include-dir'?: string; job?: string; var?: string[] }, checkout: LocalCheckout = {}, identity: JobIdentity = {}): Promise<JobInput> {
   const vars = Object.fromEntries((flags.var ?? []).map((kv) => {
     const eq = kv.indexOf('=')
     if (eq <= 0) throw usageError('bad-var', `--var must be KEY=VALUE, got ${JSON.stringify(kv)}`, { at: { flag: '--var' } })
@@ -50,7 +50,8 @@ export async function jobFromFlags(runner: LoadedRunner, flags: { 'ci-file'?: st
     if (flags.job) throw usageError('job-without-ci-file', '--job needs --ci-file', { at: { flag: '--job' } })
     return { variables: vars }
   }
-  const ci = await parseCiFile(flags['ci-file'], { vars })
+  // local: includes are the project's files: the repository's root when the CI file is in one.
+  const ci = await parseCiFile(flags['ci-file'], { vars, ...(checkout.root ? { projectDir: checkout.root } : {}), ...(flags['include-dir'] ? { includeDir: flags['include-dir'] } : {}) })
   if (!flags.job) {
     throw usageError('job-required', `--job is required with --ci-file (jobs in ${ci.file}: ${Object.keys(ci.jobs).join(', ') || 'none'})`, { at: { flag: '--job' } })
   }

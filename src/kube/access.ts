@@ -20,10 +20,11 @@ export interface AccessResult extends AccessCheck {
  * identity, or SubjectAccessReview for `as` (e.g. system:serviceaccount:NS:NAME). Runs in parallel,
  * `concurrency` at a time.
  */
-export async function reviewAccess(target: ClusterTarget, checks: readonly AccessCheck[], opts: { as?: string; concurrency?: number } = {}): Promise<AccessResult[]> {
+export async function reviewAccess(target: ClusterTarget, checks: readonly AccessCheck[], opts: { as?: string; asGroups?: readonly string[]; concurrency?: number } = {}): Promise<AccessResult[]> {
   const api = target.kc.makeApiClient(k8s().AuthorizationV1Api)
   const sa = opts.as ? /^system:serviceaccount:([^:]+):/.exec(opts.as) : null
-  const groups = sa ? ['system:serviceaccounts', `system:serviceaccounts:${sa[1]}`, 'system:authenticated'] : ['system:authenticated']
+  // The groups the API server gives the identity, plus those --as-group adds.
+  const groups = [...new Set([...(sa ? ['system:serviceaccounts', `system:serviceaccounts:${sa[1]}`] : []), ...(opts.asGroups ?? []), 'system:authenticated'])]
   return mapLimit(checks, opts.concurrency ?? 8, async (c) => {
     const resourceAttributes = { verb: c.verb, group: c.group, resource: c.resource, ...(c.subresource ? { subresource: c.subresource } : {}), ...(c.namespace ? { namespace: c.namespace } : {}), ...(c.name ? { name: c.name } : {}) }
     const status = opts.as

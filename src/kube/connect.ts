@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { isIPv6 } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
 import os from 'node:os'
 import path from 'node:path'
 import type { Cluster, KubeConfig, User } from '@kubernetes/client-node'
@@ -12,8 +13,8 @@ import { kube } from '../config/load.js'
 import { isSecret } from '../util/secret.js'
 import { GkrError, usageError, type Location } from '../util/errors.js'
 import { checkYamlDocument } from '../util/yaml-guard.js'
-import { ApiError, mapError, notKubernetes } from './errors.js'
-import { MAX_SOCKETS, pooledAgentFactory, type Destroyable } from './agents.js'
+import { ApiError, mapError, notKubernetes, tlsDetail, TLS_CERT_PROBLEMS, type PeerCertificateFacts } from './errors.js'
+import { MAX_SOCKETS, pooledAgentFactory, trackAgent, type Destroyable } from './agents.js'
 
 /** Where the kubelet mounts a pod's service account: token, ca.crt and namespace. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount'
@@ -42,8 +43,15 @@ export interface ClusterInfo {
 
 export interface ApiStats {
   requests: number
-  /** Answers that mean the API server is unwell: 5xx, 429, and no answer at all. */
+  /** Answers that mean the API server (or etcd) is unwell: 5xx, 429, and no answer at all; not 500 InternalError. */
   serverErrors: number
+  /**
+   * 500 InternalError answers: something the API server calls on the request's way failed (an
+   * admission webhook it could not reach, mostly), not the API server or etcd; with their first
+   * few distinct Status messages.
+   */
+  internalErrors: number
+  internalMessages: string[]
   roundTrips: number
   errors: number
   retries: number
@@ -83,8 +91,10 @@ export interface ResolveOptions {
   kubeconfig?: string
   context?: string
   namespace?: string
-  /** Impersonate this identity (system:serviceaccount:NS:NAME or a user). */
+  /** Impersonate this identity (system:serviceaccount:NS:NAME or a user) on every request, streams included. */
   as?: string
+  /** Impersonate these groups as well (kubectl's --as-group); only together with `as`. */
+  asGroups?: string[]
   env?: NodeJS.ProcessEnv
   home?: string
   /** The mounted service account (token, ca.crt, namespace) for in-cluster configuration; tests point it elsewhere. */
@@ -140,7 +150,7 @@ function retryAfterMs(err: Error): number | undefined {
 
 /** A cluster to talk to, with the counters doctor reports. */
 export class ClusterTarget {
-  readonly stats: ApiStats = { requests: 0, serverErrors: 0, roundTrips: 0, errors: 0, retries: 0, durationMs: 0, latenciesMs: [], connections: 0, spans: [] }
+  readonly stats: ApiStats = { requests: 0, serverErrors: 0, internalErrors: 0, internalMessages: [], roundTrips: 0, errors: 0, retries: 0, durationMs: 0, latenciesMs: [], connections: 0, spans: [] }
   private answered = false
   private inFlight = 0
   private readonly waiting: Array<() => void> = []
@@ -175,12 +185,37 @@ export class ClusterTarget {
         return value
       } catch (err) {
         if (err instanceof ApiError) this.answered = true
+        if (err instanceof GkrError && TLS_CERT_PROBLEMS.has(err.code)) throw await this.withCertificate(err)
         if (attempt >= this.retry.tries || !transient(err as Error, this.answered)) throw err
         this.stats.retries++
         const backoff = Math.min(RETRY_BACKOFF_MIN_MS * 2 ** (attempt - 1), this.retry.backoffMaxMs)
         await sleep(Math.min(retryAfterMs(err as Error) ?? backoff, this.retry.backoffMaxMs))
       }
     }
+  }
+
+  /**
+   * A trusted certificate that cannot be used (expired, not yet valid, for other names): the failed
+   * handshake does not say its dates or names, so they are read on a second connection that does not
+   * verify (and sends nothing but the handshake). Without an answer, the error stays as it was.
+   */
+  private async withCertificate(err: GkrError): Promise<GkrError> {
+    const cluster = this.kc.getCurrentCluster()
+    if (!cluster) return err
+    const url = new URL(cluster.server)
+    const host = url.hostname.replace(/^\[|\]$/g, '')
+    const cert = await new Promise<PeerCertificateFacts | undefined>((resolve) => {
+      const servername = cluster.tlsServerName ?? (/^[\d.]+$|:/.test(host) ? undefined : host)
+      const socket = tlsConnect({ host, port: Number(url.port || 443), rejectUnauthorized: false, ...(servername ? { servername } : {}) }, () => {
+        const c = socket.getPeerCertificate()
+        socket.destroy()
+        resolve(c && c.valid_to ? { validFrom: new Date(c.valid_from), validTo: new Date(c.valid_to), ...(c.subjectaltname ? { altNames: c.subjectaltname } : {}) } : undefined)
+      })
+      socket.setTimeout(Math.min(this.timeoutMs, 5000), () => socket.destroy())
+      socket.on('error', () => resolve(undefined))
+      socket.on('close', () => resolve(undefined))
+    })
+    return cert ? tlsDetail(err, cert, host, new Date()) : err
   }
 
   /** client-node refuses plain HTTP unless TLS verification is off (for typed calls and for the HTTPS options of raw GETs): a usage error, before any request. */
@@ -205,7 +240,11 @@ export class ClusterTarget {
     } catch (err) {
       this.stats.errors++
       const mapped = mapError(err, what)
-      if (!(mapped instanceof ApiError) || mapped.status >= 500 || mapped.status === 429) this.stats.serverErrors++
+      // Judged by status and reason: etcd failures are 500s without a reason, a failing webhook call is InternalError.
+      if (mapped instanceof ApiError && mapped.status === 500 && mapped.reason === 'InternalError') {
+        this.stats.internalErrors++
+        if (this.stats.internalMessages.length < 3 && !this.stats.internalMessages.includes(mapped.message)) this.stats.internalMessages.push(mapped.message)
+      } else if (!(mapped instanceof ApiError) || mapped.status >= 500 || mapped.status === 429) this.stats.serverErrors++
       throw mapped
     } finally {
       if (timer) clearTimeout(timer)
@@ -252,8 +291,27 @@ export class ClusterTarget {
   }
 }
 
-function impersonating(kc: KubeConfig, as: string | undefined): KubeConfig {
-  if (!as) return kc
+/** The parts of client-node's KubeConfig that put credentials and headers on a request. */
+interface HeaderHooks {
+  applyHTTPSOptions(opts: { headers?: Record<string, unknown> }): void
+  applySecurityAuthentication(ctx: RequestContextLike): Promise<void>
+}
+
+interface RequestContextLike {
+  getHeaders(): Record<string, string>
+}
+
+/**
+ * A copy of `kc` whose every request impersonates `as` (and `groups`): typed calls, raw GETs and the
+ * exec/attach WebSocket upgrades alike, since all of them take their headers from the same KubeConfig.
+ * client-node knows only Impersonate-User, so the groups are added here, one header line per group (the
+ * API server reads each line as one group; a comma-joined value would be a single group named "a,b").
+ */
+export function impersonate(kc: KubeConfig, as: string | undefined, groups: readonly string[] = []): KubeConfig {
+  if (!as) {
+    if (groups.length > 0) throw usageError('as-group-without-as', `--as-group ${groups.join(', ')} needs --as (or --as-runner): the API server impersonates groups only together with a user`, { at: { flag: '--as-group' } })
+    return kc
+  }
   const current = kc.getCurrentUser()
   const out = new (k8s().KubeConfig)()
   out.loadFromOptions({
@@ -262,7 +320,30 @@ function impersonating(kc: KubeConfig, as: string | undefined): KubeConfig {
     contexts: kc.contexts,
     currentContext: kc.currentContext,
   })
+  if (groups.length === 0) return out
+  const hooks = out as unknown as HeaderHooks
+  const https = hooks.applyHTTPSOptions.bind(out)
+  // WebSocket upgrades and raw GETs: node's http client sends an array value as one line per element.
+  hooks.applyHTTPSOptions = (opts) => {
+    https(opts)
+    opts.headers = { ...opts.headers, 'Impersonate-Group': [...groups] }
+  }
+  const security = hooks.applySecurityAuthentication.bind(out)
+  // Typed calls: the generated client keeps headers as a string record, which would join the groups
+  // with commas; its fetch accepts header pairs, which keep one line per group.
+  hooks.applySecurityAuthentication = async (ctx) => {
+    await security(ctx)
+    const headers = ctx.getHeaders()
+    ctx.getHeaders = () => [...Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'impersonate-group'), ...groups.map((g) => ['Impersonate-Group', g])] as unknown as Record<string, string>
+  }
   return out
+}
+
+/** The identity of the runner's service account (`service_account`, else `default`) in the namespace jobs run in. */
+export function runnerIdentity(runner: LoadedRunner, namespace: string): string {
+  const k = kube(runner)
+  const sa = typeof k.service_account === 'string' && k.service_account ? k.service_account : 'default'
+  return `system:serviceaccount:${namespace}:${sa}`
 }
 
 /**
@@ -291,14 +372,14 @@ export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarge
     const user: User = { name: 'runner', ...(token ? { token } : {}), ...(read('cert_file') ? { certData: read('cert_file') } : {}), ...(read('key_file') ? { keyData: read('key_file') } : {}) }
     const kc = new KubeConfig()
     kc.loadFromClusterAndUser(cluster, user)
-    return new ClusterTarget(impersonating(kc, opts.as), { server: host, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'runner-config' }, timeoutMs, retry)
+    return new ClusterTarget(impersonate(kc, opts.as, opts.asGroups), { server: host, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'runner-config' }, timeoutMs, retry)
   }
   const saDir = opts.serviceAccountDir ?? SERVICE_ACCOUNT_DIR
   const inCluster = (): ClusterTarget | undefined => {
     if (!existsSync(path.join(saDir, 'token')) || !env.KUBERNETES_SERVICE_HOST) return undefined
     const kc = inClusterConfig(new KubeConfig(), env, saDir)
     const self = selfPod(env, saDir)
-    return new ClusterTarget(impersonating(kc, opts.as), { server: kc.getCurrentCluster()!.server, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'in-cluster', self }, timeoutMs, retry)
+    return new ClusterTarget(impersonate(kc, opts.as, opts.asGroups), { server: kc.getCurrentCluster()!.server, ...(ns ? { namespace: ns } : {}), ...(opts.as ? { identity: opts.as } : {}), source: 'in-cluster', self }, timeoutMs, retry)
   }
   // The runner tries in-cluster configuration before a kubeconfig; a kubeconfig or context the user
   // names (--kubeconfig, --context, $KUBECONFIG) wins over both.
@@ -327,7 +408,7 @@ export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarge
       return undefined
     }
     const ctx = kc.getContextObject(kc.getCurrentContext())
-    return new ClusterTarget(impersonating(kc, opts.as), { server: cluster.server, context: kc.getCurrentContext(), ...(ns ?? ctx?.namespace ? { namespace: ns ?? ctx?.namespace } : {}), identity: opts.as ?? ctx?.user ?? '', source: 'kubeconfig' }, timeoutMs, retry)
+    return new ClusterTarget(impersonate(kc, opts.as, opts.asGroups), { server: cluster.server, context: kc.getCurrentContext(), ...(ns ?? ctx?.namespace ? { namespace: ns ?? ctx?.namespace } : {}), identity: opts.as ?? ctx?.user ?? '', source: 'kubeconfig' }, timeoutMs, retry)
   }
   return inCluster() ?? undefined
 }

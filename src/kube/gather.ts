@@ -23,6 +23,8 @@ export interface GatherInput {
   permissions: Permission[]
   /** Impersonated identity for access reviews (SubjectAccessReview). */
   as?: string
+  /** Groups the access reviews add to `as` (--as-group). */
+  asGroups?: readonly string[]
 }
 
 export interface GatherStats {
@@ -224,7 +226,7 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
   const t0 = performance.now()
   if (opts.pageSize) pageSizes.set(target, opts.pageSize)
   // One target may serve several gatherings (one per runner): each reports only its own requests.
-  const base = { requests: target.stats.requests, errors: target.stats.errors, serverErrors: target.stats.serverErrors, retries: target.stats.retries, connections: target.stats.connections, spans: target.stats.spans.length, latencies: target.stats.latenciesMs.length }
+  const base = { internalErrors: target.stats.internalErrors ?? 0, internalMessages: (target.stats.internalMessages ?? []).length, requests: target.stats.requests, errors: target.stats.errors, serverErrors: target.stats.serverErrors, retries: target.stats.retries, connections: target.stats.connections, spans: target.stats.spans.length, latencies: target.stats.latenciesMs.length }
   const core = target.kc.makeApiClient(k8s().CoreV1Api)
   const ns = input.rendered.namespace
   const facts: Facts = { now: { ok: true, value: { time: new Date().toISOString() } } }
@@ -301,7 +303,7 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
         })
         // Over-broad grants: every verb on every resource, in the namespace and cluster-wide.
         const broad = [...(perJob ? [] : [{ verb: '*', group: '*', resource: '*', namespace: ns }]), { verb: '*', group: '*', resource: '*' }]
-        const results = await reviewAccess(target, [...reviews, ...broad], { ...(input.as ? { as: input.as } : {}), concurrency: opts.concurrency ?? MAX_IN_FLIGHT })
+        const results = await reviewAccess(target, [...reviews, ...broad], { ...(input.as ? { as: input.as } : {}), ...(input.asGroups?.length ? { asGroups: input.asGroups } : {}), concurrency: opts.concurrency ?? MAX_IN_FLIGHT })
         return results.map((r, i): AccessFact => {
           const c = checks[i]
           if (!c) return { ...r, why: 'every verb on every resource', optional: true, clusterScoped: r.namespace === undefined, probe: 'broad' }
@@ -530,6 +532,8 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
     errors: target.stats.errors - base.errors,
     serverErrors: target.stats.serverErrors - base.serverErrors,
     retries: target.stats.retries - base.retries,
+    internalErrors: (target.stats.internalErrors ?? 0) - base.internalErrors,
+    internalMessages: (target.stats.internalMessages ?? []).slice(base.internalMessages),
   }
   target.stats.roundTrips += mine.roundTrips
   facts.apiStats = { ok: true, value: { ...mine, durationMs, p95Ms: lat[Math.floor(lat.length * 0.95)] ?? 0 } }

@@ -3,7 +3,7 @@ import { kube } from '../config/load.js'
 import type { Permission } from '../executor/permissions.js'
 import { PERMISSION_TABLE } from '../executor/permissions.js'
 import { rulesFor } from '../executor/permissions.js'
-import { incompleteError } from '../util/errors.js'
+import { incompleteError, usageError } from '../util/errors.js'
 import { reviewAccess } from './access.js'
 import { resolveCluster } from './connect.js'
 
@@ -18,17 +18,19 @@ export interface RbacCheckResult {
 const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']
 
 /** Asks the cluster (access reviews) whether each permission the runner needs is granted. */
-export async function checkRbac(runner: LoadedRunner, perms: Permission[], flags: { kubeconfig?: string; context?: string; namespace?: string; as?: string; 'as-runner'?: boolean; 'request-timeout'?: number }): Promise<RbacCheckResult> {
+export async function checkRbac(runner: LoadedRunner, perms: Permission[], flags: { kubeconfig?: string; context?: string; namespace?: string; as?: string; 'as-group'?: string[]; 'as-runner'?: boolean; 'request-timeout'?: number }): Promise<RbacCheckResult> {
   const k = kube(runner)
   const namespace = flags.namespace ?? (typeof k.namespace === 'string' && k.namespace ? k.namespace : 'default')
   const as = flags.as ?? (flags['as-runner'] ? `system:serviceaccount:${namespace}:${typeof k.service_account === 'string' && k.service_account ? k.service_account : 'default'}` : undefined)
+  const groups = flags['as-group'] ?? []
+  if (groups.length > 0 && !as) throw usageError('as-group-without-as', `--as-group ${groups.join(', ')} needs --as (or --as-runner): groups are checked together with a user`, { at: { flag: '--as-group' } })
   const target = await resolveCluster({ runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags['request-timeout'] ? { timeoutMs: flags['request-timeout'] } : {}), namespace })
   if (!target) throw incompleteError('no-cluster', 'rbac --check needs a cluster, and no kubeconfig or in-cluster configuration was found', { suggestions: ['Pass --kubeconfig or --context.'] })
   const needed = perms.filter((p) => !p.grantedByDefault)
   const results = await reviewAccess(target, needed.map((p) => {
     const [resource, subresource] = p.resource.split('/')
     return { verb: p.verb, group: p.apiGroup, resource: resource!, ...(subresource ? { subresource } : {}), ...(p.clusterScoped ? {} : { namespace }) }
-  }), as ? { as } : {})
+  }), as ? { as, ...(groups.length ? { asGroups: groups } : {}) } : {})
   const missing = needed.filter((_, i) => !results[i]!.allowed).map((p) => ({ ...p, ...(p.clusterScoped ? {} : { namespace }) }))
   const resources = [...new Map(PERMISSION_TABLE.filter((r) => !r.grantedByDefault).map((r) => [`${r.apiGroup}/${r.resource}`, { group: r.apiGroup, resource: r.resource }])).values()]
   const rows = resources.map(({ group, resource }) => ({

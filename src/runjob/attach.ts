@@ -8,7 +8,7 @@
 import { PassThrough, Readable, Writable } from 'node:stream'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { loadK8s } from '../kube/client.js'
-import type { ExecFn } from './exec.js'
+import { openStream, type ExecFn, type StreamOptions } from './exec.js'
 import { shQuote } from './script.js'
 
 export interface AttachRequest {
@@ -25,11 +25,14 @@ export interface AttachRequest {
 /** Resolves when the attach session ends (closed by either side); `close()` detaches. */
 export type AttachFn = (req: AttachRequest) => Promise<{ closed: Promise<void>; close: () => void }>
 
-export function kubeAttach(kubeConfig: KubeConfig): AttachFn {
+/** Attaches through the client's WebSocket; the upgrade is made (and retried) as `openStream` says. */
+export function kubeAttach(kubeConfig: KubeConfig, opts: StreamOptions = {}): AttachFn {
   return async (req) => {
     req.signal?.throwIfAborted()
     const { Attach } = await loadK8s()
-    const ws = await new Attach(kubeConfig).attach(req.namespace, req.pod, req.container, req.stdout, req.stderr ?? null, req.stdin, false)
+    const attach = new Attach(kubeConfig)
+    const ws = await openStream(kubeConfig, { namespace: req.namespace, pod: req.pod, subresource: 'attach' }, req.stdin, opts, (stdin) =>
+      attach.attach(req.namespace, req.pod, req.container, req.stdout, req.stderr ?? null, stdin, false))
     const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()))
     return { closed, close: () => ws.close() }
   }

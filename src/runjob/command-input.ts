@@ -6,7 +6,9 @@ import { renderJob } from '../executor/render.js'
 import { cryptoRandom } from '../executor/names.js'
 import { matchMessage } from '../catalog/match.js'
 import { getEntry } from '../catalog/index.js'
-import { resolveCluster, type RetryPolicy } from '../kube/connect.js'
+import { adviceFor } from '../catalog/advice.js'
+import { isCatalogId } from '../catalog/ids.js'
+import { resolveCluster, runnerIdentity, type RetryPolicy } from '../kube/connect.js'
 import { incompleteError, usageError } from '../util/errors.js'
 import { PREDEFINED_VARIABLES } from '../ci/predefined.js'
 import type { RunJobInput } from './run.js'
@@ -18,6 +20,7 @@ import type { CiJob } from '../ci/types.js'
 export interface RunJobFlags {
   job: string
   'ci-file': string
+  'include-dir'?: string
   config?: string
   runner?: string
   var?: string[]
@@ -32,11 +35,20 @@ export interface RunJobFlags {
   'project-id'?: number
   'concurrent-id'?: number
   'runner-token'?: string
+  /** Impersonate this identity on every request, the exec/attach/log streams included. */
+  as?: string
+  'as-group'?: string[]
+  /** Impersonate the runner's service account (service_account in the namespace jobs run in). */
+  'as-runner'?: boolean
 }
 
 export const explainWithCatalog: Explain = (message) => {
   const m = matchMessage(message)
-  const fix = m ? getEntry(m.id)?.fix.steps[0] : undefined
+  // The exact change when the rejection names it (the label a webhook wants, the verb RBAC lacks); else the entry's first step.
+  const advice = m && isCatalogId(m.id) ? adviceFor(m.id, m.fields) : undefined
+  const fix = advice
+    ? [advice.text.join(' '), ...(advice.snippet ? advice.snippet.text.split('\n').map((l) => `              ${l}`) : [])].join('\n')
+    : m ? getEntry(m.id)?.fix.steps[0] : undefined
   return m ? { id: m.id, title: m.title, ...(fix ? { fix } : {}) } : undefined
 }
 
@@ -58,12 +70,16 @@ export async function runJobInput(flags: RunJobFlags, opts: RunJobInputOptions =
   // The project is the repository holding the CI file (its folder without git); CI_COMMIT_* come from its HEAD.
   const checkout = await projectOf(path.resolve(flags['ci-file']))
   const identity = jobIdentity(flags)
-  const { job, variables } = await jobFromFlags(runner, { 'ci-file': flags['ci-file'], job: flags.job, ...(flags.var ? { var: flags.var } : {}) }, checkout, identity)
+  const { job, variables } = await jobFromFlags(runner, { 'ci-file': flags['ci-file'], job: flags.job, ...(flags.var ? { var: flags.var } : {}), ...(flags['include-dir'] ? { 'include-dir': flags['include-dir'] } : {}) }, checkout, identity)
   refuseUnrunnable(job!)
   const rendered = renderJob({ runner, job: job!, variables, ...identity, random: opts.random ?? cryptoRandom(), ...(flags.namespace ? { namespace: flags.namespace } : {}) })
   const fatal = rendered.problems.find((p) => p.fatal)
   if (fatal) throw usageError('job-refused', `the runner would refuse this job: ${fatal.message}`, { ref: fatal.catalog })
-  const target = await resolveCluster({ runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags['request-timeout'] ? { timeoutMs: flags['request-timeout'] } : {}), namespace: rendered.namespace, ...(opts.retry ? { retry: opts.retry } : {}) })
+  const as = flags.as ?? (flags['as-runner'] ? runnerIdentity(runner, rendered.namespace) : undefined)
+  const target = await resolveCluster({
+    runner, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags['request-timeout'] ? { timeoutMs: flags['request-timeout'] } : {}),
+    namespace: rendered.namespace, ...(opts.retry ? { retry: opts.retry } : {}), ...(as ? { as } : {}), ...(flags['as-group']?.length ? { asGroups: flags['as-group'] } : {}),
+  })
   if (!target) throw incompleteError('no-cluster', 'run-job needs a cluster, and no kubeconfig or in-cluster configuration was found', { suggestions: ['Pass --kubeconfig or --context, or try it on the simulator: gkr sim run -- run-job JOB'] })
   const kubeConfig: KubeConfig = target.kc
   return {

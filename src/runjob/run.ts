@@ -98,6 +98,7 @@ async function runMasked(input: RunJobInput, client: ObjectClient | LiveClient, 
     job: input.job.name, runner: input.runner.name, namespace: input.namespace, unsupported: input.job.unsupported,
     objects: input.objects.map((o) => redact(o, masker)),
   }
+  for (const note of input.job.notes ?? []) write(`Note: ${note}\n`)
   if (input.job.unsupported.length > 0) {
     write(`Note: gkr does not act on ${input.job.unsupported.join(', ')} in job ${input.job.name}; they are ignored for this run.\n`)
   }
@@ -107,8 +108,9 @@ async function runMasked(input: RunJobInput, client: ObjectClient | LiveClient, 
     write(describeDryRun(dryRun))
     return { mode: 'dry-run', ...base, dryRun, exitCode: dryRun.accepted ? EXIT.OK : EXIT.FAILED }
   }
-  const exec = input.exec ?? kubeExec(requireKubeConfig(input))
-  const attach = input.attach ?? (input.kubeConfig ? kubeAttach(input.kubeConfig) : undefined)
+  const streams = input.call ? { call: input.call } : {}
+  const exec = input.exec ?? kubeExec(requireKubeConfig(input), streams)
+  const attach = input.attach ?? (input.kubeConfig ? kubeAttach(input.kubeConfig, streams) : undefined)
   const live = await runLive({
     client: client as LiveClient, exec, ...(attach ? { attach } : {}), namespace: input.namespace, objects: input.objects, job: input.job,
     env: input.env ?? input.job.variables, projectRoot: input.projectRoot ?? process.cwd(),

@@ -7,7 +7,7 @@
  * script runs.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { IncomingMessage } from 'node:http'
@@ -26,11 +26,29 @@ export interface ExecTarget {
   attach?: boolean
 }
 
-/** Where a pod's containers keep their files. */
+const podDirPath = (pod: Obj): string => path.join(os.tmpdir(), 'gkr-sim-pods', String(pod.metadata.uid))
+
+/** Where a pod's containers keep their files (created on first use; `removePodDir` removes it). */
 export function podDir(pod: Obj): string {
-  const dir = path.join(os.tmpdir(), 'gkr-sim-pods', String(pod.metadata.uid))
+  const dir = podDirPath(pod)
   mkdirSync(dir, { recursive: true })
   return dir
+}
+
+/**
+ * Removes a pod's directory: when the pod is deleted (its containers were killed just before) and, for
+ * the pods still there, when the simulator stops. The parent gkr-sim-pods goes too once it is empty
+ * (other simulators in other processes may still use it).
+ */
+export function removePodDir(pod: Obj): void {
+  const dir = podDirPath(pod)
+  // A killed process may still be exiting: a few retries cover a file it wrote a moment ago.
+  rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 10 })
+  try {
+    rmdirSync(path.dirname(dir))
+  } catch {
+    // Not empty (another pod, another simulator) or gone already.
+  }
 }
 
 interface Mount {

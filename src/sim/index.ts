@@ -15,6 +15,7 @@ import { ClusterController } from './cluster.js'
 import { loadScenario, type Scenario } from './scenario.js'
 import { makeCerts } from './tls.js'
 import { startDelayProxy, type DelayProxyStats } from './delay-proxy.js'
+import { removePodDir } from './exec.js'
 
 export type { Scenario } from './scenario.js'
 export type { AuditEntry } from './server.js'
@@ -66,6 +67,9 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
   const controller = new ClusterController(store, scenario, factor)
   const server = new SimServer({ scenario, certs, store, ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}), sleep, logs: controller, bookmarkMs: 60_000 * factor })
   controller.onKill = (uid, container) => server.killContainer(uid, container)
+  // After the controller's listener (which kills the pod's containers): a deleted pod's files go with it.
+  const podsDef = resourceForKind('v1', 'Pod')!
+  store.events.on('change', (e: { type: string; def: { resource: string }; object: Obj }) => void (e.type === 'DELETED' && e.def.resource === 'pods' && removePodDir(e.object)))
   const serverPort = await server.listen(opts.rttMs !== undefined ? 0 : (opts.port ?? 0))
   const proxy = opts.rttMs !== undefined ? await startDelayProxy({ target: { host: '127.0.0.1', port: serverPort }, rttMs: opts.rttMs, ...(opts.port !== undefined ? { port: opts.port } : {}) }) : undefined
   const url = `https://127.0.0.1:${proxy?.port ?? serverPort}`
@@ -108,6 +112,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
       controller.stop()
       await proxy?.close()
       await server.close()
+      for (const pod of store.list(podsDef)) removePodDir(pod)
       if (ownsDir) rmSync(dir, { recursive: true, force: true })
     },
   }

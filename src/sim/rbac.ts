@@ -112,3 +112,28 @@ export function forbiddenWhy(a: Attributes, reason: string): string {
   const where = a.namespace ? `in the namespace "${a.namespace}"` : 'at the cluster scope'
   return `User "${a.user.name}" cannot ${a.verb} resource "${res}" in API group "${a.group ?? ''}" ${where}${reason ? `: ${reason}` : ''}`
 }
+
+/** A refused impersonation: the attributes the requester lacked, and the object it named. */
+export interface ImpersonationDenied {
+  denied: Attributes
+  resource: 'users' | 'serviceaccounts' | 'groups'
+  name: string
+}
+
+/**
+ * The identity a request acts as under Impersonate-User / Impersonate-Group (one header line per
+ * group), as the API server's impersonation filter decides it: the requester needs `impersonate` on the
+ * user (or the service account, in its namespace) and on every group. A service account gets its
+ * implied groups; every impersonated identity is system:authenticated.
+ */
+export function impersonated(authz: Authorizer, requester: User, as: string, groups: readonly string[]): User | ImpersonationDenied {
+  const sa = /^system:serviceaccount:([^:]+):(.+)$/.exec(as)
+  const userAttrs: Attributes = sa ? { user: requester, verb: 'impersonate', group: '', resource: 'serviceaccounts', namespace: sa[1], name: sa[2] } : { user: requester, verb: 'impersonate', group: '', resource: 'users', name: as }
+  if (!authz.authorize(userAttrs).allowed) return { denied: userAttrs, resource: sa ? 'serviceaccounts' : 'users', name: sa ? sa[2]! : as }
+  for (const g of groups) {
+    const attrs: Attributes = { user: requester, verb: 'impersonate', group: '', resource: 'groups', name: g }
+    if (!authz.authorize(attrs).allowed) return { denied: attrs, resource: 'groups', name: g }
+  }
+  const implied = sa ? ['system:serviceaccounts', `system:serviceaccounts:${sa[1]}`] : []
+  return { name: as, groups: [...new Set([...implied, ...groups, 'system:authenticated'])] }
+}

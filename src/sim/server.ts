@@ -4,7 +4,7 @@ import type { Socket } from 'node:net'
 import jsonPatch, { type Operation } from 'fast-json-patch'
 import { RESOURCES, findResource, groupVersion, qualified, verbsOf, type ResourceDef } from './resources.js'
 import { type Store, type Obj } from './store.js'
-import { Authorizer, forbiddenWhy, type Attributes, type User } from './rbac.js'
+import { Authorizer, forbiddenWhy, impersonated, type Attributes, type User } from './rbac.js'
 import { StatusError, badRequest, etcdError, forbidden, timeoutError, unauthorized } from './status.js'
 import { mutate, validate } from './admission.js'
 import { reviewFromProtobuf } from './protobuf.js'
@@ -179,6 +179,8 @@ export class SimServer {
       const route = this.route(url.pathname)
       if (typeof route !== 'object' || !route || (route.subresource !== 'exec' && route.subresource !== 'attach')) throw new StatusError(404, 'the server could not find the requested resource', 'NotFound')
       Object.assign(entry, { resource: route.def.resource, subresource: route.subresource, namespace: route.namespace, name: route.name })
+      // Faults match the upgrade as "create pods/exec" or "create pods/attach" (and "* *").
+      this.injectFault('create', `pods/${route.subresource}`, req)
       // WebSocket upgrades are GETs; current API servers also require create (k8s-api.md §4.3).
       for (const verb of ['create', 'get']) this.authorize({ user, verb, group: '', resource: 'pods', subresource: route.subresource, ...(route.namespace ? { namespace: route.namespace } : {}), name: route.name! }, route)
       const pod = this.opts.store.get(route.def, route.namespace, route.name!)
@@ -193,6 +195,11 @@ export class SimServer {
       const command = route.subresource === 'exec' ? url.searchParams.getAll('command') : ['sh']
       this.exec.upgrade(req, socket, head, { pod, container, command, stdin: parseBool(url, 'stdin'), attach: route.subresource === 'attach' })
     } catch (err) {
+      if ((err as Error).message === 'reset') {
+        entry.code = -1
+        socket.destroy()
+        return
+      }
       if (!(err instanceof StatusError)) this.bugs.push(err)
       const e = err instanceof StatusError ? err : new StatusError(500, `Internal error occurred: ${err instanceof Error ? err.message : String(err)}`, 'InternalError')
       entry.code = e.code
@@ -227,12 +234,10 @@ export class SimServer {
     if (entry) entry.user = user.name
     const as = req.headers['impersonate-user']
     if (typeof as === 'string' && as) {
-      const sa = /^system:serviceaccount:([^:]+):(.+)$/.exec(as)
-      const attrs: Attributes = sa ? { user, verb: 'impersonate', group: '', resource: 'serviceaccounts', namespace: sa[1], name: sa[2] } : { user, verb: 'impersonate', group: '', resource: 'users', name: as }
-      if (!this.authz.authorize(attrs).allowed) throw forbidden(sa ? 'serviceaccounts' : 'users', '', sa ? 'serviceaccounts' : 'users', sa ? sa[2] : as, forbiddenWhy(attrs, ''))
-      const groupsHeader = req.headers['impersonate-group']
-      const groups = Array.isArray(groupsHeader) ? groupsHeader : groupsHeader ? [groupsHeader] : []
-      return sa ? { name: as, groups: ['system:serviceaccounts', `system:serviceaccounts:${sa[1]}`, 'system:authenticated', ...groups] } : { name: as, groups: [...groups, 'system:authenticated'] }
+      // One group per header line (node joins repeated lines in req.headers, not in headersDistinct).
+      const r = impersonated(this.authz, user, as, req.headersDistinct['impersonate-group'] ?? [])
+      if ('denied' in r) throw forbidden(r.resource, '', r.resource, r.name, forbiddenWhy(r.denied, ''))
+      return r
     }
     return user
   }

@@ -141,7 +141,7 @@ describe('run-job --live on the simulator: execution strategy', () => {
       expect(r.error).toBeUndefined()
       expect(r.result?.exitCode).toBe(1)
       const failure = r.result!.live!.failure!
-      expect(failure.message).toMatch(/^ERROR: Job failed: build: the API server refused pods\/attach on pod gitlab-runner\/runner-[a-z0-9-]+ \(HTTP 403 Forbidden: the identity gkr uses may not create pods\/attach in namespace gitlab-runner\)$/)
+      expect(failure.message).toMatch(/^ERROR: Job failed \(system failure\): the API server refused pods\/attach on pod gitlab-runner\/runner-[a-z0-9-]+ \(403 Forbidden\): the kubeconfig user "runner" may not create pods\/attach in namespace gitlab-runner$/)
       expect(failure.ref).toBe('rbac-forbidden')
       expect(r.out).toContain('See: rbac-forbidden')
       await expectNothingLeft(sim)

@@ -1,6 +1,7 @@
 import { defineCheck } from '../types.js'
 import { matchMessage } from '../../catalog/match.js'
 import { isCatalogId } from '../../catalog/ids.js'
+import { adviceFor } from '../../catalog/advice.js'
 
 export default defineCheck({
   id: 'cluster-dry-run',
@@ -15,11 +16,15 @@ export default defineCheck({
       ? facts.dryRun!.value.filter((d) => !d.accepted).map((d) => {
           const m = matchMessage(d.message ?? '')
           const id = m?.id && isCatalogId(m.id) ? m.id : 'webhook-denied'
+          // Where the rejection says what it wants (a label, a verb), the fix is that exact change.
+          const advice = m ? adviceFor(id, m.fields) : undefined
           return {
             message: `creating ${d.kind} ${d.name} is rejected (${d.status}${d.reason ? ` ${d.reason}` : ''}): ${d.message}`,
             at: config.locate([...runner.path, 'kubernetes']),
             catalog: [id],
-            fix: { text: `See \`gkr catalog show ${id}\`${m ? `: ${m.title}` : ''}.` },
+            fix: advice
+              ? { text: `${advice.text.join(' ')} (gkr catalog show ${id})`, ...(advice.snippet ? { [advice.snippet.lang]: advice.snippet.text } : {}) }
+              : { text: `See \`gkr catalog show ${id}\`${m ? `: ${m.title}` : ''}.` },
             details: { kind: d.kind, status: d.status, reason: d.reason, ...(m ? { fields: m.fields } : {}) },
           }
         })
