@@ -14,7 +14,7 @@ import { isSecret } from '../util/secret.js'
 import { GkrError, usageError, type Location } from '../util/errors.js'
 import { checkYamlDocument } from '../util/yaml-guard.js'
 import { ApiError, mapError, notKubernetes, tlsDetail, TLS_CERT_PROBLEMS, type PeerCertificateFacts } from './errors.js'
-import { MAX_SOCKETS, pooledAgentFactory, trackAgent, type Destroyable } from './agents.js'
+import { MAX_SOCKETS, pooledAgentFactory, type Destroyable } from './agents.js'
 
 /** Where the kubelet mounts a pod's service account: token, ca.crt and namespace. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount'
