@@ -13,7 +13,7 @@ import { resolveFeatureFlags } from './feature-flags.js'
 import type { KeyPath, LoadedConfig, LoadedRunner } from './types.js'
 import { extractValues, looksLikeTerraform, nodeLocation, scalarOffset, type Offset, type ValuesSource } from './helm.js'
 import { hasTemplate, maskTemplates, quoteBareTokens, unmask, type Placeholder, type UnknownValue } from './templates.js'
-import { detectRunnerVersion } from './version.js'
+import { detectRunnerVersion, parseChartYaml, type ChartMeta } from './version.js'
 
 export interface LoadOptions {
   /** --config (repeatable: Helm values files merged in order; or a directory); when absent: $GKR_CONFIG, then the runner's default path. */
@@ -92,7 +92,10 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
   const files = await expandPaths(opts)
   const env = opts.env ?? process.env
   const version = opts.runnerVersion ? { runnerVersion: opts.runnerVersion } : {}
-  if (files.length === 1) return parseConfigText(await readConfigFile(files[0]!), files[0]!, { env, ...version })
+  if (files.length === 1) {
+    const chart = await readChartYaml(files[0]!)
+    return parseConfigText(await readConfigFile(files[0]!), files[0]!, { env, ...version, ...(chart ? { chart } : {}) })
+  }
   const texts: Array<{ file: string; text: string }> = []
   for (const file of files) {
     const text = await readConfigFile(file)
@@ -101,7 +104,14 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
     }
     texts.push({ file, text })
   }
-  return loadHelm(texts, { env, ...version })
+  const chart = await readChartYaml(files[0]!)
+  return loadHelm(texts, { env, ...version, ...(chart ? { chart } : {}) })
+}
+
+/** The chart a values file belongs to: Chart.yaml next to it (the chart itself, or an umbrella chart depending on gitlab-runner). */
+async function readChartYaml(file: string): Promise<ChartMeta | undefined> {
+  const text = await readFile(path.join(path.dirname(file), 'Chart.yaml'), 'utf8').catch(() => undefined)
+  return text === undefined ? undefined : parseChartYaml(text)
 }
 
 function isYamlFile(file: string, text: string): boolean {
@@ -109,7 +119,7 @@ function isYamlFile(file: string, text: string): boolean {
 }
 
 /** Parses config text already in memory (tests, stdin). The format is chosen by extension, then content. */
-export function parseConfigText(text: string, file: string, opts: { env?: NodeJS.ProcessEnv; runnerVersion?: string } = {}): LoadedConfig {
+export function parseConfigText(text: string, file: string, opts: { env?: NodeJS.ProcessEnv; runnerVersion?: string; chart?: ChartMeta } = {}): LoadedConfig {
   if (isYamlFile(file, text)) return loadHelm([{ file, text }], opts)
   // A config.toml rendered from a template (Terraform templatefile, Helm): its placeholders are unknown values.
   const masked = maskTemplates(text)
@@ -125,7 +135,10 @@ export function parseConfigText(text: string, file: string, opts: { env?: NodeJS
     loaded.notes = [`${unknown.length} value${unknown.length === 1 ? ' is a template' : 's are templates'} gkr cannot evaluate, checked as if unset: ${unknown.slice(0, 5).map((u) => `${u.path} = ${u.expr}`).join(', ')}${unknown.length > 5 ? ', …' : ''}`]
   }
   const version = detectRunnerVersion({ flag: opts.runnerVersion })
-  if (version) loaded.runnerVersion = version
+  if (version) {
+    loaded.runnerVersion = version
+    loaded.notes = [...(loaded.notes ?? []), `checked against runner ${version.version} (from ${version.from})`]
+  }
   return loaded
 }
 
@@ -248,7 +261,7 @@ function chartGlobal(values: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** Loads Helm chart values from one or more YAML files (in Helm's merge order: later files win). */
-export function loadHelm(files: ReadonlyArray<{ file: string; text: string }>, opts: { env?: NodeJS.ProcessEnv; runnerVersion?: string } = {}): LoadedConfig {
+export function loadHelm(files: ReadonlyArray<{ file: string; text: string }>, opts: { env?: NodeJS.ProcessEnv; runnerVersion?: string; chart?: ChartMeta } = {}): LoadedConfig {
   const env = opts.env ?? {}
   const notes: string[] = []
   const sources: ValuesSource[] = []
@@ -331,7 +344,7 @@ export function loadHelm(files: ReadonlyArray<{ file: string; text: string }>, o
   if (unknown.length > 0) notes.push(`${unknown.length} value${unknown.length === 1 ? ' is a template' : 's are templates'} gkr cannot evaluate, checked as if unset: ${unknown.slice(0, 5).map((u) => `${u.path} = ${u.expr}`).join(', ')}${unknown.length > 5 ? ', …' : ''}`)
   const redacted = redactHelmValues(chartValues)
   ;(loaded.raw as Record<string, unknown>).helmValues = redacted
-  const chartVersion = [...sources].reverse().find((s) => s.chartVersion)?.chartVersion
+  const chartVersion = [...sources].reverse().find((s) => s.chartVersion)?.chartVersion ?? opts.chart?.version
   const locateValue = (p: readonly string[]): Location => {
     for (const src of [...sources].reverse()) {
       const at = locateIn(src, p)
@@ -349,8 +362,11 @@ export function loadHelm(files: ReadonlyArray<{ file: string; text: string }>, o
   }
   loaded.unknown = unknown
   loaded.notes = [...notes, ...(loaded.notes ?? [])]
-  const version = detectRunnerVersion({ flag: opts.runnerVersion, values: chartValues, chartVersion })
-  if (version) loaded.runnerVersion = version
+  const version = detectRunnerVersion({ flag: opts.runnerVersion, values: chartValues, chartVersion, ...(opts.chart?.appVersion ? { appVersion: opts.chart.appVersion } : {}) })
+  if (version) {
+    loaded.runnerVersion = version
+    loaded.notes.push(`checked against runner ${version.version} (from ${version.from})`)
+  }
   return loaded
 }
 

@@ -357,6 +357,8 @@ export const RUNNER_FIELDS: Readonly<Record<string, KeyDef>> = {
   pre_get_sources_script: s('Script run before the sources are fetched.'),
   post_get_sources_script: s('Script run after the sources are fetched.'),
   pre_build_script: s('Script run before the job script.'),
+  pre_clone_script: s('Old name of pre_get_sources_script.', { status: { kind: 'removed', since: '17.0', note: 'The runner no longer reads it.', replacement: 'pre_get_sources_script' } }),
+  post_clone_script: s('Old name of post_get_sources_script.', { status: { kind: 'removed', since: '17.0', note: 'The runner no longer reads it.', replacement: 'post_get_sources_script' } }),
   post_build_script: s('Script run after the job script.'),
   prepare_timeout: { kind: 'duration', doc: 'Time allowed for the prepare stage.' },
   get_sources_timeout: { kind: 'duration', doc: 'Time allowed for fetching sources.' },

@@ -4,7 +4,7 @@
  * (`image.tag: alpine-v17.3.0`, or an `image:` string with such a tag), else the chart version a GitOps
  * wrapper pins (chart 0.N ships one runner minor: the mapping is below).
  */
-import { FLAG_VERSIONS, KEY_VERSIONS, NEWEST_KNOWN, OLDEST_KNOWN, type FlagVersion, type KeyVersion } from './versions.js'
+import { FLAG_VERSIONS, KEY_VERSIONS, NEWEST_KNOWN, OLDEST_KNOWN, PERMISSION_VERSIONS, type FlagVersion, type KeyVersion, type PermissionVersion } from './versions.js'
 
 export interface RunnerVersion {
   /** major.minor, e.g. "17.3". */
@@ -55,7 +55,27 @@ export function compareVersions(a: string, b: string): number {
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-export function detectRunnerVersion(input: { flag?: string; values?: Record<string, unknown>; chartVersion?: string }): RunnerVersion | undefined {
+/** What gkr reads from a Chart.yaml: the runner chart's version and appVersion, or the gitlab-runner dependency of an umbrella chart. */
+export interface ChartMeta {
+  version?: string
+  appVersion?: string
+}
+
+export function parseChartYaml(text: string): ChartMeta | undefined {
+  const field = (name: string): string | undefined => new RegExp(`^${name}:\\s*["']?([^"'\\s#]+)`, 'm').exec(text)?.[1]
+  // An umbrella chart (or a wrapper named gitlab-runner): the version of its gitlab-runner dependency.
+  const dep = /-\s*name:\s*["']?gitlab-runner["']?\s*\n((?:[ \t]+\w+:.*(?:\n|$))*)/.exec(text)
+  const depVersion = dep ? /version:\s*["']?([^"'\s#]+)/.exec(dep[1]!)?.[1] : undefined
+  if (depVersion) return { version: depVersion }
+  // The runner chart itself (a vendored copy): its appVersion is a runner version, or it names its home.
+  const appVersion = field('appVersion')
+  const isRunnerChart = /^name:\s*["']?gitlab-runner["']?\s*$/m.test(text) && ((appVersion !== undefined && parseRunnerVersion(appVersion) !== undefined) || /gitlab-org\/(charts\/)?gitlab-runner|docs\.gitlab\.com\/runner/.test(text))
+  if (!isRunnerChart) return undefined
+  const version = field('version')
+  return { ...(version ? { version } : {}), ...(appVersion ? { appVersion } : {}) }
+}
+
+export function detectRunnerVersion(input: { flag?: string; values?: Record<string, unknown>; chartVersion?: string; appVersion?: string }): RunnerVersion | undefined {
   if (input.flag) {
     const v = parseRunnerVersion(input.flag)
     return v ? { version: v, from: '--runner-version' } : undefined
@@ -69,6 +89,10 @@ export function detectRunnerVersion(input: { flag?: string; values?: Record<stri
   if (typeof image === 'string') {
     const v = parseRunnerVersion(image)
     if (v) return { version: v, from: `image "${image}"` }
+  }
+  if (input.appVersion) {
+    const v = parseRunnerVersion(input.appVersion)
+    if (v) return { version: v, from: `Chart.yaml appVersion ${input.appVersion}` }
   }
   if (input.chartVersion) {
     const v = runnerForChart(input.chartVersion)
@@ -104,4 +128,51 @@ export function flagDefaultIn(name: string, version: string): boolean | undefine
 /** Whether a version is outside what the tables were read from. */
 export function outsideTable(version: string): boolean {
   return compareVersions(version, OLDEST_KNOWN) < 0 || compareVersions(version, NEWEST_KNOWN) > 0
+}
+
+/** The default of every feature flag the runner defines in a version. */
+export function flagDefaultsAt(version: string): Record<string, boolean> {
+  const out: Record<string, boolean> = {}
+  for (const name of Object.keys(FLAG_VERSIONS)) {
+    const d = flagDefaultIn(name, version)
+    if (d !== undefined) out[name] = d
+  }
+  return out
+}
+
+/**
+ * A runner as a given version sees it: flags with that version's defaults (a flag the version does not
+ * define has no effect), and [runners.kubernetes] without the keys that version does not read.
+ */
+export function runnerAtVersion<R extends { featureFlags: Record<string, boolean>; settings: Record<string, unknown>; path: ReadonlyArray<string | number> }>(runner: R, version: string, written: Record<string, unknown>): R {
+  const defaults = flagDefaultsAt(version)
+  const flags: Record<string, boolean> = { ...defaults }
+  const table = isObj(written.feature_flags) ? written.feature_flags : {}
+  for (const [name, v] of Object.entries(runner.featureFlags)) {
+    if (!(name in defaults)) continue
+    // Keep what the configuration sets; everything else takes the version's default.
+    if (name in table || (Array.isArray(written.environment) && written.environment.some((e) => typeof e === 'string' && e.startsWith(`${name}=`)))) flags[name] = v
+  }
+  const kube = isObj(runner.settings.kubernetes) ? { ...runner.settings.kubernetes } : undefined
+  if (kube) {
+    for (const key of Object.keys(kube)) {
+      const kv = KEY_VERSIONS[`runners[].kubernetes.${key}`]
+      if (kv && (compareVersions(version, kv.added) < 0 || (kv.removed !== undefined && compareVersions(version, kv.removed) >= 0))) delete kube[key]
+    }
+  }
+  return { ...runner, featureFlags: flags, settings: { ...runner.settings, ...(kube ? { kubernetes: kube } : {}) } }
+}
+
+/** Whether a runner version makes a call (for the rows of PERMISSION_VERSIONS; others: always). */
+export function permissionInVersion(p: { apiGroup: string; resource: string; verb: string }, version: string, flags: Record<string, boolean>): boolean {
+  const row = PERMISSION_VERSIONS.find((r) => r.apiGroup === p.apiGroup && r.resource === p.resource && r.verb === p.verb && !r.attachOnly)
+  if (!row) return true
+  if (row.since && compareVersions(version, row.since) < 0 && !(row.unlessFlag && flags[row.unlessFlag])) return false
+  if (row.until && compareVersions(version, row.until) >= 0) return false
+  return true
+}
+
+/** Calls a version makes that the newest runner no longer does (e.g. the attach-mode scripts ConfigMap). */
+export function extraPermissionsInVersion(version: string, flags: Record<string, boolean>): PermissionVersion[] {
+  return PERMISSION_VERSIONS.filter((r) => r.until && (!r.since || compareVersions(version, r.since) >= 0) && compareVersions(version, r.until) < 0 && (!r.attachOnly || !flags.FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY))
 }

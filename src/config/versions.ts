@@ -82,6 +82,8 @@ export const KEY_VERSIONS: Readonly<Record<string, KeyVersion>> = {
   'runners[].pre_get_sources_script': { added: '15.9', go: 'string' },
   'runners[].post_get_sources_script': { added: '15.9', go: 'string' },
   'runners[].pre_build_script': { added: '12.0', go: 'string' },
+  'runners[].pre_clone_script': { added: '12.0', removed: '17.0' },
+  'runners[].post_clone_script': { added: '14.9', removed: '17.0' },
   'runners[].post_build_script': { added: '12.0', go: 'string' },
   'runners[].prepare_timeout': { added: '19.0', go: '*time.Duration' },
   'runners[].get_sources_timeout': { added: '19.1', go: '*time.Duration' },
@@ -579,3 +581,37 @@ export const FLAG_VERSIONS: Readonly<Record<string, FlagVersion>> = {
   FF_USE_WINDOWS_LEGACY_PROCESS_STRATEGY: { added: '13.10', defaults: [['13.11', true], ['16.10', false]] },
   FF_WAIT_FOR_POD_TO_BE_REACHABLE: { added: '17.6', defaults: [['17.6', false]] },
 }
+
+/**
+ * Permissions whose need depends on the runner version (runner-facts.md §2.15 and §3.1, from the
+ * runner's git history): `since` is the first release that makes the call, `until` the first that no
+ * longer does. `unlessFlag`: also needed before `since` when that feature flag is on.
+ * `attachOnly`: only in attach mode (FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY off).
+ */
+export interface PermissionVersion {
+  apiGroup: string
+  resource: string
+  verb: string
+  since?: string
+  until?: string
+  unlessFlag?: string
+  attachOnly?: boolean
+  reason: string
+}
+
+export const PERMISSION_VERSIONS: readonly PermissionVersion[] = [
+  { apiGroup: '', resource: 'pods', verb: 'list', since: '17.9', reason: 'the pod informer (17.9+)' },
+  { apiGroup: '', resource: 'pods', verb: 'watch', since: '17.9', unlessFlag: 'FF_KUBERNETES_HONOR_ENTRYPOINT', reason: 'the pod informer (17.9+)' },
+  { apiGroup: '', resource: 'secrets', verb: 'update', since: '14.2', reason: "the credentials secret's ownerReference (14.2+, commit 93c663321)" },
+  ...(['create', 'get', 'delete'] as const).map((verb) => ({ apiGroup: '', resource: 'configmaps', verb, since: '12.10', until: '15.8', attachOnly: true, reason: 'the stage scripts ConfigMap of the attach strategy (12.10 to 15.7; 15.8 writes scripts with exec, commit cadbdc8e0)' })),
+]
+
+/**
+ * The default helper image, by runner version: Docker Hub until 14.0, GitLab's registry from 14.0
+ * (FF_GITLAB_REGISTRY_HELPER_IMAGE defaulted to true in 14.0 and was removed in 15.0). Tags are
+ * `[<flavor>-]<arch>-v<runner version>` (runner-facts.md §6.3).
+ */
+export const HELPER_IMAGE_NAMES: ReadonlyArray<{ since: string; image: string }> = [
+  { since: '12.0', image: 'gitlab/gitlab-runner-helper' },
+  { since: '14.0', image: 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper' },
+]

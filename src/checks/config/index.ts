@@ -11,6 +11,8 @@ import readOnlyRootfs from './read-only-rootfs.js'
 import helperAlpineDns from './helper-alpine-dns.js'
 import dindMtu from './dind-mtu.js'
 import kubeAuth from './kube-auth.js'
+import runnerVersion from './runner-version.js'
+import { helmLegacy, helmManager, helmRbac, helmTemplate } from './helm.js'
 
 /** Offline checks of the runner configuration alone (no cluster needed). */
 export const configChecks: readonly Check[] = [
@@ -28,4 +30,9 @@ export const configChecks: readonly Check[] = [
   readOnlyRootfs,
   helperAlpineDns,
   dindMtu,
+  runnerVersion,
+  helmTemplate,
+  helmLegacy,
+  helmRbac,
+  helmManager,
 ]
