@@ -201,3 +201,14 @@ describe('runner versions', () => {
     expect(parseChartYaml('name: gitlab-runner\nversion: 0.1.0\nappVersion: "1.16.0"\n')).toBeUndefined()
   })
 })
+
+describe('findings that depend on a template value', () => {
+  it('say so', async () => {
+    const { configChecks } = await import('../../src/checks/config/index.js')
+    const { runCheck } = await import('../../src/checks/run.js')
+    const c = parseConfigText('[[runners]]\n  executor = "kubernetes"\n  [runners.kubernetes]\n    node_selector_overwrite_allowed = "(${pattern}"\n', '/x/config.toml.tpl')
+    const check = configChecks.find((x) => x.id === 'config-values')!
+    const r = runCheck(check, { config: c, runner: c.runners[0]!, facts: {}, options: { online: false, live: false } })
+    expect(r.findings[0]!.message).toContain('(depends on runners[0].kubernetes.node_selector_overwrite_allowed = (${pattern}, which a template computes: gkr cannot know its value)')
+  })
+})
