@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { parseGoDuration } from '../config/values.js'
+import { parseRunnerVersion } from '../config/version.js'
 import { usageError } from '../util/errors.js'
 
 /** The runner configuration flags every config-reading command shares. */
@@ -51,4 +52,19 @@ export function parseRequestTimeout(input: string): number {
   if (ms === undefined || !Number.isFinite(ms)) throw usageError('bad-request-timeout', `${JSON.stringify(input)} is not a duration such as 5s or 1m`, { at: { flag: '--request-timeout' } })
   if (ms < 1 || ms > MAX_REQUEST_TIMEOUT_MS) throw usageError('bad-request-timeout', `${JSON.stringify(input)} is out of range: give between 1ms and 1h`, { at: { flag: '--request-timeout' } })
   return Math.round(ms)
+}
+
+/** doctor and rbac: -c repeatable (Helm values files merged in order, or a directory) and the runner version. */
+export const configVersionFlags = {
+  config: Flags.string({ char: 'c', multiple: true, description: 'The runner config.toml, or Helm chart values (plain, or a Flux HelmRelease, Argo CD Application, Helmfile or Terraform file holding them). Repeat it (or give a directory) to merge several values files in Helm\'s order: later files win. Default: $GKR_CONFIG, then the runner\'s own default paths.' }),
+  'runner-version': Flags.custom<string>({
+    description: 'The GitLab Runner version the configuration targets, e.g. 17.3 or v17.3.0 (default: the chart values\' image.tag, the chart version a GitOps file pins, or Chart.yaml next to the values).',
+    parse: async (input) => parseRunnerVersionFlag(input),
+  })(),
+}
+
+export function parseRunnerVersionFlag(input: string): string {
+  const v = parseRunnerVersion(input)
+  if (!v) throw usageError('bad-runner-version', `${JSON.stringify(input)} is not a runner version such as 17.3 or v17.3.0`, { at: { flag: '--runner-version' } })
+  return v
 }

@@ -8,7 +8,7 @@ import { verdict, type FailOn } from '../doctor/report.js'
 import { renderDoctorText } from '../render/doctor-text.js'
 import { renderDoctorJunit } from '../render/doctor-junit.js'
 import { renderDoctorSarif } from '../render/doctor-sarif.js'
-import { clusterFlags, configFlags, includeDirFlag, splitList } from '../cli/flags.js'
+import { clusterFlags, configFlags, configVersionFlags, includeDirFlag, splitList } from '../cli/flags.js'
 import { writeReportFile } from '../cli/output.js'
 
 export default class Doctor extends BaseCommand {
@@ -26,6 +26,7 @@ Exit codes: 0 nothing failed, 1 a check failed (at --fail-on), 2 bad input, 3 th
 
   static override flags = {
     ...configFlags,
+    ...configVersionFlags,
     ...clusterFlags,
     offline: Flags.boolean({ description: 'Check the configuration alone; do not contact a cluster or GitLab.', default: false }),
     'ci-file': Flags.string({ description: 'A .gitlab-ci.yml whose jobs to check against the configuration (pull policies, services).' }),

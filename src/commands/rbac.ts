@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
-import { clusterFlags, configFlags, includeDirFlag } from '../cli/flags.js'
+import { clusterFlags, configFlags, configVersionFlags, includeDirFlag } from '../cli/flags.js'
 import { EXIT } from '../cli/exit-codes.js'
 import { checkRbac, renderRbacMatrix } from '../kube/rbac-check.js'
 import { loadConfig, selectRunners, kube } from '../config/load.js'
@@ -8,6 +8,7 @@ import { buildRbac, jobNeeds, requiredPermissions } from '../executor/permission
 import { parseCiFile, selectJob } from '../ci/parse.js'
 import { rbacHelmValues, rbacList, rbacObjects, rbacYaml } from '../executor/rbac-yaml.js'
 import { usageError } from '../util/errors.js'
+import { permissionsAt, versionedRunner } from '../config/version-rbac.js'
 
 export default class Rbac extends BaseCommand {
   static override summary = 'Print the minimal Role the runner configuration needs.'
@@ -18,11 +19,13 @@ export default class Rbac extends BaseCommand {
     { description: 'Also print the ServiceAccount and RoleBinding, ready for kubectl apply', command: '<%= config.bin %> <%= command.id %> -c config.toml --with-binding | kubectl apply -f -' },
     { description: 'Include what the jobs of a pipeline need (ports, CI_DEBUG_SERVICES)', command: '<%= config.bin %> <%= command.id %> -c config.toml --ci-file .gitlab-ci.yml' },
     { description: 'Print the rbac block of the Helm chart values', command: '<%= config.bin %> <%= command.id %> -c values.yaml --format helm' },
+    { description: 'Print the Role a runner 16.11 needs for this configuration', command: '<%= config.bin %> <%= command.id %> -c values.yaml --runner-version 16.11' },
     { description: 'Check the runner\'s service account against the cluster', command: '<%= config.bin %> <%= command.id %> -c config.toml --check --as system:serviceaccount:gitlab-runner:gitlab-runner' },
   ]
 
   static override flags = {
     ...configFlags,
+    ...configVersionFlags,
     format: Flags.string({ description: 'Output format: yaml (documents), json (one v1 List, for kubectl apply -f -) or helm (the chart\'s rbac values).', options: ['yaml', 'json', 'helm'], default: 'yaml' }),
     'with-binding': Flags.boolean({ description: 'Also print the ServiceAccount and the (Cluster)RoleBinding.', default: false }),
     'cluster-role': Flags.boolean({ description: 'Print a ClusterRole even when a Role would do.', default: false }),
@@ -37,17 +40,17 @@ export default class Rbac extends BaseCommand {
 
   public async run(): Promise<unknown> {
     const { flags } = await this.parse(Rbac)
-    const config = await loadConfig({ path: flags.config })
+    const config = await loadConfig({ path: flags.config, ...(flags['runner-version'] ? { runnerVersion: flags['runner-version'] } : {}) })
     const runners = selectRunners(config, flags.runner)
     if (runners.length !== 1) {
       throw usageError('rbac-runner-ambiguous', runners.length === 0 ? `no Kubernetes runner in ${config.file}` : `${config.file} has ${runners.length} Kubernetes runners (${runners.map((r) => r.name || `#${r.index}`).join(', ')}): choose one`, { at: { flag: '--runner' } })
     }
-    const runner = runners[0]!
+    const runner = config.runnerVersion ? versionedRunner(config, runners[0]!) : runners[0]!
     for (const note of config.notes ?? []) this.addWarning(note)
     const k = kube(runner)
     const ci = flags['ci-file'] ? await parseCiFile(flags['ci-file'], { ...(flags['include-dir'] ? { includeDir: flags['include-dir'] } : {}) }) : undefined
     if (flags.job && !ci) throw usageError('job-without-ci-file', '--job needs --ci-file', { at: { flag: '--job' } })
-    const perms = requiredPermissions(runner, ci ? jobNeeds(flags.job ? [selectJob(ci, flags.job)] : Object.values(ci.jobs)) : undefined)
+    const perms = permissionsAt(requiredPermissions(runner, ci ? jobNeeds(flags.job ? [selectJob(ci, flags.job)] : Object.values(ci.jobs)) : undefined), runner, config.runnerVersion?.version)
     if (flags.check) {
       const result = await checkRbac(runner, perms, flags)
       if (!this.jsonEnabled()) this.out.write(renderRbacMatrix(result))

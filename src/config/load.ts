@@ -3,18 +3,23 @@ import os from 'node:os'
 import path from 'node:path'
 import process from 'node:process'
 import { parse as parseToml, TomlError } from 'smol-toml'
-import { isMap, isScalar, parseDocument, Scalar, type Document, type Node as YamlNode } from 'yaml'
+import { readdir, stat } from 'node:fs/promises'
+import { isMap, isScalar, isSeq, type Node as YamlNode, type YAMLMap } from 'yaml'
 import { usageError, type Location } from '../util/errors.js'
-import { checkYamlDocument } from '../util/yaml-guard.js'
 import { Secret } from '../util/secret.js'
 import { KUBERNETES_FIELDS, ROOT_DEF, RUNNER_FIELDS, type KeyDef } from './schema.js'
 import { pathKey, scanTomlPositions, type Pos } from './positions.js'
 import { resolveFeatureFlags } from './feature-flags.js'
 import type { KeyPath, LoadedConfig, LoadedRunner } from './types.js'
+import { extractValues, looksLikeTerraform, nodeLocation, scalarOffset, type Offset, type ValuesSource } from './helm.js'
+import { hasTemplate, maskTemplates, quoteBareTokens, unmask, type Placeholder, type UnknownValue } from './templates.js'
+import { detectRunnerVersion, parseChartYaml, type ChartMeta } from './version.js'
 
 export interface LoadOptions {
-  /** --config; when absent: $GKR_CONFIG, then the runner's default path. */
-  path?: string
+  /** --config (repeatable: Helm values files merged in order; or a directory); when absent: $GKR_CONFIG, then the runner's default path. */
+  path?: string | readonly string[]
+  /** --runner-version: the runner version the configuration targets. */
+  runnerVersion?: string
   cwd?: string
   env?: NodeJS.ProcessEnv
   home?: string
@@ -41,7 +46,8 @@ async function exists(p: string): Promise<boolean> {
 export async function resolveConfigPath(opts: LoadOptions = {}): Promise<string> {
   const env = opts.env ?? process.env
   const cwd = opts.cwd ?? process.cwd()
-  if (opts.path) return path.resolve(cwd, opts.path)
+  if (typeof opts.path === 'string' && opts.path) return path.resolve(cwd, opts.path)
+  if (Array.isArray(opts.path) && opts.path.length > 0) return path.resolve(cwd, opts.path[0]!)
   if (env.GKR_CONFIG) return path.resolve(cwd, env.GKR_CONFIG)
   const tried = defaultConfigPaths(opts)
   for (const p of tried) if (await exists(p)) return p
@@ -51,34 +57,93 @@ export async function resolveConfigPath(opts: LoadOptions = {}): Promise<string>
   })
 }
 
-/** Loads a runner config.toml or a Helm chart values.yaml holding it under runners.config. */
-export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> {
-  const file = await resolveConfigPath(opts)
-  let text: string
+/** The files -c names: each path, a directory standing for its YAML files (values.yaml first, then by name). */
+async function expandPaths(opts: LoadOptions): Promise<string[]> {
+  const cwd = opts.cwd ?? process.cwd()
+  const given = typeof opts.path === 'string' && opts.path ? [opts.path] : Array.isArray(opts.path) && opts.path.length > 0 ? [...(opts.path as string[])] : [await resolveConfigPath(opts)]
+  const out: string[] = []
+  for (const g of given) {
+    const p = path.resolve(cwd, g)
+    const st = await stat(p).catch(() => undefined)
+    if (st?.isDirectory()) {
+      const names = (await readdir(p)).filter((n) => /\.ya?ml$/i.test(n)).sort((x, y) => (/^values\.ya?ml$/i.test(x) ? -1 : /^values\.ya?ml$/i.test(y) ? 1 : x.localeCompare(y)))
+      if (names.length === 0) throw usageError('config-dir-empty', `the directory ${p} holds no .yaml or .yml files`, { at: { file: p }, suggestions: ['Pass a config.toml, a values file, or a directory of Helm values files.'] })
+      out.push(...names.map((n) => path.join(p, n)))
+    } else out.push(p)
+  }
+  return out
+}
+
+async function readConfigFile(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8')
+    return await readFile(file, 'utf8')
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(code ?? err)
     throw usageError('config-unreadable', `cannot read the runner configuration: ${why}`, { at: { file }, suggestions: ['Check the path given with --config or GKR_CONFIG.'] })
   }
-  return parseConfigText(text, file, { env: opts.env ?? process.env })
+}
+
+/**
+ * Loads a runner config.toml, or Helm chart values (plain, or in a Flux, Argo CD, Helmfile, k3s or
+ * Fleet wrapper). Several files (or a directory) are Helm values files merged in Helm's order.
+ */
+export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> {
+  const files = await expandPaths(opts)
+  const env = opts.env ?? process.env
+  const version = opts.runnerVersion ? { runnerVersion: opts.runnerVersion } : {}
+  if (files.length === 1) {
+    const chart = await readChartYaml(files[0]!)
+    return parseConfigText(await readConfigFile(files[0]!), files[0]!, { env, ...version, ...(chart ? { chart } : {}) })
+  }
+  const texts: Array<{ file: string; text: string }> = []
+  for (const file of files) {
+    const text = await readConfigFile(file)
+    if (!isYamlFile(file, text)) {
+      throw usageError('config-not-mergeable', `${path.basename(file)} is not Helm values: only Helm values files can be merged (give a config.toml on its own)`, { at: { file }, suggestions: ['Pass the config.toml alone, or only .yaml values files with -c.'] })
+    }
+    texts.push({ file, text })
+  }
+  const chart = await readChartYaml(files[0]!)
+  return loadHelm(texts, { env, ...version, ...(chart ? { chart } : {}) })
+}
+
+/** The chart a values file belongs to: Chart.yaml next to it (the chart itself, or an umbrella chart depending on gitlab-runner). */
+async function readChartYaml(file: string): Promise<ChartMeta | undefined> {
+  const text = await readFile(path.join(path.dirname(file), 'Chart.yaml'), 'utf8').catch(() => undefined)
+  return text === undefined ? undefined : parseChartYaml(text)
+}
+
+function isYamlFile(file: string, text: string): boolean {
+  return /\.ya?ml$/i.test(file) || (!/\.toml$/i.test(file) && (looksLikeHelm(text) || looksLikeTerraform(file, text)))
 }
 
 /** Parses config text already in memory (tests, stdin). The format is chosen by extension, then content. */
-export function parseConfigText(text: string, file: string, opts: { env?: NodeJS.ProcessEnv } = {}): LoadedConfig {
-  const yamlExt = /\.ya?ml$/i.test(file)
-  if (yamlExt || (!/\.toml$/i.test(file) && looksLikeHelm(text))) return fromHelm(text, file, opts.env ?? {})
-  return fromToml(text, file, { line: 0, column: 0 }, 'toml')
+export function parseConfigText(text: string, file: string, opts: { env?: NodeJS.ProcessEnv; runnerVersion?: string; chart?: ChartMeta } = {}): LoadedConfig {
+  if (isYamlFile(file, text)) return loadHelm([{ file, text }], opts)
+  // A config.toml rendered from a template (Terraform templatefile, Helm): its placeholders are unknown values.
+  const masked = maskTemplates(text)
+  const loaded = fromToml(quoteBareTokens(masked.text), file, { line: 0, column: 0 }, 'toml')
+  const unknown: UnknownValue[] = []
+  unmaskToml(loaded.raw, masked.placeholders, [], unknown)
+  if (unknown.length > 0) {
+    for (const r of loaded.runners) {
+      const raw = (loaded.raw.runners as unknown[])[r.index]
+      if (isObject(raw)) Object.assign(r, loadRunner(raw, r.index))
+    }
+    loaded.unknown = unknown
+    loaded.notes = [`${unknown.length} value${unknown.length === 1 ? ' is a template' : 's are templates'} gkr cannot evaluate, checked as if unset: ${unknown.slice(0, 5).map((u) => `${u.path} = ${u.expr}`).join(', ')}${unknown.length > 5 ? ', …' : ''}`]
+  }
+  const version = detectRunnerVersion({ flag: opts.runnerVersion })
+  if (version) {
+    loaded.runnerVersion = version
+    loaded.notes = [...(loaded.notes ?? []), `checked against runner ${version.version} (from ${version.from})`]
+  }
+  return loaded
 }
 
 function looksLikeHelm(text: string): boolean {
   return /^\s*runners\s*:\s*$/m.test(text) || /^\s+config\s*:\s*\|/m.test(text)
-}
-
-interface Offset {
-  line: number
-  column: number
 }
 
 function fromToml(text: string, file: string, offset: Offset, format: 'toml' | 'helm', helm?: HelmExtras): LoadedConfig {
@@ -106,8 +171,9 @@ function fromToml(text: string, file: string, offset: Offset, format: 'toml' | '
     return { file, ...(offset.line > 0 ? { line: offset.line } : {}), path: formatPath(p) }
   }
   const raw = wrapSecrets(doc, ROOT_DEF) as Record<string, unknown>
-  if (helm?.concurrent !== undefined && raw.concurrent === undefined) raw.concurrent = helm.concurrent
-  const global = applyDefaults(raw, ROOT_DEF)
+  // With the chart, the global section comes from the chart's values: the runner's register command
+  // takes only the [[runners]] entry of runners.config (its global keys are ignored).
+  const global = applyDefaults(helm ? { ...helm.global } : raw, ROOT_DEF)
   delete global.runners
   const runnerList = Array.isArray(raw.runners) ? (raw.runners as unknown[]) : []
   const runners: LoadedRunner[] = runnerList.map((r, index) => loadRunner(isObject(r) ? r : {}, index, helm))
@@ -116,7 +182,10 @@ function fromToml(text: string, file: string, offset: Offset, format: 'toml' | '
 
 function loadRunner(r: Record<string, unknown>, index: number, helm?: HelmExtras): LoadedRunner {
   const settings = applyDefaults(r, { kind: 'table', doc: '', fields: RUNNER_FIELDS })
-  if (helm?.url && !settings.url) settings.url = helm.url
+  // The chart registers with CI_SERVER_URL and RUNNER_EXECUTOR set; register merges the template only
+  // into fields those left empty, so the chart's values win.
+  if (helm?.url) settings.url = helm.url
+  if (helm) settings.executor = helm.executor
   const executor = typeof settings.executor === 'string' ? settings.executor : ''
   const kube = isObject(r.kubernetes) ? r.kubernetes : {}
   if (executor === 'kubernetes' || isObject(r.kubernetes)) settings.kubernetes = applyDefaults(kube, { kind: 'table', doc: '', fields: KUBERNETES_FIELDS })
@@ -161,131 +230,214 @@ function wrapSecrets(value: unknown, def: KeyDef | undefined): unknown {
 }
 
 interface HelmExtras {
+  /** Key path of the TOML string in the values (`runners.config`, `gitlab-runner.runners.config`). */
   path: string
+  /** The executor the chart registers the runner with (RUNNER_EXECUTOR: runners.executor, default kubernetes). */
+  executor: string
+  /** gitlabUrl (the chart passes it as CI_SERVER_URL, which wins over the template's url). */
   url?: string
-  concurrent?: number
+  /** The global section the chart writes into config.toml from its own values. */
+  global: Record<string, unknown>
 }
 
-/** The most values Helm values may expand to through aliases. */
-const MAX_EXPANDED_NODES = 1_000_000
+/** `{{ .Release.Namespace }}` (or the chart's `default .Release.Namespace .Values.runners.jobNamespace`). */
+const RELEASE_NAMESPACE = /^\{\{-?\s*(?:default\s+)?\.Release\.Namespace(?:\s+\.Values\.runners\.jobNamespace)?\s*-?\}\}$/
 
-/** `{{ .Release.Namespace }}` in runners.config: the chart renders the TOML with Helm's `tpl`. */
-const RELEASE_NAMESPACE = /\{\{-?\s*\.Release\.Namespace\s*-?\}\}/g
+/** The chart's own runners.config when the values set none (chart 0.53+; older charts built it from runners.* values). */
+const CHART_DEFAULT_CONFIG = '[[runners]]\n  [runners.kubernetes]\n    namespace = "{{.Release.Namespace}}"\n    image = "alpine"\n'
 
-function fromHelm(text: string, file: string, env: NodeJS.ProcessEnv): LoadedConfig {
-  const doc = parseDocument(text, { keepSourceTokens: false })
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!
-    const lp = e.linePos?.[0]
-    throw usageError('config-syntax', `invalid YAML: ${e.message.split('\n')[0]}`, {
-      at: { file, ...(lp ? { line: lp.line, column: lp.col } : {}) },
-      ref: 'config-invalid',
-      suggestions: ['Fix the YAML syntax at that position.'],
-    })
+/** The chart's defaults for the values it writes into the global section of config.toml (values.yaml, chart 0.86). */
+function chartGlobal(values: Record<string, unknown>): Record<string, unknown> {
+  const num = (v: unknown, d: number): unknown => (typeof v === 'number' ? v : d)
+  const metrics = isObject(values.metrics) ? values.metrics : {}
+  return {
+    concurrent: num(values.concurrent, 10),
+    check_interval: num(values.checkInterval, 3),
+    shutdown_timeout: num(values.shutdown_timeout, 0),
+    log_level: typeof values.logLevel === 'string' ? values.logLevel : 'info',
+    ...(typeof values.logFormat === 'string' ? { log_format: values.logFormat } : {}),
+    ...(metrics.enabled === true ? { listen_address: `:${typeof metrics.port === 'number' ? metrics.port : 9252}` } : {}),
   }
-  // Circular and undefined aliases and alias bombs, with a position (toJSON would build a circular value or throw without one).
-  const problem = checkYamlDocument(doc, { maxExpandedNodes: MAX_EXPANDED_NODES })
-  if (problem) {
-    throw usageError('config-syntax', `invalid YAML: ${problem.message}`, { at: { file, ...linePosOf(text, problem.offset) }, ref: 'config-invalid', suggestions: ['Fix the YAML at that position.'] })
-  }
-  const found = findRunnersConfig(doc)
-  if (!found) {
-    throw usageError('config-helm-no-runners-config', 'this YAML file has no runners.config: it does not look like GitLab Runner Helm chart values', {
-      at: { file },
-      suggestions: ['Put the runner config.toml in `runners.config: |` (or under the umbrella chart key), or pass the config.toml itself.'],
-    })
-  }
-  const { node, keyPath, parentKey } = found
-  if (!isScalar(node) || typeof node.value !== 'string') {
-    throw usageError('config-helm-config-not-string', `${keyPath} must be a string holding the runner's config.toml (use a block scalar: \`config: |\`)`, {
-      at: { file, ...linePosOf(text, node.range?.[0] ?? 0) },
-    })
-  }
-  const offset = tomlOffset(text, node)
-  // From the whole document, so aliases resolve (a node's own toJSON leaves them as { source }).
-  let all: Record<string, unknown>
-  try {
-    all = doc.toJS({ maxAliasCount: 10_000 }) as Record<string, unknown>
-  } catch (err) {
-    throw usageError('config-syntax', `invalid YAML: ${(err as Error).message.split('\n')[0]}`, { at: { file }, ref: 'config-invalid' })
-  }
-  const picked = parentKey === undefined ? all : all[parentKey]
-  const values = isObject(picked) ? picked : {}
-  const helm: HelmExtras = {
-    path: keyPath,
-    ...(typeof values.gitlabUrl === 'string' ? { url: values.gitlabUrl } : {}),
-    ...(typeof values.concurrent === 'number' ? { concurrent: values.concurrent } : {}),
-  }
-  // The chart passes runners.config through `tpl`; the one expression its own default uses is the
-  // release namespace, which only Helm knows. Use HELM_NAMESPACE (Helm's own variable) or "default".
+}
+
+/** Loads Helm chart values from one or more YAML files (in Helm's merge order: later files win). */
+export function loadHelm(files: ReadonlyArray<{ file: string; text: string }>, opts: { env?: NodeJS.ProcessEnv; runnerVersion?: string; chart?: ChartMeta } = {}): LoadedConfig {
+  const env = opts.env ?? {}
   const notes: string[] = []
-  let toml = node.value
-  if (RELEASE_NAMESPACE.test(toml)) {
-    const ns = env.HELM_NAMESPACE || 'default'
-    toml = toml.replace(RELEASE_NAMESPACE, ns)
-    notes.push(`${keyPath} uses {{ .Release.Namespace }}: assumed "${ns}" (${env.HELM_NAMESPACE ? 'from HELM_NAMESPACE' : 'set HELM_NAMESPACE to the release namespace'})`)
+  const sources: ValuesSource[] = []
+  for (const f of files) {
+    const ex = extractValues(f.text, f.file)
+    sources.push(...ex.sources)
+    notes.push(...(files.length > 1 ? ex.notes.map((n) => `${path.basename(f.file)}: ${n}`) : ex.notes))
   }
-  const others = [...new Set(toml.match(/\{\{[^}]*\}\}/g) ?? [])]
-  if (others.length > 0) notes.push(`${keyPath} holds Helm template expressions gkr cannot evaluate, read as plain text: ${others.join(', ')}`)
-  const loaded = fromToml(toml, file, offset, 'helm', helm)
-  ;(loaded.raw as Record<string, unknown>).helmValues = redactHelmValues(values)
-  loaded.notes = [...(loaded.notes ?? []), ...notes]
+  if (files.length > 1) notes.unshift(`merged ${files.length} values files in Helm's order (later files win): ${files.map((f) => path.basename(f.file)).join(', ')}`)
+  const unknown: UnknownValue[] = []
+  let merged: Record<string, unknown> = {}
+  for (const src of sources) {
+    let js: unknown
+    try {
+      js = src.node.toJS(src.doc, { maxAliasCount: 10_000 })
+    } catch (err) {
+      throw usageError('config-syntax', `invalid YAML: ${(err as Error).message.split('\n')[0]}`, { at: { file: src.file }, ref: 'config-invalid' })
+    }
+    const values = unmaskValues(js, src.placeholders, [], unknown)
+    merged = helmMerge(merged, isObject(values) ? values : {})
+  }
+  // runners.config comes from the last source that sets it.
+  const owner = [...sources].reverse().find((s) => isMap(s.node.get('runners', true)) && (s.node.get('runners', true) as unknown as YAMLMap).has('config'))
+  const runnersValues = isObject(merged.runners) ? merged.runners : {}
+  const keyPath = `${owner?.umbrella ? `${owner.umbrella}.` : ''}runners.config`
+  let toml: string
+  let offset: Offset
+  let file = files[files.length - 1]!.file
+  let placeholders: Placeholder[] = []
+  if (owner) {
+    const node = (owner.node.get('runners', true) as unknown as YAMLMap).get('config', true) as YamlNode
+    if (!isScalar(node) || typeof node.value !== 'string') {
+      throw usageError('config-helm-config-not-string', `${keyPath} must be a string holding the runner's config.toml (use a block scalar: \`config: |\`)`, { at: nodeLocation(owner, node) })
+    }
+    toml = node.value
+    offset = scalarOffset(owner, node)
+    file = owner.file
+    placeholders = owner.placeholders
+  } else {
+    toml = CHART_DEFAULT_CONFIG
+    offset = { line: 0, column: 0 }
+    notes.push(typeof runnersValues.configPath === 'string' && runnersValues.configPath ? `runners.configPath (${runnersValues.configPath}) names a template file inside the pod, which gkr cannot read: checked the chart's default runners.config instead (pass that file with -c)` : "the values set no runners.config: checked the chart's default one ([runners.kubernetes] in the release namespace, image alpine)")
+  }
+  // The chart renders runners.config with `tpl`; the namespace expressions of its own default are the
+  // release namespace, which only Helm knows.
+  const jobNs = typeof runnersValues.jobNamespace === 'string' && runnersValues.jobNamespace ? runnersValues.jobNamespace : undefined
+  const ns = jobNs ?? (env.HELM_NAMESPACE || 'default')
+  let nsUsed = false
+  const pending: Placeholder[] = []
+  for (const p of placeholders) {
+    if (!toml.includes(p.token)) continue
+    if (RELEASE_NAMESPACE.test(p.expr)) {
+      toml = toml.split(p.token).join(ns)
+      nsUsed = true
+    } else pending.push(p)
+  }
+  const literal = [...toml.matchAll(/\{\{[^}]*\}\}/g)].map((m) => m[0])
+  if (!owner && literal.some((e) => RELEASE_NAMESPACE.test(e))) {
+    toml = toml.replace(/\{\{[^}]*\}\}/g, (e) => (RELEASE_NAMESPACE.test(e) ? ns : e))
+    nsUsed = true
+  }
+  if (nsUsed) notes.push(`${keyPath} uses {{ .Release.Namespace }}: assumed "${ns}" (${jobNs ? 'from runners.jobNamespace' : env.HELM_NAMESPACE ? 'from HELM_NAMESPACE' : 'set HELM_NAMESPACE to the release namespace'})`)
+  const chartValues = owner?.umbrella && isObject(merged[owner.umbrella]) ? (merged[owner.umbrella] as Record<string, unknown>) : merged
+  const extras: HelmExtras = {
+    path: keyPath,
+    executor: typeof runnersValues.executor === 'string' && runnersValues.executor ? runnersValues.executor : 'kubernetes',
+    ...(typeof chartValues.gitlabUrl === 'string' ? { url: chartValues.gitlabUrl } : {}),
+    global: chartGlobal(chartValues),
+  }
+  const loaded = fromToml(quoteBareTokens(toml), file, offset, 'helm', extras)
+  // Values a template computes: unknown. Whole values are dropped (the runner's default is checked,
+  // and no check judges the token); partial ones keep the expression's text.
+  const tomlUnknown: UnknownValue[] = []
+  unmaskToml(loaded.raw, pending, [], tomlUnknown)
+  for (const r of loaded.runners) {
+    const raw = (loaded.raw.runners as unknown[])[r.index]
+    if (isObject(raw)) Object.assign(r, loadRunner(raw, r.index, extras))
+  }
+  unknown.push(...tomlUnknown)
+  if (unknown.length > 0) notes.push(`${unknown.length} value${unknown.length === 1 ? ' is a template' : 's are templates'} gkr cannot evaluate, checked as if unset: ${unknown.slice(0, 5).map((u) => `${u.path} = ${u.expr}`).join(', ')}${unknown.length > 5 ? ', …' : ''}`)
+  const redacted = redactHelmValues(chartValues)
+  ;(loaded.raw as Record<string, unknown>).helmValues = redacted
+  const chartVersion = [...sources].reverse().find((s) => s.chartVersion)?.chartVersion ?? opts.chart?.version
+  const locateValue = (p: readonly string[]): Location => {
+    for (const src of [...sources].reverse()) {
+      const at = locateIn(src, p)
+      if (at) return at
+    }
+    const last = sources[sources.length - 1]!
+    return { file: last.file, path: p.join('.') }
+  }
+  loaded.helm = {
+    values: redacted,
+    sources: sources.map((s) => ({ file: s.file, label: s.label })),
+    locate: locateValue,
+    configFromValues: Boolean(owner),
+    ...(chartVersion ? { chartVersion } : {}),
+  }
+  loaded.unknown = unknown
+  loaded.notes = [...notes, ...(loaded.notes ?? [])]
+  const version = detectRunnerVersion({ flag: opts.runnerVersion, values: chartValues, chartVersion, ...(opts.chart?.appVersion ? { appVersion: opts.chart.appVersion } : {}) })
+  if (version) {
+    loaded.runnerVersion = version
+    loaded.notes.push(`checked against runner ${version.version} (from ${version.from})`)
+  }
   return loaded
+}
+
+/** Position of a values path in one source: the key's own position, or undefined when the source lacks it. */
+function locateIn(src: ValuesSource, p: readonly string[]): Location | undefined {
+  let cur: unknown = src.node
+  let keyNode: YamlNode | undefined
+  for (const seg of p) {
+    if (isMap(cur)) {
+      const pair = cur.items.find((it) => isScalar(it.key) && String(it.key.value) === seg)
+      if (!pair) return undefined
+      keyNode = pair.key as YamlNode
+      cur = pair.value
+    } else if (isSeq(cur) && /^\d+$/.test(seg)) {
+      cur = cur.items[Number(seg)]
+      keyNode = (cur as YamlNode | undefined) ?? keyNode
+      if (cur === undefined) return undefined
+    } else return undefined
+  }
+  return nodeLocation(src, keyNode, `${src.umbrella ? `${src.umbrella}.` : ''}${p.join('.')}`)
+}
+
+/** Helm's merge of values files: maps merge key by key, anything else is replaced, null deletes. */
+export function helmMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base }
+  for (const [k, v] of Object.entries(over)) {
+    if (v === null) delete out[k]
+    else if (isObject(v) && isObject(out[k])) out[k] = helmMerge(out[k] as Record<string, unknown>, v)
+    else out[k] = v
+  }
+  return out
+}
+
+function unmaskValues(v: unknown, placeholders: readonly Placeholder[], at: string[], unknown: UnknownValue[]): unknown {
+  if (typeof v === 'string') {
+    if (!hasTemplate(v)) return v
+    const expr = unmask(v, placeholders)
+    // runners.config is TOML text: its own templates are handled when it is parsed.
+    if (!(at.length >= 2 && at[at.length - 1] === 'config' && at[at.length - 2] === 'runners')) unknown.push({ path: at.join('.'), expr })
+    return at.length >= 2 && at[at.length - 1] === 'config' && at[at.length - 2] === 'runners' ? v : expr
+  }
+  if (Array.isArray(v)) return v.map((x, i) => unmaskValues(x, placeholders, [...at, String(i)], unknown))
+  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unmaskValues(x, placeholders, [...at, k], unknown)]))
+  return v
+}
+
+/** Replaces template tokens in the parsed TOML: whole-token values are removed, partial ones get the expression back. */
+function unmaskToml(v: Record<string, unknown> | unknown[], placeholders: readonly Placeholder[], at: Array<string | number>, unknown: UnknownValue[]): void {
+  const entries: Array<[string | number, unknown]> = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v)
+  for (const [k, x] of entries) {
+    const here = [...at, k]
+    const s = x instanceof Secret ? x.reveal() : x
+    if (typeof s === 'string' && hasTemplate(s)) {
+      const expr = unmask(s, placeholders)
+      unknown.push({ path: formatPath(here), expr })
+      const whole = /^(__gkr_tpl\d+_*|\$\{[^}]*\}|\{\{[\s\S]*\}\})$/.test(s.trim())
+      if (Array.isArray(v)) v[k as number] = expr
+      else if (whole) delete (v as Record<string, unknown>)[k as string]
+      else (v as Record<string, unknown>)[k as string] = x instanceof Secret ? new Secret(expr) : expr
+    } else if (Array.isArray(x) || isObject(x)) unmaskToml(x as Record<string, unknown>, placeholders, here, unknown)
+  }
 }
 
 function redactHelmValues(values: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(values)) {
-    if (/token|password|secret/i.test(k) && typeof v === 'string') out[k] = new Secret(v)
-    else if (k !== 'runners') out[k] = v
+    if (/token|password|secret|dsn/i.test(k) && typeof v === 'string') out[k] = new Secret(v)
+    else if (k === 'runners' && isObject(v)) out[k] = Object.fromEntries(Object.entries(v).filter(([rk]) => rk !== 'config'))
+    else out[k] = v
   }
   return out
-}
-
-/** runners.config at the top, or one level down (umbrella chart: `gitlab-runner: { runners: { config } }`). */
-function findRunnersConfig(doc: Document): { node: YamlNode; keyPath: string; parentKey?: string } | undefined {
-  const root = doc.contents
-  if (!isMap(root)) return undefined
-  const at = (m: YamlNode, parentKey?: string): { node: YamlNode; keyPath: string; parentKey?: string } | undefined => {
-    if (!isMap(m)) return undefined
-    const runners = m.get('runners', true)
-    if (isMap(runners)) {
-      const cfg = runners.get('config', true)
-      if (cfg) return { node: cfg as YamlNode, keyPath: `${parentKey === undefined ? '' : `${parentKey}.`}runners.config`, ...(parentKey === undefined ? {} : { parentKey }) }
-    }
-    return undefined
-  }
-  const top = at(root)
-  if (top) return top
-  for (const pair of root.items) {
-    const key = isScalar(pair.key) ? String(pair.key.value) : undefined
-    if (key && pair.value) {
-      const nested = at(pair.value as YamlNode, key)
-      if (nested) return nested
-    }
-  }
-  return undefined
-}
-
-/** Where line 1, column 1 of the embedded TOML is in the YAML file. */
-function tomlOffset(text: string, node: Scalar): Offset {
-  const start = node.range?.[0] ?? 0
-  const { line } = linePosOf(text, start)
-  if (node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED) {
-    const lines = text.split(/\r?\n/)
-    // The content starts on the line after the `|` indicator; its indentation is stripped by YAML.
-    let first = line
-    while (first < lines.length && lines[first]!.trim() === '') first++
-    const indent = /^\s*/.exec(lines[first] ?? '')![0].length
-    return { line: first, column: indent }
-  }
-  return { line: line - 1, column: 0 }
-}
-
-function linePosOf(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, offset)
-  const line = before.split('\n').length
-  return { line, column: offset - before.lastIndexOf('\n') }
 }
 
 export function formatPath(p: KeyPath): string {

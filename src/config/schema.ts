@@ -10,6 +10,8 @@ export type Kind =
   | 'int'
   | 'bool'
   | 'float'
+  /** A TOML date-time (or an RFC 3339 string), Go time.Time. */
+  | 'datetime'
   /** Go duration string, e.g. "5m", "30s". */
   | 'duration'
   /** Kubernetes quantity string, e.g. "500m", "1Gi". */
@@ -17,6 +19,8 @@ export type Kind =
   /** A Go (RE2) regular expression, as a string. */
   | 'regex'
   | 'string[]'
+  /** An array of integers (Go []int64). */
+  | 'int[]'
   /** A string or an array of strings (the runner's StringOrArray). */
   | 'string|string[]'
   /** A table with free-form keys whose values all have `values` kind. */
@@ -263,7 +267,7 @@ export const KUBERNETES_FIELDS: Readonly<Record<string, KeyDef>> = {
     run_as_group: i('GID of every container.'),
     run_as_non_root: b('Refuse to start containers as root.'),
     run_as_user: i('UID of every container.'),
-    supplemental_groups: { kind: 'string[]', doc: 'Additional GIDs of every container (integers).' },
+    supplemental_groups: { kind: 'int[]', doc: 'Additional GIDs of every container (integers).' },
     selinux_type: s('SELinux type label.'),
     seccomp_profile: seccompOrAppArmor('Seccomp'),
     app_armor_profile: seccompOrAppArmor('AppArmor'),
@@ -335,8 +339,8 @@ export const RUNNER_FIELDS: Readonly<Record<string, KeyDef>> = {
   url: s('URL of the GitLab instance.', { default: '' }),
   token: s('The runner authentication token.', { default: '', secret: true }),
   id: i('The runner ID.'),
-  token_obtained_at: s('When the token was obtained.'),
-  token_expires_at: s('When the token expires.'),
+  token_obtained_at: { kind: 'datetime', doc: 'When the token was obtained (written by the runner).' },
+  token_expires_at: { kind: 'datetime', doc: 'When the token expires (written by the runner).' },
   'tls-ca-file': s('CA certificate of the GitLab instance (note the hyphens).'),
   'tls-cert-file': s('Client certificate for GitLab.'),
   'tls-key-file': s('Client key for GitLab.'),
@@ -353,6 +357,8 @@ export const RUNNER_FIELDS: Readonly<Record<string, KeyDef>> = {
   pre_get_sources_script: s('Script run before the sources are fetched.'),
   post_get_sources_script: s('Script run after the sources are fetched.'),
   pre_build_script: s('Script run before the job script.'),
+  pre_clone_script: s('Old name of pre_get_sources_script.', { status: { kind: 'removed', since: '17.0', note: 'The runner no longer reads it.', replacement: 'pre_get_sources_script' } }),
+  post_clone_script: s('Old name of post_get_sources_script.', { status: { kind: 'removed', since: '17.0', note: 'The runner no longer reads it.', replacement: 'post_get_sources_script' } }),
   post_build_script: s('Script run after the job script.'),
   prepare_timeout: { kind: 'duration', doc: 'Time allowed for the prepare stage.' },
   get_sources_timeout: { kind: 'duration', doc: 'Time allowed for fetching sources.' },
@@ -365,6 +371,17 @@ export const RUNNER_FIELDS: Readonly<Record<string, KeyDef>> = {
   feature_flags: map('Feature flags for every job of this runner ("FF_X" = true).', 'bool'),
   step_runner_image: s('Image of the step runner (FF_CONCRETE).'),
   kubernetes: table('Kubernetes executor settings.', KUBERNETES_FIELDS as Record<string, KeyDef>),
+  labels: map('Labels of this runner (runner 18.x+).'),
+  proxy_exec: b('Run the runner helper as a proxy for exec calls.'),
+  use_slot_cgroups: b('Put each job slot in its own cgroup (autoscaler executors).'),
+  slot_cgroup_template: s('Template of the per-slot cgroup path.'),
+  strict_check_interval: b('Request jobs strictly every check_interval, not sooner after a job.'),
+  job_status_final_update_retry_limit: i('Tries for the final job status update.'),
+  referees: { kind: 'table', doc: 'Referees that add data to job results (metrics).', fields: {}, open: true },
+  artifact: { kind: 'table', doc: 'Artifact upload settings.', fields: {}, open: true },
+  monitoring: { kind: 'table', doc: 'Per-runner monitoring settings.', fields: {}, open: true },
+  instance: { kind: 'table', doc: 'Instance executor settings (not used by the Kubernetes executor).', fields: {}, open: true },
+  experimental: { kind: 'table', doc: 'Experimental per-runner settings.', fields: {}, open: true },
   // Other executors' tables: allowed (a file may hold several executors), not checked.
   docker: { kind: 'table', doc: 'Docker executor settings (not used by the Kubernetes executor).', fields: {}, open: true },
   machine: { kind: 'table', doc: 'Docker Machine settings (not used by the Kubernetes executor).', fields: {}, open: true },

@@ -6,6 +6,8 @@
  * runner's config.toml spells them, defaults applied, secrets wrapped in `Secret`.
  */
 import type { Location } from '../util/errors.js'
+import type { UnknownValue } from './templates.js'
+import type { RunnerVersion } from './version.js'
 
 export type KeyPath = ReadonlyArray<string | number>
 
@@ -25,6 +27,25 @@ export interface LoadedConfig {
   notes?: string[]
   /** Position in the file of a key path (e.g. ['runners', 0, 'kubernetes', 'poll_timeout']). */
   locate(path: KeyPath): Location
+  /** For Helm chart values: the merged values (secrets wrapped) and where each came from. */
+  helm?: HelmInfo
+  /** Values computed by templates (Helm `{{ }}`, Terraform `${}`), which gkr cannot know. */
+  unknown?: UnknownValue[]
+  /** The runner version the configuration targets, and where that was read from. */
+  runnerVersion?: RunnerVersion
+}
+
+export interface HelmInfo {
+  /** The chart's values after Helm's merge (below the umbrella key, if any); runners.config left out. */
+  values: Record<string, unknown>
+  /** Every values source read, in merge order. */
+  sources: Array<{ file: string; label: string }>
+  /** Position of a values key path (e.g. ['rbac', 'rules']) in the last source that sets it. */
+  locate(path: readonly string[]): Location
+  /** Whether runners.config came from the values (false: the chart's default template was assumed). */
+  configFromValues: boolean
+  /** The chart version a GitOps wrapper pins. */
+  chartVersion?: string
 }
 
 export interface LoadedRunner {

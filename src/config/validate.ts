@@ -99,16 +99,21 @@ function checkType(v: unknown, d: KeyDef): boolean {
     case 'duration':
     case 'regex':
       return !isStr
+    // The runner's struct fields are Go strings: a TOML number is not decoded into one.
     case 'quantity':
-      return !isStr && typeof v !== 'number'
+      return !isStr
     case 'int':
       return !(typeof v === 'number' && Number.isInteger(v)) && typeof v !== 'bigint'
+    case 'datetime':
+      return !isStr && !(v instanceof Date)
     case 'float':
       return typeof v !== 'number'
     case 'bool':
       return typeof v !== 'boolean'
     case 'string[]':
-      return !Array.isArray(v) || v.some((x) => typeof x !== 'string' && typeof x !== 'number')
+      return !Array.isArray(v) || v.some((x) => typeof x !== 'string')
+    case 'int[]':
+      return !Array.isArray(v) || v.some((x) => !(typeof x === 'number' && Number.isInteger(x)) && typeof x !== 'bigint')
     case 'string|string[]':
       return !isStr && (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
     case 'map':
@@ -125,10 +130,12 @@ const KIND_TEXT: Record<Kind, string> = {
   int: 'an integer',
   bool: 'true or false',
   float: 'a number',
+  datetime: 'a date-time such as 2024-05-01T12:00:00Z',
   duration: 'a duration string such as "5m"',
   quantity: 'a quantity string such as "500m" or "1Gi"',
   regex: 'a regular expression string',
   'string[]': 'an array of strings',
+  'int[]': 'an array of integers',
   'string|string[]': 'a string or an array of strings',
   map: 'a table',
   table: 'a table',
@@ -140,7 +147,10 @@ function describeKind(d: KeyDef): string {
 }
 
 function describeValue(v: unknown): string {
-  if (Array.isArray(v)) return 'an array'
+  if (Array.isArray(v)) {
+    const kinds = new Set(v.map((x) => describeValue(x)))
+    return kinds.size === 1 ? `an array of ${[...kinds][0]!.replace(/^an? /, '').replace(/y$/, 'ie')}s` : 'an array'
+  }
   if (v instanceof Secret || typeof v === 'string') return 'a string'
   if (typeof v === 'number') return Number.isInteger(v) ? 'an integer' : 'a number'
   if (typeof v === 'boolean') return 'a boolean'

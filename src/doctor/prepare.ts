@@ -8,7 +8,8 @@ import type { DoctorInput } from './run.js'
 import { connect, type ConnectOptions } from './cluster.js'
 
 export interface DoctorFlags {
-  config?: string
+  config?: string | string[]
+  'runner-version'?: string
   runner?: string
   offline: boolean
   live: boolean
@@ -35,7 +36,7 @@ export interface Prepared {
  * the checks selected, and — unless offline — how to reach the cluster.
  */
 export async function prepareDoctor(flags: DoctorFlags, opts: ConnectOptions): Promise<Prepared> {
-  const config = await loadConfig({ path: flags.config, env: opts.env })
+  const config = await loadConfig({ path: flags.config, env: opts.env, ...(flags['runner-version'] ? { runnerVersion: flags['runner-version'] } : {}) })
   const runners = selectRunners(config, flags.runner)
   const ciFile: CiFile | undefined = flags['ci-file'] ? await parseCiFile(flags['ci-file'], { ...(flags['include-dir'] ? { includeDir: flags['include-dir'] } : {}) }) : undefined
   const checks = selectChecks(ALL_CHECKS, { only: flags.only, skip: flags.skip })

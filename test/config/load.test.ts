@@ -112,7 +112,8 @@ describe('loading Helm values', () => {
     // Positions are unchanged by the substitution.
     expect(d.locate(['runners', 0, 'kubernetes', 'poll_timeout'])).toMatchObject({ line: 15, column: 9 })
     const other = parseConfigText('runners:\n  config: |\n    [[runners]]\n      executor = "kubernetes"\n      [runners.kubernetes]\n        image = "{{ .Values.image }}"\n', '/x/values.yaml')
-    expect(other.notes).toEqual(['runners.config holds Helm template expressions gkr cannot evaluate, read as plain text: {{ .Values.image }}'])
+    expect(other.notes).toEqual(['1 value is a template gkr cannot evaluate, checked as if unset: runners[0].kubernetes.image = {{ .Values.image }}'])
+    expect(other.unknown).toEqual([{ path: 'runners[0].kubernetes.image', expr: '{{ .Values.image }}' }])
     expect(parseConfigText('[[runners]]\nexecutor = "kubernetes"\n', '/x/config.toml').notes).toEqual([])
   })
 

@@ -11,6 +11,28 @@ import readOnlyRootfs from './read-only-rootfs.js'
 import helperAlpineDns from './helper-alpine-dns.js'
 import dindMtu from './dind-mtu.js'
 import kubeAuth from './kube-auth.js'
+import runnerVersion from './runner-version.js'
+import { helmLegacy, helmManager, helmRbac, helmTemplate } from './helm.js'
+
+/**
+ * A finding located at (or inside) a value a template computes says so: gkr checked the runner's
+ * default there, not the value the template will produce.
+ */
+function sayingUnknowns(check: Check): Check {
+  return {
+    ...check,
+    run: (ctx) => {
+      const out = check.run(ctx)
+      const unknown = ctx.config.unknown ?? []
+      if (!Array.isArray(out) || unknown.length === 0) return out
+      return out.map((f) => {
+        const at = f.at?.path
+        const u = at ? unknown.find((x) => at === x.path || at.startsWith(`${x.path}.`) || at.startsWith(`${x.path}[`) || x.path.startsWith(`${at}.`)) : undefined
+        return u ? { ...f, message: `${f.message} (depends on ${u.path} = ${u.expr}, which a template computes: gkr cannot know its value)`, details: { ...f.details, dependsOnTemplate: u.path } } : f
+      })
+    },
+  }
+}
 
 /** Offline checks of the runner configuration alone (no cluster needed). */
 export const configChecks: readonly Check[] = [
@@ -28,4 +50,9 @@ export const configChecks: readonly Check[] = [
   readOnlyRootfs,
   helperAlpineDns,
   dindMtu,
-]
+  runnerVersion,
+  helmTemplate,
+  helmLegacy,
+  helmRbac,
+  helmManager,
+].map(sayingUnknowns)

@@ -29,7 +29,8 @@ export default defineCheck({
       }
       if (def.enum && def.kind === 'string' && !def.enum.includes(v)) {
         const severity = key === 'dns_policy' ? 'warn' : 'fail'
-        const effect = key === 'dns_policy' ? 'the runner falls back to the cluster default ("unsupported kubernetes-dns-policy")' : 'the runner rejects it'
+        // The runner puts any flavor into the helper image tag (<flavor>-<arch>-v<version>): no such image is published.
+        const effect = key === 'dns_policy' ? 'the runner falls back to the cluster default ("unsupported kubernetes-dns-policy")' : key === 'helper_image_flavor' ? `the runner builds the helper tag ${v}-<arch>-v<version> from it, which is not published, so pulling the helper image fails` : 'the runner rejects it'
         out.push({ severity, message: `${key} = ${JSON.stringify(v)} is not one of ${def.enum.filter(Boolean).join(', ')}: ${effect}`, at: atKube(ctx, key), fix: { text: `Use one of: ${def.enum.filter(Boolean).join(', ')}.` } })
       }
     }
