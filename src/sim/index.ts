@@ -12,6 +12,7 @@ import { Store, type Obj } from './store.js'
 import { RESOURCES, resourceForKind } from './resources.js'
 import { SimServer, type AuditEntry, READ_VERBS } from './server.js'
 import { ClusterController } from './cluster.js'
+import { QuotaController } from './quota-status.js'
 import { loadScenario, type Scenario } from './scenario.js'
 import { makeCerts } from './tls.js'
 
@@ -53,6 +54,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
   const store = new Store()
   store.serviceAccounts = resourceForKind('v1', 'ServiceAccount')
   seed(store, scenario.objects)
+  const quotas = new QuotaController(store)
   const certs = await makeCerts()
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms * factor))
   const controller = new ClusterController(store, scenario, factor)
@@ -96,6 +98,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
     caPem: certs.caPem,
     async stop(): Promise<void> {
       controller.stop()
+      quotas.stop()
       await server.close()
       if (ownsDir) rmSync(dir, { recursive: true, force: true })
     },
