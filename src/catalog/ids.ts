@@ -45,6 +45,7 @@ export const OWN_IDS = [
   'config-invalid',
   'gitlab-unreachable',
   'runner-token-invalid',
+  'pod-security-violation',
 ] as const
 
 export type DocumentedId = (typeof DOCUMENTED_IDS)[number]

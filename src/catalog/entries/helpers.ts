@@ -33,6 +33,7 @@ export const OWN_DOCS: Record<string, string> = {
   'config-invalid': 'https://docs.gitlab.com/runner/configuration/advanced-configuration/',
   'gitlab-unreachable': 'https://docs.gitlab.com/runner/configuration/tls-self-signed/',
   'runner-token-invalid': 'https://docs.gitlab.com/runner/register/',
+  'pod-security-violation': 'https://kubernetes.io/docs/concepts/security/pod-security-admission/',
 }
 
 export const ownRef = (id: string): string => {

@@ -514,4 +514,41 @@ export const ownEntries: CatalogEntry[] = [
       fix: ['GitLabでRunnerを作成し直し、新しい認証トークンを`token`に設定します。'],
     },
   },
+  {
+    id: 'pod-security-violation',
+    title: 'Pod Security Admission refuses the build pod',
+    ref: ownRef('pod-security-violation'),
+    source: 'gkr',
+    symptoms: [
+      sym('violates podsecurity', /violates PodSecurity "(?<policy>[a-z]+:[^"]+)": (?<violations>.+?)"?$/, 65),
+      sym('would violate podsecurity', /would violate PodSecurity "(?<policy>[a-z]+:[^"]+)": (?<violations>.+?)"?$/, 50),
+    ],
+    explanation:
+      'The job namespace carries the label `pod-security.kubernetes.io/enforce` with the baseline or restricted level of the Pod Security Standards, and the build pod breaks one of its controls: each control is named in the message with the containers that break it (privileged for Docker-in-Docker, allowPrivilegeEscalation, capabilities, runAsNonRoot, seccompProfile, hostPath volumes, …). With the `warn` label the pod is admitted and only a warning is returned.',
+    causes: [
+      'The runner renders containers without the security contexts restricted requires (none by default).',
+      'The job needs privileged mode (Docker-in-Docker) in a namespace that enforces baseline or restricted.',
+    ],
+    fix: {
+      steps: [
+        'Set the security contexts the level asks for on the pod and on every container the runner creates (build, helper, init-permissions, services).',
+        'Or run such jobs in a namespace whose enforce level allows them (`pod-security.kubernetes.io/enforce: privileged` for Docker-in-Docker), which the cluster admin decides.',
+      ],
+      snippet: {
+        lang: 'toml',
+        text: '[runners.kubernetes]\n  allow_privilege_escalation = false\n  cap_drop = ["ALL"]\n  [runners.kubernetes.pod_security_context]\n    run_as_non_root = true\n    run_as_user = 1000\n    [runners.kubernetes.pod_security_context.seccomp_profile]\n      type = "RuntimeDefault"',
+      },
+    },
+    configKeys: ['runners.kubernetes.pod_security_context', 'runners.kubernetes.build_container_security_context', 'runners.kubernetes.helper_container_security_context', 'runners.kubernetes.init_permissions_container_security_context', 'runners.kubernetes.privileged', 'runners.kubernetes.allow_privilege_escalation', 'runners.kubernetes.cap_drop'],
+    checks: [],
+    examples: [
+      'ERROR: Job failed (system failure): prepare environment: setting up build pod: pods "runner-abc-project-1-concurrent-0" is forbidden: violates PodSecurity "restricted:latest": privileged (container "build" must not set securityContext.privileged=true), runAsNonRoot != true (pod or containers "build", "helper" must set securityContext.runAsNonRoot=true)',
+      'Warning: would violate PodSecurity "baseline:latest": privileged (container "build" must not set securityContext.privileged=true)',
+    ],
+    ja: {
+      title: 'Pod Security Admissionがビルドポッドを拒否した',
+      explanation: 'ジョブの名前空間に`pod-security.kubernetes.io/enforce`ラベルでbaselineまたはrestrictedレベルが設定され、ビルドポッドがその制御に違反しています。メッセージには違反した制御とコンテナが示されます。',
+      fix: ['レベルが求めるセキュリティコンテキストをポッドとRunnerが作る全コンテナに設定します。', 'またはそのレベルを許可する名前空間でジョブを実行します（クラスター管理者が決めます）。'],
+    },
+  },
 ]
