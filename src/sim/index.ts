@@ -8,7 +8,8 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { stringify } from 'yaml'
-import { Store, type Obj } from './store.js'
+import type { Store, Obj } from './store.js'
+import { ConvertingStore } from './events-v1.js'
 import { RESOURCES, resourceForKind } from './resources.js'
 import { SimServer, type AuditEntry, READ_VERBS } from './server.js'
 import { ClusterController } from './cluster.js'
@@ -51,7 +52,7 @@ export interface Sim {
 export async function start(scenarioOrName: string | Scenario, opts: StartOptions = {}): Promise<Sim> {
   const scenario = typeof scenarioOrName === 'string' ? loadScenario(scenarioOrName) : scenarioOrName
   const factor = scenario.knobs.clockFactor ?? 1
-  const store = new Store()
+  const store = new ConvertingStore()
   store.serviceAccounts = resourceForKind('v1', 'ServiceAccount')
   seed(store, scenario.objects)
   const quotas = new QuotaController(store)

@@ -365,6 +365,8 @@ export class SimServer {
       case 'deletecollection': {
         // Only what the label and field selectors select; the answer is the list of what was deleted.
         const selected = store.list(def, namespace).filter(selectorsOf(url, def))
+        // Each object goes through DELETE admission, as a single delete does; the first refusal ends the request.
+        for (const o of selected) await this.withinRequestTimeout(url, validate(this.admission(def, o.metadata.namespace ?? namespace, o, dryRun === 'All', 'DELETE', o)))
         const deleted = selected.map((o) => store.delete(def, namespace, o.metadata.name!, { dryRun: dryRun === 'All' }))
         return this.send(res, 200, { kind: `${def.kind}List`, apiVersion: groupVersion(def), metadata: { resourceVersion: String(store.resourceVersion) }, items: deleted })
       }

@@ -25,7 +25,7 @@ const hasPythonClient: boolean = (() => {
 })()
 
 /** One request as the admin, with its answer's headers. */
-function raw(sim: Sim, method: string, p: string, body: unknown): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+function raw(sim: Sim, method: string, p: string, body?: unknown): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(new URL(p, sim.url), { method, ca: sim.caPem, headers: { Authorization: 'Bearer sim-admin-token', Accept: 'application/json', 'Content-Type': 'application/json' } }, (res) => {
       let text = ''
@@ -33,7 +33,7 @@ function raw(sim: Sim, method: string, p: string, body: unknown): Promise<{ stat
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }))
     })
     req.on('error', reject)
-    req.end(JSON.stringify(body))
+    req.end(body === undefined ? undefined : JSON.stringify(body))
   })
 }
 
@@ -173,6 +173,9 @@ describe.runIf(hasKubectl)('admission and write semantics through kubectl', () =
     expect(replaced.stderr.trim()).toBe('Error from server (Forbidden): error when replacing "STDIN": admission webhook "frozen.example.com" denied the request: guarded configmaps are frozen')
     const deleted = await k(['delete', 'configmap', 'guarded', '-n', 'default'])
     expect(deleted.stderr.trim()).toBe('Error from server (Forbidden): admission webhook "keep.example.com" denied the request: guarded configmaps are kept')
+    // kubectl delete -l deletes one by one; a delete-collection request is admitted object by object too.
+    const collection = await raw(sim, 'DELETE', '/api/v1/namespaces/default/configmaps?labelSelector=guarded%3Dyes')
+    expect([collection.status, (JSON.parse(collection.text) as { message: string }).message]).toEqual([403, 'admission webhook "keep.example.com" denied the request: guarded configmaps are kept'])
     expect((await k(['get', 'configmap', 'guarded', '-n', 'default', '-o', 'jsonpath={.data.a}'])).stdout).toBe('1')
   })
 
@@ -240,6 +243,18 @@ describe.runIf(hasKubectl)('admission and write semantics through kubectl', () =
     expect((await k(['get', 'leases', '-n', 'everything', '-o', 'jsonpath={.items[*].spec.holderIdentity}'])).stdout).toBe('runner-1')
     const resources = (await k(['api-resources', '-o', 'name'])).stdout.split('\n')
     expect(resources).toEqual(expect.arrayContaining(['jobs.batch', 'cronjobs.batch', 'leases.coordination.k8s.io', 'selfsubjectreviews.authentication.k8s.io']))
+  })
+
+  it('events.k8s.io/v1 serves the core events in its own shape, both ways', async () => {
+    await k(['apply', '-f', '-'], 'apiVersion: v1\nkind: Event\nmetadata: { name: core-1, namespace: default }\ninvolvedObject: { kind: Pod, name: web, namespace: default }\nreason: Tested\nmessage: from core\ntype: Normal\nsource: { component: tester }\n')
+    await k(['apply', '-f', '-'], 'apiVersion: events.k8s.io/v1\nkind: Event\nmetadata: { name: new-1, namespace: default }\nregarding: { kind: Pod, name: web, namespace: default }\nreason: Tested\nnote: from events.k8s.io\ntype: Warning\nreportingController: gkr.example.com/tester\nreportingInstance: tester-1\naction: Testing\neventTime: "2026-12-03T12:00:00.000000Z"\n')
+    const v1 = JSON.parse((await k(['get', 'events.v1.events.k8s.io', '-n', 'default', '-o', 'json'])).stdout) as { items: Array<Record<string, unknown>> }
+    expect(v1.items.filter((e) => e.reason === 'Tested').map((e) => [e.apiVersion, e.note, e.reportingController, (e.regarding as { name: string }).name])).toEqual([
+      ['events.k8s.io/v1', 'from core', 'tester', 'web'],
+      ['events.k8s.io/v1', 'from events.k8s.io', 'gkr.example.com/tester', 'web'],
+    ])
+    const core = JSON.parse((await k(['get', 'events.v1.', '-n', 'default', '--field-selector', 'reason=Tested', '-o', 'json'])).stdout) as { items: Array<Record<string, unknown>> }
+    expect(core.items.map((e) => [e.apiVersion, e.message, e.reportingComponent ?? (e.source as { component?: string }).component])).toEqual([['v1', 'from core', 'tester'], ['v1', 'from events.k8s.io', 'gkr.example.com/tester']])
   })
 
   it('the raw answer carries one Warning header per warning, as 299 with the text quoted', async () => {
