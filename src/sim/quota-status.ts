@@ -89,3 +89,11 @@ export class QuotaController {
     this.store.update(QUOTAS, quota.metadata.namespace, { ...quota, status: next }, { checkRv: false })
   }
 }
+
+/** The Request and Limit columns of `kubectl get quota`: `key: used/hard`, limits.* in the second. */
+export function quotaCells(quota: Obj): [string, string] {
+  const status = (quota.status ?? {}) as { hard?: Record<string, string>; used?: Record<string, string> }
+  const keys = Object.keys(status.hard ?? {}).sort()
+  const cell = (ks: string[]): string => ks.map((k) => `${k}: ${status.used?.[k] ?? '0'}/${status.hard![k]}`).join(', ')
+  return [cell(keys.filter((k) => !k.startsWith('limits.'))), cell(keys.filter((k) => k.startsWith('limits.')))]
+}

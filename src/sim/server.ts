@@ -8,6 +8,7 @@ import { Authorizer, forbiddenWhy, type Attributes, type User } from './rbac.js'
 import { StatusError, badRequest, conflict, etcdError, forbidden, timeoutError, unauthorized } from './status.js'
 import { mutate, validate, type AdmissionContext, type Operation } from './admission.js'
 import { applyConfiguration, checkPodUpdate, mergePatch, strategicMerge } from './merge.js'
+import { quotaCells } from './quota-status.js'
 import { parse as parseYaml } from 'yaml'
 import { reviewFromProtobuf } from './protobuf.js'
 import { faultFires, userOf, type Scenario } from './scenario.js'
@@ -937,6 +938,9 @@ function table(def: ResourceDef, items: Obj[], rv: string, listMeta: Record<stri
         return { cells: [o.metadata.name, `${cs.filter((c) => c.ready).length}/${spec?.containers?.length ?? 0}`, status, String(cs.reduce((a, c) => a + (c.restartCount ?? 0), 0)), age(o.metadata.creationTimestamp), st.podIP ?? '<none>', spec?.nodeName ?? '<none>', '<none>', '<none>'], object: partial(o) }
       }),
     }
+  }
+  if (def.resource === 'resourcequotas') {
+    return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: [col('Name'), col('Age'), col('Request'), col('Limit')], rows: items.map((o) => ({ cells: [o.metadata.name, age(o.metadata.creationTimestamp), ...quotaCells(o)], object: partial(o) })) }
   }
   return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: [col('Name'), col('Age')], rows: items.map((o) => ({ cells: [o.metadata.name, age(o.metadata.creationTimestamp)], object: partial(o) })) }
 }

@@ -190,6 +190,7 @@ describe.runIf(hasKubectl)('admission and write semantics through kubectl', () =
     await k(['apply', '-f', '-'], pod('job-2'))
     await k(['apply', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c1, namespace: quota }\n')
     expect(await used()).toEqual(['count/configmaps 1 10', 'pods 2 5', 'requests.cpu 1 2', 'requests.memory 512Mi 2Gi'])
+    expect((await k(['get', 'quota', '-n', 'quota'])).stdout).toMatch(/^NAME\s+AGE\s+REQUEST\s+LIMIT\nci\s+\d+s\s+count\/configmaps: 1\/10, pods: 2\/5, requests.cpu: 1\/2, requests.memory: 512Mi\/2Gi\s*\n$/)
     await k(['delete', 'pod', 'job-1', '-n', 'quota', '--wait=false'])
     expect(await used()).toEqual(['count/configmaps 1 10', 'pods 1 5', 'requests.cpu 500m 2', 'requests.memory 256Mi 2Gi'])
   })
