@@ -48,8 +48,18 @@ function python(kubeconfig: string, code: string): Promise<{ code: number | null
   })
 }
 
-const namespace = (name: string, labels: Record<string, string> = {}): string =>
-  `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n  labels: ${JSON.stringify(labels)}\n`
+/** The namespaces the tests use, seeded with the scenario (kubectl calls are what the tests time). */
+const NAMESPACES: Array<[string, Record<string, string>]> = [
+  ['psa-enforce', { 'pod-security.kubernetes.io/enforce': 'restricted' }],
+  ['psa-baseline', { 'pod-security.kubernetes.io/enforce': 'baseline' }],
+  ['psa-old', { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'v1.22' }],
+  ['psa-new', { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'v1.30' }],
+  ['psa-warn', { 'pod-security.kubernetes.io/warn': 'baseline', 'pod-security.kubernetes.io/audit': 'restricted' }],
+  ['psa-raise', {}],
+  ['quota', {}],
+  ['everything', {}],
+  ['psa-raw', { 'pod-security.kubernetes.io/warn': 'baseline' }],
+]
 
 const PRIVILEGED = (ns: string, name = 'dind'): string => `apiVersion: v1
 kind: Pod
@@ -87,6 +97,8 @@ const RESTRICTED_VIOLATIONS = [
 
 function scenario(): Scenario {
   const s = loadScenario('healthy')
+  for (const [name, labels] of NAMESPACES) s.objects.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } })
+  s.objects.push({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'ci', namespace: 'quota' }, spec: { hard: { pods: '5', 'requests.cpu': '2', 'requests.memory': '2Gi', 'count/configmaps': '10' } } })
   s.objects.push({
     apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'guards' },
     webhooks: [
@@ -113,7 +125,6 @@ describe.runIf(hasKubectl)('admission and write semantics through kubectl', () =
   const k = (args: string[], input?: string): ReturnType<typeof kubectl> => kubectl(sim.kubeconfig, args, input)
 
   it('Pod Security enforce refuses a privileged pod in the API server\'s words; a compliant pod is admitted', async () => {
-    expect((await k(['apply', '-f', '-'], namespace('psa-enforce', { 'pod-security.kubernetes.io/enforce': 'restricted' }))).code).toBe(0)
     const refused = await k(['apply', '-f', '-'], PRIVILEGED('psa-enforce'))
     expect(refused.code).toBe(1)
     expect(refused.stderr.trim()).toBe(`Error from server (Forbidden): error when creating "STDIN": pods "dind" is forbidden: violates PodSecurity "restricted:latest": ${RESTRICTED_VIOLATIONS}`)
@@ -122,20 +133,16 @@ describe.runIf(hasKubectl)('admission and write semantics through kubectl', () =
   })
 
   it('Pod Security levels and versions: baseline lists only its controls; v1.22 knows no runAsUser control', async () => {
-    await k(['apply', '-f', '-'], namespace('psa-baseline', { 'pod-security.kubernetes.io/enforce': 'baseline' }))
     const host = `apiVersion: v1\nkind: Pod\nmetadata: { name: host, namespace: psa-baseline }\nspec:\n  hostNetwork: true\n  hostPID: true\n  volumes: [{ name: docker-sock, hostPath: { path: /var/run/docker.sock } }]\n  containers:\n    - name: build\n      image: alpine:3.20\n      ports: [{ containerPort: 80, hostPort: 8080 }]\n      securityContext: { capabilities: { add: [NET_ADMIN, CHOWN] } }\n`
     const r = await k(['apply', '-f', '-'], host)
     expect(r.stderr.trim()).toBe('Error from server (Forbidden): error when creating "STDIN": pods "host" is forbidden: violates PodSecurity "baseline:latest": non-default capabilities (container "build" must not include "NET_ADMIN" in securityContext.capabilities.add), host namespaces (hostNetwork=true, hostPID=true), hostPath volumes (volume "docker-sock"), hostPort (container "build" uses hostPort 8080)')
-    await k(['apply', '-f', '-'], namespace('psa-old', { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'v1.22' }))
     const root = RESTRICTED_OK('psa-old').replace('runAsUser: 1000', 'runAsUser: 0')
     expect((await k(['apply', '-f', '-'], root)).code).toBe(0)
-    await k(['apply', '-f', '-'], namespace('psa-new', { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'v1.30' }))
     const refused = await k(['apply', '-f', '-'], root.replace('psa-old', 'psa-new'))
     expect(refused.stderr.trim()).toBe('Error from server (Forbidden): error when creating "STDIN": pods "tidy" is forbidden: violates PodSecurity "restricted:v1.30": runAsUser=0 (pod must not set runAsUser=0)')
   })
 
   it('Pod Security warn: the pod is admitted and kubectl prints the Warning header; audit annotates the audit event', async () => {
-    await k(['apply', '-f', '-'], namespace('psa-warn', { 'pod-security.kubernetes.io/warn': 'baseline', 'pod-security.kubernetes.io/audit': 'restricted' }))
     const r = await k(['apply', '-f', '-'], PRIVILEGED('psa-warn'))
     expect(r.code).toBe(0)
     expect(r.stdout.trim()).toBe('pod/dind created')
@@ -148,7 +155,6 @@ describe.runIf(hasKubectl)('admission and write semantics through kubectl', () =
   })
 
   it('Pod Security labels: raising enforce warns about existing pods; a label that is no level is 422', async () => {
-    await k(['apply', '-f', '-'], namespace('psa-raise'))
     await k(['apply', '-f', '-'], PRIVILEGED('psa-raise'))
     const raised = await k(['label', 'ns', 'psa-raise', 'pod-security.kubernetes.io/enforce=baseline'])
     expect(raised.code).toBe(0)
@@ -180,8 +186,6 @@ describe.runIf(hasKubectl)('admission and write semantics through kubectl', () =
   })
 
   it('ResourceQuota status: describe quota shows usage grow as pods are created and shrink when they are deleted', async () => {
-    await k(['apply', '-f', '-'], namespace('quota'))
-    await k(['apply', '-f', '-'], 'apiVersion: v1\nkind: ResourceQuota\nmetadata: { name: ci, namespace: quota }\nspec:\n  hard: { pods: "5", requests.cpu: "2", requests.memory: 2Gi, count/configmaps: "10" }\n')
     const used = async (): Promise<string[]> => (await k(['describe', 'quota', 'ci', '-n', 'quota'])).stdout.split('\n').slice(4).filter(Boolean).map((l) => l.split(/\s+/).join(' '))
     expect(await used()).toEqual(['count/configmaps 0 10', 'pods 0 5', 'requests.cpu 0 2', 'requests.memory 0 2Gi'])
     const pod = (name: string): string => `apiVersion: v1\nkind: Pod\nmetadata: { name: ${name}, namespace: quota }\nspec:\n  containers:\n    - { name: build, image: alpine:3.20, resources: { requests: { cpu: 500m, memory: 256Mi } } }\n`
@@ -234,7 +238,6 @@ describe.runIf(hasKubectl)('admission and write semantics through kubectl', () =
     expect(JSON.parse(who.stdout)).toMatchObject({ kind: 'SelfSubjectReview', status: { userInfo: { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] } } })
     const runner = await kubectl(sim.kubeconfigFor('runner'), ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'])
     expect(runner.stdout).toBe('system:serviceaccount:gitlab-runner:gitlab-runner')
-    await k(['apply', '-f', '-'], namespace('everything'))
     await k(['apply', '-f', '-'], 'apiVersion: batch/v1\nkind: Job\nmetadata: { name: nightly, namespace: everything }\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{ name: main, image: alpine:3.20 }]\n')
     await k(['apply', '-f', '-'], 'apiVersion: batch/v1\nkind: CronJob\nmetadata: { name: hourly, namespace: everything }\nspec:\n  schedule: "0 * * * *"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers: [{ name: main, image: alpine:3.20 }]\n')
     await k(['apply', '-f', '-'], 'apiVersion: v1\nkind: Service\nmetadata: { name: db, namespace: everything }\nspec:\n  ports: [{ port: 5432 }]\n')
@@ -259,7 +262,6 @@ describe.runIf(hasKubectl)('admission and write semantics through kubectl', () =
   })
 
   it('the raw answer carries one Warning header per warning, as 299 with the text quoted', async () => {
-    await k(['apply', '-f', '-'], namespace('psa-raw', { 'pod-security.kubernetes.io/warn': 'baseline' }))
     const body = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'raw' }, spec: { containers: [{ name: 'build', image: 'alpine', securityContext: { privileged: true } }] } }
     const r = await raw(sim, 'POST', '/api/v1/namespaces/psa-raw/pods?dryRun=All', body)
     expect(r.status).toBe(201)
