@@ -113,8 +113,9 @@ const containersOf = (spec: PodSpec): Container[] => [...(spec.initContainers ??
 const BASELINE_CAPABILITIES = new Set(['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT'])
 const RESTRICTED_VOLUMES = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']
 const SAFE_SYSCTLS: Array<[string, number]> = [
-  ['kernel.shm_rmid_forced', 0], ['net.ipv4.ip_local_port_range', 0], ['net.ipv4.tcp_syncookies', 0], ['net.ipv4.ping_group_range', 0], ['net.ipv4.ip_unprivileged_port_start', 22],
+  ['kernel.shm_rmid_forced', 0], ['net.ipv4.ip_local_port_range', 0], ['net.ipv4.tcp_syncookies', 0], ['net.ipv4.ping_group_range', 0], ['net.ipv4.ip_unprivileged_port_start', 0],
   ['net.ipv4.ip_local_reserved_ports', 27], ['net.ipv4.tcp_keepalive_time', 29], ['net.ipv4.tcp_fin_timeout', 29], ['net.ipv4.tcp_keepalive_intvl', 29], ['net.ipv4.tcp_keepalive_probes', 29],
+  ['net.ipv4.tcp_rmem', 32], ['net.ipv4.tcp_wmem', 32],
 ]
 const SELINUX_TYPES = ['', 'container_t', 'container_init_t', 'container_kvm_t']
 
@@ -189,24 +190,35 @@ const CONTROLS: Control[] = [
   },
   {
     id: 'seLinuxOptions', level: 'baseline', since: 0,
-    check(spec) {
-      const bad = (o: SecurityContext['seLinuxOptions']): string[] => {
-        if (!o) return []
-        const out: string[] = []
-        if (o.type !== undefined && !SELINUX_TYPES.includes(o.type)) out.push(`type ${JSON.stringify(o.type)}`)
-        if (o.user) out.push(`user ${JSON.stringify(o.user)}`)
-        if (o.role) out.push(`role ${JSON.stringify(o.role)}`)
-        return out
+    check(spec, minor) {
+      const allowed = new Set([...SELINUX_TYPES, ...(minor >= 31 ? ['container_engine_t'] : [])])
+      const types = new Set<string>()
+      let user = false
+      let role = false
+      const bad = (o: SecurityContext['seLinuxOptions']): boolean => {
+        if (!o) return false
+        let ok = true
+        if (!allowed.has(o.type ?? '')) {
+          types.add(o.type!)
+          ok = false
+        }
+        if (o.user) {
+          user = true
+          ok = false
+        }
+        if (o.role) {
+          role = true
+          ok = false
+        }
+        return !ok
       }
       const setters: string[] = []
-      const values = new Set<string>()
-      const podBad = bad(spec.securityContext?.seLinuxOptions)
-      if (podBad.length) setters.push('pod')
-      for (const v of podBad) values.add(v)
-      const cs = containersOf(spec).filter((c) => bad(c.securityContext?.seLinuxOptions).length > 0)
-      for (const c of cs) for (const v of bad(c.securityContext?.seLinuxOptions)) values.add(v)
-      if (cs.length) setters.push(named(cs.map((c) => c.name)))
-      return setters.length ? { reason: 'seLinuxOptions', detail: `${setters.join(' and ')} set forbidden securityContext.seLinuxOptions: ${[...values].sort().join(', ')}` } : undefined
+      if (bad(spec.securityContext?.seLinuxOptions)) setters.push('pod')
+      const cs = containersOf(spec).filter((c) => bad(c.securityContext?.seLinuxOptions)).map((c) => c.name)
+      if (cs.length) setters.push(named(cs))
+      if (!setters.length) return undefined
+      const data = [...(types.size ? [`${plural('type', 'types', types.size)} ${quoted([...types].sort())}`] : []), ...(user ? ['user may not be set'] : []), ...(role ? ['role may not be set'] : [])]
+      return { reason: 'seLinuxOptions', detail: `${setters.join(' and ')} set forbidden securityContext.seLinuxOptions: ${data.join('; ')}` }
     },
   },
   {
@@ -331,10 +343,10 @@ const CONTROLS: Control[] = [
         }
       }
       if (explicit.length) setters.push(named(explicit))
-      const details: string[] = []
-      if (setters.length) details.push(`${setters.join(' and ')} must not set securityContext.seccompProfile.type to ${quoted([...values].sort())}`)
-      if (implicit.length) details.push(`pod or ${named(implicit)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"`)
-      return details.length ? { reason: 'seccompProfile', detail: details.join('; ') } : undefined
+      // Explicitly bad values are reported first, and alone; containers left unset only otherwise.
+      if (setters.length) return { reason: 'seccompProfile', detail: `${setters.join(' and ')} must not set securityContext.seccompProfile.type to ${quoted([...values].sort())}` }
+      if (implicit.length) return { reason: 'seccompProfile', detail: `pod or ${named(implicit)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"` }
+      return undefined
     },
   },
 ]

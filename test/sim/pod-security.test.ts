@@ -30,6 +30,10 @@ describe('Pod Security Standards, control by control', () => {
     ['procMount', (s) => (s.containers![0]!.securityContext!.procMount = 'Unmasked'), 'procMount (container "build" must not set securityContext.procMount to "Unmasked")'],
     ['seccomp Unconfined', (s) => (s.securityContext!.seccompProfile = { type: 'Unconfined' }), 'seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")'],
     ['seLinux', (s) => (s.securityContext = { ...s.securityContext, seLinuxOptions: { type: 'spc_t' } }), 'seLinuxOptions (pod set forbidden securityContext.seLinuxOptions: type "spc_t")'],
+    ['seLinux everywhere', (s) => {
+      s.securityContext = { ...s.securityContext, seLinuxOptions: { type: 'foo', user: 'u', role: 'r' } }
+      s.containers!.push({ name: 'b', securityContext: { seLinuxOptions: { type: 'container_t' } } }, { name: 'c', securityContext: { seLinuxOptions: { type: 'bar' } } })
+    }, 'seLinuxOptions (pod and container "c" set forbidden securityContext.seLinuxOptions: types "bar", "foo"; user may not be set; role may not be set)'],
     ['sysctls', (s) => (s.securityContext = { ...s.securityContext, sysctls: [{ name: 'net.core.somaxconn' }, { name: 'kernel.shm_rmid_forced' }] }), 'forbidden sysctls (net.core.somaxconn)'],
     ['hostProcess', (s) => (s.containers![0]!.securityContext!.windowsOptions = { hostProcess: true }), 'hostProcess (container "build" must not set securityContext.windowsOptions.hostProcess=true)'],
   ])('baseline: %s', (_name, change, expected) => {
@@ -45,6 +49,10 @@ describe('Pod Security Standards, control by control', () => {
     ['runAsNonRoot=false', (s) => (s.containers![0]!.securityContext!.runAsNonRoot = false), 'runAsNonRoot != true (container "build" must not set securityContext.runAsNonRoot=false)'],
     ['runAsUser=0', (s) => (s.securityContext!.runAsUser = 0), 'runAsUser=0 (pod must not set runAsUser=0)'],
     ['seccomp unset', (s) => delete s.securityContext!.seccompProfile, 'seccompProfile (pod or container "build" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")'],
+    ['seccomp bad and unset', (s) => {
+      s.securityContext!.seccompProfile = { type: 'Unconfined' }
+      s.containers!.push({ name: 'helper', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } })
+    }, 'seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")'],
   ])('restricted: %s', (_name, change, expected) => {
     const spec = tidy()
     change(spec)
