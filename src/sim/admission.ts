@@ -263,7 +263,8 @@ async function webhooks(ctx: AdmissionContext): Promise<void> {
       const matches = rules.some((r) => (r.operations ?? []).some((o) => o === '*' || o === op) && (r.apiGroups ?? []).some((g) => g === '*' || g === ctx.def.group) && (r.resources ?? []).some((x) => resourceMatches(x, resource)))
       if (!matches) continue
       if (!labelsMatch(wh.namespaceSelector as never, nsLabels)) continue
-      if (!labelsMatch(wh.objectSelector as never, ctx.obj.metadata.labels ?? {})) continue
+      // An UPDATE is sent when the old or the new object matches the objectSelector.
+      if (!labelsMatch(wh.objectSelector as never, ctx.obj.metadata.labels ?? {}) && !(ctx.oldObj && labelsMatch(wh.objectSelector as never, ctx.oldObj.metadata.labels ?? {}))) continue
       const whName = String(wh.name)
       if (ctx.dryRun && !['None', 'NoneOnDryRun'].includes(String(wh.sideEffects))) throw badRequest(`admission webhook "${whName}" does not support dry run`)
       const knob = ctx.webhooks[whName] ?? { behavior: 'allow' }

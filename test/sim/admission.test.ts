@@ -175,6 +175,8 @@ describe.runIf(hasKubectl)('admission and write semantics through kubectl', () =
     expect((await k(['apply', '-f', '-'], cm)).code).toBe(0)
     const patched = await k(['label', 'configmap', 'guarded', '-n', 'default', 'team=ci'])
     expect(patched.stderr.trim()).toBe('Error from server (Forbidden): admission webhook "frozen.example.com" denied the request: guarded configmaps are frozen')
+    const unlabelled = await k(['label', 'configmap', 'guarded', '-n', 'default', 'guarded-'])
+    expect(unlabelled.stderr.trim()).toBe('Error from server (Forbidden): admission webhook "frozen.example.com" denied the request: guarded configmaps are frozen')
     const replaced = await k(['replace', '-f', '-'], cm.replace('a: "1"', 'a: "2"'))
     expect(replaced.stderr.trim()).toBe('Error from server (Forbidden): error when replacing "STDIN": admission webhook "frozen.example.com" denied the request: guarded configmaps are frozen')
     const deleted = await k(['delete', 'configmap', 'guarded', '-n', 'default'])
