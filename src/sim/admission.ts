@@ -44,6 +44,8 @@ export interface AdmissionContext {
  * must exist).
  */
 export function mutate(ctx: AdmissionContext): void {
+  // Defaulting, as the API server does before admission: a Secret without a type is Opaque.
+  if (ctx.def.resource === 'secrets' && !(ctx.obj as { type?: string }).type) (ctx.obj as { type?: string }).type = 'Opaque'
   if (ctx.def.resource !== 'pods' || !ctx.namespace) return
   limitRangeDefaults(ctx)
   serviceAccount(ctx)

@@ -11,6 +11,7 @@ import { applyConfiguration, checkPodUpdate, mergePatch, strategicMerge } from '
 import { quotaCells } from './quota-status.js'
 import { parse as parseYaml } from 'yaml'
 import { reviewFromProtobuf } from './protobuf.js'
+import { objectFromProtobuf } from './protobuf-objects.js'
 import { faultFires, userOf, type Scenario } from './scenario.js'
 import type { Certs } from './tls.js'
 import { ExecServer } from './exec.js'
@@ -811,10 +812,11 @@ function decodeJson(text: string): unknown {
   }
 }
 
-/** A request body as an object of the kind: 415 for protobuf, 400 when it does not decode (shape and types). */
+/** A request body as an object of the kind: 415 for protobuf of a kind not decoded here, 400 when it does not decode (shape and types). */
 function parseObject(body: Buffer, req: IncomingMessage, def: ResourceDef): Obj {
-  if (String(req.headers['content-type'] ?? '').includes('protobuf')) throw new StatusError(415, 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml', 'UnsupportedMediaType')
-  const o = decodeJson(body.toString('utf8'))
+  const isProto = String(req.headers['content-type'] ?? '').includes('protobuf')
+  const o = isProto ? objectFromProtobuf(def, body) : decodeJson(body.toString('utf8'))
+  if (o === undefined) throw new StatusError(415, 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml', 'UnsupportedMediaType')
   checkShape(def, o)
   const obj = o as Obj
   obj.metadata ??= {}

@@ -263,6 +263,20 @@ describe.runIf(hasKubectl)('admission and write semantics through kubectl', () =
     expect(core.items.map((e) => [e.apiVersion, e.message, e.reportingComponent ?? (e.source as { component?: string }).component])).toEqual([['v1', 'from core', 'tester'], ['v1', 'from events.k8s.io', 'gkr.example.com/tester']])
   })
 
+  it('kubectl create namespace, configmap, secret and serviceaccount (protobuf bodies) are decoded and stored', async () => {
+    expect((await k(['create', 'namespace', 'pb'])).stdout.trim()).toBe('namespace/pb created')
+    expect((await k(['create', 'configmap', 'pbcm', '-n', 'pb', '--from-literal=a=1', '--from-literal=b=two'])).stdout.trim()).toBe('configmap/pbcm created')
+    expect((await k(['create', 'secret', 'generic', 'pbs', '-n', 'pb', '--from-literal=pw=s3cret'])).stdout.trim()).toBe('secret/pbs created')
+    expect((await k(['create', 'serviceaccount', 'pbsa', '-n', 'pb'])).stdout.trim()).toBe('serviceaccount/pbsa created')
+    expect((await k(['create', 'secret', 'docker-registry', 'pull', '-n', 'pb', '--docker-server=r.example.com', '--docker-username=u', '--docker-password=p'])).stdout.trim()).toBe('secret/pull created')
+    expect((await k(['get', 'secret', 'pull', '-n', 'pb', '-o', 'jsonpath={.type}'])).stdout).toBe('kubernetes.io/dockerconfigjson')
+    expect((await k(['get', 'cm', 'pbcm', '-n', 'pb', '-o', 'jsonpath={.data}'])).stdout).toBe('{"a":"1","b":"two"}')
+    expect((await k(['get', 'secret', 'pbs', '-n', 'pb', '-o', 'jsonpath={.type} {.data.pw}'])).stdout).toBe(`Opaque ${Buffer.from('s3cret').toString('base64')}`)
+    expect((await k(['get', 'sa', '-n', 'pb', '-o', 'name'])).stdout.split('\n').filter(Boolean).sort()).toEqual(['serviceaccount/default', 'serviceaccount/pbsa'])
+    const job = await k(['create', 'job', 'pbj', '-n', 'pb', '--image=alpine'])
+    expect(job.stderr.trim()).toBe('error: failed to create job: the body of the request was in an unknown format - accepted media types include: application/json, application/yaml')
+  })
+
   it('the raw answer carries one Warning header per warning, as 299 with the text quoted', async () => {
     const body = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'raw' }, spec: { containers: [{ name: 'build', image: 'alpine', securityContext: { privileged: true } }] } }
     const r = await raw(sim, 'POST', '/api/v1/namespaces/psa-raw/pods?dryRun=All', body)

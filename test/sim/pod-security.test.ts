@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { admitPodSecurity, policiesOf, violations, describeViolations, type PodSpec, type Policy } from '../../src/sim/pod-security.js'
 import { checkPodUpdate, strategicMerge, withoutDirectives } from '../../src/sim/merge.js'
+import { objectFromProtobuf } from '../../src/sim/protobuf-objects.js'
+import { findResource } from '../../src/sim/resources.js'
 
 /**
  * The simulator's Pod Security Standards control by control (it is the oracle gkr's own evaluator is
@@ -120,5 +122,26 @@ describe('pod updates', () => {
     for (const spec of [{ ...pod.spec, containers: [{ name: 'a', image: '1', command: ['sh'] }] }, { ...pod.spec, tolerations: [] }, { ...pod.spec, nodeName: 'elsewhere' }]) {
       expect(() => checkPodUpdate(pod, { ...pod, spec })).toThrow(/^Pod "p" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers\[\*\].image`/)
     }
+  })
+})
+
+describe('protobuf bodies of the kinds kubectl create sends', () => {
+  const envelope = (kind: string, raw: Buffer): Buffer => {
+    const typeMeta = Buffer.concat([Buffer.from([0x0a, 2]), Buffer.from('v1'), Buffer.from([0x12, kind.length]), Buffer.from(kind)])
+    return Buffer.concat([Buffer.from('k8s\u0000', 'latin1'), Buffer.from([0x0a, typeMeta.length]), typeMeta, Buffer.from([0x12, raw.length]), raw])
+  }
+  const cm = findResource('', 'v1', 'configmaps')!
+
+  it('decodes metadata and data; an empty string field is left out', () => {
+    const meta = Buffer.concat([Buffer.from([0x0a, 2]), Buffer.from('cm'), Buffer.from([0x12, 0])])
+    const entry = Buffer.concat([Buffer.from([0x0a, 1]), Buffer.from('a'), Buffer.from([0x12, 1]), Buffer.from('1')])
+    const raw = Buffer.concat([Buffer.from([0x0a, meta.length]), meta, Buffer.from([0x12, entry.length]), entry])
+    expect(objectFromProtobuf(cm, envelope('ConfigMap', raw))).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm' }, data: { a: '1' } })
+  })
+
+  it('a kind it does not decode is undefined (415); a body of its kinds that does not parse is 400, never a crash', () => {
+    expect(objectFromProtobuf(findResource('batch', 'v1', 'jobs')!, envelope('Job', Buffer.alloc(0)))).toBeUndefined()
+    expect(objectFromProtobuf(cm, Buffer.from('not protobuf'))).toBeUndefined()
+    expect(() => objectFromProtobuf(cm, envelope('ConfigMap', Buffer.from([0x0a, 3, 0xff, 0xff, 0xff])))).toThrow('the object provided is unrecognized or could not be decoded')
   })
 })
