@@ -1,8 +1,9 @@
 import type { Obj, Store } from './store.js'
 import { RESOURCES, type ResourceDef } from './resources.js'
-import { StatusError, badRequest, forbidden, internalError } from './status.js'
+import { StatusError, badRequest, forbidden, internalError, invalid } from './status.js'
 import { fmt, q } from './quantity.js'
 import type { WebhookKnob, PolicyKnob } from './scenario.js'
+import { admitPodSecurity, namespaceWarnings, policiesOf } from './pod-security.js'
 
 const res = (resource: string, group = ''): ResourceDef => RESOURCES.find((r) => r.resource === resource && r.group === group)!
 
@@ -12,11 +13,24 @@ const containersOf = (pod: Obj): Container[] => {
   return [...(spec.initContainers ?? []), ...(spec.containers ?? [])]
 }
 
+/** The admission operation: a PATCH is an UPDATE (or a CREATE, when server-side apply creates). */
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE'
+
 export interface AdmissionContext {
   store: Store
   def: ResourceDef
   namespace?: string
   obj: Obj
+  /** CREATE unless told otherwise. */
+  operation?: Operation
+  /** The stored object an UPDATE or DELETE replaces. */
+  oldObj?: Obj
+  /** Set for writes to a subresource (pods/status): only webhooks that name it match. */
+  subresource?: string
+  /** Texts for the answer's `Warning` headers, collected while admitting. */
+  warnings?: string[]
+  /** Annotations for the request's audit event (Pod Security's audit mode). */
+  auditAnnotations?: Record<string, string>
   dryRun: boolean
   webhooks: Record<string, WebhookKnob>
   policies: PolicyKnob[]
@@ -24,9 +38,30 @@ export interface AdmissionContext {
   sleep: (ms: number) => Promise<void>
 }
 
-/** Mutating admission: LimitRange defaults (recorded in the limit-ranger annotation). */
+/**
+ * Mutating admission of a CREATE: LimitRange defaults (recorded in the limit-ranger annotation), then
+ * the ServiceAccount plugin (a pod runs as `default` unless it names an account, and the account
+ * must exist).
+ */
 export function mutate(ctx: AdmissionContext): void {
+  // Defaulting, as the API server does before admission: a Secret without a type is Opaque.
+  if (ctx.def.resource === 'secrets' && !(ctx.obj as { type?: string }).type) (ctx.obj as { type?: string }).type = 'Opaque'
   if (ctx.def.resource !== 'pods' || !ctx.namespace) return
+  limitRangeDefaults(ctx)
+  serviceAccount(ctx)
+}
+
+function serviceAccount(ctx: AdmissionContext): void {
+  const spec = (ctx.obj.spec ?? {}) as { serviceAccountName?: string; serviceAccount?: string }
+  const name = spec.serviceAccountName || spec.serviceAccount || 'default'
+  spec.serviceAccountName = name
+  spec.serviceAccount = name
+  if (!ctx.store.tryGet(res('serviceaccounts'), ctx.namespace, name)) {
+    throw forbidden('pods', '', 'pods', ctx.obj.metadata.name ?? ctx.obj.metadata.generateName ?? '', `error looking up service account ${ctx.namespace}/${name}: serviceaccount "${name}" not found`)
+  }
+}
+
+function limitRangeDefaults(ctx: AdmissionContext): void {
   const ranges = ctx.store.list(res('limitranges'), ctx.namespace)
   const set: string[] = []
   for (const lr of ranges) {
@@ -53,13 +88,41 @@ export function mutate(ctx: AdmissionContext): void {
   }
 }
 
-/** Validating admission: LimitRange, webhooks and policy engines, then ResourceQuota. */
+/**
+ * Validating admission: LimitRange, Pod Security, webhooks and policy engines, then ResourceQuota.
+ * An UPDATE goes through Pod Security (when it changes what the standards look at) and the webhooks
+ * whose rules name UPDATE; a DELETE through the webhooks that name DELETE.
+ */
 export async function validate(ctx: AdmissionContext): Promise<void> {
   const name = ctx.obj.metadata.name!
-  // The API server's order: LimitRanger, then the webhooks and policies, ResourceQuota last.
-  if (ctx.def.resource === 'pods' && ctx.namespace) limitRanges(ctx, name)
+  const op = ctx.operation ?? 'CREATE'
+  // The API server's order: LimitRanger, PodSecurity, then the webhooks and policies, ResourceQuota last.
+  if (op === 'CREATE' && ctx.def.resource === 'pods' && ctx.namespace) limitRanges(ctx, name)
+  if (op !== 'DELETE' && !ctx.subresource) podSecurity(ctx, name)
   await webhooks(ctx)
-  if (ctx.namespace) quotas(ctx, name)
+  if (op === 'CREATE' && ctx.namespace) quotas(ctx, name)
+}
+
+/** Whether an update changes what Pod Security looks at (the plugin ignores metadata-only updates). */
+function significant(ctx: AdmissionContext): boolean {
+  if (!ctx.oldObj) return true
+  return JSON.stringify(ctx.oldObj.spec ?? null) !== JSON.stringify(ctx.obj.spec ?? null)
+}
+
+function podSecurity(ctx: AdmissionContext, name: string): void {
+  if (ctx.def.resource === 'namespaces') {
+    const labels = ctx.obj.metadata.labels
+    const { errors } = policiesOf(labels)
+    if (errors.length) throw invalid('Namespace', name, '', errors.map((e) => ({ ...e, reason: 'FieldValueInvalid' })))
+    if ((ctx.operation ?? 'CREATE') === 'UPDATE') ctx.warnings?.push(...namespaceWarnings(name, ctx.oldObj?.metadata.labels, labels, ctx.store.list(res('pods'), name)))
+    return
+  }
+  if (!ctx.namespace || (ctx.operation === 'UPDATE' && !significant(ctx))) return
+  const ns = ctx.store.tryGet(res('namespaces'), undefined, ctx.namespace)
+  const verdict = admitPodSecurity(ns?.metadata.labels, ctx.def.resource, ctx.obj)
+  Object.assign(ctx.auditAnnotations ?? {}, verdict.audit)
+  if (verdict.forbidden) throw forbidden(ctxQualified(ctx.def), ctx.def.group, ctx.def.resource, name, verdict.forbidden)
+  ctx.warnings?.push(...verdict.warnings)
 }
 
 function limitRanges(ctx: AdmissionContext, name: string): void {
@@ -107,7 +170,7 @@ function podTotals(pod: Obj): { requests: Record<string, string>; limits: Record
 const COUNT_KEYS: Record<string, string> = { pods: 'pods', secrets: 'secrets', services: 'services', configmaps: 'configmaps', persistentvolumeclaims: 'persistentvolumeclaims' }
 
 /** What one object consumes of each quota key. */
-function usageOf(def: ResourceDef, obj: Obj): Record<string, { value: number; like: string }> {
+export function quotaUsageOf(def: ResourceDef, obj: Obj): Record<string, { value: number; like: string }> {
   const out: Record<string, { value: number; like: string }> = {}
   const count = COUNT_KEYS[def.resource]
   if (count) out[count] = { value: 1, like: '1' }
@@ -134,7 +197,7 @@ function usageOf(def: ResourceDef, obj: Obj): Record<string, { value: number; li
 function quotas(ctx: AdmissionContext, name: string): void {
   const qs = ctx.store.list(res('resourcequotas'), ctx.namespace)
   if (qs.length === 0) return
-  const req = usageOf(ctx.def, ctx.obj)
+  const req = quotaUsageOf(ctx.def, ctx.obj)
   for (const quota of qs) {
     const hard = ((quota.spec as { hard?: Record<string, string> })?.hard ?? {}) as Record<string, string>
     const explicitUsed = ((quota.status as { used?: Record<string, string> })?.used ?? {}) as Record<string, string>
@@ -172,7 +235,7 @@ export function computeUsed(store: Store, namespace: string, key: string): numbe
     if (!Object.values(COUNT_KEYS).includes(key) && !key.startsWith('count/') && def.resource !== 'pods') continue
     for (const o of store.list(def, namespace)) {
       if (def.resource === 'pods' && ['Succeeded', 'Failed'].includes(String((o.status as { phase?: string })?.phase))) continue
-      total += usageOf(def, o)[key]?.value ?? 0
+      total += quotaUsageOf(def, o)[key]?.value ?? 0
     }
   }
   return total
@@ -192,15 +255,18 @@ function labelsMatch(selector: { matchLabels?: Record<string, string>; matchExpr
 }
 
 async function webhooks(ctx: AdmissionContext): Promise<void> {
+  const op = ctx.operation ?? 'CREATE'
+  const resource = ctx.subresource ? `${ctx.def.resource}/${ctx.subresource}` : ctx.def.resource
   const nsLabels = ctx.namespace ? (ctx.store.tryGet(res('namespaces'), undefined, ctx.namespace)?.metadata.labels ?? {}) : {}
   const configs = [...ctx.store.list(res('mutatingwebhookconfigurations', 'admissionregistration.k8s.io')), ...ctx.store.list(res('validatingwebhookconfigurations', 'admissionregistration.k8s.io'))]
   for (const cfg of configs) {
     for (const wh of (cfg.webhooks as Array<Record<string, unknown>>) ?? []) {
       const rules = (wh.rules as Array<{ operations?: string[]; apiGroups?: string[]; resources?: string[] }>) ?? []
-      const matches = rules.some((r) => (r.operations ?? []).some((o) => o === '*' || o === 'CREATE') && (r.apiGroups ?? []).some((g) => g === '*' || g === ctx.def.group) && (r.resources ?? []).some((x) => x === '*' || x === ctx.def.resource))
+      const matches = rules.some((r) => (r.operations ?? []).some((o) => o === '*' || o === op) && (r.apiGroups ?? []).some((g) => g === '*' || g === ctx.def.group) && (r.resources ?? []).some((x) => resourceMatches(x, resource)))
       if (!matches) continue
       if (!labelsMatch(wh.namespaceSelector as never, nsLabels)) continue
-      if (!labelsMatch(wh.objectSelector as never, ctx.obj.metadata.labels ?? {})) continue
+      // An UPDATE is sent when the old or the new object matches the objectSelector.
+      if (!labelsMatch(wh.objectSelector as never, ctx.obj.metadata.labels ?? {}) && !(ctx.oldObj && labelsMatch(wh.objectSelector as never, ctx.oldObj.metadata.labels ?? {}))) continue
       const whName = String(wh.name)
       if (ctx.dryRun && !['None', 'NoneOnDryRun'].includes(String(wh.sideEffects))) throw badRequest(`admission webhook "${whName}" does not support dry run`)
       const knob = ctx.webhooks[whName] ?? { behavior: 'allow' }
@@ -225,7 +291,17 @@ async function webhooks(ctx: AdmissionContext): Promise<void> {
       }
     }
   }
-  for (const p of ctx.policies) policy(ctx, p)
+  // The policy engines' knobs model CREATE-time policies.
+  if (op === 'CREATE') for (const p of ctx.policies) policy(ctx, p)
+}
+
+/** A webhook rule's resource: `*` is every resource (not subresources), `*\/*` everything, `pods/*` every pod subresource. */
+function resourceMatches(rule: string, resource: string): boolean {
+  if (rule === '*/*' || rule === resource) return true
+  const [rr, rs] = rule.split('/')
+  const [r, s] = resource.split('/')
+  if (rs === undefined) return rr === '*' && s === undefined
+  return (rr === '*' || rr === r) && (rs === '*' ? s !== undefined : rs === s)
 }
 
 function policy(ctx: AdmissionContext, p: PolicyKnob): void {

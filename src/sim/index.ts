@@ -8,10 +8,12 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { stringify } from 'yaml'
-import { Store, type Obj } from './store.js'
+import type { Store, Obj } from './store.js'
+import { ConvertingStore } from './events-v1.js'
 import { RESOURCES, resourceForKind } from './resources.js'
 import { SimServer, type AuditEntry, READ_VERBS } from './server.js'
 import { ClusterController } from './cluster.js'
+import { QuotaController } from './quota-status.js'
 import { loadScenario, type Scenario } from './scenario.js'
 import { makeCerts } from './tls.js'
 import { startDelayProxy, type DelayProxyStats } from './delay-proxy.js'
@@ -59,9 +61,10 @@ export interface Sim {
 export async function start(scenarioOrName: string | Scenario, opts: StartOptions = {}): Promise<Sim> {
   const scenario = typeof scenarioOrName === 'string' ? loadScenario(scenarioOrName) : scenarioOrName
   const factor = scenario.knobs.clockFactor ?? 1
-  const store = new Store()
+  const store = new ConvertingStore()
   store.serviceAccounts = resourceForKind('v1', 'ServiceAccount')
   seed(store, scenario.objects)
+  const quotas = new QuotaController(store)
   const certs = await makeCerts()
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms * factor))
   const controller = new ClusterController(store, scenario, factor)
@@ -110,6 +113,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
     network: () => proxy?.stats(),
     async stop(): Promise<void> {
       controller.stop()
+      quotas.stop()
       await proxy?.close()
       await server.close()
       for (const pod of store.list(podsDef)) removePodDir(pod)

@@ -31,6 +31,7 @@ const def = (resource: string, group: string): ReturnType<typeof RESOURCES.find>
 /** What every authenticated user may do (system:basic-user, system:discovery, system:public-info-viewer). */
 const BASIC_RULES: Rule[] = [
   { verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'] },
+  { verbs: ['create'], apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'] },
   { verbs: ['get'], nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'] },
 ]
 

@@ -1,13 +1,17 @@
 import { createServer, type Server } from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import jsonPatch, { type Operation } from 'fast-json-patch'
+import jsonPatch, { type Operation as JsonPatchOperation } from 'fast-json-patch'
 import { RESOURCES, findResource, groupVersion, qualified, verbsOf, type ResourceDef } from './resources.js'
 import { type Store, type Obj } from './store.js'
 import { Authorizer, forbiddenWhy, impersonated, type Attributes, type User } from './rbac.js'
-import { StatusError, badRequest, etcdError, forbidden, timeoutError, unauthorized } from './status.js'
-import { mutate, validate } from './admission.js'
+import { StatusError, badRequest, conflict, etcdError, forbidden, timeoutError, unauthorized } from './status.js'
+import { mutate, validate, type AdmissionContext, type Operation } from './admission.js'
+import { applyConfiguration, checkPodUpdate, mergePatch, strategicMerge } from './merge.js'
+import { quotaCells } from './quota-status.js'
+import { parse as parseYaml } from 'yaml'
 import { reviewFromProtobuf } from './protobuf.js'
+import { objectFromProtobuf } from './protobuf-objects.js'
 import { faultFires, userOf, type Scenario } from './scenario.js'
 import type { Certs } from './tls.js'
 import { ExecServer } from './exec.js'
@@ -31,6 +35,8 @@ export interface AuditEntry {
   dryRun: boolean
   /** HTTP status of the answer; -1 when the connection was dropped without one. */
   code: number
+  /** Annotations admission added to the event (Pod Security's `pod-security.kubernetes.io/…`). */
+  annotations?: Record<string, string>
 }
 
 export const K8S_VERSION = { major: '1', minor: '33', gitVersion: 'v1.33.1', gitCommit: '8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828', gitTreeState: 'clean', buildDate: '2025-05-15T08:19:14Z', goVersion: 'go1.24.2', compiler: 'gc', platform: 'linux/amd64' }
@@ -281,6 +287,7 @@ export class SimServer {
     if (typeof route === 'string' || route === undefined) return this.nonResource(req, res, url, user, body, entry)
     const { def, namespace, name, subresource } = route
     this.authorize({ user, verb, group: def.group, resource: def.resource, ...(subresource ? { subresource } : {}), ...(namespace ? { namespace } : {}), ...(name ? { name } : {}) }, route)
+    if (def.resource === 'selfsubjectreviews' && verb === 'create') return this.send(res, 201, { kind: 'SelfSubjectReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp: null }, status: { userInfo: { username: user.name, groups: user.groups } } })
     const store = this.opts.store
     const dryRun = url.searchParams.get('dryRun')
     if (dryRun !== null && dryRun !== 'All') throw new StatusError(422, `CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"${dryRun}"}: supported values: "All"`, 'Invalid')
@@ -306,35 +313,39 @@ export class SimServer {
         if (!obj.metadata.name && !obj.metadata.generateName) throw new StatusError(422, `${def.kind} "" is invalid: metadata.name: Required value: name or generateName is required`, 'Invalid')
         if (def.namespaced && namespace && !store.tryGet(findResource('', 'v1', 'namespaces')!, undefined, namespace)) throw new StatusError(404, `namespaces "${namespace}" not found`, 'NotFound', { name: namespace, kind: 'namespaces' })
         validateObject(def, obj)
-        const ctx = { store, def, ...(namespace ? { namespace } : {}), obj, dryRun: dryRun === 'All', webhooks: this.opts.scenario.knobs.webhooks ?? {}, policies: this.opts.scenario.knobs.policies ?? [], sleep: this.opts.sleep }
-        mutate(ctx)
-        if (!obj.metadata.name) obj.metadata.name = `${obj.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`
-        await this.withinRequestTimeout(url, validate(ctx))
-        const created = store.create(def, namespace, obj, { dryRun: dryRun === 'All' })
-        if (def.resource === 'pods' && !created.status) created.status = { phase: 'Pending', qosClass: 'BestEffort' }
-        entry.name = created.metadata.name
-        return this.send(res, 201, created)
+        const ctx = this.admission(def, namespace, obj, dryRun === 'All', 'CREATE')
+        const created = await this.admitCreate(url, ctx, entry)
+        return this.send(res, 201, created, warningHeaders(ctx.warnings))
       }
       case 'update': {
         const obj = parseObject(body, req, def)
-        validateObject(def, { ...obj, metadata: { ...obj.metadata, name } })
-        return this.send(res, 200, store.update(def, namespace, { ...obj, metadata: { ...obj.metadata, name } }, { dryRun: dryRun === 'All' }))
+        const next = { ...obj, metadata: { ...obj.metadata, name } }
+        validateObject(def, next)
+        const ctx = this.admission(def, namespace, next, dryRun === 'All', 'UPDATE', store.get(def, namespace, name!), subresource)
+        await this.admitUpdate(url, ctx, entry)
+        return this.send(res, 200, store.update(def, namespace, ctx.obj, { dryRun: dryRun === 'All' }), warningHeaders(ctx.warnings))
       }
       case 'patch': {
-        const current = store.get(def, namespace, name!)
         const type = String(req.headers['content-type'] ?? '')
+        if (type.includes('apply-patch')) return this.serverSideApply(res, url, def, namespace, name!, subresource, body, dryRun === 'All', entry)
+        const current = store.get(def, namespace, name!)
         const patch = decodeJson(body.toString('utf8') || '{}')
         if (type.includes('json-patch') && !Array.isArray(patch)) throw badRequest(`json: cannot unmarshal ${patch === null ? 'null' : typeof patch === 'object' ? 'object' : typeof patch} into Go value of type jsonpatch.Patch`)
         if (!type.includes('json-patch') && (patch === null || typeof patch !== 'object' || Array.isArray(patch))) throw badRequest(`json: cannot unmarshal ${Array.isArray(patch) ? 'array' : patch === null ? 'null' : typeof patch} into Go value of type map[string]interface {}`)
         let next: Obj
         try {
-          next = type.includes('json-patch') ? (jsonPatch.applyPatch(structuredClone(current), patch as Operation[], true, false).newDocument as Obj) : (mergeObjects(current, patch, type.includes('strategic')) as Obj)
+          next = type.includes('json-patch') ? (jsonPatch.applyPatch(structuredClone(current), patch as JsonPatchOperation[], true, false).newDocument as Obj) : ((type.includes('strategic') ? strategicMerge(current, patch) : mergePatch(current, patch)) as Obj)
         } catch (err) {
+          if (err instanceof StatusError) throw err
           throw new StatusError(422, `the server rejected our request due to an error in our request: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, 'Invalid')
         }
         validateObject(def, next)
         if (next.metadata?.name !== name) throw badRequest(`the name of the object (${String(next.metadata?.name)}) does not match the name on the URL (${name})`)
-        return this.send(res, 200, store.update(def, namespace, { ...next, metadata: { ...next.metadata, resourceVersion: undefined } }, { dryRun: dryRun === 'All', checkRv: false }))
+        // A resourceVersion in the patch is a precondition: a stale one is 409, as for an update.
+        if (next.metadata.resourceVersion !== undefined && next.metadata.resourceVersion !== current.metadata.resourceVersion) throw conflict(qualified(def), def.group, def.resource, name!)
+        const ctx = this.admission(def, namespace, next, dryRun === 'All', 'UPDATE', current, subresource)
+        await this.admitUpdate(url, ctx, entry)
+        return this.send(res, 200, store.update(def, namespace, { ...ctx.obj, metadata: { ...ctx.obj.metadata, resourceVersion: undefined } }, { dryRun: dryRun === 'All', checkRv: false }), warningHeaders(ctx.warnings))
       }
       case 'delete': {
         const opts = (() => {
@@ -353,17 +364,98 @@ export class SimServer {
           if (pre.uid !== undefined && pre.uid !== current.metadata.uid) throw new StatusError(409, `Operation cannot be fulfilled on ${def.resource}${def.group ? `.${def.group}` : ''} "${name}": Precondition failed: UID in precondition: ${String(pre.uid)}, UID in object meta: ${String(current.metadata.uid)}`, 'Conflict', { name, ...(def.group ? { group: def.group } : {}), kind: def.resource })
           if (pre.resourceVersion !== undefined && pre.resourceVersion !== current.metadata.resourceVersion) throw new StatusError(409, `Operation cannot be fulfilled on ${def.resource}${def.group ? `.${def.group}` : ''} "${name}": Precondition failed: ResourceVersion in precondition: ${String(pre.resourceVersion)}, ResourceVersion in object meta: ${String(current.metadata.resourceVersion)}`, 'Conflict', { name, ...(def.group ? { group: def.group } : {}), kind: def.resource })
         }
+        const old = store.get(def, namespace, name!)
+        await this.withinRequestTimeout(url, validate(this.admission(def, namespace, old, dryRun === 'All', 'DELETE', old)))
         const deleted = store.delete(def, namespace, name!, { dryRun: dryRun === 'All', propagation: policy as 'Background' | 'Foreground' | 'Orphan' })
         return this.send(res, 200, def.resource === 'pods' || def.resource === 'namespaces' ? deleted : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, ...(def.group ? { group: def.group } : {}), kind: def.resource, uid: deleted.metadata.uid } })
       }
       case 'deletecollection': {
         // Only what the label and field selectors select; the answer is the list of what was deleted.
         const selected = store.list(def, namespace).filter(selectorsOf(url, def))
+        // Each object goes through DELETE admission, as a single delete does; the first refusal ends the request.
+        for (const o of selected) await this.withinRequestTimeout(url, validate(this.admission(def, o.metadata.namespace ?? namespace, o, dryRun === 'All', 'DELETE', o)))
         const deleted = selected.map((o) => store.delete(def, namespace, o.metadata.name!, { dryRun: dryRun === 'All' }))
         return this.send(res, 200, { kind: `${def.kind}List`, apiVersion: groupVersion(def), metadata: { resourceVersion: String(store.resourceVersion) }, items: deleted })
       }
     }
     throw new StatusError(405, `the server does not allow this method on the requested resource`, 'MethodNotAllowed')
+  }
+
+  private admission(def: ResourceDef, namespace: string | undefined, obj: Obj, dryRun: boolean, operation: Operation, oldObj?: Obj, subresource?: string): AdmissionContext {
+    const knobs = this.opts.scenario.knobs
+    return { store: this.opts.store, def, ...(namespace ? { namespace } : {}), obj, operation, ...(oldObj ? { oldObj } : {}), ...(subresource ? { subresource } : {}), dryRun, webhooks: knobs.webhooks ?? {}, policies: knobs.policies ?? [], sleep: this.opts.sleep, warnings: [], auditAnnotations: {} }
+  }
+
+  /** Mutating then validating admission of a new object; persists it unless dry-run. */
+  private async admitCreate(url: URL, ctx: AdmissionContext, entry: AuditEntry): Promise<Obj> {
+    const { def, obj } = ctx
+    const store = this.opts.store
+    if (def.namespaced && ctx.namespace && !store.tryGet(findResource('', 'v1', 'namespaces')!, undefined, ctx.namespace)) throw new StatusError(404, `namespaces "${ctx.namespace}" not found`, 'NotFound', { name: ctx.namespace, kind: 'namespaces' })
+    try {
+      mutate(ctx)
+      if (!obj.metadata.name) obj.metadata.name = `${obj.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`
+      await this.withinRequestTimeout(url, validate(ctx))
+    } finally {
+      if (Object.keys(ctx.auditAnnotations ?? {}).length) entry.annotations = { ...entry.annotations, ...ctx.auditAnnotations }
+    }
+    const created = store.create(def, ctx.namespace, obj, { dryRun: ctx.dryRun })
+    if (def.resource === 'pods' && !created.status) created.status = { phase: 'Pending', qosClass: 'BestEffort' }
+    entry.name = created.metadata.name
+    return created
+  }
+
+  /**
+   * An update (PUT or PATCH) of a stored object: a pod's status subresource changes only the status,
+   * the pod itself only what a pod update may change; then validating admission as an UPDATE.
+   */
+  private async admitUpdate(url: URL, ctx: AdmissionContext, entry: AuditEntry): Promise<void> {
+    const old = ctx.oldObj!
+    if (ctx.def.resource === 'pods') {
+      if (ctx.subresource === 'status') ctx.obj = { ...old, metadata: { ...old.metadata, resourceVersion: ctx.obj.metadata.resourceVersion }, status: ctx.obj.status }
+      else {
+        checkPodUpdate(old, ctx.obj)
+        ctx.obj = { ...ctx.obj, status: old.status }
+      }
+    }
+    try {
+      await this.withinRequestTimeout(url, validate(ctx))
+    } finally {
+      if (Object.keys(ctx.auditAnnotations ?? {}).length) entry.annotations = { ...entry.annotations, ...ctx.auditAnnotations }
+    }
+  }
+
+  /**
+   * Server-side apply (`application/apply-patch+yaml`, kubectl apply --server-side): creates the object
+   * when it does not exist, otherwise merges the configuration into it; the manager is recorded.
+   */
+  private async serverSideApply(res: ServerResponse, url: URL, def: ResourceDef, namespace: string | undefined, name: string, subresource: string | undefined, body: Buffer, dryRun: boolean, entry: AuditEntry): Promise<void> {
+    const manager = url.searchParams.get('fieldManager')
+    if (!manager) throw new StatusError(422, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', 'Invalid')
+    let config: unknown
+    try {
+      config = parseYaml(body.toString('utf8'))
+    } catch (err) {
+      throw badRequest(`error decoding YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`)
+    }
+    if (!config || typeof config !== 'object' || Array.isArray(config)) throw badRequest('error decoding YAML: the apply configuration is not an object')
+    const cfg = config as Obj
+    if (!cfg.apiVersion || !cfg.kind) throw badRequest(`invalid object type: ${String(cfg.apiVersion ?? '')}, Kind=${String(cfg.kind ?? '')}`)
+    if (cfg.apiVersion !== groupVersion(def) || cfg.kind !== def.kind) throw badRequest(`the apply configuration's ${cfg.apiVersion}, Kind=${cfg.kind} does not match the resource ${groupVersion(def)}, Kind=${def.kind}`)
+    cfg.metadata ??= {}
+    if (cfg.metadata.name !== undefined && cfg.metadata.name !== name) throw badRequest(`the name of the object (${String(cfg.metadata.name)}) does not match the name on the URL (${name})`)
+    const store = this.opts.store
+    const live = store.tryGet(def, namespace, name)
+    const next = applyConfiguration(live, { ...cfg, metadata: { ...cfg.metadata, name } }, manager, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'))
+    validateObject(def, next)
+    if (!live) {
+      const ctx = this.admission(def, namespace, next, dryRun, 'CREATE')
+      const created = await this.admitCreate(url, ctx, entry)
+      return this.send(res, 201, created, warningHeaders(ctx.warnings))
+    }
+    if (cfg.metadata.resourceVersion !== undefined && cfg.metadata.resourceVersion !== live.metadata.resourceVersion) throw conflict(qualified(def), def.group, def.resource, name)
+    const ctx = this.admission(def, namespace, next, dryRun, 'UPDATE', live, subresource)
+    await this.admitUpdate(url, ctx, entry)
+    return this.send(res, 200, store.update(def, namespace, { ...ctx.obj, metadata: { ...ctx.obj.metadata, resourceVersion: undefined } }, { dryRun, checkRv: false }), warningHeaders(ctx.warnings))
   }
 
   /**
@@ -553,7 +645,7 @@ export class SimServer {
       const defs = RESOURCES.filter((r) => r.group === group && r.version === version)
       if (defs.length === 0) return this.notFoundPage(res)
       const resources = defs.flatMap((r) => [
-        { name: r.resource, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs: verbsOf(r), ...(r.shortNames ? { shortNames: r.shortNames } : {}) },
+        { name: r.resource, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs: verbsOf(r), ...(r.shortNames ? { shortNames: r.shortNames } : {}), ...(r.categories ? { categories: r.categories } : {}) },
         ...(r.subresources ?? []).map((s) => ({ name: `${r.resource}/${s.name}`, singularName: '', namespaced: r.namespaced, kind: s.kind, verbs: s.verbs })),
       ])
       return this.send(res, 200, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupVersion({ group, version }), resources })
@@ -579,6 +671,7 @@ export class SimServer {
           resources: RESOURCES.filter((r) => r.group === group).map((r) => ({
             resource: r.resource, responseKind: { group: r.group, version: r.version, kind: r.kind }, scope: r.namespaced ? 'Namespaced' : 'Cluster', singularResource: r.kind.toLowerCase(), verbs: verbsOf(r),
             ...(r.shortNames ? { shortNames: r.shortNames } : {}),
+            ...(r.categories ? { categories: r.categories } : {}),
             ...(r.subresources ? { subresources: r.subresources.map((s) => ({ subresource: s.name, responseKind: { group: r.group, version: r.version, kind: s.kind }, verbs: s.verbs })) } : {}),
           })),
         }],
@@ -655,7 +748,7 @@ export class SimServer {
     return this.send(res, 404, { message: '404 Not Found' })
   }
 
-  private send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  private send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
     if (res.headersSent) {
       // An error after a stream began (watch, follow): all that is left is to end it.
       if (!res.writableEnded) res.end()
@@ -664,6 +757,11 @@ export class SimServer {
     res.writeHead(code, { 'Content-Type': 'application/json', ...headers })
     res.end(JSON.stringify(body))
   }
+}
+
+/** Admission warnings as the API server sends them: one `Warning: 299 - "…"` header each. */
+function warningHeaders(warnings: string[] | undefined): Record<string, string[]> {
+  return warnings?.length ? { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`) } : {}
 }
 
 /**
@@ -719,10 +817,11 @@ function decodeJson(text: string): unknown {
   }
 }
 
-/** A request body as an object of the kind: 415 for protobuf, 400 when it does not decode (shape and types). */
+/** A request body as an object of the kind: 415 for protobuf of a kind not decoded here, 400 when it does not decode (shape and types). */
 function parseObject(body: Buffer, req: IncomingMessage, def: ResourceDef): Obj {
-  if (String(req.headers['content-type'] ?? '').includes('protobuf')) throw new StatusError(415, 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml', 'UnsupportedMediaType')
-  const o = decodeJson(body.toString('utf8'))
+  const isProto = String(req.headers['content-type'] ?? '').includes('protobuf')
+  const o = isProto ? objectFromProtobuf(def, body) : decodeJson(body.toString('utf8'))
+  if (o === undefined) throw new StatusError(415, 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml', 'UnsupportedMediaType')
   checkShape(def, o)
   const obj = o as Obj
   obj.metadata ??= {}
@@ -823,25 +922,6 @@ export function fieldMatch(reqs: FieldReq[], o: Obj): boolean {
   })
 }
 
-function mergeObjects(target: unknown, patch: unknown, strategic: boolean): unknown {
-  if (strategic && Array.isArray(patch) && Array.isArray(target) && patch.every((x) => x && typeof x === 'object' && 'name' in x)) {
-    const out = [...target] as Array<Record<string, unknown>>
-    for (const item of patch as Array<Record<string, unknown>>) {
-      const i = out.findIndex((x) => x.name === item.name)
-      if (i >= 0) out[i] = mergeObjects(out[i], item, strategic) as Record<string, unknown>
-      else out.push(item)
-    }
-    return out
-  }
-  if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return patch
-  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as object) } : {}
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k]
-    else out[k] = mergeObjects(out[k], v, strategic)
-  }
-  return out
-}
-
 function age(ts: string | undefined): string {
   if (!ts) return '<unknown>'
   const s = Math.max(0, Math.floor((Date.now() - Date.parse(ts)) / 1000))
@@ -865,6 +945,9 @@ function table(def: ResourceDef, items: Obj[], rv: string, listMeta: Record<stri
         return { cells: [o.metadata.name, `${cs.filter((c) => c.ready).length}/${spec?.containers?.length ?? 0}`, status, String(cs.reduce((a, c) => a + (c.restartCount ?? 0), 0)), age(o.metadata.creationTimestamp), st.podIP ?? '<none>', spec?.nodeName ?? '<none>', '<none>', '<none>'], object: partial(o) }
       }),
     }
+  }
+  if (def.resource === 'resourcequotas') {
+    return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: [col('Name'), col('Age'), col('Request'), col('Limit')], rows: items.map((o) => ({ cells: [o.metadata.name, age(o.metadata.creationTimestamp), ...quotaCells(o)], object: partial(o) })) }
   }
   return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: [col('Name'), col('Age')], rows: items.map((o) => ({ cells: [o.metadata.name, age(o.metadata.creationTimestamp)], object: partial(o) })) }
 }

@@ -157,6 +157,8 @@ describe('run-job --live on the simulator: jobs the cluster blocks', () => {
     ['webhook-deny', 'admission webhook "require-team-label.example.com" denied the request: pods must carry the label "team"', 'webhook-denied'],
     ['quota-cpu-memory', 'exceeded quota', 'quota-exceeded'],
     ['readonly-rootfs-policy', 'only read-only root filesystem container is allowed', 'error-only-read-only-root-filesystem-container-is-allowed'],
+    ['pod-security-restricted', 'is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (containers "init-permissions", "build", "helper", "db" must set securityContext.allowPrivilegeEscalation=false)', 'pod-security-admission'],
+    ['service-account-missing', 'is forbidden: error looking up service account gitlab-runner/ci-jobs: serviceaccount "ci-jobs" not found', 'service-account-missing'],
   ] as const)('%s: pod creation rejected after the secret was created → exit 1, catalog entry, secret deleted', async (name, message, catalog) => {
     const sim = await start(name)
     try {

@@ -166,7 +166,7 @@ describe('access reviews and impersonation', () => {
     expect(res).toContain('create,get,delete,patch pods/exec,pods/attach')
     expect(rules.status?.nonResourceRules?.[0]?.nonResourceURLs).toContain('/version')
     const elsewhere = await authz.createSelfSubjectRulesReview({ body: { spec: { namespace: 'default' } } })
-    expect((elsewhere.status?.resourceRules ?? []).flatMap((r) => r.resources ?? [])).toEqual(['selfsubjectaccessreviews', 'selfsubjectrulesreviews'])
+    expect((elsewhere.status?.resourceRules ?? []).flatMap((r) => r.resources ?? [])).toEqual(['selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'selfsubjectreviews'])
   })
 
   it('impersonation: the admin acts as the runner\'s service account; the runner may not impersonate anyone', async () => {

@@ -63,8 +63,8 @@ async function eventsOf(c: Cluster, name: string): Promise<string[]> {
 
 it('covers every built-in scenario', () => {
   expect(builtinScenarios().map((s) => s.name).sort()).toEqual([
-    'apiserver-flaky', 'apiserver-overloaded', 'dns-broken', 'healthy', 'image-pull-failure', 'limitrange-conflict', 'no-matching-nodes', 'quota-cpu-memory',
-    'quota-secrets-leaked', 'rbac-missing-attach', 'readonly-rootfs-policy', 'slow-scheduling', 'small-mtu', 'webhook-deny', 'webhook-timeout', 'windows-nodes',
+    'apiserver-flaky', 'apiserver-overloaded', 'dns-broken', 'healthy', 'image-pull-failure', 'limitrange-conflict', 'no-matching-nodes', 'pod-security-restricted', 'quota-cpu-memory',
+    'quota-secrets-leaked', 'rbac-missing-attach', 'readonly-rootfs-policy', 'service-account-missing', 'slow-scheduling', 'small-mtu', 'webhook-deny', 'webhook-timeout', 'windows-nodes',
   ])
 })
 
@@ -132,6 +132,22 @@ describe('failures at creation: the exact Status the API server answers the runn
     const c = await cluster('windows-nodes')
     const aliases = '[{"hostnames":["mssql-server","db"],"ip":"127.0.0.1"}]'
     expect(await refusal(createPod(c))).toEqual({ code: 400, message: `admission webhook "windows.common-webhooks.networking.gke.io" denied the request: spec.hostAliases: Invalid value: ${aliases}: Windows does not support this field.` })
+  })
+
+  it('pod-security-restricted: Pod Security Admission lists every control of restricted the runner\'s pod breaks, per container', async () => {
+    const c = await cluster('pod-security-restricted')
+    const names = [...(c.job.pod.spec!.initContainers ?? []), ...c.job.pod.spec!.containers].map((x) => `"${x.name}"`).join(', ')
+    expect(names).toBe('"init-permissions", "build", "helper"')
+    expect(await refusal(createPod(c))).toEqual({
+      code: 403, reason: 'Forbidden',
+      message: `pods "${podName(c.job)}" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (containers ${names} must set securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (containers ${names} must set securityContext.capabilities.drop=["ALL"]), runAsNonRoot != true (pod or containers ${names} must set securityContext.runAsNonRoot=true), seccompProfile (pod or containers ${names} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")`,
+    })
+  })
+
+  it('service-account-missing: the pod names a service account the namespace does not have', async () => {
+    const c = await cluster('service-account-missing')
+    expect(c.job.pod.spec!.serviceAccountName).toBe('ci-jobs')
+    expect(await refusal(createPod(c))).toEqual({ code: 403, reason: 'Forbidden', message: `pods "${podName(c.job)}" is forbidden: error looking up service account ${NS}/ci-jobs: serviceaccount "ci-jobs" not found` })
   })
 
   it('apiserver-flaky: every third list fails with the etcd error, as a 500 without a reason', async () => {

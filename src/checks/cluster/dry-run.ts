@@ -10,7 +10,7 @@ export default defineCheck({
   description: 'Submits the credentials secret and the build pod exactly as the runner renders them, with dryRun=All: admission webhooks, Pod Security, policy engines, ResourceQuota and LimitRange answer as they would for a real job, and nothing is persisted. Each rejection is quoted as the API server words it and mapped to the catalog.',
   severity: 'fail',
   needs: ['dryRun'],
-  catalog: ['webhook-denied', 'quota-exceeded', 'limit-range-violation', 'request-did-not-complete-within-requested-timeout', 'error-only-read-only-root-filesystem-container-is-allowed'],
+  catalog: ['webhook-denied', 'quota-exceeded', 'limit-range-violation', 'request-did-not-complete-within-requested-timeout', 'error-only-read-only-root-filesystem-container-is-allowed', 'pod-security-admission', 'service-account-missing'],
   run: ({ facts, config, runner }) =>
     facts.dryRun!.ok
       ? facts.dryRun!.value.filter((d) => !d.accepted).map((d) => {
