@@ -151,17 +151,17 @@ export function startProcess(pod: Obj, container: string, command: string[], net
   return child
 }
 
-/** Kills a process started with `group` and every process in its group (or just the process otherwise). */
-export function killProcess(child: ChildProcessWithoutNullStreams): void {
+/** Kills (or, with SIGTERM, asks to stop) a process started with `group` and every process in its group (or just the process otherwise). */
+export function killProcess(child: ChildProcessWithoutNullStreams, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): void {
   if (child.pid !== undefined && (child as { gkrGroup?: boolean }).gkrGroup) {
     try {
-      process.kill(-child.pid, 'SIGKILL')
+      process.kill(-child.pid, signal)
       return
     } catch {
       // The group is gone already; fall through to the process itself.
     }
   }
-  child.kill('SIGKILL')
+  child.kill(signal)
 }
 
 /** `sh`, `bash`, … with no script argument (or `-s`): it reads its commands from stdin. */

@@ -118,8 +118,9 @@ function seed(store: Store, objects: Obj[]): void {
     const def = resourceForKind(o.apiVersion ?? 'v1', o.kind ?? '')
     if (!def) throw new Error(`scenario object of unknown kind ${o.apiVersion}/${o.kind} (known: ${RESOURCES.map((r) => r.kind).join(', ')})`)
     const ts = timestamp(o.metadata.creationTimestamp)
+    const deleting = timestamp(o.metadata.deletionTimestamp)
     // A scenario's own `default` ServiceAccount replaces the one its namespace was given.
     if (def.resource === 'serviceaccounts' && o.metadata.name === 'default' && store.tryGet(def, o.metadata.namespace ?? 'default', 'default')) store.delete(def, o.metadata.namespace ?? 'default', 'default')
-    store.create(def, def.namespaced ? (o.metadata.namespace ?? 'default') : undefined, { ...o, metadata: { ...o.metadata, ...(ts ? { creationTimestamp: ts } : {}) } }, { keepTimestamp: true })
+    store.create(def, def.namespaced ? (o.metadata.namespace ?? 'default') : undefined, { ...o, metadata: { ...o.metadata, ...(ts ? { creationTimestamp: ts } : {}), ...(deleting ? { deletionTimestamp: deleting } : {}) } }, { keepTimestamp: true })
   }
 }

@@ -11,6 +11,7 @@ import { reviewFromProtobuf } from './protobuf.js'
 import { faultFires, userOf, type Scenario } from './scenario.js'
 import type { Certs } from './tls.js'
 import { ExecServer } from './exec.js'
+import { gracePeriodOf } from './lifecycle.js'
 import { checkShape, labelKeyError, labelValueError, validateObject } from './validation.js'
 import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
@@ -64,6 +65,8 @@ export interface LogSource {
   logEvents: EventEmitter
   /** Keys of containers that have terminated. */
   terminated: Set<string>
+  /** Output of each restarted container's previous instance. */
+  previousLogs?: Map<string, string>
 }
 
 export class SimServer {
@@ -348,8 +351,9 @@ export class SimServer {
           if (pre.uid !== undefined && pre.uid !== current.metadata.uid) throw new StatusError(409, `Operation cannot be fulfilled on ${def.resource}${def.group ? `.${def.group}` : ''} "${name}": Precondition failed: UID in precondition: ${String(pre.uid)}, UID in object meta: ${String(current.metadata.uid)}`, 'Conflict', { name, ...(def.group ? { group: def.group } : {}), kind: def.resource })
           if (pre.resourceVersion !== undefined && pre.resourceVersion !== current.metadata.resourceVersion) throw new StatusError(409, `Operation cannot be fulfilled on ${def.resource}${def.group ? `.${def.group}` : ''} "${name}": Precondition failed: ResourceVersion in precondition: ${String(pre.resourceVersion)}, ResourceVersion in object meta: ${String(current.metadata.resourceVersion)}`, 'Conflict', { name, ...(def.group ? { group: def.group } : {}), kind: def.resource })
         }
-        const deleted = store.delete(def, namespace, name!, { dryRun: dryRun === 'All', propagation: policy as 'Background' | 'Foreground' | 'Orphan' })
-        return this.send(res, 200, def.resource === 'pods' || def.resource === 'namespaces' ? deleted : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, ...(def.group ? { group: def.group } : {}), kind: def.resource, uid: deleted.metadata.uid } })
+        const deleted = store.delete(def, namespace, name!, { dryRun: dryRun === 'All', propagation: policy as 'Background' | 'Foreground' | 'Orphan', ...gracePeriodOf(url, opts) })
+        // A deletion still pending (grace period, finalizers) answers with the object as it now is.
+        return this.send(res, 200, def.resource === 'pods' || def.resource === 'namespaces' || deleted.metadata.deletionTimestamp ? deleted : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, ...(def.group ? { group: def.group } : {}), kind: def.resource, uid: deleted.metadata.uid } })
       }
       case 'deletecollection': {
         // Only what the label and field selectors select; the answer is the list of what was deleted.
@@ -477,22 +481,26 @@ export class SimServer {
    */
   private logs(req: IncomingMessage, res: ServerResponse, url: URL, route: Route, container: string): void {
     const pod = this.opts.store.get(route.def, route.namespace, route.name!)
-    const st = (pod.status ?? {}) as { containerStatuses?: Array<{ name: string; state?: { waiting?: { reason?: string } } }> }
-    const waiting = st.containerStatuses?.find((c) => c.name === container)?.state?.waiting?.reason
-    if (waiting) {
+    const st = (pod.status ?? {}) as { containerStatuses?: Array<{ name: string; state?: { waiting?: { reason?: string } }; lastState?: { terminated?: unknown } }> }
+    const cstatus = st.containerStatuses?.find((c) => c.name === container)
+    const waiting = cstatus?.state?.waiting?.reason
+    // A container in back-off shows its last run's log (the kubelet serves the previous instance).
+    const previous = parseBool(url, 'previous')
+    if (previous && !cstatus?.lastState?.terminated) throw badRequest(`previous terminated container "${container}" in pod "${route.name}" not found`)
+    if (waiting && !cstatus?.lastState?.terminated) {
       const why = waiting === 'ErrImagePull' ? "image can't be pulled" : waiting === 'ImagePullBackOff' ? 'trying and failing to pull image' : waiting
       throw badRequest(`container "${container}" in pod "${route.name}" is waiting to start: ${why}`)
     }
     const key = `${pod.metadata.uid}/${container}`
     const source = this.opts.logs
-    let text = source?.logs.get(key) ?? ''
+    let text = (previous || waiting ? source?.previousLogs?.get(key) ?? (waiting ? source?.logs.get(key) : undefined) : source?.logs.get(key)) ?? ''
     const tail = url.searchParams.get('tailLines')
     if (tail !== null && /^\d+$/.test(tail)) {
       const lines = text.split(/(?<=\n)/).filter(Boolean)
       text = lines.slice(Math.max(0, lines.length - Number(tail))).join('')
     }
     const follow = parseBool(url, 'follow')
-    const running = (st.containerStatuses ?? []).some((c) => c.name === container) && !source?.terminated.has(key)
+    const running = !previous && !waiting && (st.containerStatuses ?? []).some((c) => c.name === container) && !source?.terminated.has(key)
     if (!follow || !source || !running) {
       res.writeHead(200, { 'Content-Type': 'text/plain' })
       return void res.end(text)
