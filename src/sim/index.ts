@@ -56,7 +56,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
   const certs = await makeCerts()
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms * factor))
   const controller = new ClusterController(store, scenario, factor)
-  const server = new SimServer({ scenario, certs, store, ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}), sleep, logs: controller, bookmarkMs: 60_000 * factor })
+  const server = new SimServer({ scenario, certs, store, ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}), sleep, logs: controller, bookmarkMs: 60_000 * factor, containerProcess: (uid, container) => controller.containerProcess(uid, container) })
   controller.onKill = (uid, container) => server.killContainer(uid, container)
   const port = await server.listen(opts.port ?? 0)
   const url = `https://127.0.0.1:${port}`

@@ -10,7 +10,8 @@ import { mutate, validate } from './admission.js'
 import { reviewFromProtobuf } from './protobuf.js'
 import { faultFires, userOf, type Scenario } from './scenario.js'
 import type { Certs } from './tls.js'
-import { ExecServer } from './exec.js'
+import { ExecServer, type ExecTarget } from './exec.js'
+import { SPDY_PROTOCOLS, acceptSpdy, negotiate } from './spdy.js'
 import { gracePeriodOf } from './lifecycle.js'
 import { checkShape, labelKeyError, labelValueError, validateObject } from './validation.js'
 import type { Duplex } from 'node:stream'
@@ -56,6 +57,8 @@ export interface SimServerOptions {
   logs?: LogSource
   /** How often a watch that asked for bookmarks gets one (the API server: about once a minute). */
   bookmarkMs?: number
+  /** The main process of a running container (pods/attach connects to it), by pod uid and container. */
+  containerProcess?: (podUid: string, container: string) => ExecTarget['process']
 }
 
 export interface LogSource {
@@ -182,8 +185,9 @@ export class SimServer {
       const route = this.route(url.pathname)
       if (typeof route !== 'object' || !route || (route.subresource !== 'exec' && route.subresource !== 'attach')) throw new StatusError(404, 'the server could not find the requested resource', 'NotFound')
       Object.assign(entry, { resource: route.def.resource, subresource: route.subresource, namespace: route.namespace, name: route.name })
-      // WebSocket upgrades are GETs; current API servers also require create (k8s-api.md §4.3).
-      for (const verb of ['create', 'get']) this.authorize({ user, verb, group: '', resource: 'pods', subresource: route.subresource, ...(route.namespace ? { namespace: route.namespace } : {}), name: route.name! }, route)
+      // WebSocket upgrades are GETs; current API servers also require create (k8s-api.md §4.3). SPDY is a POST: create.
+      const spdy = /^spdy\//i.test(String(req.headers.upgrade ?? ''))
+      for (const verb of spdy ? ['create'] : ['create', 'get']) this.authorize({ user, verb, group: '', resource: 'pods', subresource: route.subresource, ...(route.namespace ? { namespace: route.namespace } : {}), name: route.name! }, route)
       const pod = this.opts.store.get(route.def, route.namespace, route.name!)
       const spec = pod.spec as { containers?: Array<{ name: string }>; nodeName?: string }
       if (!spec.nodeName) throw badRequest(`pod ${route.name} does not have a host assigned`)
@@ -194,7 +198,11 @@ export class SimServer {
       const cs = ((pod.status as { containerStatuses?: Array<{ name: string; state?: { terminated?: unknown } }> } | undefined)?.containerStatuses ?? []).find((c) => c.name === container)
       if (cs?.state?.terminated) throw badRequest(`unable to upgrade connection: container not found ("${container}")`)
       const command = route.subresource === 'exec' ? url.searchParams.getAll('command') : ['sh']
-      this.exec.upgrade(req, socket, head, { pod, container, command, stdin: parseBool(url, 'stdin'), attach: route.subresource === 'attach' })
+      const attach = route.subresource === 'attach'
+      const target = { pod, container, command, stdin: parseBool(url, 'stdin'), attach, ...(attach ? { process: this.opts.containerProcess?.(String(pod.metadata.uid), container) } : {}) }
+      if (!target.process) delete target.process
+      if (spdy) return this.spdy(req, socket, head, url, target)
+      this.exec.upgrade(req, socket, head, target)
     } catch (err) {
       if (!(err instanceof StatusError)) this.bugs.push(err)
       const e = err instanceof StatusError ? err : new StatusError(500, `Internal error occurred: ${err instanceof Error ? err.message : String(err)}`, 'InternalError')
@@ -204,6 +212,13 @@ export class SimServer {
     } finally {
       this.audit.push(entry)
     }
+  }
+
+  /** SPDY/3.1 remotecommand (spdy.ts): 403 with the handshake's words when no channel protocol is shared. */
+  private spdy(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, target: ExecTarget): void {
+    const protocol = negotiate(req)
+    if (!protocol) throw new StatusError(403, `unable to upgrade: unable to negotiate protocol: client supports ${JSON.stringify(String(req.headers['x-stream-protocol-version'] ?? ''))}, server accepts [${SPDY_PROTOCOLS.join(' ')}]`, 'Forbidden')
+    acceptSpdy(socket, head, protocol, { stdin: target.stdin, stdout: parseBool(url, 'stdout'), stderr: parseBool(url, 'stderr'), tty: parseBool(url, 'tty') }, (io) => this.exec.session(target, io))
   }
 
   private injectFault(verb: string, resource: string, _req: IncomingMessage): void {
