@@ -13,6 +13,7 @@ import type { Certs } from './tls.js'
 import { ExecServer, type ExecTarget } from './exec.js'
 import { SPDY_PROTOCOLS, acceptSpdy, negotiate } from './spdy.js'
 import { gracePeriodOf } from './lifecycle.js'
+import { applyDefaults } from './defaults.js'
 import { checkShape, labelKeyError, labelValueError, validateObject } from './validation.js'
 import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
@@ -318,6 +319,7 @@ export class SimServer {
         obj.metadata ??= {}
         if (!obj.metadata.name && !obj.metadata.generateName) throw new StatusError(422, `${def.kind} "" is invalid: metadata.name: Required value: name or generateName is required`, 'Invalid')
         if (def.namespaced && namespace && !store.tryGet(findResource('', 'v1', 'namespaces')!, undefined, namespace)) throw new StatusError(404, `namespaces "${namespace}" not found`, 'NotFound', { name: namespace, kind: 'namespaces' })
+        applyDefaults(def, obj)
         validateObject(def, obj)
         const ctx = { store, def, ...(namespace ? { namespace } : {}), obj, dryRun: dryRun === 'All', webhooks: this.opts.scenario.knobs.webhooks ?? {}, policies: this.opts.scenario.knobs.policies ?? [], sleep: this.opts.sleep }
         mutate(ctx)
