@@ -186,9 +186,9 @@ describe('gkr catalog (in-process)', () => {
     const r = await runCommand(Catalog, [])
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/^rbac-forbidden\s+The executor's service account lacks a permission$/m)
-    expect(r.stdout.trim().split('\n')).toHaveLength(37)
+    expect(r.stdout.trim().split('\n')).toHaveLength(38)
     const j = JSON.parse((await runCommand(Catalog, ['--json'])).stdout)
-    expect(j.result.entries).toHaveLength(37)
+    expect(j.result.entries).toHaveLength(38)
     expect(j.result.entries[0]).toEqual({
       id: 'job-failed-system-failure-timed-out-waiting-for-pod-to-start',
       title: 'Job failed (system failure): timed out waiting for pod to start',

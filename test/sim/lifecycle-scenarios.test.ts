@@ -1,13 +1,19 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import Cleanup from '../../src/commands/cleanup.js'
 import Doctor from '../../src/commands/doctor.js'
+import Explain from '../../src/commands/explain.js'
+import RunJob from '../../src/commands/run-job.js'
 import { loadScenario, start, type Sim } from '../../src/sim/index.js'
 import { findResource } from '../../src/sim/resources.js'
 import { runCommand } from '../helpers/run-command.js'
 
 /**
  * The lifecycle scenarios through the CLI, as a user runs them: doctor and cleanup on
- * pods-stuck-terminating (pods a finalizer keeps Terminating).
+ * pods-stuck-terminating (pods a finalizer keeps Terminating); run-job --live and explain on
+ * crashloop-service (a service container restarted into CrashLoopBackOff).
  */
 
 let sim: Sim | undefined
@@ -43,6 +49,36 @@ describe('pods-stuck-terminating', () => {
     for (const name of STUCK) expect(yes.stdout).toContain(`deleted Pod/${name} in gitlab-runner`)
     await expect.poll(() => sim!.store.list(findResource('', 'v1', 'pods')!, 'gitlab-runner').map((p) => p.metadata.name)).toEqual([])
     expect(sim.writes().map((w) => `${w.verb} ${w.resource} ${w.name}`)).toEqual(STUCK.map((n) => `patch pods ${n}`))
+    expect(sim.bugs()).toEqual([])
+  })
+})
+
+describe('crashloop-service', () => {
+  it('run-job --live: the service that exits at start is restarted into CrashLoopBackOff, the job fails naming it and the catalog entry; explain names the same entry', async () => {
+    sim = await start(loadScenario('crashloop-service'))
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-crashloop-'))
+    const ci = path.join(dir, '.gitlab-ci.yml')
+    writeFileSync(ci, [
+      'test:', '  image: alpine:3.20', '  services:',
+      '    - name: postgres:16', '      alias: db',
+      '      entrypoint: ["sh", "-c", "echo \'Error: Database is uninitialized and superuser password is not specified.\' >&2; exit 1"]',
+      '  script:', '    - echo waiting for the database', '    - sleep 30',
+    ].join('\n') + '\n')
+    const env = { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig }
+    const r = await runCommand(RunJob, ['test', '--live', '--ci-file', ci, '--json'], { env })
+    const out = JSON.parse(r.stdout) as { exitCode: number; result: { live: { success: boolean; failure?: { code: string; message: string; ref?: string }; cleanup: { left: unknown[] } } } }
+    expect([r.code, out.exitCode, out.result.live.success]).toEqual([1, 1, false])
+    const failure = out.result.live.failure
+    // The pod started (the build container is ready); while the script runs, the service keeps crashing.
+    expect(failure?.message).toMatch(/^ERROR: Job failed \(system failure\): container "(svc-0|db)" is in CrashLoopBackOff: back-off (?:\d+m)?\d+s restarting failed container=\1 pod=runner-[a-z0-9-]+_gitlab-runner\([0-9a-f-]+\)$/)
+    expect(failure?.ref).toBe('crash-loop-back-off')
+    expect(out.result.live.cleanup.left).toEqual([])
+    // Everything run-job created is gone again.
+    await expect.poll(() => sim!.store.list(findResource('', 'v1', 'pods')!, 'gitlab-runner').length, { timeout: 5000 }).toBe(0)
+    const explained = await runCommand(Explain, [failure!.message, '--json'], {})
+    const e = JSON.parse(explained.stdout) as { result: { matches?: Array<{ id: string }> } & Record<string, unknown> }
+    expect(JSON.stringify(e.result)).toContain('"id":"crash-loop-back-off"')
+    expect(explained.code).toBe(0)
     expect(sim.bugs()).toEqual([])
   })
 })
