@@ -34,6 +34,7 @@ export const OWN_IDS = [
   'webhook-denied',
   'image-pull-failed',
   'oom-killed',
+  'crash-loop-back-off',
   'image-not-allowed',
   'service-not-allowed',
   'namespace-overwrite-not-allowed',

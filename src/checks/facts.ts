@@ -81,6 +81,10 @@ export interface PodFact {
   labels: Record<string, string>
   creationTimestamp?: string
   waiting: string[]
+  /** Set once the pod's deletion was requested: when its grace period ends (or ended). */
+  deletionTimestamp?: string
+  /** What must be removed before a deleted pod can go. */
+  finalizers?: string[]
 }
 
 export interface EventFact {

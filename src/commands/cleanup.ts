@@ -10,8 +10,8 @@ import { incompleteError, usageError } from '../util/errors.js'
 
 export default class Cleanup extends BaseCommand {
   static override summary = 'Find, and with --yes delete, resources the runner leaked.'
-  static override description = `Lists the objects earlier jobs left behind in the runners' namespaces: secrets (the registry-credentials secret the runner creates before the pod), config maps and services named like the runner's objects, with no owner, older than --older-than. Only objects that provably belong to a runner and have no live owner are listed; secret data is never read.
-Dry-run by default; --yes deletes them and reports what was removed. Exit codes: 0 nothing leaked (or everything listed was removed), 1 leaks found in dry-run or some could not be removed, 2 bad input, 3 cluster unreachable or a kind could not be listed (e.g. no list on secrets: the other kinds are still cleaned).`
+  static override description = `Lists the objects earlier jobs left behind in the runners' namespaces: secrets (the registry-credentials secret the runner creates before the pod), config maps and services named like the runner's objects, with no owner, older than --older-than; and runner pods stuck Terminating, deleted longer than --older-than ago but kept by a finalizer (or by a node that never confirmed). Only objects that provably belong to a runner and have no live owner are listed; secret data is never read.
+Dry-run by default; --yes deletes them (for a stuck pod: removes its finalizers, or force-deletes it when it has none) and reports what was removed. Exit codes: 0 nothing leaked (or everything listed was removed), 1 leaks found in dry-run or some could not be removed, 2 bad input, 3 cluster unreachable or a kind could not be listed (e.g. no list on secrets: the other kinds are still cleaned).`
 
   static override examples = [
     { description: 'List what the runner leaked', command: '<%= config.bin %> <%= command.id %> -c /etc/gitlab-runner/config.toml' },

@@ -1,11 +1,11 @@
 import { k8s } from './client.js'
 import type { ObjectMeta } from '../checks/facts.js'
-import { isLeakedRunnerSecret } from '../checks/cluster/leaked-resources.js'
+import { isLeakedRunnerSecret, stuckPods } from '../checks/cluster/leaked-resources.js'
 import type { ClusterTarget } from './connect.js'
 import { ApiError } from './errors.js'
 
 export interface Leak {
-  kind: 'Secret' | 'ConfigMap' | 'Service'
+  kind: 'Secret' | 'ConfigMap' | 'Service' | 'Pod'
   namespace: string
   name: string
   createdAt?: string
@@ -63,6 +63,21 @@ export async function findAndRemoveLeaks(target: ClusterTarget, namespace: strin
       if (isLeakedRunnerSecret(meta, now, opts.olderThanMs)) leaks.push({ kind, namespace, name: meta.name, ...(meta.creationTimestamp ? { createdAt: meta.creationTimestamp } : {}), why: 'named like a runner object, no owner' })
     }
   }
+  // Runner pods stuck Terminating: deleted longer ago than olderThanMs, still there.
+  const stuck = new Map<string, string[]>()
+  try {
+    const list = await target.getJson<{ items: Array<{ metadata: { name: string; labels?: Record<string, string>; creationTimestamp?: string; deletionTimestamp?: string; finalizers?: string[] } }> }>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`, META_LIST)
+    const pods = list.items.map((i) => ({ name: i.metadata.name, phase: '', labels: i.metadata.labels ?? {}, waiting: [], ...(i.metadata.creationTimestamp ? { creationTimestamp: i.metadata.creationTimestamp } : {}), ...(i.metadata.deletionTimestamp ? { deletionTimestamp: i.metadata.deletionTimestamp } : {}), finalizers: i.metadata.finalizers ?? [] }))
+    for (const p of stuckPods(pods, now, opts.olderThanMs)) {
+      const finalizers = p.finalizers ?? []
+      stuck.set(p.name, finalizers)
+      const why = `stuck Terminating, its grace period ended ${p.deletionTimestamp}; ${finalizers.length > 0 ? `kept by finalizer${finalizers.length === 1 ? '' : 's'} ${finalizers.join(', ')}` : 'its node never confirmed'}`
+      leaks.push({ kind: 'Pod', namespace, name: p.name, ...(p.creationTimestamp ? { createdAt: p.creationTimestamp } : {}), why })
+    }
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err
+    unlisted.push({ kind: 'Pod', namespace, verb: 'list', resource: 'pods', message: refusal(err, 'list', 'pods', namespace) })
+  }
   const removed: Leak[] = []
   const failed: Array<Leak & { error: string }> = []
   if (opts.remove) {
@@ -71,11 +86,15 @@ export async function findAndRemoveLeaks(target: ClusterTarget, namespace: strin
       try {
         if (l.kind === 'Secret') await target.call('delete secret', () => core.deleteNamespacedSecret({ name: l.name, namespace }))
         else if (l.kind === 'ConfigMap') await target.call('delete configmap', () => core.deleteNamespacedConfigMap({ name: l.name, namespace }))
-        else await target.call('delete service', () => core.deleteNamespacedService({ name: l.name, namespace }))
+        else if (l.kind === 'Service') await target.call('delete service', () => core.deleteNamespacedService({ name: l.name, namespace }))
+        // The pod's deletion was requested long ago: removing its finalizers lets it complete; without
+        // finalizers, only a forced delete (grace 0) ends the wait for a node that never answers.
+        else if ((stuck.get(l.name) ?? []).length > 0) await target.call('patch pod', () => core.patchNamespacedPod({ name: l.name, namespace, body: { metadata: { finalizers: null } } }, k8s().setHeaderOptions('Content-Type', k8s().PatchStrategy.MergePatch)))
+        else await target.call('delete pod', () => core.deleteNamespacedPod({ name: l.name, namespace, gracePeriodSeconds: 0 }))
         removed.push(l)
       } catch (err) {
         if (err instanceof ApiError && err.status === 404) removed.push(l)
-        else if (err instanceof ApiError) failed.push({ ...l, error: refusal(err, 'delete', `${l.kind.toLowerCase()}s`, namespace) })
+        else if (err instanceof ApiError) failed.push({ ...l, error: refusal(err, l.kind === 'Pod' && (stuck.get(l.name) ?? []).length > 0 ? 'patch' : 'delete', `${l.kind.toLowerCase()}s`, namespace) })
         else throw err
       }
     }

@@ -420,6 +420,8 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
           labels: p.metadata?.labels ?? {},
           ...(p.metadata?.creationTimestamp ? { creationTimestamp: new Date(p.metadata.creationTimestamp).toISOString() } : {}),
           waiting: (p.status?.containerStatuses ?? []).map((c) => c.state?.waiting?.reason).filter((r): r is string => Boolean(r)),
+          ...(p.metadata?.deletionTimestamp ? { deletionTimestamp: new Date(p.metadata.deletionTimestamp).toISOString() } : {}),
+          ...(p.metadata?.finalizers?.length ? { finalizers: p.metadata.finalizers } : {}),
         }))
       } })
     },

@@ -17,6 +17,7 @@ import type { Clock } from './clock.js'
 import type { Explain } from './dryrun.js'
 import type { ExecFn } from './exec.js'
 import { attachStep, refusedStream, saveScript, type AttachFn } from './attach.js'
+import { watchPodContainers } from './pod-watch.js'
 import { CleanupLedger, describeLeftovers, type CleanupReport, type ObjectRef } from './ledger.js'
 import type { KubeObject, ObjectClient } from './objects.js'
 import { jobFailure, prepareFailureLine, preparePod } from './prepare.js'
@@ -129,8 +130,18 @@ export async function runLive(input: LiveInput): Promise<LiveResult> {
     stage('build', 'start')
     const commands = [...job.before_script, ...job.script]
     const timeoutS = jobTimeout(job)
-    const code = await withTimeout(input, timeoutS * 1000, (s) =>
-      runStep('step_script', 'Executing "step_script" stage of the job script', commands, s))
+    const code = await withTimeout(input, timeoutS * 1000, async (s) => {
+      // The runner watches the pod meanwhile: a container in CrashLoopBackOff ends the job.
+      const stop = new AbortController()
+      const both = AbortSignal.any([s, stop.signal])
+      const watcher = watchPodContainers({ client: input.client, namespace: input.namespace, pod: podName, clock: input.clock, intervalMs: input.settings.pollIntervalMs, signal: both, ...(input.explain ? { explain: input.explain } : {}) })
+      watcher.catch(() => undefined)
+      try {
+        return await Promise.race([runStep('step_script', 'Executing "step_script" stage of the job script', commands, both), watcher])
+      } finally {
+        stop.abort()
+      }
+    })
     if (code === 'timeout') {
       const message = `ERROR: Job failed: execution took longer than ${goDuration(timeoutS)} seconds`
       const why = input.explain?.(message)

@@ -5,6 +5,7 @@ import type { Scenario } from './scenario.js'
 import { q } from './quantity.js'
 import { StatusError } from './status.js'
 import { killProcess, startProcess } from './exec.js'
+import { PodIPs, backOffSeconds, crashLoopWaiting, readiness, restartPolicyOf, shouldRestart, withConditions } from './lifecycle.js'
 
 const res = (r: string): (typeof RESOURCES)[number] => RESOURCES.find((x) => x.resource === r && x.group === '')!
 
@@ -30,10 +31,67 @@ export class ClusterController {
   private eventSeq = 0
   /** Errors the controller hit in its timers: bugs in the simulator, kept rather than crashing it. */
   readonly bugs: unknown[] = []
+  /** Pods being deleted gracefully, by uid: their containers are stopping and never restart. */
+  private readonly stopping = new Set<string>()
+  /** How often each container restarted, by "uid/container". */
+  private readonly restarts = new Map<string, number>()
+  /** The output of each container's previous instance (`pods/log?previous=true`), by "uid/container". */
+  readonly previousLogs = new Map<string, string>()
+  private readonly ips = new PodIPs()
   private readonly onChange = (e: WatchEvent): void => {
-    if (e.def.resource !== 'pods') return
+    if (e.def.resource !== 'pods' || e.def.group !== '') return
     if (e.type === 'ADDED' && !(e.object.spec as Pod['spec']).nodeName) this.later(this.scenario.knobs.scheduling?.delayMs ?? 0, () => this.schedule(e.object as Pod))
+    if (e.type === 'MODIFIED' && e.object.metadata.deletionTimestamp) this.stopPod(e.object as Pod)
     if (e.type === 'DELETED') this.killPod(e.object as Pod)
+  }
+
+  /** The main process of a running container: what pods/attach connects to. */
+  containerProcess(podUid: string, container: string): ReturnType<typeof startProcess> | undefined {
+    for (const p of this.processes) if ((p as { gkrKey?: string }).gkrKey === `${podUid}/${container}`) return p
+    return undefined
+  }
+
+  private podProcesses(uid: string): Array<ReturnType<typeof startProcess>> {
+    return [...this.processes].filter((p) => (p as { gkrKey?: string }).gkrKey?.startsWith(`${uid}/`))
+  }
+
+  /**
+   * Graceful deletion, the kubelet's side: the pod got a deletionTimestamp, so its containers are
+   * sent SIGTERM (a `Killing` event each) and SIGKILL once the grace period is over; when none is
+   * left, the kubelet confirms with a delete of grace 0, and the pod goes unless finalizers keep it.
+   */
+  private stopPod(pod: Pod): void {
+    const uid = String(pod.metadata.uid)
+    const procs = this.podProcesses(uid)
+    if (this.stopping.has(uid)) {
+      // A second delete may have shortened the grace period to 0: kill now.
+      if (pod.metadata.deletionGracePeriodSeconds === 0) for (const p of procs) killProcess(p)
+      return
+    }
+    this.stopping.add(uid)
+    const host = pod.spec.nodeName
+    for (const p of procs) {
+      const container = String((p as { gkrKey?: string }).gkrKey).slice(uid.length + 1)
+      this.event(pod, 'Normal', 'Killing', `Stopping container ${container}`, 'kubelet', host, `spec.containers{${container}}`)
+      killProcess(p, 'SIGTERM')
+    }
+    const grace = Number(pod.metadata.deletionGracePeriodSeconds ?? 0)
+    if (procs.length > 0) {
+      this.later(grace * 1000, () => {
+        for (const p of this.podProcesses(uid)) killProcess(p)
+      })
+    }
+    this.later(0, () => this.confirmWhenStopped(pod))
+  }
+
+  /** Once a terminating pod's processes are gone: its sessions end, and the kubelet's final delete goes out. */
+  private confirmWhenStopped(pod: Pod): void {
+    const uid = String(pod.metadata.uid)
+    if (!this.stopping.has(uid) || this.podProcesses(uid).length > 0) return
+    this.stopping.delete(uid)
+    for (const c of pod.spec.containers ?? []) this.onKill(uid, c.name)
+    const cur = this.current(pod)
+    if (cur && cur.metadata.uid === uid) this.store.delete(res('pods'), pod.metadata.namespace, pod.metadata.name!, { gracePeriodSeconds: 0 })
   }
 
   /** The pod is gone: the kubelet kills its containers (and with them their exec and attach sessions). */
@@ -87,15 +145,11 @@ export class ClusterController {
   /** Sets a container's terminated state; the pod phase follows once every container has ended. */
   private terminate(pod: Pod, container: string, exitCode: number, reason: string, exits: Map<string, number>): void {
     const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
-    const cur = this.current(pod)
-    if (!cur) return
-    const statuses = ((cur.status?.containerStatuses ?? []) as Array<Record<string, unknown>>).map((s) => {
-      if (s.name !== container) return s
+    const allDone = pod.spec.containers.every((x) => exits.has(x.name))
+    this.updateContainer(pod, container, (s) => {
       const startedAt = (s.state as { running?: { startedAt?: string } } | undefined)?.running?.startedAt ?? t
       return { ...s, ready: false, started: false, state: { terminated: { exitCode, reason, startedAt, finishedAt: t } } }
-    })
-    const allDone = pod.spec.containers.every((x) => exits.has(x.name))
-    this.setStatus(pod, { containerStatuses: statuses, ...(allDone ? { phase: [...exits.values()].every((e) => e === 0) ? 'Succeeded' : 'Failed' } : {}) })
+    }, allDone ? { phase: [...exits.values()].every((e) => e === 0) ? 'Succeeded' : 'Failed' } : {})
   }
 
   stop(): void {
@@ -116,14 +170,27 @@ export class ClusterController {
   private runContainers(scheduled: Pod): void {
     // As the API server has it now (bound, with its pod IP), which is what the pod's /etc/hosts holds.
     const pod = this.current(scheduled) ?? scheduled
-    const spec = pod.spec
+    if (this.stopping.has(String(pod.metadata.uid)) || pod.metadata.deletionTimestamp) return
     const exits = new Map<string, number>()
     this.armOomKiller(pod, exits)
-    for (const c of spec.containers) {
+    for (const c of pod.spec.containers) {
+      this.logs.set(`${pod.metadata.uid}/${c.name}`, '')
+      this.startContainer(pod, c, exits)
+    }
+  }
+
+  /**
+   * Starts one container's process. When it exits, the pod's restartPolicy decides (Always: always,
+   * OnFailure: unless it exited 0, Never: not at all): a container that is restarted waits out the
+   * kubelet's back-off in CrashLoopBackOff, its previous run in `lastState`; one that is not stays
+   * terminated. Either way the pod is not Ready while a container is not running.
+   */
+  private startContainer(pod: Pod, c: Pod['spec']['containers'][number], exits: Map<string, number>): void {
+    {
       const key = `${pod.metadata.uid}/${c.name}`
-      this.logs.set(key, '')
       const command = [...(c.command ?? []), ...(c.args ?? [])]
-      if (command.length === 0) continue
+      if (command.length === 0) return
+      const startedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
       const child = startProcess(pod, c.name, command, this.scenario.knobs.network ?? {}, { group: true })
       Object.assign(child, { gkrKey: key })
       this.processes.add(child)
@@ -139,13 +206,51 @@ export class ClusterController {
       })
       child.on('close', (code, signal) => {
         this.processes.delete(child)
-        if (this.terminated.has(key)) return
+        const uid = String(pod.metadata.uid)
+        if (this.terminated.has(key)) return void this.confirmWhenStopped(pod)
         const exit = startError ? 128 : code ?? (signal === 'SIGKILL' ? 137 : signal === 'SIGTERM' ? 143 : 1)
-        exits.set(c.name, exit)
+        const reason = startError ? 'StartError' : exit === 0 ? 'Completed' : 'Error'
         this.ended(key)
-        this.terminate(pod, c.name, exit, startError ? 'StartError' : exit === 0 ? 'Completed' : 'Error', exits)
+        if (!this.stopping.has(uid) && shouldRestart(restartPolicyOf(pod), exit)) return this.restart(pod, c, exits, { exitCode: exit, reason, startedAt })
+        exits.set(c.name, exit)
+        this.terminate(pod, c.name, exit, reason, exits)
+        this.confirmWhenStopped(pod)
       })
     }
+  }
+
+  /** A container that exited and is to run again: CrashLoopBackOff for the back-off, then a new instance. */
+  private restart(pod: Pod, c: Pod['spec']['containers'][number], exits: Map<string, number>, last: { exitCode: number; reason: string; startedAt: string }): void {
+    const key = `${pod.metadata.uid}/${c.name}`
+    const n = (this.restarts.get(key) ?? 0) + 1
+    this.restarts.set(key, n)
+    const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    this.updateContainer(pod, c.name, (s) => ({ ...s, state: crashLoopWaiting(pod, c.name, n), lastState: { terminated: { ...last, finishedAt: t } }, ready: false, started: false, restartCount: n }))
+    this.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`, 'kubelet', pod.spec.nodeName, `spec.containers{${c.name}}`)
+    this.later(backOffSeconds(n) * 1000, () => {
+      const cur = this.current(pod)
+      if (!cur || cur.metadata.uid !== pod.metadata.uid || cur.metadata.deletionTimestamp || this.stopping.has(String(pod.metadata.uid))) return
+      this.previousLogs.set(key, this.logs.get(key) ?? '')
+      this.logs.set(key, '')
+      this.terminated.delete(key)
+      const host = pod.spec.nodeName
+      this.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`, 'kubelet', host, `spec.containers{${c.name}}`)
+      this.event(pod, 'Normal', 'Created', `Created container: ${c.name}`, 'kubelet', host, `spec.containers{${c.name}}`)
+      this.event(pod, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet', host, `spec.containers{${c.name}}`)
+      const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+      this.updateContainer(pod, c.name, (s) => ({ ...s, state: { running: { startedAt: at } }, ready: true, started: true }))
+      this.startContainer(pod, c, exits)
+    })
+  }
+
+  /** Changes one container's status and recomputes the pod's Ready conditions from all of them. */
+  private updateContainer(pod: Pod, container: string, change: (s: Record<string, unknown>) => Record<string, unknown>, extra: Record<string, unknown> = {}): void {
+    const cur = this.current(pod)
+    if (!cur || cur.metadata.uid !== pod.metadata.uid) return
+    const statuses = ((cur.status?.containerStatuses ?? []) as Array<Record<string, unknown>>).map((s) => (s.name === container ? change(s) : s))
+    const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const notReady = statuses.filter((s) => !s.ready).map((s) => String(s.name))
+    this.setStatus(pod, { containerStatuses: statuses, conditions: withConditions(cur.status?.conditions, readiness(notReady, at)), ...extra })
   }
 
   private later(ms: number, fn: () => void): void {
@@ -264,8 +369,9 @@ export class ClusterController {
         this.event(pod, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet', host, `spec.containers{${c.name}}`)
       }
       const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+      const ip = this.ips.allocate()
       this.setStatus(pod, {
-        phase: 'Running', podIP: '10.244.0.10', podIPs: [{ ip: '10.244.0.10' }],
+        phase: 'Running', podIP: ip, podIPs: [{ ip }],
         conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: t })),
         containerStatuses: statuses({ running: { startedAt: t } }, true),
       })

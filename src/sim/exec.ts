@@ -24,6 +24,20 @@ export interface ExecTarget {
   stdin: boolean
   /** pods/attach: what is written to stdin is typed into the container's shell, so its paths are mapped too (as for a plain `sh` exec). */
   attach?: boolean
+  /** pods/attach to a container that runs a process: that process (its stdin and output), not a new one. */
+  process?: ChildProcessWithoutNullStreams
+}
+
+/** What a session needs from its transport (WebSocket channels or SPDY streams). */
+export interface SessionIO {
+  stdout(d: Buffer): void
+  stderr(d: Buffer): void
+  /** The final Status (the error channel); the transport closes after sending it. */
+  finish(status: Record<string, unknown>): void
+  /** Registers what to do with stdin bytes and with the end of stdin. */
+  onInput(stdin: (d: Buffer) => void, end: () => void): void
+  /** Registers what to do when the client goes away. */
+  onClose(cb: () => void): void
 }
 
 const podDirPath = (pod: Obj): string => path.join(os.tmpdir(), 'gkr-sim-pods', String(pod.metadata.uid))
@@ -169,17 +183,17 @@ export function startProcess(pod: Obj, container: string, command: string[], net
   return child
 }
 
-/** Kills a process started with `group` and every process in its group (or just the process otherwise). */
-export function killProcess(child: ChildProcessWithoutNullStreams): void {
+/** Kills (or, with SIGTERM, asks to stop) a process started with `group` and every process in its group (or just the process otherwise). */
+export function killProcess(child: ChildProcessWithoutNullStreams, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): void {
   if (child.pid !== undefined && (child as { gkrGroup?: boolean }).gkrGroup) {
     try {
-      process.kill(-child.pid, 'SIGKILL')
+      process.kill(-child.pid, signal)
       return
     } catch {
       // The group is gone already; fall through to the process itself.
     }
   }
-  child.kill('SIGKILL')
+  child.kill(signal)
 }
 
 /** `sh`, `bash`, … with no script argument (or `-s`): it reads its commands from stdin. */
@@ -210,39 +224,82 @@ export class ExecServer {
   constructor(private readonly net: PodNetwork = {}) {}
 
   private run(ws: WebSocket, t: ExecTarget): void {
+    // An empty frame on the lowest output channel first, as the API server's translator sends.
+    ws.send(frame(1, Buffer.alloc(0)))
+    this.session(t, {
+      stdout: (d) => ws.send(frame(1, d)),
+      stderr: (d) => ws.send(frame(2, d)),
+      finish: (status) => ws.send(frame(3, JSON.stringify(status)), () => ws.close(1000)),
+      onInput: (stdin, end) => ws.on('message', (data: Buffer) => {
+        const buf = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer)
+        if (buf[0] === 0) stdin(buf.subarray(1))
+        else if (buf[0] === 255 && buf[1] === 0) end()
+      }),
+      onClose: (cb) => ws.on('close', cb),
+    })
+  }
+
+  /**
+   * One exec or attach session over any transport (WebSocket, SPDY). exec runs its command as a new
+   * process; attach connects to the container's own process when it has one (`target.process`):
+   * the session's stdin goes to that process, its output comes to the session, and the session ends
+   * when the process does; detaching leaves it running. A container without a process (its image's
+   * entrypoint, not simulated) gets a shell of the session's own.
+   */
+  session(t: ExecTarget, io: SessionIO): void {
     // Shell code typed on stdin (an attached shell, or a plain `sh` reading its script) names container
     // paths, so they are mapped like a command's arguments; any other stdin (a tar stream) is bytes.
     const typedIntoShell = t.attach === true || isPlainShell(t.command)
+    const own = t.process === undefined
     // A process group of its own, so what the session started (a job script's `sleep`) ends with it.
-    const child = startProcess(t.pod, t.container, t.command, this.net, { group: true })
-    Object.assign(child, { gkrKey: `${t.pod.metadata.uid}/${t.container}` })
-    this.children.add(child)
-    if (!t.stdin) child.stdin.end()
-    child.stdin.on('error', () => undefined)
-    // An empty frame on the lowest output channel first, as the API server's translator sends.
-    ws.send(frame(1, Buffer.alloc(0)))
-    child.stdout.on('data', (d: Buffer) => ws.send(frame(1, d)))
-    child.stderr.on('data', (d: Buffer) => ws.send(frame(2, d)))
-    ws.on('message', (data: Buffer) => {
-      const buf = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer)
-      if (buf[0] === 0 && t.stdin) child.stdin.write(typedIntoShell ? translate(buf.subarray(1).toString(), mountsOf(t.pod, t.container)) : buf.subarray(1))
-      else if (buf[0] === 255 && buf[1] === 0) child.stdin.end()
-    })
-    ws.on('close', () => {
-      if (t.stdin) child.stdin.end()
-    })
-    child.on('error', (err) => {
+    const child = t.process ?? startProcess(t.pod, t.container, t.command, this.net, { group: true })
+    if (own) {
+      Object.assign(child, { gkrKey: `${t.pod.metadata.uid}/${t.container}` })
+      this.children.add(child)
+      if (!t.stdin) child.stdin.end()
+      child.stdin.on('error', () => undefined)
+    }
+    let done = false
+    const onStdout = (d: Buffer): void => io.stdout(d)
+    const onStderr = (d: Buffer): void => io.stderr(d)
+    const detach = (): void => {
+      child.stdout.off('data', onStdout)
+      child.stderr.off('data', onStderr)
+      child.off('close', onExit)
+      child.off('error', onError)
+    }
+    const finish = (status: Record<string, unknown>): void => {
+      if (done) return
+      done = true
+      detach()
+      io.finish(status)
+    }
+    const onError = (err: Error): void => {
       this.children.delete(child)
-      ws.send(frame(3, JSON.stringify({ metadata: {}, status: 'Failure', message: `Internal error occurred: error executing command in container: ${err.message}`, reason: 'InternalError', details: { causes: [{ message: err.message }] }, code: 500 })))
-      ws.close(1000)
-    })
-    child.on('close', (code, sig) => {
+      finish({ metadata: {}, status: 'Failure', message: `Internal error occurred: error executing command in container: ${err.message}`, reason: 'InternalError', details: { causes: [{ message: err.message }] }, code: 500 })
+    }
+    const onExit = (code: number | null, sig: NodeJS.Signals | null): void => {
       this.children.delete(child)
       const exit = code ?? (sig ? 137 : 1)
-      const status = exit === 0
+      finish(exit === 0
         ? { metadata: {}, status: 'Success' }
-        : { metadata: {}, status: 'Failure', message: `command terminated with non-zero exit code: error executing command [${t.command.join(' ')}], exit code ${exit}`, reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: String(exit) }] } }
-      ws.send(frame(3, JSON.stringify(status)), () => ws.close(1000))
+        : { metadata: {}, status: 'Failure', message: `command terminated with non-zero exit code: error executing command [${t.command.join(' ')}], exit code ${exit}`, reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: String(exit) }] } })
+    }
+    child.stdout.on('data', onStdout)
+    child.stderr.on('data', onStderr)
+    child.on('error', onError)
+    child.on('close', onExit)
+    io.onInput(
+      (d) => {
+        if (t.stdin && child.stdin.writable) child.stdin.write(typedIntoShell ? translate(d.toString(), mountsOf(t.pod, t.container)) : d)
+      },
+      () => {
+        if (own) child.stdin.end()
+      },
+    )
+    io.onClose(() => {
+      if (own && t.stdin) child.stdin.end()
+      if (!own) detach()
     })
   }
 }

@@ -68,7 +68,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
   const certs = await makeCerts()
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms * factor))
   const controller = new ClusterController(store, scenario, factor)
-  const server = new SimServer({ scenario, certs, store, ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}), sleep, logs: controller, bookmarkMs: 60_000 * factor })
+  const server = new SimServer({ scenario, certs, store, ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}), sleep, logs: controller, bookmarkMs: 60_000 * factor, containerProcess: (uid, container) => controller.containerProcess(uid, container) })
   controller.onKill = (uid, container) => server.killContainer(uid, container)
   // After the controller's listener (which kills the pod's containers): a deleted pod's files go with it.
   const podsDef = resourceForKind('v1', 'Pod')!
@@ -138,8 +138,9 @@ function seed(store: Store, objects: Obj[]): void {
     const def = resourceForKind(o.apiVersion ?? 'v1', o.kind ?? '')
     if (!def) throw new Error(`scenario object of unknown kind ${o.apiVersion}/${o.kind} (known: ${RESOURCES.map((r) => r.kind).join(', ')})`)
     const ts = timestamp(o.metadata.creationTimestamp)
+    const deleting = timestamp(o.metadata.deletionTimestamp)
     // A scenario's own `default` ServiceAccount replaces the one its namespace was given.
     if (def.resource === 'serviceaccounts' && o.metadata.name === 'default' && store.tryGet(def, o.metadata.namespace ?? 'default', 'default')) store.delete(def, o.metadata.namespace ?? 'default', 'default')
-    store.create(def, def.namespaced ? (o.metadata.namespace ?? 'default') : undefined, { ...o, metadata: { ...o.metadata, ...(ts ? { creationTimestamp: ts } : {}) } }, { keepTimestamp: true })
+    store.create(def, def.namespaced ? (o.metadata.namespace ?? 'default') : undefined, { ...o, metadata: { ...o.metadata, ...(ts ? { creationTimestamp: ts } : {}), ...(deleting ? { deletionTimestamp: deleting } : {}) } }, { keepTimestamp: true })
   }
 }

@@ -14,7 +14,10 @@ import { reviewFromProtobuf } from './protobuf.js'
 import { objectFromProtobuf } from './protobuf-objects.js'
 import { faultFires, userOf, type Scenario } from './scenario.js'
 import type { Certs } from './tls.js'
-import { ExecServer } from './exec.js'
+import { ExecServer, type ExecTarget } from './exec.js'
+import { SPDY_PROTOCOLS, acceptSpdy, negotiate } from './spdy.js'
+import { gracePeriodOf } from './lifecycle.js'
+import { applyDefaults } from './defaults.js'
 import { checkShape, labelKeyError, labelValueError, validateObject } from './validation.js'
 import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
@@ -61,6 +64,8 @@ export interface SimServerOptions {
   logs?: LogSource
   /** How often a watch that asked for bookmarks gets one (the API server: about once a minute). */
   bookmarkMs?: number
+  /** The main process of a running container (pods/attach connects to it), by pod uid and container. */
+  containerProcess?: (podUid: string, container: string) => ExecTarget['process']
 }
 
 export interface LogSource {
@@ -70,6 +75,8 @@ export interface LogSource {
   logEvents: EventEmitter
   /** Keys of containers that have terminated. */
   terminated: Set<string>
+  /** Output of each restarted container's previous instance. */
+  previousLogs?: Map<string, string>
 }
 
 export class SimServer {
@@ -187,8 +194,9 @@ export class SimServer {
       Object.assign(entry, { resource: route.def.resource, subresource: route.subresource, namespace: route.namespace, name: route.name })
       // Faults match the upgrade as "create pods/exec" or "create pods/attach" (and "* *").
       this.injectFault('create', `pods/${route.subresource}`, req)
-      // WebSocket upgrades are GETs; current API servers also require create (k8s-api.md §4.3).
-      for (const verb of ['create', 'get']) this.authorize({ user, verb, group: '', resource: 'pods', subresource: route.subresource, ...(route.namespace ? { namespace: route.namespace } : {}), name: route.name! }, route)
+      // WebSocket upgrades are GETs; current API servers also require create (k8s-api.md §4.3). SPDY is a POST: create.
+      const spdy = /^spdy\//i.test(String(req.headers.upgrade ?? ''))
+      for (const verb of spdy ? ['create'] : ['create', 'get']) this.authorize({ user, verb, group: '', resource: 'pods', subresource: route.subresource, ...(route.namespace ? { namespace: route.namespace } : {}), name: route.name! }, route)
       const pod = this.opts.store.get(route.def, route.namespace, route.name!)
       const spec = pod.spec as { containers?: Array<{ name: string }>; nodeName?: string }
       if (!spec.nodeName) throw badRequest(`pod ${route.name} does not have a host assigned`)
@@ -199,7 +207,11 @@ export class SimServer {
       const cs = ((pod.status as { containerStatuses?: Array<{ name: string; state?: { terminated?: unknown } }> } | undefined)?.containerStatuses ?? []).find((c) => c.name === container)
       if (cs?.state?.terminated) throw badRequest(`unable to upgrade connection: container not found ("${container}")`)
       const command = route.subresource === 'exec' ? url.searchParams.getAll('command') : ['sh']
-      this.exec.upgrade(req, socket, head, { pod, container, command, stdin: parseBool(url, 'stdin'), attach: route.subresource === 'attach' })
+      const attach = route.subresource === 'attach'
+      const target = { pod, container, command, stdin: parseBool(url, 'stdin'), attach, ...(attach ? { process: this.opts.containerProcess?.(String(pod.metadata.uid), container) } : {}) }
+      if (!target.process) delete target.process
+      if (spdy) return this.spdy(req, socket, head, url, target)
+      this.exec.upgrade(req, socket, head, target)
     } catch (err) {
       if ((err as Error).message === 'reset') {
         entry.code = -1
@@ -214,6 +226,13 @@ export class SimServer {
     } finally {
       this.audit.push(entry)
     }
+  }
+
+  /** SPDY/3.1 remotecommand (spdy.ts): 403 with the handshake's words when no channel protocol is shared. */
+  private spdy(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, target: ExecTarget): void {
+    const protocol = negotiate(req)
+    if (!protocol) throw new StatusError(403, `unable to upgrade: unable to negotiate protocol: client supports ${JSON.stringify(String(req.headers['x-stream-protocol-version'] ?? ''))}, server accepts [${SPDY_PROTOCOLS.join(' ')}]`, 'Forbidden')
+    acceptSpdy(socket, head, protocol, { stdin: target.stdin, stdout: parseBool(url, 'stdout'), stderr: parseBool(url, 'stderr'), tty: parseBool(url, 'tty') }, (io) => this.exec.session(target, io))
   }
 
   private injectFault(verb: string, resource: string, _req: IncomingMessage): void {
@@ -312,6 +331,7 @@ export class SimServer {
         obj.metadata ??= {}
         if (!obj.metadata.name && !obj.metadata.generateName) throw new StatusError(422, `${def.kind} "" is invalid: metadata.name: Required value: name or generateName is required`, 'Invalid')
         if (def.namespaced && namespace && !store.tryGet(findResource('', 'v1', 'namespaces')!, undefined, namespace)) throw new StatusError(404, `namespaces "${namespace}" not found`, 'NotFound', { name: namespace, kind: 'namespaces' })
+        applyDefaults(def, obj)
         validateObject(def, obj)
         const ctx = this.admission(def, namespace, obj, dryRun === 'All', 'CREATE')
         const created = await this.admitCreate(url, ctx, entry)
@@ -366,8 +386,9 @@ export class SimServer {
         }
         const old = store.get(def, namespace, name!)
         await this.withinRequestTimeout(url, validate(this.admission(def, namespace, old, dryRun === 'All', 'DELETE', old)))
-        const deleted = store.delete(def, namespace, name!, { dryRun: dryRun === 'All', propagation: policy as 'Background' | 'Foreground' | 'Orphan' })
-        return this.send(res, 200, def.resource === 'pods' || def.resource === 'namespaces' ? deleted : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, ...(def.group ? { group: def.group } : {}), kind: def.resource, uid: deleted.metadata.uid } })
+        const deleted = store.delete(def, namespace, name!, { dryRun: dryRun === 'All', propagation: policy as 'Background' | 'Foreground' | 'Orphan', ...gracePeriodOf(url, opts) })
+        // A deletion still pending (grace period, finalizers) answers with the object as it now is.
+        return this.send(res, 200, def.resource === 'pods' || def.resource === 'namespaces' || deleted.metadata.deletionTimestamp ? deleted : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, ...(def.group ? { group: def.group } : {}), kind: def.resource, uid: deleted.metadata.uid } })
       }
       case 'deletecollection': {
         // Only what the label and field selectors select; the answer is the list of what was deleted.
@@ -574,22 +595,26 @@ export class SimServer {
    */
   private logs(req: IncomingMessage, res: ServerResponse, url: URL, route: Route, container: string): void {
     const pod = this.opts.store.get(route.def, route.namespace, route.name!)
-    const st = (pod.status ?? {}) as { containerStatuses?: Array<{ name: string; state?: { waiting?: { reason?: string } } }> }
-    const waiting = st.containerStatuses?.find((c) => c.name === container)?.state?.waiting?.reason
-    if (waiting) {
+    const st = (pod.status ?? {}) as { containerStatuses?: Array<{ name: string; state?: { waiting?: { reason?: string } }; lastState?: { terminated?: unknown } }> }
+    const cstatus = st.containerStatuses?.find((c) => c.name === container)
+    const waiting = cstatus?.state?.waiting?.reason
+    // A container in back-off shows its last run's log (the kubelet serves the previous instance).
+    const previous = parseBool(url, 'previous')
+    if (previous && !cstatus?.lastState?.terminated) throw badRequest(`previous terminated container "${container}" in pod "${route.name}" not found`)
+    if (waiting && !cstatus?.lastState?.terminated) {
       const why = waiting === 'ErrImagePull' ? "image can't be pulled" : waiting === 'ImagePullBackOff' ? 'trying and failing to pull image' : waiting
       throw badRequest(`container "${container}" in pod "${route.name}" is waiting to start: ${why}`)
     }
     const key = `${pod.metadata.uid}/${container}`
     const source = this.opts.logs
-    let text = source?.logs.get(key) ?? ''
+    let text = (previous || waiting ? source?.previousLogs?.get(key) ?? (waiting ? source?.logs.get(key) : undefined) : source?.logs.get(key)) ?? ''
     const tail = url.searchParams.get('tailLines')
     if (tail !== null && /^\d+$/.test(tail)) {
       const lines = text.split(/(?<=\n)/).filter(Boolean)
       text = lines.slice(Math.max(0, lines.length - Number(tail))).join('')
     }
     const follow = parseBool(url, 'follow')
-    const running = (st.containerStatuses ?? []).some((c) => c.name === container) && !source?.terminated.has(key)
+    const running = !previous && !waiting && (st.containerStatuses ?? []).some((c) => c.name === container) && !source?.terminated.has(key)
     if (!follow || !source || !running) {
       res.writeHead(200, { 'Content-Type': 'text/plain' })
       return void res.end(text)

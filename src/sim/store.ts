@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import type { ResourceDef } from './resources.js'
 import { alreadyExists, conflict, expired, notFound } from './status.js'
 import { qualified } from './resources.js'
+import { deletionComplete, keepDeletionMarks, markForDeletion } from './lifecycle.js'
 
 export type Obj = { apiVersion?: string; kind?: string; metadata: Meta; [k: string]: unknown }
 export interface Meta {
@@ -123,9 +124,13 @@ export class Store {
     obj.apiVersion = cur.obj.apiVersion
     obj.kind = cur.obj.kind
     obj.metadata = { ...obj.metadata, uid: cur.obj.metadata.uid, creationTimestamp: cur.obj.metadata.creationTimestamp, ...(def.namespaced ? { namespace: ns } : {}) }
+    keepDeletionMarks(cur.obj.metadata, obj.metadata)
     if (opts.dryRun) return obj
     obj.metadata.resourceVersion = String(++this.rv)
     this.objects.set(k, { def, obj })
+    // The update that removes the last finalizer of an object being deleted (whose grace period is
+    // over) completes the deletion: watchers see it DELETED.
+    if (deletionComplete(obj)) return this.remove(k, def)
     this.emit('MODIFIED', def, obj)
     return structuredClone(obj)
   }
@@ -135,11 +140,20 @@ export class Store {
    * afterwards. Foreground: the owner stays, marked with deletionTimestamp and the foregroundDeletion
    * finalizer, until its dependents are gone. Orphan: dependents lose their ownerReference and stay.
    */
-  delete(def: ResourceDef, ns: string | undefined, name: string, opts: { dryRun?: boolean; propagation?: 'Background' | 'Foreground' | 'Orphan' } = {}): Obj {
+  delete(def: ResourceDef, ns: string | undefined, name: string, opts: { dryRun?: boolean; propagation?: 'Background' | 'Foreground' | 'Orphan'; gracePeriodSeconds?: number } = {}): Obj {
     const k = this.key(def, ns, name)
     const cur = this.objects.get(k)
     if (!cur) throw notFound(qualified(def), def.group, def.resource, name)
     if (opts.dryRun) return structuredClone(cur.obj)
+    // Graceful deletion and finalizers (lifecycle.ts): the object stays, marked, until both are done.
+    const marked = markForDeletion(def, cur.obj, opts.gracePeriodSeconds, this.now())
+    if (marked) {
+      if (marked.changed) {
+        cur.obj = { ...marked.obj, metadata: { ...marked.obj.metadata, resourceVersion: String(++this.rv) } }
+        this.emit('MODIFIED', def, cur.obj)
+      }
+      return structuredClone(cur.obj)
+    }
     const uid = cur.obj.metadata.uid
     const dependents = [...this.objects.values()].filter((e) => (e.obj.metadata.ownerReferences ?? []).some((o) => o.uid === uid))
     if (opts.propagation === 'Orphan') {

@@ -20,9 +20,9 @@ export function runCliAsync(args: string[], opts: { env?: NodeJS.ProcessEnv; tim
 }
 
 /** Runs the real kubectl against a kubeconfig, with a fresh cache directory (no discovery cache). */
-export function kubectl(kubeconfig: string, args: string[], input?: string): Promise<CliResult> {
+export function kubectl(kubeconfig: string, args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', `${kubeconfig}.cache`, ...args], { env: { ...process.env, HOME: `${kubeconfig}.home` } })
+    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', `${kubeconfig}.cache`, ...args], { env: { ...process.env, HOME: `${kubeconfig}.home`, ...env } })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))

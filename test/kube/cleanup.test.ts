@@ -50,7 +50,7 @@ describe('gkr cleanup on the leaked-secrets scenario', () => {
     // The runner's service account may delete secrets, but not list them.
     sim.store.delete(def('roles'), 'gitlab-runner', 'gitlab-runner')
     sim.store.create(def('roles'), 'gitlab-runner', { metadata: { name: 'gitlab-runner' }, rules: [
-      { apiGroups: [''], resources: ['configmaps', 'services'], verbs: ['list', 'delete'] },
+      { apiGroups: [''], resources: ['configmaps', 'services', 'pods'], verbs: ['list', 'delete'] },
       { apiGroups: [''], resources: ['secrets'], verbs: ['delete'] },
     ] })
     const secretsBefore = sim.store.list(def('secrets'), 'gitlab-runner').length

@@ -144,7 +144,8 @@ describe('runLive', () => {
     while (clock.pending === 0) await new Promise((r) => setImmediate(r))
     clock.advance(3_599_999)
     await new Promise((r) => setImmediate(r))
-    expect(clock.pending).toBe(1)
+    // Still waiting: the job timeout, and the pod watcher's next poll (pod-watch.ts).
+    expect(clock.pending).toBe(2)
     clock.advance(1)
     const r = await run
     expect(r.failure).toEqual({

@@ -77,7 +77,9 @@ describe('simulated kubelet: every container runs, service containers serve, the
     expect(await listening(port)).toBe(true)
     // Without stdin, `cat` reads end-of-file at once and the container completes; with stdin it waits.
     await expect.poll(() => state('with-service', 'once')).toMatchObject({ terminated: { exitCode: 0, reason: 'Completed' } })
-    expect(await core.readNamespacedPodLog({ name: 'with-service', namespace: NS, container: 'once' })).toBe('10.244.0.10       with-service\n127.0.0.1       web\nonce stdin closed\n')
+    const ip = (await core.readNamespacedPod({ name: 'with-service', namespace: NS })).status?.podIP
+    expect(ip).toMatch(/^10\.244\.\d+\.\d+$/)
+    expect(await core.readNamespacedPodLog({ name: 'with-service', namespace: NS, container: 'once' })).toBe(`${ip}       with-service\n127.0.0.1       web\nonce stdin closed\n`)
     expect(await state('with-service', 'build')).toHaveProperty('running')
     expect(await state('with-service', 'svc-0')).toHaveProperty('running')
     // No command and no image to take an entrypoint from: running, without a process or output.
@@ -122,9 +124,10 @@ describe('simulated kubelet: every container runs, service containers serve, the
   it('getent and nslookup answer hostAliases first, then the scenario DNS table; localhost and the pod\'s own name as /etc/hosts has them', async () => {
     await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'resolver', namespace: NS }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'alpine:3.20', stdin: true, resources: small }], hostAliases: [{ ip: '127.0.0.1', hostnames: ['postgres', 'web'] }, { ip: '10.5.5.5', hostnames: ['mirror.internal'] }] } } })
     await expect.poll(async () => (await core.readNamespacedPod({ name: 'resolver', namespace: NS })).status?.phase).toBe('Running')
+    const ip = (await core.readNamespacedPod({ name: 'resolver', namespace: NS })).status?.podIP
     const r = await exec('resolver', 'main', 'getent hosts web; getent hosts postgres; getent hosts mirror.internal; getent hosts localhost; getent hosts resolver; getent hosts gitlab.example.com; getent hosts nowhere.example.com; echo "rc=$?"; nslookup web')
     expect(r.out).toBe([
-      '127.0.0.1       web', '127.0.0.1       postgres', '10.5.5.5       mirror.internal', '127.0.0.1       localhost', '10.244.0.10       resolver',
+      '127.0.0.1       web', '127.0.0.1       postgres', '10.5.5.5       mirror.internal', '127.0.0.1       localhost', `${ip}       resolver`,
       '10.1.2.3       gitlab.example.com', 'rc=2',
       'Server:         10.96.0.10', 'Address:        10.96.0.10#53', '', 'Name:   web', 'Address: 127.0.0.1', '',
     ].join('\n'))

@@ -71,7 +71,7 @@ describe.runIf(hasKubectl)('unmodified kubectl against gkr sim', () => {
   })
 
   it('logs, describe (with the kubelet\'s events) and the Completed status of a pod that ran to completion', async () => {
-    const once = POD.replace('name: probe', 'name: once').replace('      image: alpine:3.20', '      image: alpine:3.20\n      command: ["sh", "-c", "echo line1; echo line2"]')
+    const once = POD.replace('name: probe', 'name: once').replace('spec:\n', 'spec:\n  restartPolicy: Never\n').replace('      image: alpine:3.20', '      image: alpine:3.20\n      command: ["sh", "-c", "echo line1; echo line2"]')
     await kubectl(sim.kubeconfig, ['create', '-f', '-'], once)
     await expect.poll(async () => (await kubectl(sim.kubeconfig, ['get', 'pod', 'once', '-n', 'gitlab-runner', '-o', 'jsonpath={.status.phase}'])).stdout, { timeout: 10_000 }).toBe('Succeeded')
     expect((await kubectl(sim.kubeconfig, ['logs', 'once', '-n', 'gitlab-runner'])).stdout).toBe('line1\nline2\n')

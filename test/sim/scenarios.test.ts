@@ -63,7 +63,7 @@ async function eventsOf(c: Cluster, name: string): Promise<string[]> {
 
 it('covers every built-in scenario', () => {
   expect(builtinScenarios().map((s) => s.name).sort()).toEqual([
-    'apiserver-flaky', 'apiserver-overloaded', 'dns-broken', 'healthy', 'image-pull-failure', 'limitrange-conflict', 'no-matching-nodes', 'pod-security-restricted', 'quota-cpu-memory',
+    'apiserver-flaky', 'apiserver-overloaded', 'crashloop-service', 'dns-broken', 'healthy', 'image-pull-failure', 'limitrange-conflict', 'no-matching-nodes', 'pod-security-restricted', 'pods-stuck-terminating', 'quota-cpu-memory',
     'quota-secrets-leaked', 'rbac-missing-attach', 'readonly-rootfs-policy', 'service-account-missing', 'slow-scheduling', 'small-mtu', 'webhook-deny', 'webhook-timeout', 'windows-nodes',
   ])
 })

@@ -22,6 +22,7 @@ export const OWN_DOCS: Record<string, string> = {
   'webhook-denied': 'https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/',
   'image-pull-failed': 'https://kubernetes.io/docs/concepts/containers/images/',
   'oom-killed': `${K8S_EXECUTOR}#memory-requests-and-limits`,
+  'crash-loop-back-off': 'https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-restarts',
   'image-not-allowed': `${K8S_EXECUTOR}#other-configtoml-settings`,
   'service-not-allowed': `${K8S_EXECUTOR}#other-configtoml-settings`,
   'namespace-overwrite-not-allowed': `${K8S_EXECUTOR}#overwrite-the-kubernetes-namespace`,

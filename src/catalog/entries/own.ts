@@ -240,6 +240,42 @@ export const ownEntries: CatalogEntry[] = [
     },
   },
   {
+    id: 'crash-loop-back-off',
+    title: 'A container keeps exiting and is restarted with a growing back-off (CrashLoopBackOff)',
+    ref: ownRef('crash-loop-back-off'),
+    source: 'gkr',
+    symptoms: [
+      sym('crashloopbackoff', /(?:container (?<container>[\w-]+): )?CrashLoopBackOff\b|container "(?<quoted>[\w-]+)" is in CrashLoopBackOff/, 60),
+      sym('restarting failed container', /[Bb]ack-off (?:\S+ )?restarting failed container(?:=| )(?<failed>[\w-]+)/, 55),
+    ],
+    explanation:
+      'The kubelet started a container, the container\'s process ended, and the pod\'s restartPolicy told the kubelet to start it again; each time it ends again the kubelet waits longer (10 s, doubling up to 5 minutes) and reports CrashLoopBackOff meanwhile. The runner\'s pods use restartPolicy Never, so this means a pod_spec patch, a mutating webhook or policy changed it, and a container (usually a service) exits on start: a missing variable such as POSTGRES_PASSWORD, a wrong command or entrypoint, a port already in use.',
+    causes: [
+      'A service container exits at start: it lacks a required variable, its command or entrypoint is wrong, or it cannot bind its port.',
+      'A `pod_spec` patch (or a mutating webhook) set restartPolicy to Always or OnFailure, so the kubelet restarts the container instead of the job failing at once.',
+    ],
+    fix: {
+      steps: [
+        'Read why it exits: `kubectl logs <pod> -c <container> --previous` shows the last run\'s output, `kubectl describe pod <pod>` its exit code.',
+        'Fix the service\'s variables, command or entrypoint in .gitlab-ci.yml (or in [[runners.kubernetes.services]]).',
+        'Leave restartPolicy at Never: remove it from the pod_spec patches.',
+      ],
+      snippet: { lang: 'yaml', text: 'services:\n  - name: postgres:16\n    alias: db\n    variables:\n      POSTGRES_PASSWORD: example' },
+    },
+    configKeys: ['runners.kubernetes.pod_spec'],
+    checks: [],
+    examples: [
+      'ERROR: Job failed (system failure): prepare environment: pod failed to enter running state: container svc-0: CrashLoopBackOff: back-off 10s restarting failed container=svc-0 pod=runner-abcd1234-project-42-concurrent-0-x7k2q_gitlab-runner(0b6e5c1a-2f7d-4d8e-9a51-5f0c2b7e1d90)',
+      'ERROR: Job failed (system failure): prepare environment: container "svc-0" is in CrashLoopBackOff: back-off 20s restarting failed container=svc-0 pod=runner-abcd1234-project-42-concurrent-0-x7k2q_gitlab-runner(0b6e5c1a)',
+      'WARNING: Event retrieved from the cluster: Back-off restarting failed container db in pod runner-abcd1234-project-42-concurrent-0-x7k2q_gitlab-runner(0b6e5c1a)',
+    ],
+    ja: {
+      title: 'コンテナが終了と再起動を繰り返している（CrashLoopBackOff）',
+      explanation: 'コンテナのプロセスが終了し、ポッドのrestartPolicyによりkubeletが再起動を繰り返しています。再起動の間隔は10秒から最大5分まで延び、その間CrashLoopBackOffと表示されます。ランナーのポッドは通常restartPolicy Neverなので、pod_specのパッチやWebhookで変更されており、サービスなどのコンテナが起動直後に終了しています。',
+      fix: ['`kubectl logs <pod> -c <container> --previous`で前回の出力を確認します。', 'サービスの変数、コマンド、エントリポイントを直します。', 'pod_specのパッチからrestartPolicyを外します。'],
+    },
+  },
+  {
     id: 'image-not-allowed',
     title: 'The job image is not in allowed_images',
     ref: ownRef('image-not-allowed'),

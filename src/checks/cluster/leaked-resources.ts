@@ -16,9 +16,20 @@ export function isLeakedRunnerSecret(s: ObjectMeta, now: string | undefined, min
 
 const age = (t: string | undefined, now: string): number => (t ? Date.parse(now) - Date.parse(t) : 0)
 
-/** Runner job pods (by label or name) still Running longer than `maxMs` (Pending ones are cluster-pending-pods' business). */
+const isRunnerPod = (p: PodFact): boolean => Boolean(p.labels['job.runner.gitlab.com/pod']) || RUNNER_NAME.test(p.name)
+
+/** Runner job pods (by label or name) still Running longer than `maxMs` (Pending ones are cluster-pending-pods' business; deleted ones stuckPods'). */
 export function stalePods(pods: readonly PodFact[], now: string, maxMs: number): PodFact[] {
-  return pods.filter((p) => (p.labels['job.runner.gitlab.com/pod'] || RUNNER_NAME.test(p.name)) && p.phase === 'Running' && age(p.creationTimestamp, now) > maxMs)
+  return pods.filter((p) => isRunnerPod(p) && !p.deletionTimestamp && p.phase === 'Running' && age(p.creationTimestamp, now) > maxMs)
+}
+
+/**
+ * Runner job pods whose deletion was requested and whose grace period (deletionTimestamp is its end)
+ * is over by more than `marginMs`, yet still exist: a finalizer nobody removes keeps them, or the
+ * kubelet never confirmed that their containers stopped (an unreachable node).
+ */
+export function stuckPods(pods: readonly PodFact[], now: string, marginMs: number): PodFact[] {
+  return pods.filter((p) => isRunnerPod(p) && p.deletionTimestamp !== undefined && age(p.deletionTimestamp, now) > marginMs)
 }
 
 const names = (list: ReadonlyArray<{ name: string }>): string => `${list.slice(0, 3).map((x) => x.name).join(', ')}${list.length > 3 ? `, … (${list.length - 3} more)` : ''}`
@@ -27,7 +38,7 @@ export default defineCheck({
   id: 'cluster-leaked-resources',
   area: 'cluster',
   title: 'No secrets, config maps, services, pods or per-job namespaces left behind by earlier jobs',
-  description: 'The runner creates the registry-credentials secret (and services) before the pod and gives them an owner only once the pod exists; when pod creation failed (quota, webhook), they stay forever and count against the namespace\'s quotas until jobs fail with "exceeded quota: …, requested: secrets=1". Also reported: runner pods still Running after the default job timeout (1 h), the trace of a runner that was killed mid-job, and with namespace_per_job leftover ci-job-<id> namespaces older than an hour. `gkr cleanup` lists and deletes the unowned objects.',
+  description: 'The runner creates the registry-credentials secret (and services) before the pod and gives them an owner only once the pod exists; when pod creation failed (quota, webhook), they stay forever and count against the namespace\'s quotas until jobs fail with "exceeded quota: …, requested: secrets=1". Also reported: runner pods still Running after the default job timeout (1 h), the trace of a runner that was killed mid-job; runner pods stuck Terminating more than 5 minutes past their grace period, kept by a finalizer nobody removes or by a node that never confirms; and with namespace_per_job leftover ci-job-<id> namespaces older than an hour. `gkr cleanup` lists and deletes the unowned objects.',
   severity: 'warn',
   needs: ['secrets'],
   catalog: ['quota-exceeded'],
@@ -54,6 +65,16 @@ export default defineCheck({
         at,
         fix: { text: 'Check with kubectl get pods -n <namespace> -L job.runner.gitlab.com/pod whether their jobs still run in GitLab, and delete the pods that belong to finished jobs.' },
         details: { kind: 'pods', count: pods.length, names: pods.map((p) => p.name) },
+      })
+    }
+    const stuck = stuckPods(facts.pods?.ok ? facts.pods.value : [], now, 5 * 60_000)
+    if (stuck.length > 0) {
+      const finalizers = [...new Set(stuck.flatMap((p) => p.finalizers ?? []))]
+      out.push({
+        message: `${stuck.length} runner pod${stuck.length === 1 ? ' is' : 's are'} stuck Terminating, past the end of their grace period (${names(stuck)}): ${finalizers.length > 0 ? `the finalizer${finalizers.length === 1 ? '' : 's'} ${finalizers.join(', ')} ${finalizers.length === 1 ? 'keeps' : 'keep'} them, and no controller removes ${finalizers.length === 1 ? 'it' : 'them'}` : 'the kubelet never confirmed that their containers stopped (is their node unreachable?)'}; they still count against the namespace's pod quota`,
+        at,
+        fix: { text: finalizers.length > 0 ? 'Find the controller that owns the finalizer (a policy or backup tool) and fix or remove it; `gkr cleanup --yes` removes the finalizers of runner pods whose deletion was requested longer ago than --older-than.' : 'Check the node (kubectl get nodes); once it is gone for good, kubectl delete pod <name> --grace-period=0 --force.' },
+        details: { kind: 'pods', state: 'Terminating', count: stuck.length, names: stuck.map((p) => p.name), finalizers },
       })
     }
     const namespaces = (facts.jobNamespaces?.ok ? facts.jobNamespaces.value : []).filter((n) => age(n.creationTimestamp, now) >= HOUR)

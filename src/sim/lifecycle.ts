@@ -1,0 +1,127 @@
+/**
+ * Object and container lifecycle as the API server and the kubelet run it: graceful deletion
+ * (deletionTimestamp, deletionGracePeriodSeconds, finalizers), restart policies with the kubelet's
+ * back-off, and pod IPs from the pod CIDR. Pure helpers; the store and the cluster controller call them.
+ */
+import type { ResourceDef } from './resources.js'
+import type { Meta, Obj } from './store.js'
+
+/** A pod's grace period when neither the request nor `terminationGracePeriodSeconds` names one. */
+export const DEFAULT_POD_GRACE_SECONDS = 30
+
+const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z')
+const finalizersOf = (o: Obj): string[] => (Array.isArray(o.metadata.finalizers) ? (o.metadata.finalizers as string[]) : [])
+
+/**
+ * The grace period a delete gives an object, as the pod strategy's CheckGracefulDelete has it: pods
+ * the request's `gracePeriodSeconds`, else `spec.terminationGracePeriodSeconds`, else 30 s, but 0 for
+ * a pod that was never scheduled or has already finished (nothing to stop); any other kind 0.
+ */
+export function gracePeriodFor(def: ResourceDef, obj: Obj, requested: number | undefined): number {
+  if (def.group !== '' || def.resource !== 'pods') return 0
+  const spec = (obj.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number }
+  const phase = (obj.status as { phase?: string } | undefined)?.phase
+  if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') return 0
+  const grace = requested ?? spec.terminationGracePeriodSeconds ?? DEFAULT_POD_GRACE_SECONDS
+  return grace < 0 ? 1 : Math.floor(grace)
+}
+
+/**
+ * What a delete does to an object that has finalizers or a grace period: undefined when it goes at
+ * once; otherwise the object marked with `deletionTimestamp` (now + grace) and
+ * `deletionGracePeriodSeconds`, and whether that is a change (a later delete may only shorten the
+ * grace period). The object stays readable until its finalizers are removed and its grace is over.
+ */
+export function markForDeletion(def: ResourceDef, obj: Obj, requested: number | undefined, now: Date): { obj: Obj; changed: boolean } | undefined {
+  const finalizers = finalizersOf(obj)
+  const grace = gracePeriodFor(def, obj, requested)
+  const meta = obj.metadata
+  const marked = (g: number): Obj => ({ ...obj, metadata: { ...meta, deletionTimestamp: iso(new Date(now.getTime() + g * 1000)), deletionGracePeriodSeconds: g } })
+  if (meta.deletionTimestamp) {
+    const current = typeof meta.deletionGracePeriodSeconds === 'number' ? meta.deletionGracePeriodSeconds : 0
+    if (grace >= current) return { obj, changed: false }
+    if (grace === 0 && finalizers.length === 0) return undefined
+    return { obj: marked(grace), changed: true }
+  }
+  if (grace === 0 && finalizers.length === 0) return undefined
+  return { obj: marked(grace), changed: true }
+}
+
+/** An object being deleted whose finalizers are all gone and whose grace period is over is removed. */
+export function deletionComplete(obj: Obj): boolean {
+  const grace = obj.metadata.deletionGracePeriodSeconds
+  return Boolean(obj.metadata.deletionTimestamp) && finalizersOf(obj).length === 0 && (typeof grace !== 'number' || grace === 0)
+}
+
+/** Only a delete sets `deletionTimestamp` and `deletionGracePeriodSeconds`; an update keeps (or lacks) them. */
+export function keepDeletionMarks(current: Meta, next: Meta): void {
+  for (const k of ['deletionTimestamp', 'deletionGracePeriodSeconds'] as const) {
+    if (current[k] === undefined) delete next[k]
+    else Object.assign(next, { [k]: current[k] })
+  }
+}
+
+export type RestartPolicy = 'Always' | 'OnFailure' | 'Never'
+
+/** The pod's restartPolicy; the API server defaults it to Always. */
+export function restartPolicyOf(pod: Obj): RestartPolicy {
+  const p = (pod.spec as { restartPolicy?: unknown } | undefined)?.restartPolicy
+  return p === 'OnFailure' || p === 'Never' ? p : 'Always'
+}
+
+/** Whether the kubelet starts a container again after it exited with `exitCode`. */
+export function shouldRestart(policy: RestartPolicy, exitCode: number): boolean {
+  return policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0)
+}
+
+/** The kubelet's crash back-off before restart number `restart` (1, 2, …): 10 s, doubling, at most 5 min. */
+export function backOffSeconds(restart: number): number {
+  return Math.min(300, 10 * 2 ** Math.max(0, restart - 1))
+}
+
+/** A duration as Go prints it (10s, 1m20s, 5m0s): the kubelet's back-off messages use it. */
+export function goDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`
+  return `${Math.floor(seconds / 60)}m${seconds % 60}s`
+}
+
+/** The waiting state of a container in back-off, worded as the kubelet words it. */
+export function crashLoopWaiting(pod: Obj, container: string, restart: number): { waiting: { reason: string; message: string } } {
+  return { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${goDuration(backOffSeconds(restart))} restarting failed container=${container} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` } }
+}
+
+/** The pod's Ready and ContainersReady conditions for the containers that are not ready (none: True). */
+export function readiness(notReady: string[], at: string): Array<Record<string, unknown>> {
+  return ['Ready', 'ContainersReady'].map((type) => notReady.length === 0
+    ? { type, status: 'True', lastProbeTime: null, lastTransitionTime: at }
+    : { type, status: 'False', lastProbeTime: null, lastTransitionTime: at, reason: 'ContainersNotReady', message: `containers with unready status: [${notReady.join(' ')}]` })
+}
+
+/** Replaces (or adds) conditions by type, keeping the others in their order. */
+export function withConditions(existing: unknown, updates: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
+  const out = (Array.isArray(existing) ? existing : []).map((c) => ({ ...(c as Record<string, unknown>) }))
+  for (const u of updates) {
+    const i = out.findIndex((c) => c.type === u.type)
+    if (i >= 0) out[i] = u
+    else out.push(u)
+  }
+  return out
+}
+
+/** Pod IPs from the pod CIDR 10.244.0.0/16, one per pod, never the same twice in one simulator. */
+export class PodIPs {
+  private next = 10
+
+  allocate(): string {
+    const n = this.next++
+    return `10.244.${Math.floor(n / 254) % 256}.${(n % 254) + 1}`
+  }
+}
+
+/** DeleteOptions' `gracePeriodSeconds`, from the query (it wins, as in the API server) or the body. */
+export function gracePeriodOf(url: URL, body: unknown): { gracePeriodSeconds?: number } {
+  const q = url.searchParams.get('gracePeriodSeconds')
+  if (q !== null && /^-?\d+$/.test(q)) return { gracePeriodSeconds: Number(q) }
+  const b = body && typeof body === 'object' ? (body as { gracePeriodSeconds?: unknown }).gracePeriodSeconds : undefined
+  return typeof b === 'number' && Number.isInteger(b) ? { gracePeriodSeconds: b } : {}
+}
