@@ -49,10 +49,11 @@ describe('CleanupLedger', () => {
       throw new Error('etcdserver: request timed out')
     }, {
       timeoutMs: 1000, clock: new ManualClock(),
-      readUid: async (ref) => {
+      readBack: async (ref) => {
         read.push(ref.name)
         if (ref.name === 'unreadable') throw new Error('connection reset')
-        return { gone: undefined, replaced: 'other', 'still-ours': 'uc' }[ref.name]
+        const uid = ({ gone: undefined, replaced: 'other', 'still-ours': 'uc' } as Record<string, string | undefined>)[ref.name]
+        return uid === undefined ? undefined : { uid }
       },
     })
     expect(read).toEqual(['unreadable', 'still-ours', 'replaced', 'gone'])

@@ -169,5 +169,20 @@ describe('runLive', () => {
     expect(t.c.store.size).toBe(0)
     expect(existsSync(t.projectDir)).toBe(true)
   })
-})
 
+  it('a stream that ends without an exit status (API server or node gone): exit 3 with the container named, never an internal error; cleanup runs', async () => {
+    const t = await setup(`job:
+  script: [echo one]
+`)
+    let calls = 0
+    t.input.exec = async (req) => {
+      // Pre-build works; the build step's stream ends early, as the client reports it.
+      if (++calls === 1) return localExec(req)
+      throw new Error(`exec in ${req.pod}/${req.container} ended without an exit status`)
+    }
+    const err = await runLive(t.input).then(() => undefined, (e: unknown) => e)
+    expect(err).toMatchObject({ code: 'pod-stream-lost', exit: 3 })
+    expect((err as Error).message).toBe('the connection to container build of pod ci/runner-x was lost before the command finished: exec in runner-x/build ended without an exit status')
+    expect(t.c.store.size).toBe(0)
+  })
+})
