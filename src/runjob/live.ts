@@ -228,8 +228,18 @@ async function withTimeout(input: LiveInput, ms: number | undefined, fn: (signal
     timedOut = true
     ac.abort(new Error('job timeout'))
   }, () => undefined)
+  // The step ends when the timeout or an interrupt fires, not when its stream has finished closing (a
+  // WebSocket close handshake may wait for the peer for half a minute); cleanup deleting the pod ends it.
+  const step = fn(ac.signal)
+  step.catch(() => undefined)
+  const stopped = new Promise<never>((_, reject) => {
+    const fail = (): void => reject(ac.signal.reason as Error)
+    if (ac.signal.aborted) fail()
+    else ac.signal.addEventListener('abort', fail, { once: true })
+  })
+  stopped.catch(() => undefined)
   try {
-    return await fn(ac.signal)
+    return await Promise.race([step, stopped])
   } catch (err) {
     if (timedOut) return 'timeout'
     throw err
