@@ -39,6 +39,8 @@ export interface LedgerEntry extends ObjectRef {
   answered?: boolean
   /** It carries an ownerReference to the run's pod: once the pod is deleted, the garbage collector removes it. */
   owned?: boolean
+  /** Cleanup could neither delete it nor read it back: a delete whose answer was lost may have removed it. */
+  unverified?: boolean
 }
 
 /**
@@ -59,8 +61,11 @@ export interface CleanupReport {
   absent: ObjectRef[]
   /** Names that hold another party's object now (uid precondition failed, or read back with another uid): not touched. */
   notOurs: ObjectRef[]
-  /** uncertain: the create was sent but never answered, and the object could not be read back: it may not exist. */
-  left: (ObjectRef & { reason: string; uncertain?: boolean })[]
+  /**
+   * uncertain: whether it exists is not known: its create was sent but never answered, or it could not be
+   * read back after a failed delete (whose answer may have been lost after the delete).
+   */
+  left: (ObjectRef & { reason: string; uncertain?: 'unanswered' | 'unverified' })[]
   /** Not deleted by cleanup, but owned by the pod cleanup deleted: the garbage collector removes them. */
   collected: ObjectRef[]
   /** kubectl commands that remove what is left (empty when nothing is). */
@@ -81,6 +86,8 @@ export interface CleanupOptions {
 }
 
 const READ_BACK_TIMEOUT_MS = 10_000
+/** How often cleanup tries an object whose read or delete failed before it reports it as left. */
+const CLEANUP_PASSES = 3
 
 const RESOURCE: Record<string, string> = {
   Pod: 'pod', Secret: 'secret', Service: 'service', ConfigMap: 'configmap', PodDisruptionBudget: 'poddisruptionbudget',
@@ -166,41 +173,48 @@ export class CleanupLedger {
     )
     const report: CleanupReport = { deleted: [], absent: [], notOurs: [], left: [], collected: [], commands: [], timedOut: false, abandoned: false }
     try {
-      for (const entry of [...this.outstanding()].reverse()) {
-        if (stop.signal.aborted) break
-        const ref = toRef(entry)
-        try {
-          if (entry.uid === undefined && readBack) {
-            // The create was sent but not answered: whether it exists, and whose it is, only a read can tell.
-            const found = await Promise.race([readBack(ref, stop.signal), aborted(stop.signal)])
-            if (found === undefined) {
-              entry.state = 'absent'
-              report.absent.push(ref)
-              continue
+      // What failed is tried again (up to CLEANUP_PASSES in all, within the timeout): a 504 or an error the
+      // retry policy does not repeat may pass the next time, and an object left for a hiccup is still left.
+      for (let pass = 0; pass < CLEANUP_PASSES && !stop.signal.aborted; pass++) {
+        const todo = [...this.outstanding()].reverse().filter((e) => pass === 0 || e.state === 'left')
+        if (todo.length === 0) break
+        for (const entry of todo) {
+          if (stop.signal.aborted) break
+          const ref = toRef(entry)
+          try {
+            if (entry.uid === undefined && readBack) {
+              // The create was sent but not answered: whether it exists, and whose it is, only a read can tell.
+              const found = await Promise.race([readBack(ref, stop.signal), aborted(stop.signal)])
+              if (found === undefined) {
+                entry.state = 'absent'
+                report.absent.push(ref)
+                continue
+              }
+              if (found.run !== this.runId) {
+                entry.state = 'not-ours'
+                report.notOurs.push(ref)
+                continue
+              }
+              entry.state = 'created'
+              entry.answered = true
+              entry.uid = found.uid
             }
-            if (found.run !== this.runId) {
+            const result = await Promise.race([deleteObject(ref, stop.signal, entry.uid), aborted(stop.signal)])
+            delete entry.reason
+            if (result === 'deleted') {
+              entry.state = 'deleted'
+              report.deleted.push(ref)
+            } else if (result === 'conflict') {
               entry.state = 'not-ours'
               report.notOurs.push(ref)
-              continue
+            } else {
+              entry.state = 'absent'
+              report.absent.push(ref)
             }
-            entry.state = 'created'
-            entry.answered = true
-            entry.uid = found.uid
+          } catch (err) {
+            entry.state = 'left'
+            entry.reason = stop.signal.aborted ? reasonOf(stop.signal.reason) : reasonOf(err)
           }
-          const result = await Promise.race([deleteObject(ref, stop.signal, entry.uid), aborted(stop.signal)])
-          if (result === 'deleted') {
-            entry.state = 'deleted'
-            report.deleted.push(ref)
-          } else if (result === 'conflict') {
-            entry.state = 'not-ours'
-            report.notOurs.push(ref)
-          } else {
-            entry.state = 'absent'
-            report.absent.push(ref)
-          }
-        } catch (err) {
-          entry.state = 'left'
-          entry.reason = stop.signal.aborted ? reasonOf(stop.signal.reason) : reasonOf(err)
         }
       }
       // What the pod owns goes with it: once the pod is deleted, a dependent cleanup could not delete is the garbage collector's.
@@ -219,10 +233,10 @@ export class CleanupLedger {
     report.abandoned = this.abandonController.signal.aborted
     if (readBack && !report.abandoned) await this.readBack(readBack, report, clock)
     for (const entry of [...this.outstanding()].reverse()) {
-      const uncertain = !entry.answered
+      const uncertain = !entry.answered ? 'unanswered' : entry.unverified ? 'unverified' : undefined
       entry.state = 'left'
       entry.reason ??= stop.signal.aborted ? reasonOf(stop.signal.reason) : 'not deleted'
-      report.left.push({ ...toRef(entry), reason: entry.reason, ...(uncertain ? { uncertain: true } : {}) })
+      report.left.push({ ...toRef(entry), reason: entry.reason, ...(uncertain ? { uncertain } : {}) })
     }
     report.commands = kubectlDelete(report.left)
     return report
@@ -257,7 +271,8 @@ export class CleanupLedger {
             entry.answered = true
           }
         } catch {
-          // Cannot tell: it stays reported as left.
+          // Cannot tell: it stays reported as left, as one that may already be gone.
+          entry.unverified = true
         }
       }
     } finally {
@@ -281,11 +296,16 @@ export function kubectlDelete(refs: readonly ObjectRef[]): string[] {
   return [...byNs].map(([ns, names]) => `kubectl delete --ignore-not-found -n ${ns} ${names.join(' ')}`)
 }
 
+const UNCERTAIN: Record<string, string> = {
+  unanswered: ' (the create was sent but never answered: it may not exist)',
+  unverified: ' (it could not be read back: it may already be gone)',
+}
+
 /** One paragraph saying what cleanup left, for the terminal. */
 export function describeLeftovers(report: CleanupReport): string {
   if (report.left.length === 0) return ''
   const why = report.abandoned ? 'Cleanup was abandoned' : report.timedOut ? 'Cleanup timed out' : 'Cleanup could not delete everything'
-  const lines = report.left.map((l) => `  ${l.kind} ${l.namespace}/${l.name}: ${l.reason}${l.uncertain ? ' (the create was sent but never answered: it may not exist)' : ''}`)
+  const lines = report.left.map((l) => `  ${l.kind} ${l.namespace}/${l.name}: ${l.reason}${UNCERTAIN[l.uncertain ?? ''] ?? ''}`)
   return `${why}; left in the cluster:\n${lines.join('\n')}\nRemove them with:\n${report.commands.map((c) => `  ${c}`).join('\n')}\n`
 }
 

@@ -11,7 +11,7 @@
  * bystanders is gone, every exit code is in the taxonomy, and no run reports a leftover that is not there.
  *
  * SOAK_SEED=<n> replays a plan (the seed is printed with every failure and in the summary line);
- * SOAK_RUNS=<n> scales the number of runs (default 200, a multiple of the round size of 8); SOAK_ROUNDS=3,17
+ * SOAK_RUNS=<n> scales the number of runs (default 160, a multiple of the round size of 8); SOAK_ROUNDS=3,17
  * runs only those rounds of the plan; SOAK_VERBOSE=1 prints a line per round.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -28,7 +28,7 @@ import { GkrError } from '../../src/util/errors.js'
 import { listedIn, runOnSim, scaledClock, type SimRun } from './sim-harness.js'
 
 const SEED = Number(process.env.SOAK_SEED ?? 20261203)
-const RUNS = Math.max(8, Number(process.env.SOAK_RUNS ?? 200))
+const RUNS = Math.max(8, Number(process.env.SOAK_RUNS ?? 160))
 const ROUND = 8
 /** Rounds at once, each against a simulator of its own (two loaded cores). */
 const PARALLEL = Number(process.env.SOAK_PARALLEL ?? 3)
@@ -58,6 +58,8 @@ const WEIGHTED: RoundKind[] = [...KINDS, 'outage', 'clean']
 const FAULT_KINDS: Fault['kind'][] = ['etcd', 'timeout', 'throttle', 'reset', 'unavailable']
 /** Every "verb resource" run-job sends (pods/attach and pods/exec are streams, not faultable requests). */
 const MATCHES = ['create secrets', 'create pods', 'update secrets', 'get pods', 'get secrets', 'list events', 'delete pods', 'delete secrets', '* pods', '* secrets', '* *']
+/** The requests that change something: where an answer lost after the change matters. */
+const WRITES = MATCHES.filter((m) => !/^(get|list) /.test(m))
 
 interface RunPlan { job: Job; auth: boolean; abort: Abort; at: number }
 interface RoundPlan { index: number; kind: RoundKind; faults: Fault[]; outage?: { after: number; backMs: number }; runs: RunPlan[] }
@@ -73,17 +75,16 @@ function plan(seed: number, runs: number): RoundPlan[] {
     const kind = index < KINDS.length ? KINDS[index]! : index % 2 === 1 ? 'fault' : pick(WEIGHTED)
     const faults: Fault[] = []
     if (kind === 'fault') {
-      // Fault rounds walk through every kind, before and after the request is carried out, one-shot and
-      // persistent; the verb, the rate and a second fault are drawn.
+      // Each fault round takes the next two of the ten (kind × before/after) combinations, so five fault
+      // rounds walk them all; the first of the two is persistent every third round. Verbs and rates are drawn.
       const f = faultRounds++
-      for (let n = rnd() < 0.3 ? 2 : 1; n > 0; n--) {
-        const match = pick(MATCHES)
-        const first = n === 1
+      for (const c of [2 * f, 2 * f + 1]) {
+        const after = Math.floor(c / FAULT_KINDS.length) % 2 === 0
         faults.push({
-          match, kind: first ? FAULT_KINDS[f % FAULT_KINDS.length]! : pick(FAULT_KINDS), rate: pick([1, 0.5, 0.34]),
-          ...((first ? f % 3 !== 2 : rnd() < 0.7) ? { times: 1 + Math.floor(rnd() * 3) } : {}),
           // Carried out, answer lost: a create that persisted, a delete that deleted, without a reply.
-          ...(!match.startsWith('get') && !match.startsWith('list') && (first ? Math.floor(f / FAULT_KINDS.length) % 2 === 0 : rnd() < 0.5) ? { after: true } : {}),
+          match: pick(after ? WRITES : MATCHES), kind: FAULT_KINDS[c % FAULT_KINDS.length]!, rate: pick([1, 0.5, 0.34]),
+          ...(c === 2 * f && f % 3 === 2 ? {} : { times: 1 + Math.floor(rnd() * 3) }),
+          ...(after ? { after: true } : {}),
         })
       }
     }
@@ -145,7 +146,7 @@ function leftoversSaid(out: string): { reported: string[]; mayNotExist: string[]
   const mayNotExist: string[] = []
   for (const m of out.matchAll(/^ {2}(Pod|Secret|Service|ConfigMap|PodDisruptionBudget) [^/\s]+\/(\S+?):? (.*)$/gm)) {
     const name = `${RESOURCE[m[1]!]}/${m[2]}`
-    if (/may not exist/.test(m[3]!)) mayNotExist.push(name)
+    if (/may (not exist|already be gone)/.test(m[3]!)) mayNotExist.push(name)
     else reported.push(name)
   }
   return { reported, mayNotExist }
@@ -225,7 +226,7 @@ async function uidsOf(sim: Sim, names: string[]): Promise<Map<string, string>> {
   return out
 }
 
-interface RoundReport { plan: RoundPlan; outcomes: Outcome[]; left: string[]; problems: string[] }
+interface RoundReport { plan: RoundPlan; outcomes: Outcome[]; left: string[]; problems: string[]; failed: number }
 
 async function soakRound(r: RoundPlan): Promise<RoundReport> {
   const t0 = Date.now()
@@ -239,8 +240,11 @@ async function soakRound(r: RoundPlan): Promise<RoundReport> {
     // so the test's own reads and writes go through.
     if (r.faults.length) sim.scenario.knobs.faults = r.faults
     if (r.outage) Object.assign(sim.scenario.knobs, { goAwayAfter: sim.audit.length + r.outage.after, comeBackAfterMs: r.outage.backMs })
+    const from = sim.audit.length
     const outcomes = await Promise.all(r.runs.map((p) => runOne(sim, p)))
     sim.scenario.knobs.faults = []
+    // Measured: the requests the simulator failed (dropped, throttled, unavailable, timed out, etcd) during the runs.
+    const failed = sim.audit.slice(from).filter((e) => e.code === -1 || e.code === 429 || e.code === 503 || e.code === 504 || e.code === 500).length
     const listed = await listWhenBack(sim, namespace)
     const theirs = new Set(bystanders.map((b) => b.name))
     const ours = listed.filter((n) => !seeded.has(n) && !theirs.has(n))
@@ -267,7 +271,7 @@ async function soakRound(r: RoundPlan): Promise<RoundReport> {
     }
     if (sim.bugs().length) problems.push(`simulator bugs: ${sim.bugs().map(String).join('; ')}`)
     if (process.env.SOAK_VERBOSE) console.log(`round ${r.index} ${r.kind} ${JSON.stringify(r.faults)} ${JSON.stringify(r.outage ?? '')}: ${Date.now() - t0} ms; ${outcomes.map((o) => `${o.plan.job}/${o.plan.abort}${o.fired ? '!' : ''}=${o.exit}${o.run.error ? `(${o.run.error.code})` : ''}:${o.ms}ms`).join(' ')}; left ${ours.length}`)
-    return { plan: r, outcomes, left: ours, problems }
+    return { plan: r, outcomes, left: ours, problems, failed }
   } finally {
     await sim.stop()
   }
@@ -306,7 +310,8 @@ describe('run-job --live soak (seeded)', () => {
     for (const o of outcomes) if (o.fired) aborts.set(o.plan.abort, (aborts.get(o.plan.abort) ?? 0) + 1)
     const fmt = (m: Map<string | number, number>): string => [...m].sort((a, b) => String(a[0]).localeCompare(String(b[0]), 'en', { numeric: true })).map(([k, v]) => `${k}:${v}`).join(' ')
     const left = reports.reduce((n, r) => n + r.left.length, 0)
-    console.log(`soak seed=${SEED}: ${outcomes.length} runs in ${reports.length} rounds, ${((Date.now() - t0) / 1000).toFixed(1)} s; rounds/faults drawn: ${fmt(faults)}; interrupts fired: ${fmt(aborts)}; leftovers (all reported, API server failing): ${left}; exit codes: ${fmt(exits)}`)
+    const failed = reports.reduce((n, r) => n + r.failed, 0)
+    console.log(`soak seed=${SEED}: ${outcomes.length} runs in ${reports.length} rounds, ${((Date.now() - t0) / 1000).toFixed(1)} s; rounds/faults drawn: ${fmt(faults)}; requests the simulator failed: ${failed}; interrupts fired: ${fmt(aborts)}; leftovers (all reported, API server failing): ${left}; exit codes: ${fmt(exits)}`)
     const problems = reports.flatMap((r) => r.problems.map((p) => `round ${r.plan.index} (${r.plan.kind}${r.plan.faults.length ? ` ${JSON.stringify(r.plan.faults)}` : ''}${r.plan.outage ? ` ${JSON.stringify(r.plan.outage)}` : ''}): ${p}`))
     expect(problems, `SOAK_SEED=${SEED} SOAK_RUNS=${RUNS} reproduces this plan`).toEqual([])
     expect(outcomes).toHaveLength(rounds.length * ROUND)
