@@ -13,7 +13,7 @@ export default class RunJob extends BaseCommand {
   static override description = `Renders every object the runner would create for the job (credentials secret, services, the pod with init-permissions, build, helper and service containers) and, by default, submits each with dryRun=All in the runner's order, so admission webhooks, quotas, LimitRanges and RBAC answer as they would for the real job — nothing persists. Each rejection is explained with the troubleshooting catalog.
 With --live the job really runs: Prepare, Pre-build (the local working tree, honouring .gitignore), Build (before_script and script, then after_script, through pods/attach as the runner does by default, or pods/exec with FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY), Post-build (artifacts to --artifacts-dir) and Cleanup, which deletes everything gkr created, also on failure and Ctrl-C.
 Predefined variables set for a local run: ${PREDEFINED_HELP}. Job keys gkr does not act on (needs, rules, trigger, …) are listed, not silently ignored.
-Exit codes: 0 accepted / job succeeded, 1 rejected / job failed, 2 bad input, 3 cluster unreachable, authentication failed or cleanup left objects behind (they are listed with the kubectl command that removes them), 130 interrupted after cleanup.`
+Exit codes: 0 accepted / job succeeded, 1 rejected / job failed, 2 bad input, 3 cluster unreachable, authentication failed or cleanup left objects behind (they are listed with the kubectl command that removes them), 130 interrupted after cleanup (also when cleanup left something: it is named on stderr).`
 
   static override examples = [
     { description: 'Dry-run the test job against the current cluster', command: '<%= config.bin %> <%= command.id %> test --ci-file .gitlab-ci.yml -c config.toml' },

@@ -3,11 +3,15 @@ import { pathToFileURL } from 'node:url'
 import type { DoctorReport } from '../doctor/report.js'
 import type { Check } from '../checks/types.js'
 import { getEntry } from '../catalog/index.js'
+import { tokenMasker, type Masker } from '../util/secret.js'
 
 const LEVEL = { fail: 'error', warn: 'warning', info: 'note' } as const
 
-/** SARIF 2.1.0: one rule per check, one result per finding, located in the config file. */
-export function renderDoctorSarif(report: DoctorReport, opts: { checks: readonly Check[]; version: string; cwd?: string }): string {
+/**
+ * SARIF 2.1.0: one rule per check, one result per finding, located in the config file. Every string is
+ * masked as the runner masks a job log (the file is uploaded, where the command's output masking never reaches).
+ */
+export function renderDoctorSarif(report: DoctorReport, opts: { checks: readonly Check[]; version: string; cwd?: string; masker?: Masker }): string {
   const used = new Set(report.runners.flatMap((r) => r.results.filter((c) => c.findings.length > 0).map((c) => c.id)))
   const rules = opts.checks.filter((c) => used.has(c.id))
   const ruleIndex = new Map(rules.map((r, i) => [r.id, i]))
@@ -64,5 +68,5 @@ export function renderDoctorSarif(report: DoctorReport, opts: { checks: readonly
       },
     ],
   }
-  return JSON.stringify(sarif, null, 2) + '\n'
+  return JSON.stringify((opts.masker ?? tokenMasker).maskDeep(sarif), null, 2) + '\n'
 }

@@ -1,13 +1,20 @@
 /**
  * The cleanup ledger: every object run-job (or the probe) creates is recorded here BEFORE its create call
  * is sent, so a create that fails half-way, a timeout or an interrupt can never leave something behind
- * that cleanup does not know about. Cleanup deletes only what this run created, newest first, within the
- * runner's cleanup_resources_timeout: an object the API answered the create of is deleted with a uid
- * precondition (a 409 then means the name belongs to someone else now, and it is left alone); a create
- * the API refused (409 AlreadyExists, 401, 403, 422…) made nothing, so its name is never deleted. Before
- * an object is reported as left it is read back (by name, uid compared): only what really exists is.
+ * that cleanup does not know about. Every object gkr creates carries the run's identity (the label
+ * RUN_LABEL with a random id drawn per ledger), so cleanup deletes only what this run created, newest
+ * first, within the runner's cleanup_resources_timeout: an object the API answered the create of is
+ * deleted with its uid as a precondition (a 409 then means the name belongs to someone else now, and it
+ * is left alone); a create the API refused (409 AlreadyExists, 401, 403, 422…) made nothing, so its name
+ * is never deleted; a create that got no answer (timeout, dropped connection, a 5xx) is read back first
+ * and deleted, with its uid, only when it carries this run's identity. Before an object is reported as
+ * left it is read back (by name, uid compared): only what really exists is.
  */
+import { randomUUID } from 'node:crypto'
 import type { Clock } from './clock.js'
+
+/** The label every object gkr creates carries: the id of the run (of its ledger) that created it. */
+export const RUN_LABEL = 'gkr.dev/run'
 
 export interface ObjectRef {
   apiVersion: string
@@ -21,13 +28,19 @@ export interface ObjectRef {
  * recorded: create sent, no answer yet (or none ever: timeout, interrupt); created: the API returned it;
  * refused: the API refused the create, nothing of ours exists; not-ours: the name now holds another object.
  */
-export type EntryState = 'recorded' | 'created' | 'refused' | 'deleted' | 'absent' | 'not-ours' | 'left'
+export type EntryState = 'recorded' | 'created' | 'refused' | 'deleted' | 'absent' | 'not-ours' | 'collected' | 'left'
 
 export interface LedgerEntry extends ObjectRef {
   state: EntryState
   uid?: string
   /** Why the object is left, when cleanup could not delete it. */
   reason?: string
+  /** The API answered its create (or a read back found it carrying this run's identity). */
+  answered?: boolean
+  /** It carries an ownerReference to the run's pod: once the pod is deleted, the garbage collector removes it. */
+  owned?: boolean
+  /** Cleanup could neither delete it nor read it back: a delete whose answer was lost may have removed it. */
+  unverified?: boolean
 }
 
 /**
@@ -36,8 +49,11 @@ export interface LedgerEntry extends ObjectRef {
  */
 export type DeleteObject = (ref: ObjectRef, signal: AbortSignal, uid?: string) => Promise<'deleted' | 'not-found' | 'conflict'>
 
-/** Reads an object back by name: its uid, or undefined when there is none. Rejects when it cannot tell. */
-export type ReadUid = (ref: ObjectRef, signal: AbortSignal) => Promise<string | undefined>
+/**
+ * Reads an object back by name: its uid and the run id it carries (RUN_LABEL), or undefined when there is
+ * none. Rejects when it cannot tell.
+ */
+export type ReadBack = (ref: ObjectRef, signal: AbortSignal) => Promise<{ uid: string; run?: string } | undefined>
 
 export interface CleanupReport {
   deleted: ObjectRef[]
@@ -45,7 +61,13 @@ export interface CleanupReport {
   absent: ObjectRef[]
   /** Names that hold another party's object now (uid precondition failed, or read back with another uid): not touched. */
   notOurs: ObjectRef[]
-  left: (ObjectRef & { reason: string })[]
+  /**
+   * uncertain: whether it exists is not known: its create was sent but never answered, or it could not be
+   * read back after a failed delete (whose answer may have been lost after the delete).
+   */
+  left: (ObjectRef & { reason: string; uncertain?: 'unanswered' | 'unverified' })[]
+  /** Not deleted by cleanup, but owned by the pod cleanup deleted: the garbage collector removes them. */
+  collected: ObjectRef[]
   /** kubectl commands that remove what is left (empty when nothing is). */
   commands: string[]
   timedOut: boolean
@@ -55,17 +77,25 @@ export interface CleanupReport {
 export interface CleanupOptions {
   timeoutMs: number
   clock: Clock
-  /** When given, what could not be deleted is read back before it is reported as left. */
-  readUid?: ReadUid
+  /**
+   * When given, an object whose create got no answer is read back (and deleted only when it carries this
+   * run's identity), and what could not be deleted is read back before it is reported as left. Without
+   * it, such an object is deleted by name.
+   */
+  readBack?: ReadBack
 }
 
 const READ_BACK_TIMEOUT_MS = 10_000
+/** How often cleanup tries an object whose read or delete failed before it reports it as left. */
+const CLEANUP_PASSES = 3
 
 const RESOURCE: Record<string, string> = {
   Pod: 'pod', Secret: 'secret', Service: 'service', ConfigMap: 'configmap', PodDisruptionBudget: 'poddisruptionbudget',
 }
 
 export class CleanupLedger {
+  /** This run's identity, set as RUN_LABEL on every object it creates (random: runs never share it). */
+  readonly runId: string = randomUUID()
   private readonly list: LedgerEntry[] = []
   private cleanupRun?: Promise<CleanupReport>
   private abandonController = new AbortController()
@@ -83,6 +113,7 @@ export class CleanupLedger {
   created(ref: ObjectRef, uid?: string): void {
     const entry = this.find(ref) ?? this.record(ref)
     entry.state = 'created'
+    entry.answered = true
     if (uid !== undefined) entry.uid = uid
   }
 
@@ -90,6 +121,12 @@ export class CleanupLedger {
   refused(ref: ObjectRef): void {
     const entry = this.find(ref) ?? this.record(ref)
     if (entry.state === 'recorded') entry.state = 'refused'
+  }
+
+  /** Call when the object was given an ownerReference to the run's pod. */
+  owned(ref: ObjectRef): void {
+    const entry = this.find(ref)
+    if (entry) entry.owned = true
   }
 
   get entries(): readonly LedgerEntry[] {
@@ -120,7 +157,7 @@ export class CleanupLedger {
     return this.cleanupRun
   }
 
-  private async runCleanup(deleteObject: DeleteObject, { timeoutMs, clock, readUid }: CleanupOptions): Promise<CleanupReport> {
+  private async runCleanup(deleteObject: DeleteObject, { timeoutMs, clock, readBack }: CleanupOptions): Promise<CleanupReport> {
     const stop = new AbortController()
     let timedOut = false
     const onAbandon = (): void => stop.abort(new Error('cleanup abandoned'))
@@ -134,26 +171,58 @@ export class CleanupLedger {
       },
       () => undefined,
     )
-    const report: CleanupReport = { deleted: [], absent: [], notOurs: [], left: [], commands: [], timedOut: false, abandoned: false }
+    const report: CleanupReport = { deleted: [], absent: [], notOurs: [], left: [], collected: [], commands: [], timedOut: false, abandoned: false }
     try {
-      for (const entry of [...this.outstanding()].reverse()) {
-        if (stop.signal.aborted) break
-        const ref = toRef(entry)
-        try {
-          const result = await Promise.race([deleteObject(ref, stop.signal, entry.uid), aborted(stop.signal)])
-          if (result === 'deleted') {
-            entry.state = 'deleted'
-            report.deleted.push(ref)
-          } else if (result === 'conflict') {
-            entry.state = 'not-ours'
-            report.notOurs.push(ref)
-          } else {
-            entry.state = 'absent'
-            report.absent.push(ref)
+      // What failed is tried again (up to CLEANUP_PASSES in all, within the timeout): a 504 or an error the
+      // retry policy does not repeat may pass the next time, and an object left for a hiccup is still left.
+      for (let pass = 0; pass < CLEANUP_PASSES && !stop.signal.aborted; pass++) {
+        const todo = [...this.outstanding()].reverse().filter((e) => pass === 0 || e.state === 'left')
+        if (todo.length === 0) break
+        for (const entry of todo) {
+          if (stop.signal.aborted) break
+          const ref = toRef(entry)
+          try {
+            if (entry.uid === undefined && readBack) {
+              // The create was sent but not answered: whether it exists, and whose it is, only a read can tell.
+              const found = await Promise.race([readBack(ref, stop.signal), aborted(stop.signal)])
+              if (found === undefined) {
+                entry.state = 'absent'
+                report.absent.push(ref)
+                continue
+              }
+              if (found.run !== this.runId) {
+                entry.state = 'not-ours'
+                report.notOurs.push(ref)
+                continue
+              }
+              entry.state = 'created'
+              entry.answered = true
+              entry.uid = found.uid
+            }
+            const result = await Promise.race([deleteObject(ref, stop.signal, entry.uid), aborted(stop.signal)])
+            delete entry.reason
+            if (result === 'deleted') {
+              entry.state = 'deleted'
+              report.deleted.push(ref)
+            } else if (result === 'conflict') {
+              entry.state = 'not-ours'
+              report.notOurs.push(ref)
+            } else {
+              entry.state = 'absent'
+              report.absent.push(ref)
+            }
+          } catch (err) {
+            entry.state = 'left'
+            entry.reason = stop.signal.aborted ? reasonOf(stop.signal.reason) : reasonOf(err)
           }
-        } catch (err) {
-          entry.state = 'left'
-          entry.reason = stop.signal.aborted ? reasonOf(stop.signal.reason) : reasonOf(err)
+        }
+      }
+      // What the pod owns goes with it: once the pod is deleted, a dependent cleanup could not delete is the garbage collector's.
+      if (this.list.some((e) => e.kind === 'Pod' && (e.state === 'deleted' || e.state === 'absent'))) {
+        for (const entry of this.outstanding()) {
+          if (!entry.owned) continue
+          entry.state = 'collected'
+          report.collected.push(toRef(entry))
         }
       }
     } finally {
@@ -162,11 +231,12 @@ export class CleanupLedger {
     }
     report.timedOut = timedOut
     report.abandoned = this.abandonController.signal.aborted
-    if (readUid && !report.abandoned) await this.readBack(readUid, report, clock)
+    if (readBack && !report.abandoned) await this.readBack(readBack, report, clock)
     for (const entry of [...this.outstanding()].reverse()) {
+      const uncertain = !entry.answered ? 'unanswered' : entry.unverified ? 'unverified' : undefined
       entry.state = 'left'
       entry.reason ??= stop.signal.aborted ? reasonOf(stop.signal.reason) : 'not deleted'
-      report.left.push({ ...toRef(entry), reason: entry.reason })
+      report.left.push({ ...toRef(entry), reason: entry.reason, ...(uncertain ? { uncertain } : {}) })
     }
     report.commands = kubectlDelete(report.left)
     return report
@@ -178,7 +248,7 @@ export class CleanupLedger {
    * few seconds of its own, since the cleanup timeout may have passed; an object that cannot be read stays
    * reported.
    */
-  private async readBack(readUid: ReadUid, report: CleanupReport, clock: Clock): Promise<void> {
+  private async readBack(readBack: ReadBack, report: CleanupReport, clock: Clock): Promise<void> {
     const stop = new AbortController()
     const timer = new AbortController()
     void clock.sleep(READ_BACK_TIMEOUT_MS, timer.signal).then(() => stop.abort(new Error('read back timed out')), () => undefined)
@@ -189,16 +259,20 @@ export class CleanupLedger {
         if (stop.signal.aborted) break
         const ref = toRef(entry)
         try {
-          const uid = await Promise.race([readUid(ref, stop.signal), aborted(stop.signal)])
-          if (uid === undefined) {
+          const found = await Promise.race([readBack(ref, stop.signal), aborted(stop.signal)])
+          if (found === undefined) {
             entry.state = 'absent'
             report.absent.push(ref)
-          } else if (entry.uid !== undefined && uid !== entry.uid) {
+          } else if (entry.uid !== undefined ? found.uid !== entry.uid : found.run !== this.runId) {
             entry.state = 'not-ours'
             report.notOurs.push(ref)
+          } else {
+            entry.uid = found.uid
+            entry.answered = true
           }
         } catch {
-          // Cannot tell: it stays reported as left.
+          // Cannot tell: it stays reported as left, as one that may already be gone.
+          entry.unverified = true
         }
       }
     } finally {
@@ -222,11 +296,16 @@ export function kubectlDelete(refs: readonly ObjectRef[]): string[] {
   return [...byNs].map(([ns, names]) => `kubectl delete --ignore-not-found -n ${ns} ${names.join(' ')}`)
 }
 
+const UNCERTAIN: Record<string, string> = {
+  unanswered: ' (the create was sent but never answered: it may not exist)',
+  unverified: ' (it could not be read back: it may already be gone)',
+}
+
 /** One paragraph saying what cleanup left, for the terminal. */
 export function describeLeftovers(report: CleanupReport): string {
   if (report.left.length === 0) return ''
   const why = report.abandoned ? 'Cleanup was abandoned' : report.timedOut ? 'Cleanup timed out' : 'Cleanup could not delete everything'
-  const lines = report.left.map((l) => `  ${l.kind} ${l.namespace}/${l.name}: ${l.reason}`)
+  const lines = report.left.map((l) => `  ${l.kind} ${l.namespace}/${l.name}: ${l.reason}${UNCERTAIN[l.uncertain ?? ''] ?? ''}`)
   return `${why}; left in the cluster:\n${lines.join('\n')}\nRemove them with:\n${report.commands.map((c) => `  ${c}`).join('\n')}\n`
 }
 

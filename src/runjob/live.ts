@@ -12,7 +12,7 @@ import type { CiJob } from '../ci/types.js'
 import { goDuration } from '../ci/duration.js'
 import { jobTimeout } from '../ci/predefined.js'
 import { EXIT } from '../cli/exit-codes.js'
-import { GkrError } from '../util/errors.js'
+import { GkrError, incompleteError } from '../util/errors.js'
 import type { Clock } from './clock.js'
 import type { Explain } from './dryrun.js'
 import type { ExecFn } from './exec.js'
@@ -40,7 +40,7 @@ export interface LiveSettings {
 }
 
 export interface LiveInput {
-  client: Pick<ObjectClient, 'create' | 'setOwner' | 'readPod' | 'podWarnings' | 'delete'> & Partial<Pick<ObjectClient, 'readUid'>>
+  client: Pick<ObjectClient, 'create' | 'setOwner' | 'readPod' | 'podWarnings' | 'delete'> & Partial<Pick<ObjectClient, 'read' | 'readBack'>>
   exec: ExecFn
   /** Used for the build steps when settings.strategy is attach; without it they run through exec. */
   attach?: AttachFn
@@ -97,18 +97,19 @@ export async function runLive(input: LiveInput): Promise<LiveResult> {
     const podName = pod.metadata?.name ?? ''
     const names = new Set((pod.spec?.containers ?? []).map((c) => c.name))
     const helper = input.helperContainer ?? (names.has('helper') ? 'helper' : build)
+    const streams = guardStreams(input, podName)
     const exec = (container: string, script: string, extra: Partial<Parameters<ExecFn>[0]> = {}) =>
-      input.exec({ namespace: input.namespace, pod: podName, container, command: ['sh', '-c', script], signal, ...extra })
+      streams.exec({ namespace: input.namespace, pod: podName, container, command: ['sh', '-c', script], signal, ...extra })
     const buildSpec = (pod.spec?.containers ?? []).find((c) => c.name === build)
     const scriptsDir = buildSpec?.volumeMounts?.find((m) => m.name === 'scripts')?.mountPath ?? '/tmp/gkr-scripts'
     const runStep = (name: string, header: string, commands: string[], s: AbortSignal): Promise<number> => {
       const script = stepScript({ name, header, commands, env: input.env, cwd: input.projectDir })
-      if (input.settings.strategy !== 'exec' && input.attach) {
-        return attachStep({ exec: input.exec, attach: input.attach, namespace: input.namespace, pod: podName, container: build, scriptsDir, name, script, out: logWriter(input.log), signal: s })
+      if (input.settings.strategy !== 'exec' && streams.attach) {
+        return streams.lost(build, s, attachStep({ exec: streams.exec, attach: streams.attach, namespace: input.namespace, pod: podName, container: build, scriptsDir, name, script, out: logWriter(input.log), signal: s }))
       }
       // The exec strategy: save the script (on stdin, as attach does), then run the file.
-      return saveScript(input.exec, { namespace: input.namespace, pod: podName, container: build, signal: s }, scriptsDir, name, script)
-        .then((file) => input.exec({ namespace: input.namespace, pod: podName, container: build, command: ['sh', file], signal: s, stdout: logWriter(input.log), stderr: logWriter(input.log) }))
+      return saveScript(streams.exec, { namespace: input.namespace, pod: podName, container: build, signal: s }, scriptsDir, name, script)
+        .then((file) => streams.exec({ namespace: input.namespace, pod: podName, container: build, command: ['sh', file], signal: s, stdout: logWriter(input.log), stderr: logWriter(input.log) }))
     }
 
     current = 'pre-build'
@@ -190,15 +191,16 @@ export async function runLive(input: LiveInput): Promise<LiveResult> {
     }
   }
   stage('cleanup', 'start')
-  const readUid = input.client.readUid?.bind(input.client)
+  const readBack = input.client.readBack?.bind(input.client)
   const cleanup = await ledger.cleanup((ref, _s, uid) => input.client.delete(ref, uid), {
-    timeoutMs: input.settings.cleanupTimeoutMs, clock: input.clock, ...(readUid ? { readUid: (ref: ObjectRef) => readUid(ref) } : {}),
+    timeoutMs: input.settings.cleanupTimeoutMs, clock: input.clock, ...(readBack ? { readBack: (ref: ObjectRef) => readBack(ref) } : {}),
   })
   stage('cleanup', cleanup.left.length === 0 ? 'done' : 'failed', `${cleanup.deleted.length} deleted, ${cleanup.left.length} left`)
   // Said on every path (success, failure, interrupt), before the final line.
   input.log(describeLeftovers(cleanup))
   if (thrown !== undefined || signal.aborted) {
     if (signal.aborted) {
+      // An interrupt exits 130 even when cleanup left something: what is left is named in the message (stderr).
       throw new GkrError('interrupted', `interrupted; ${cleanup.left.length === 0 ? 'every object gkr created was deleted' : `${cleanup.left.length} object(s) left: ${cleanup.commands.join('; ')}`}`, { exit: EXIT.INTERRUPTED })
     }
     throw thrown
@@ -237,8 +239,18 @@ async function withTimeout(input: LiveInput, ms: number | undefined, fn: (signal
     timedOut = true
     ac.abort(new Error('job timeout'))
   }, () => undefined)
+  // The step ends when the timeout or an interrupt fires, not when its stream has finished closing (a
+  // WebSocket close handshake may wait for the peer for half a minute); cleanup deleting the pod ends it.
+  const step = fn(ac.signal)
+  step.catch(() => undefined)
+  const stopped = new Promise<never>((_, reject) => {
+    const fail = (): void => reject(ac.signal.reason as Error)
+    if (ac.signal.aborted) fail()
+    else ac.signal.addEventListener('abort', fail, { once: true })
+  })
+  stopped.catch(() => undefined)
   try {
-    return await fn(ac.signal)
+    return await Promise.race([step, stopped])
   } catch (err) {
     if (timedOut) return 'timeout'
     throw err
@@ -246,6 +258,33 @@ async function withTimeout(input: LiveInput, ms: number | undefined, fn: (signal
     timer.abort()
     input.signal.removeEventListener('abort', onAbort)
   }
+}
+
+/**
+ * The exec and attach streams of the run, with one reading of how they fail: a refusal (HTTP status on the
+ * upgrade), an interrupt and gkr's own errors stay as they are; a stream that could not be opened or ended
+ * before the command reported its exit status (the API server or the node went away) means the run could
+ * not complete: exit 3, never an internal error.
+ */
+function guardStreams(input: LiveInput, pod: string): { exec: ExecFn; attach?: AttachFn; lost: <T>(container: string, signal: AbortSignal | undefined, p: Promise<T>) => Promise<T> } {
+  const lost = <T>(container: string, signal: AbortSignal | undefined, p: Promise<T>): Promise<T> => p.catch((err: unknown) => {
+    if (err instanceof GkrError || refusedStream(err) || signal?.aborted || input.signal.aborted || isBug(err)) throw err
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err)
+    throw incompleteError('pod-stream-lost', `the connection to container ${container} of pod ${input.namespace}/${pod} was lost before the command finished: ${why}`, {
+      cause: err, suggestions: ['Check that the API server and the node are reachable (kubectl get --raw /readyz); the job did not complete, so run it again.'],
+    })
+  })
+  const attach = input.attach
+  return {
+    exec: (req) => lost(req.container, req.signal, input.exec(req)),
+    ...(attach ? { attach: (req: Parameters<AttachFn>[0]) => lost(req.container, req.signal, attach(req)) } : {}),
+    lost,
+  }
+}
+
+/** Errors that are gkr's own bugs, never a lost connection. */
+function isBug(err: unknown): boolean {
+  return err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError || err instanceof SyntaxError
 }
 
 function podNameOf(objects: KubeObject[]): string {

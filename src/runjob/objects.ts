@@ -6,7 +6,7 @@ import type { CoreV1Api, CoreV1Event, KubeConfig, PolicyV1Api, V1ConfigMap, V1Po
 import { k8s } from '../kube/client.js'
 import { ApiError } from '../kube/errors.js'
 import { GkrError } from '../util/errors.js'
-import type { ObjectRef } from './ledger.js'
+import { RUN_LABEL, type ObjectRef } from './ledger.js'
 
 /**
  * How one API call is made: `ClusterTarget.call` (the runner's retry policy for 429, 503, etcd 500s and
@@ -133,26 +133,53 @@ export class ObjectClient {
     }
   }
 
-  /** The uid of the object by that name, or undefined when there is none (404). */
-  async readUid(ref: ObjectRef): Promise<string | undefined> {
+  /** The object by that name as the API returns it, or undefined when there is none (404). */
+  async read(ref: ObjectRef): Promise<KubeObject | undefined> {
     const p = { name: ref.name, namespace: ref.namespace }
     try {
-      let obj: { metadata?: { uid?: string } }
-      switch (ref.kind) {
-        case 'Secret': obj = await this.core.readNamespacedSecret(p); break
-        case 'ConfigMap': obj = await this.core.readNamespacedConfigMap(p); break
-        case 'Service': obj = await this.core.readNamespacedService(p); break
-        case 'Pod': obj = await this.core.readNamespacedPod(p); break
-        case 'PodDisruptionBudget': obj = await this.policy.readNamespacedPodDisruptionBudget(p); break
-        default: throw new Error(`run-job cannot read a ${ref.kind}`)
-      }
-      return obj.metadata?.uid ?? ''
+      return await this.call(`get ${ref.kind.toLowerCase()}`, async (): Promise<KubeObject> => {
+        switch (ref.kind) {
+          case 'Secret': return (await this.core.readNamespacedSecret(p)) as KubeObject
+          case 'ConfigMap': return (await this.core.readNamespacedConfigMap(p)) as KubeObject
+          case 'Service': return (await this.core.readNamespacedService(p)) as KubeObject
+          case 'Pod': return (await this.core.readNamespacedPod(p)) as KubeObject
+          case 'PodDisruptionBudget': return (await this.policy.readNamespacedPodDisruptionBudget(p)) as KubeObject
+          default: throw new Error(`run-job cannot read a ${ref.kind}`)
+        }
+      })
     } catch (err) {
       const r = rejectionOf(err)
       if (r?.status === 404) return undefined
       throw new Error(r ? r.message : err instanceof Error ? err.message.split('\n')[0] : String(err))
     }
   }
+
+  /** The uid of the object by that name, or undefined when there is none (404). */
+  async readUid(ref: ObjectRef): Promise<string | undefined> {
+    const obj = await this.read(ref)
+    return obj ? (obj.metadata?.uid ?? '') : undefined
+  }
+
+  /** The uid and the run identity (RUN_LABEL) of the object by that name, or undefined when there is none. */
+  async readBack(ref: ObjectRef): Promise<{ uid: string; run?: string } | undefined> {
+    const obj = await this.read(ref)
+    if (!obj) return undefined
+    const run = runOf(obj)
+    return { uid: obj.metadata?.uid ?? '', ...(run !== undefined ? { run } : {}) }
+  }
+}
+
+/** The run identity an object carries (RUN_LABEL), if any. */
+export function runOf(obj: KubeObject): string | undefined {
+  const labels = obj.metadata?.labels
+  const v = labels && typeof labels === 'object' ? (labels as Record<string, unknown>)[RUN_LABEL] : undefined
+  return typeof v === 'string' ? v : undefined
+}
+
+/** A copy of the object that carries the run identity (RUN_LABEL) among its labels. */
+export function withRun(obj: KubeObject, runId: string): KubeObject {
+  const labels = { ...((obj.metadata?.labels as Record<string, string> | undefined) ?? {}), [RUN_LABEL]: runId }
+  return { ...obj, metadata: { ...obj.metadata, labels } }
 }
 
 /** Status code, reason and message of an API error response; undefined for non-API errors. */

@@ -10,10 +10,12 @@ import { GkrError, incompleteError } from '../util/errors.js'
 import type { Clock } from './clock.js'
 import type { Explain, Explanation } from './dryrun.js'
 import type { CleanupLedger } from './ledger.js'
-import { refOf, rejectionOf, type KubeObject, type ObjectClient } from './objects.js'
+import { refOf, rejectionOf, runOf, withRun, type KubeObject, type ObjectClient } from './objects.js'
+import type { ObjectRef } from './ledger.js'
 
 export interface PrepareInput {
-  client: Pick<ObjectClient, 'create' | 'setOwner' | 'readPod' | 'podWarnings'>
+  /** With `read`, a create that meets AlreadyExists is read back: the run's own object (an earlier try went through) is adopted. */
+  client: Pick<ObjectClient, 'create' | 'setOwner' | 'readPod' | 'podWarnings'> & Partial<Pick<ObjectClient, 'read'>>
   ledger: CleanupLedger
   namespace: string
   /** Rendered objects in the runner's creation order; exactly one Pod. */
@@ -48,8 +50,10 @@ export async function preparePod(input: PrepareInput): Promise<V1Pod> {
   if (!podObj) throw new Error('the rendered job has no pod')
   const created: KubeObject[] = []
 
-  const create = async (obj: KubeObject, what: string): Promise<KubeObject> => {
+  const create = async (rendered: KubeObject, what: string): Promise<KubeObject> => {
     signal.throwIfAborted()
+    // Every object carries the run's identity, so a read back can tell this run's object from another's.
+    const obj = withRun(rendered, ledger.runId)
     const ref = refOf(obj, namespace)
     ledger.record(ref)
     try {
@@ -57,8 +61,20 @@ export async function preparePod(input: PrepareInput): Promise<V1Pod> {
       ledger.created(ref, out.metadata?.uid)
       return out
     } catch (err) {
-      // The API answered with an error: it created nothing, so the name (maybe another run's object) is not ours to delete.
-      if (rejectionOf(err)) ledger.refused(ref)
+      const r = rejectionOf(err)
+      if (r?.status === 409 && r.reason === 'AlreadyExists') {
+        // A try whose answer was lost may have created it: if it carries this run's identity, it is ours.
+        const mine = await readOwn(client, ref, ledger.runId)
+        if (mine) {
+          ledger.created(ref, mine.metadata?.uid)
+          return mine
+        }
+        if (mine === null) ledger.refused(ref)
+      } else if (r && r.status < 500) {
+        // The API refused it: it created nothing, so the name (maybe another run's object) is not ours to delete.
+        ledger.refused(ref)
+      }
+      // No answer, or a 5xx (a timeout may come after the write): the entry stays unanswered, and cleanup reads it back.
       throw apiFailure(err, `setting up build pod: ${what} ${ref.name}`, explain)
     }
   }
@@ -72,6 +88,7 @@ export async function preparePod(input: PrepareInput): Promise<V1Pod> {
     signal.throwIfAborted()
     try {
       await client.setOwner(obj, pod)
+      ledger.owned(refOf(obj, namespace))
     } catch (err) {
       throw apiFailure(err, 'error setting ownerReferences', explain)
     }
@@ -144,6 +161,20 @@ function buildReady(pod: V1Pod, build: string): boolean {
   const statuses = pod.status?.containerStatuses ?? []
   const named = statuses.find((s) => s.name === build)
   return named ? named.ready : statuses.every((s) => s.ready)
+}
+
+/**
+ * The object by that name when it carries this run's identity; null when it is another's (or gone);
+ * undefined when it cannot be told (no read, or the read failed), so the ledger entry stays unanswered.
+ */
+async function readOwn(client: PrepareInput['client'], ref: ObjectRef, runId: string): Promise<KubeObject | null | undefined> {
+  if (!client.read) return null
+  try {
+    const found = await client.read(ref)
+    return found && runOf(found) === runId ? found : null
+  } catch {
+    return undefined
+  }
 }
 
 function explainAll(explain: Explain | undefined, texts: string[]): Explanation | undefined {

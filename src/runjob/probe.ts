@@ -9,7 +9,7 @@ import type { CoreV1Event, KubeConfig, V1Pod } from '@kubernetes/client-node'
 import type { LoadedRunner } from '../config/types.js'
 import { systemClock, type Clock } from './clock.js'
 import { CleanupLedger } from './ledger.js'
-import { ObjectClient, refOf, rejectionOf, type KubeObject } from './objects.js'
+import { ObjectClient, refOf, rejectionOf, withRun, type KubeObject } from './objects.js'
 
 export const CLUSTER_DNS_NAME = 'kubernetes.default.svc'
 
@@ -34,7 +34,7 @@ export interface ProbeTarget {
   namespace: string
   kubeConfig?: KubeConfig
   /** Injected in tests instead of kubeConfig. */
-  client?: Pick<ObjectClient, 'create' | 'readPod' | 'podLog' | 'podWarnings' | 'delete'>
+  client?: Pick<ObjectClient, 'create' | 'readPod' | 'podLog' | 'podWarnings' | 'delete'> & Partial<Pick<ObjectClient, 'readBack'>>
 }
 
 export interface ProbeOptions {
@@ -120,8 +120,9 @@ export async function runProbe(target: ProbeTarget, opts: ProbeOptions): Promise
   const cleanupTimeout = seconds(k.cleanup_resources_timeout, 300) * 1000
   const hosts = [opts.gitlabHost, CLUSTER_DNS_NAME]
   const name = `gkr-probe-${opts.nameSuffix ?? Math.random().toString(36).slice(2, 8)}`
-  const pod = probePod(opts.rendered.pod, target.namespace, name, hosts)
   const ledger = new CleanupLedger()
+  // Carries the run's identity as every object gkr creates, so an unanswered create is read back before it is deleted.
+  const pod = withRun(probePod(opts.rendered.pod, target.namespace, name, hosts), ledger.runId)
   const events = new Set<string>()
   const result: ProbeResult = { dns: hosts.map((host) => ({ host, resolved: false })), events: [] }
   const started = clock.now()
@@ -129,7 +130,8 @@ export async function runProbe(target: ProbeTarget, opts: ProbeOptions): Promise
     ledger.record(refOf(pod, target.namespace))
     const created = await client.create(pod, target.namespace).catch((err: unknown) => {
       // Refused by the API: nothing was created, so the name is not the probe's to delete.
-      if (rejectionOf(err)) ledger.refused(refOf(pod, target.namespace))
+      const r = rejectionOf(err)
+      if (r && r.status < 500) ledger.refused(refOf(pod, target.namespace))
       throw err
     })
     ledger.created(refOf(pod, target.namespace), created.metadata?.uid)
@@ -156,7 +158,8 @@ export async function runProbe(target: ProbeTarget, opts: ProbeOptions): Promise
     result.error = r ? r.message : err instanceof Error ? err.message.split('\n')[0] : String(err)
     await collectEvents(client, target.namespace, name, events).catch(() => undefined)
   } finally {
-    const report = await ledger.cleanup((ref, _s, uid) => client.delete(ref, uid), { timeoutMs: cleanupTimeout, clock })
+    const readBack = client.readBack?.bind(client)
+    const report = await ledger.cleanup((ref, _s, uid) => client.delete(ref, uid), { timeoutMs: cleanupTimeout, clock, ...(readBack ? { readBack: (ref) => readBack(ref) } : {}) })
     if (report.left.length > 0) {
       const left = `probe pod not deleted (${report.left[0]!.reason}); remove it with: ${report.commands.join('; ')}`
       result.error = result.error ? `${result.error}; ${left}` : left

@@ -52,6 +52,8 @@ export interface Scenario {
     faults?: Fault[]
     /** The API server stops answering (connection refused) after this many requests. */
     goAwayAfter?: number
+    /** With goAwayAfter: the API server listens again (same address) this long after it went away (scenario clock), and stays up. */
+    comeBackAfterMs?: number
     /** The GitLab side the simulator answers at <url>/api/v4 (runner token it accepts). */
     gitlab?: { runnerToken?: string }
     /** The pod network probe commands observe: DNS answers (host → address, or null for NXDOMAIN) and the interface MTU. */
@@ -130,6 +132,11 @@ export interface Fault {
   rate: number
   kind: 'etcd' | 'timeout' | 'throttle' | 'reset' | 'unavailable'
   times?: number
+  /**
+   * The request is carried out first (a create persists, a delete deletes), then its answer is lost: the
+   * fault replaces it. What a client sees when etcd committed but the reply never came back.
+   */
+  after?: boolean
 }
 
 /** Whether the n-th request (from 1) that matches the fault fails. Deterministic, so scenarios reproduce exactly. */

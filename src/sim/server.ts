@@ -12,7 +12,7 @@ import { quotaCells } from './quota-status.js'
 import { parse as parseYaml } from 'yaml'
 import { reviewFromProtobuf } from './protobuf.js'
 import { objectFromProtobuf } from './protobuf-objects.js'
-import { faultFires, userOf, type Scenario } from './scenario.js'
+import { faultFires, userOf, type Fault, type Scenario } from './scenario.js'
 import type { Certs } from './tls.js'
 import { ExecServer, type ExecTarget } from './exec.js'
 import { SPDY_PROTOCOLS, acceptSpdy, negotiate } from './spdy.js'
@@ -119,9 +119,27 @@ export class SimServer {
   private goAway(): void {
     if (!this.gone) {
       this.gone = true
-      this.server.close()
+      const addr = this.server.address()
+      const port = typeof addr === 'object' && addr ? addr.port : 0
+      const back = this.opts.scenario.knobs.comeBackAfterMs
+      this.server.close(() => {
+        if (back === undefined || this.closed) return
+        this.comeBack = setTimeout(() => {
+          if (this.closed) return
+          this.server.listen(port, '127.0.0.1', () => (this.gone = false))
+        }, back * this.factor)
+      })
     }
     for (const s of this.sockets) s.destroy()
+  }
+
+  private closed = false
+  private cameBack = false
+  private comeBack?: NodeJS.Timeout
+  private readonly late = new WeakMap<ServerResponse, () => never>()
+
+  private get factor(): number {
+    return this.opts.scenario.knobs.clockFactor ?? 1
   }
 
   /** Ends the exec/attach sessions of a container that was killed. */
@@ -130,6 +148,8 @@ export class SimServer {
   }
 
   async close(): Promise<void> {
+    this.closed = true
+    if (this.comeBack) clearTimeout(this.comeBack)
     this.exec.close()
     for (const stop of this.watchers) stop()
     for (const s of this.sockets) s.destroy()
@@ -142,9 +162,10 @@ export class SimServer {
     this.requests++
     const knobs = this.opts.scenario.knobs
     try {
-      if (knobs.goAwayAfter !== undefined && this.requests > knobs.goAwayAfter) {
+      if (knobs.goAwayAfter !== undefined && this.requests > knobs.goAwayAfter && !this.cameBack) {
         // The API server goes away: this request is dropped, and from now on connections are refused.
         entry.code = -1
+        if (knobs.comeBackAfterMs !== undefined) this.cameBack = true
         this.goAway()
         return
       }
@@ -158,9 +179,11 @@ export class SimServer {
       const verb = verbOf(req.method ?? 'GET', route, url)
       entry.verb = verb
       if (route && typeof route !== 'string') Object.assign(entry, { group: route.def.group || undefined, resource: route.def.resource, subresource: route.subresource, namespace: route.namespace, name: route.name })
-      this.injectFault(verb, route && typeof route !== 'string' ? route.def.resource : '*', req)
+      const late = this.injectFault(verb, route && typeof route !== 'string' ? route.def.resource : '*', req)
+      if (late) this.late.set(res, late)
       await this.dispatch(req, res, url, user, route, verb, body, entry)
     } catch (err) {
+      this.late.delete(res)
       if (err instanceof StatusError) {
         entry.code = err.code
         if (err.code === 429) {
@@ -235,19 +258,22 @@ export class SimServer {
     acceptSpdy(socket, head, protocol, { stdin: target.stdin, stdout: parseBool(url, 'stdout'), stderr: parseBool(url, 'stderr'), tty: parseBool(url, 'tty') }, (io) => this.exec.session(target, io))
   }
 
-  private injectFault(verb: string, resource: string, _req: IncomingMessage): void {
+  /**
+   * Throws the first fault that fires for this request; a fault that fires `after` the request is carried
+   * out is returned instead (send() throws it in place of the answer).
+   */
+  private injectFault(verb: string, resource: string, _req: IncomingMessage): (() => never) | undefined {
+    let late: (() => never) | undefined
     for (const [i, f] of (this.opts.scenario.knobs.faults ?? []).entries()) {
       const [v, r] = f.match.split(' ')
       if ((v !== '*' && v !== verb) || (r !== '*' && r !== resource)) continue
       // Deterministic: every (1/rate)-th matching request fails, so scenarios reproduce exactly.
       const n = (this.faultCounts[i] = (this.faultCounts[i] ?? 0) + 1)
       if (!faultFires(f, n)) continue
-      if (f.kind === 'etcd') throw etcdError('etcdserver: leader changed')
-      if (f.kind === 'timeout') throw timeoutError()
-      if (f.kind === 'throttle') throw new StatusError(429, 'Too many requests, please try again later.', 'TooManyRequests')
-      if (f.kind === 'unavailable') throw new StatusError(503, 'apiserver is shutting down', 'ServiceUnavailable', undefined, { 'Retry-After': '1' })
-      if (f.kind === 'reset') throw new Error('reset')
+      if (f.after) late ??= () => throwFault(f)
+      else throwFault(f)
     }
+    return late
   }
 
   /** The requester, or whom it impersonates; a refused impersonation is audited as the requester's. */
@@ -774,6 +800,12 @@ export class SimServer {
   }
 
   private send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
+    const late = this.late.get(res)
+    if (late) {
+      // The request was carried out; its answer is lost (Fault.after).
+      this.late.delete(res)
+      late()
+    }
     if (res.headersSent) {
       // An error after a stream began (watch, follow): all that is left is to end it.
       if (!res.writableEnded) res.end()
@@ -787,6 +819,14 @@ export class SimServer {
 /** Admission warnings as the API server sends them: one `Warning: 299 - "…"` header each. */
 function warningHeaders(warnings: string[] | undefined): Record<string, string[]> {
   return warnings?.length ? { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`) } : {}
+}
+
+function throwFault(f: Fault): never {
+  if (f.kind === 'etcd') throw etcdError('etcdserver: leader changed')
+  if (f.kind === 'timeout') throw timeoutError()
+  if (f.kind === 'throttle') throw new StatusError(429, 'Too many requests, please try again later.', 'TooManyRequests')
+  if (f.kind === 'unavailable') throw new StatusError(503, 'apiserver is shutting down', 'ServiceUnavailable', undefined, { 'Retry-After': '1' })
+  throw new Error('reset')
 }
 
 /**

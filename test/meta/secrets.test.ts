@@ -71,6 +71,24 @@ describe('secrets never appear in output', () => {
     }
   })
 
+  it('doctor junit and sarif files mask token-shaped values and masked CI variables (the files are uploaded as artifacts)', async () => {
+    // Token-shaped values where doctor quotes them back (an unparsable quantity, an image), and a CI file
+    // with a masked variable and a token in an unremarkable name.
+    const tokenCfg = path.join(dir, 'token-config.toml')
+    writeFileSync(tokenCfg, `[[runners]]\n  name = "canary"\n  url = "https://gitlab.example.com"\n  token = "${TOKEN}"\n  executor = "kubernetes"\n  [runners.kubernetes]\n    image = "r.example.com/${PAT}:1"\n    cpu_request = "${PAT}"\n    memory_limit = "${ENV_TOKEN}"\n`)
+    const ciFile = path.join(dir, 'junit-ci.yml')
+    writeFileSync(ciFile, `variables:\n  APP_SETTING:\n    value: "${MASKED_VALUE}"\n    masked: true\ntest:\n  image: r.example.com/app:1\n  variables:\n    DEPLOY_HINT: "${PAT}"\n  script: [ "echo ${MASKED_VALUE}" ]\n`)
+    const r = await run(['doctor', '--offline', '-c', tokenCfg, '--ci-file', ciFile, '--junit', path.join(dir, 't.xml'), '--sarif', path.join(dir, 't.sarif')])
+    expect(r.code).toBe(1)
+    expectNoSecret(r)
+    for (const f of ['t.xml', 't.sarif']) {
+      const text = readFileSync(path.join(dir, f), 'utf8')
+      // The finding that quotes the value is there, with the value masked after its prefix.
+      expect(text).toContain('glpat-[MASKED]')
+      for (const secret of SECRETS) expect(text).not.toContain(secret)
+    }
+  })
+
   describe('against a cluster (the simulator)', () => {
     let sim: Sim
     let simCfg: string

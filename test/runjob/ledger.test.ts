@@ -49,17 +49,52 @@ describe('CleanupLedger', () => {
       throw new Error('etcdserver: request timed out')
     }, {
       timeoutMs: 1000, clock: new ManualClock(),
-      readUid: async (ref) => {
+      readBack: async (ref) => {
         read.push(ref.name)
         if (ref.name === 'unreadable') throw new Error('connection reset')
-        return { gone: undefined, replaced: 'other', 'still-ours': 'uc' }[ref.name]
+        const uid = ({ gone: undefined, replaced: 'other', 'still-ours': 'uc' } as Record<string, string | undefined>)[ref.name]
+        return uid === undefined ? undefined : { uid }
       },
     })
     expect(read).toEqual(['unreadable', 'still-ours', 'replaced', 'gone'])
     expect(report.absent).toEqual([a])
     expect(report.notOurs).toEqual([b])
-    expect(report.left).toEqual([{ ...d, reason: 'etcdserver: request timed out' }, { ...c, reason: 'etcdserver: request timed out' }])
+    expect(report.left).toEqual([{ ...d, reason: 'etcdserver: request timed out', uncertain: 'unverified' }, { ...c, reason: 'etcdserver: request timed out' }])
+    expect(describeLeftovers(report)).toContain('Secret ci/unreadable: etcdserver: request timed out (it could not be read back: it may already be gone)')
     expect(report.commands).toEqual(['kubectl delete --ignore-not-found -n ci secret/unreadable secret/still-ours'])
+  })
+
+  it('tries a failed delete again before reporting a leftover (a 504 the retry policy does not repeat)', async () => {
+    const ledger = new CleanupLedger()
+    ledger.created(secret, 'u1')
+    ledger.created(pod, 'u2')
+    const calls: string[] = []
+    const report = await ledger.cleanup(async (ref) => {
+      calls.push(ref.name)
+      if (ref.kind === 'Pod' && calls.length === 1) throw new Error('Timeout: request did not complete within requested timeout')
+      return 'deleted'
+    }, { timeoutMs: 1000, clock: new ManualClock() })
+    expect(calls).toEqual(['runner-abc', 'runner-abc-creds', 'runner-abc'])
+    expect(report.deleted).toEqual([secret, pod])
+    expect(report.left).toEqual([])
+  })
+
+  it('an unanswered create is read back: deleted with its uid only when it carries this run\'s label', async () => {
+    const ledger = new CleanupLedger()
+    ledger.record(secret) // no answer: another party's object holds the name
+    ledger.record(pod) // no answer: the write went through
+    const deletes: Array<[string, string | undefined]> = []
+    const report = await ledger.cleanup(async (ref, _s, uid) => {
+      deletes.push([ref.name, uid])
+      return 'deleted'
+    }, {
+      timeoutMs: 1000, clock: new ManualClock(),
+      readBack: async (ref) => (ref.kind === 'Pod' ? { uid: 'u-pod', run: ledger.runId } : { uid: 'u-theirs', run: 'someone-else' }),
+    })
+    expect(deletes).toEqual([['runner-abc', 'u-pod']])
+    expect(report.deleted).toEqual([pod])
+    expect(report.notOurs).toEqual([secret])
+    expect(report.left).toEqual([])
   })
 
   it('deletes every recorded object newest first, tolerating NotFound', async () => {

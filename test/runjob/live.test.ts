@@ -170,5 +170,46 @@ describe('runLive', () => {
     expect(t.c.store.size).toBe(0)
     expect(existsSync(t.projectDir)).toBe(true)
   })
-})
 
+  it('a stream that ends without an exit status (API server or node gone): exit 3 with the container named, never an internal error; cleanup runs', async () => {
+    const t = await setup(`job:
+  script: [echo one]
+`)
+    let calls = 0
+    t.input.exec = async (req) => {
+      // Pre-build works; the build step's stream ends early, as the client reports it.
+      if (++calls === 1) return localExec(req)
+      throw new Error(`exec in ${req.pod}/${req.container} ended without an exit status`)
+    }
+    const err = await runLive(t.input).then(() => undefined, (e: unknown) => e)
+    expect(err).toMatchObject({ code: 'pod-stream-lost', exit: 3 })
+    expect((err as Error).message).toBe('the connection to container build of pod ci/runner-x was lost before the command finished: exec in runner-x/build ended without an exit status')
+    expect(t.c.store.size).toBe(0)
+  })
+
+  it('a job timeout ends the step when it fires, not when the attach stream has finished closing (that may take the peer half a minute)', async () => {
+    const t = await setup(`job:
+  timeout: 1m
+  script: [echo started]
+`)
+    const clock = new ManualClock()
+    t.input.clock = clock
+    t.input.settings = { ...t.input.settings, strategy: 'attach' }
+    // The script is saved (exec), then the attach session never reports and never finishes closing.
+    let closes = 0
+    let attached!: () => void
+    const attaching = new Promise<void>((resolve) => (attached = resolve))
+    t.input.attach = async () => {
+      attached()
+      return { closed: new Promise<void>(() => undefined), close: () => void closes++ }
+    }
+    const run = runLive(t.input)
+    await attaching
+    await new Promise((r) => setImmediate(r))
+    clock.advance(60_000)
+    const r = await run
+    expect(r.failure?.code).toBe('job-timeout')
+    expect(closes).toBeGreaterThan(0)
+    expect(t.c.store.size).toBe(0)
+  })
+})

@@ -143,6 +143,89 @@ describe('run-job --live: names of its own, cleanup of its own', () => {
     }
   }, 60_000)
 
+  it('a create whose answer was lost (504 after the write): cleanup reads it back, finds this run\'s label and deletes it', async () => {
+    const scenario = loadScenario('healthy')
+    scenario.knobs.faults = [{ match: 'create secrets', rate: 1, kind: 'timeout', times: 1, after: true }]
+    const sim = await start(scenario)
+    try {
+      const r = await runOnSim(sim, 'plain', { ciFile, live: true, vars: [AUTH], retry: { sleep: async () => undefined } })
+      const secret = r.result!.objects.find((o) => o.kind === 'Secret')!.metadata!.name!
+      // The write went through: the API server stored the secret, then the answer was a 504.
+      expect(sim.audit.find((e) => e.verb === 'create' && e.resource === 'secrets')?.code).toBe(504)
+      expect(r.result?.exitCode).toBe(EXIT.FAILED)
+      expect(r.out).toMatch(/creating secret .*Timeout: request did not complete/)
+      const deletes = sim.audit.filter((e) => e.verb === 'delete' && e.resource === 'secrets')
+      expect(deletes.map((e) => [e.name, e.code])).toEqual([[secret, 200]])
+      expect(r.result?.live?.cleanup).toEqual({ deleted: 1, left: [], commands: [] })
+      await expectNothingLeft(sim)
+    } finally {
+      await sim.stop()
+    }
+  }, 60_000)
+
+  it('an unanswered create whose name holds another party\'s object (no run label): cleanup reads it back and leaves it alone', async () => {
+    const scenario = loadScenario('healthy')
+    const sim = await start(scenario)
+    try {
+      // The same seed draws the same names: the other party's secret has the name this run will try.
+      const names = await runOnSim(sim, 'plain', { ciFile, vars: [AUTH], random: seededRandom(7) })
+      const kc = new KubeConfig()
+      kc.loadFromFile(sim.kubeconfigFor('admin'))
+      const admin = new ObjectClient(kc)
+      const secretName = names.result!.objects.find((o) => o.kind === 'Secret')!.metadata!.name!
+      const theirs = (await admin.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName }, stringData: { a: 'b' } }, 'gitlab-runner')).metadata!.uid!
+      // Every secret create loses its connection before anything is written (the simulator reads its knobs on every request).
+      scenario.knobs.faults = [{ match: 'create secrets', rate: 1, kind: 'reset' }]
+      const r = await runOnSim(sim, 'plain', { ciFile, live: true, vars: [AUTH], random: seededRandom(7), retry: { sleep: async () => undefined } })
+      expect(r.error?.exit).toBe(EXIT.INCOMPLETE)
+      expect(r.error?.message).toMatch(/creating secret .*dropped the connection/)
+      // Read back (a get), found without this run's label: not deleted.
+      expect(sim.audit.filter((e) => e.verb === 'get' && e.resource === 'secrets' && e.name === secretName).map((e) => e.code)).toEqual([200])
+      expect(sim.audit.filter((e) => e.verb === 'delete')).toHaveLength(0)
+      expect(await admin.readUid({ apiVersion: 'v1', kind: 'Secret', namespace: 'gitlab-runner', name: secretName })).toBe(theirs)
+      expect(r.out).not.toMatch(/left in the cluster/)
+    } finally {
+      await sim.stop()
+    }
+  }, 60_000)
+
+  it('a retried create that went through the first time (answer lost, then 409 AlreadyExists) adopts its own object: the job succeeds', async () => {
+    for (const kind of ['reset', 'unavailable'] as const) {
+      const scenario = loadScenario('healthy')
+      scenario.knobs.faults = [{ match: 'create pods', rate: 1, kind, times: 1, after: true }]
+      const sim = await start(scenario)
+      try {
+        const r = await runOnSim(sim, 'plain', { ciFile, live: true, vars: [AUTH], retry: { sleep: async () => undefined } })
+        expect(podCreates(sim, 409)).toHaveLength(1)
+        expect(r.error?.message).toBeUndefined()
+        expect(r.out).toMatch(/plain\n[\s\S]*Job succeeded\n$/)
+        expect(r.result?.exitCode).toBe(EXIT.OK)
+        expect(r.result?.live?.cleanup.left).toEqual([])
+        await expectNothingLeft(sim)
+      } finally {
+        await sim.stop()
+      }
+    }
+  }, 60_000)
+
+  it('an interrupt while cleanup cannot delete: exit 130 wins, and the error (stderr) names what is left', async () => {
+    const scenario = loadScenario('healthy')
+    scenario.knobs.faults = [{ match: 'delete pods', rate: 1, kind: 'unavailable' }]
+    const sim = await start(scenario)
+    try {
+      const ac = new AbortController()
+      const r = await runOnSim(sim, 'plain', {
+        ciFile, live: true, signal: ac.signal, retry: { sleep: async () => undefined },
+        onStage: (stage, state) => void (stage === 'cleanup' && state === 'start' && ac.abort(new Error('interrupted by SIGINT'))),
+      })
+      expect(r.error?.exit).toBe(EXIT.INTERRUPTED)
+      const pod = (await listedIn(sim)).find((n) => n.startsWith('pods/runner-'))!.slice('pods/'.length)
+      expect(r.error?.message).toBe(`interrupted; 1 object(s) left: kubectl delete --ignore-not-found -n gitlab-runner pod/${pod}`)
+    } finally {
+      await sim.stop()
+    }
+  }, 60_000)
+
   it('ObjectClient deletes with the uid as a precondition: a recreated object of the same name is not deleted (409 → conflict)', async () => {
     const sim = await start('healthy')
     try {
