@@ -123,13 +123,20 @@ export abstract class BaseCommand extends Command {
    * (exit 2), never an internal one. A GkrError from a flag's own parse function keeps its code.
    */
   protected override async parse<F extends Record<string, unknown>, B extends Record<string, unknown>, A extends Record<string, unknown>>(options?: Interfaces.Input<F, B, A>, argv?: string[]): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const defs = { ...this.ctor.baseFlags, ...(options ?? this.ctor).flags, ...(this.ctor.enableJsonFlag ? { json: { type: 'boolean' } } : {}) } as Record<string, { type?: string; allowNo?: boolean }>
+    // oclif reads `--live=yes` as the switch plus an argument "yes" (or an empty one) and then blames the argument: name the switch instead.
+    for (const a of argv ?? this.argv) {
+      if (a === '--') break
+      const m = /^--(no-)?([\w-]+)=/.exec(a)
+      if (m && defs[m[2]!]?.type === 'boolean') throw usageError('flag-takes-no-value', `--${m[2]} is a switch and takes no value (${a.length > 60 ? `${a.slice(0, 60)}…` : a}): give --${m[2]} alone`, { at: { flag: `--${m[2]}` }, suggestions: ['Run the command with --help to see its flags and examples.'] })
+    }
     try {
       const parsed = await super.parse(options, argv)
       const f = parsed.flags as { json?: boolean; output?: OutputFormat }
       if (f.json && f.output && f.output !== 'json') throw usageError('output-conflict', `--json is short for --output json, and --output ${f.output} asks for ${f.output}: give one of them`, { at: { flag: '--output' } })
       return parsed
     } catch (err) {
-      throw parseError(err, Object.keys({ ...this.ctor.baseFlags, ...(options ?? this.ctor).flags, ...(this.ctor.enableJsonFlag ? { json: true } : {}) }))
+      throw parseError(err, Object.keys(defs))
     }
   }
 

@@ -9,7 +9,11 @@ import { closest, displayId } from './suggest.js'
  * and `gkr dcotor --help`.
  */
 export function unknownCommandError(config: Interfaces.Config, id: string): GkrError {
-  const typed = displayId(id)
+  // oclif joins every word it could not resolve (`catalog shwo x`): the command is the topics plus one word, the rest its arguments.
+  const words = id.split(':')
+  let depth = 0
+  while (depth < words.length - 1 && config.findTopic(words.slice(0, depth + 1).join(':'))) depth++
+  const typed = words.slice(0, depth + 1).join(' ')
   const names = config.commands.filter((c) => !c.hidden).map((c) => displayId(c.id))
   const topic = typed.split(' ')[0]!
   const inTopic = config.findTopic(topic) ? names.filter((n) => n.startsWith(`${topic} `)) : []

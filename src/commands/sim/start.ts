@@ -18,7 +18,7 @@ export default class SimStart extends BaseCommand {
     port: Flags.integer({ description: 'Port to listen on (default: a free one).', min: 0, max: 65535 }),
     kubeconfig: Flags.string({ description: 'Where to write the kubeconfig.' }),
     'runner-config': Flags.string({ description: 'Where to write the runner config.toml of the scenario.' }),
-    latency: Flags.integer({ description: 'Added latency per request, in milliseconds.', min: 0 }),
+    latency: Flags.integer({ description: 'Added latency per request, in milliseconds (at most a minute).', min: 0, max: 60_000 }),
   }
 
   public async run(): Promise<void> {
