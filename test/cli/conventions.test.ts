@@ -99,6 +99,10 @@ describe('shell completion (gkr autocomplete)', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toContain('gkr autocomplete script bash')
     expect(readFileSync(path.join(dir, 'cache', 'gkr', 'autocomplete', 'functions', 'bash', 'gkr.bash'), 'utf8')).toContain('_gkr_autocomplete')
+    // zsh shows what it offers with its description: the words of a topic, never an internal id.
+    const zsh = readFileSync(path.join(dir, 'cache', 'gkr', 'autocomplete', 'functions', 'zsh', '_gkr'), 'utf8')
+    expect(zsh).toContain('"start[Start a simulated Kubernetes cluster')
+    expect(zsh).not.toMatch(INTERNAL_ID)
   })
 
   it.skipIf(!hasBash)('bash completes commands and topics by their words, and flags', () => {
