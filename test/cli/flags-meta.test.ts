@@ -11,7 +11,7 @@ import { runCommand, type InProcessResult } from '../helpers/run-command.js'
  * Issue 17: a user's mistake in any flag of any command is exit 2 (or the command's own answer), never
  * "internal error" (70), never a stack trace, and a usage error names the flag. Every command and every
  * flag comes from the command map and the classes' flag definitions (base flags and --json included),
- * so a flag added later is covered without touching this file. Commands run in-process (the same
+ * so a flag added later is covered without touching this file; positional arguments get the same values. Commands run in-process (the same
  * parsing, error paragraphs and exit codes as bin/run.js) to keep the few hundred runs fast.
  */
 type FlagDef = { type: 'boolean' | 'option'; char?: string; options?: readonly string[]; multiple?: boolean; hidden?: boolean; parse?: unknown }
@@ -28,8 +28,8 @@ writeFileSync(config, '[[runners]]\nname = "r"\nurl = "https://gitlab.example.co
 const ciFile = path.join(dir, '.gitlab-ci.yml')
 writeFileSync(ciFile, 'build:\n  image: alpine:3.20\n  script: [echo hi]\n')
 
-/** What a command needs besides the flag under test: its required arguments, a CI file for run-job. */
-const BASE: Record<string, string[]> = { 'run-job': ['build', `--ci-file=${ciFile}`], 'catalog:show': ['oom-killed'], explain: ['OOMKilled'] }
+/** What a command needs besides the flag under test: its required arguments, a CI file for run-job; explain once with a text, once with none (so --job is the input). */
+const BASES: Record<string, string[][]> = { 'run-job': [['build', `--ci-file=${ciFile}`]], 'catalog:show': [['oom-killed']], explain: [['OOMKilled'], []] }
 
 /** The values every flag is fed: empty, negative, huge, wrong-typed, a directory where a file is wanted, and the flag without its value. */
 function cases(name: string, f: FlagDef): Array<{ what: string; argv: string[] }> {
@@ -84,9 +84,9 @@ describe('every flag of every command, fed bad values', () => {
     it(`gkr ${id.replaceAll(':', ' ')}`, async () => {
       const problems: string[] = []
       for (const [name, f] of flagsOf(C)) {
-        for (const c of cases(name, f)) {
+        for (const c of (BASES[id] ?? [[]]).flatMap((base) => cases(name, f).map((x) => ({ ...x, base })))) {
           // The flag under test goes last, so a missing value is really missing.
-          const argv = [...(BASE[id] ?? []), ...c.argv]
+          const argv = [...c.base, ...c.argv]
           const r = await run(C, argv)
           const said = `${r.stdout}\n${r.stderr}`
           const shown = `${id} ${c.argv.join(' ').slice(0, 60)} (${c.what}) → exit ${r.code}: ${r.stderr.trim().split('\n')[0]?.slice(0, 160)}`
@@ -94,6 +94,18 @@ describe('every flag of every command, fed bad values', () => {
           else if (/\n\s+at .+:\d+:\d+\)?\n/.test(said)) problems.push(`stack trace: ${shown}`)
           // A usage error says what to fix: the flag, or the value it was given (a file named by --kubeconfig=…).
           else if (r.code === 2 && !said.includes(`--${name}`) && !(f.char && said.includes(`-${f.char}`)) && !(value(c.argv) && said.includes(value(c.argv)!))) problems.push(`usage error without the flag's name: ${shown}`)
+        }
+      }
+      // Positional arguments get the same values (a leading "-" would read as a flag, so no negative one).
+      const args = Object.keys((C.args ?? {}) as Record<string, unknown>)
+      for (const [i] of args.entries()) {
+        for (const v of ['', '1000000000000', LONG, dir]) {
+          const argv = [...(BASES[id]?.[0] ?? [])]
+          if (i < argv.length && !argv[i]!.startsWith('-')) argv[i] = v
+          else argv.splice(i, 0, v)
+          const r = await run(C, argv)
+          const said = `${r.stdout}\n${r.stderr}`
+          if (r.code === 70 || /internal error|report it/.test(said) || /\n\s+at .+:\d+:\d+\)?\n/.test(said)) problems.push(`argument ${args[i]}=${v.slice(0, 40)} → exit ${r.code}: ${r.stderr.trim().split('\n')[0]?.slice(0, 160)}`)
         }
       }
       expect(problems).toEqual([])
