@@ -1,7 +1,5 @@
 import process from 'node:process'
 import { Errors, type Hook } from '@oclif/core'
-import { formatErrorParagraph } from '../base-command.js'
-import { unknownCommandError } from '../unknown-command.js'
 
 /**
  * Help for a command gkr does not have (`gkr help dcotor`, `gkr dcotor --help`, `gkr sim strat -h`):
@@ -28,6 +26,8 @@ const hook: Hook<'init'> = async function (opts) {
   }
   // A command followed by more words (its arguments) is still that command's help; a topic followed by a word that is none of its commands is a typo.
   if (known === words.length || (known > 0 && opts.config.findCommand(words.slice(0, known).join(':')))) return
+  // Loaded only now: this hook runs before every command, and most never get here.
+  const [{ formatErrorParagraph }, { unknownCommandError }] = await Promise.all([import('../base-command.js'), import('../unknown-command.js')])
   process.stderr.write(`${formatErrorParagraph(unknownCommandError(opts.config, words.join(':')))}\n`)
   Errors.exit(2)
 }
