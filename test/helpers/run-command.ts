@@ -12,7 +12,6 @@ import { Readable } from 'node:stream'
 import { format } from 'node:util'
 import { Config, run, type Interfaces } from '@oclif/core'
 import { ROOT } from './cli.js'
-import { commands } from '../../src/index.js'
 
 export interface InProcessResult {
   code: number
@@ -25,6 +24,14 @@ export interface RunnableCommand {
 }
 
 let config: Promise<Config> | undefined
+
+const TOPICS = Object.keys((JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { oclif: { topics?: Record<string, unknown> } }).oclif.topics ?? {})
+
+function idOf(className: string): string | undefined {
+  if (!className) return undefined
+  const words = className.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(' ')
+  return TOPICS.includes(words[0]!) && words.length > 1 ? `${words[0]}:${words.slice(1).join('-')}` : words.join('-')
+}
 
 /** The package's oclif settings without command discovery: the class is run directly, so oclif need not import every command from dist/. */
 function withoutCommandDiscovery(): Interfaces.PJSON {
@@ -44,8 +51,10 @@ export async function runCommand(cmd: RunnableCommand, argv: string[], opts: InP
   config ??= Config.load({ root: ROOT, pjson: withoutCommandDiscovery() })
   // The id oclif gives a command it loads from the command map (`run-job`, `catalog:show`), not the one
   // it makes up from the class name (`runjob`) for a class run directly: the JSON envelope names it.
-  const C = cmd as RunnableCommand & { id?: string }
-  C.id ??= Object.entries(commands).find(([, c]) => c === cmd)?.[0]
+  // Derived from the class name as src/index.ts names them (RunJob → run-job, CatalogShow → catalog:show),
+  // so that a test of one command does not import them all; test/cli/output.test.ts checks every one.
+  const C = cmd as RunnableCommand & { id?: string; name?: string }
+  C.id ??= idOf(C.name ?? '')
   return inProcess(await config, (cfg) => cmd.run(argv, cfg), opts)
 }
 
