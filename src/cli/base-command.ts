@@ -37,6 +37,8 @@ export abstract class BaseCommand extends Command {
       helpGroup: 'GLOBAL',
       default: false,
     }),
+    // oclif adds --json to every command with enableJsonFlag; this one replaces its description.
+    json: Flags.boolean({ description: 'Short for --output json.', helpGroup: 'GLOBAL' }),
     output: Flags.option({
       char: 'o',
       description: 'Output format: text for people, or the result as one json or yaml document on stdout (the same envelope for every command; see docs/json-output.md). --json is short for --output json.',
