@@ -1,12 +1,15 @@
 import process from 'node:process'
+import { stringify as stringifyYaml } from 'yaml'
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { EXIT, type ExitCode } from './exit-codes.js'
-import { GkrError, formatLocation, type Location } from '../util/errors.js'
+import { GkrError, formatLocation, usageError, type Location } from '../util/errors.js'
 import { useColor, type Sink } from './output.js'
 import { getEntry } from '../catalog/index.js'
 import { tokenMasker } from '../util/secret.js'
 import { closeAgents } from '../kube/agents.js'
 import { ApiError } from '../kube/errors.js'
+import { OUTPUT_FORMATS, outputFormatOf, type OutputFormat } from './output-format.js'
+import { closest, displayId } from './suggest.js'
 
 export const JSON_SCHEMA_VERSION = 1
 
@@ -34,7 +37,18 @@ export abstract class BaseCommand extends Command {
       helpGroup: 'GLOBAL',
       default: false,
     }),
+    // oclif adds --json to every command with enableJsonFlag; this one replaces its description.
+    json: Flags.boolean({ description: 'Short for --output json.', helpGroup: 'GLOBAL' }),
+    output: Flags.option({
+      char: 'o',
+      description: 'Output format: text for people, or the result as one json or yaml document on stdout (the same envelope for every command; see docs/json-output.md). --json is short for --output json.',
+      options: OUTPUT_FORMATS,
+      helpGroup: 'GLOBAL',
+    })(),
   }
+
+  /** For commands that print no result (sim start, sim run): --debug only. */
+  static readonly debugOnlyFlags = { debug: BaseCommand.baseFlags.debug }
 
   protected exitWith: ExitCode = EXIT.OK
   protected warningsOut: string[] = []
@@ -64,6 +78,18 @@ export abstract class BaseCommand extends Command {
     return this.argv.includes('--debug') || /(^|,)\s*(gkr|\*)/.test(process.env.DEBUG ?? '')
   }
 
+  /** text, json or yaml: from the parsed flags once parsed, from argv before (a parse error is reported in the format asked for). */
+  protected get outputFormat(): OutputFormat {
+    if (!this.ctor.enableJsonFlag) return 'text'
+    if (this.config.scopedEnvVar?.('CONTENT_TYPE')?.toLowerCase() === 'json') return 'json'
+    return outputFormatOf(this.argv)
+  }
+
+  /** oclif's "--json" test, widened: -o json and -o yaml are machine output too (stdout carries only the envelope). */
+  public override jsonEnabled(): boolean {
+    return this.outputFormat !== 'text'
+  }
+
   protected get color(): boolean {
     return !this.jsonEnabled() && useColor(process.stdout)
   }
@@ -78,7 +104,9 @@ export abstract class BaseCommand extends Command {
   }
 
   protected override logJson(json: unknown): void {
-    super.logJson(tokenMasker.maskDeep(json))
+    const safe = tokenMasker.maskDeep(json)
+    if (this.outputFormat === 'yaml') process.stdout.write(stringifyYaml(safe, { lineWidth: 0 }))
+    else process.stdout.write(`${JSON.stringify(safe, null, 2)}\n`)
   }
 
   /** Sets the exit code the command ends with (the highest one set wins, except OK). */
@@ -97,10 +125,20 @@ export abstract class BaseCommand extends Command {
    * (exit 2), never an internal one. A GkrError from a flag's own parse function keeps its code.
    */
   protected override async parse<F extends Record<string, unknown>, B extends Record<string, unknown>, A extends Record<string, unknown>>(options?: Interfaces.Input<F, B, A>, argv?: string[]): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const defs = { ...this.ctor.baseFlags, ...(options ?? this.ctor).flags, ...(this.ctor.enableJsonFlag ? { json: { type: 'boolean' } } : {}) } as Record<string, { type?: string; allowNo?: boolean }>
+    // oclif reads `--live=yes` as the switch plus an argument "yes" (or an empty one) and then blames the argument: name the switch instead.
+    for (const a of argv ?? this.argv) {
+      if (a === '--') break
+      const m = /^--(no-)?([\w-]+)=/.exec(a)
+      if (m && defs[m[2]!]?.type === 'boolean') throw usageError('flag-takes-no-value', `--${m[2]} is a switch and takes no value (${a.length > 60 ? `${a.slice(0, 60)}…` : a}): give --${m[2]} alone`, { at: { flag: `--${m[2]}` }, suggestions: ['Run the command with --help to see its flags and examples.'] })
+    }
     try {
-      return await super.parse(options, argv)
+      const parsed = await super.parse(options, argv)
+      const f = parsed.flags as { json?: boolean; output?: OutputFormat }
+      if (f.json && f.output && f.output !== 'json') throw usageError('output-conflict', `--json is short for --output json, and --output ${f.output} asks for ${f.output}: give one of them`, { at: { flag: '--output' } })
+      return parsed
     } catch (err) {
-      throw parseError(err)
+      throw parseError(err, Object.keys(defs))
     }
   }
 
@@ -120,14 +158,14 @@ export abstract class BaseCommand extends Command {
   }
 
   protected override toSuccessJson(result: unknown): JsonEnvelope {
-    return { schemaVersion: JSON_SCHEMA_VERSION, command: this.id ?? '', exitCode: this.exitWith, result, warnings: this.warningsOut }
+    return { schemaVersion: JSON_SCHEMA_VERSION, command: displayId(this.id ?? ''), exitCode: this.exitWith, result, warnings: this.warningsOut }
   }
 
   protected override toErrorJson(err: unknown): JsonEnvelope {
     const e = toGkrError(err)
     return {
       schemaVersion: JSON_SCHEMA_VERSION,
-      command: this.id ?? '',
+      command: displayId(this.id ?? ''),
       exitCode: e.exit,
       warnings: this.warningsOut,
       error: {
@@ -168,14 +206,27 @@ export function formatErrorParagraph(e: GkrError): string {
   return s
 }
 
-/** An error from oclif's parser as a usage error, without oclif's "Parsing --flag" wrapping and help footer. */
-function parseError(err: unknown): unknown {
+/**
+ * An error from oclif's parser as a usage error, without oclif's "Parsing --flag" wrapping and help
+ * footer. A mistyped flag gets a did-you-mean from the command's own flags (`--jsn` → `--json`).
+ */
+function parseError(err: unknown, flagNames: string[]): unknown {
   if (!(err instanceof Error) || err instanceof Errors.ExitError) return err
   const flag = /^Parsing (--[\w-]+) \n\t/.exec(err.message)?.[1]
-  const msg = err.message.replace(/\nSee more help with --help\s*$/, '').replace(/^Parsing --[\w-]+ \n\t/, '').trim()
+  // oclif lists flag-relation errors (exclusive, dependsOn) under a heading, one per indented line.
+  const msg = err.message.replace(/\nSee more help with --help\s*$/, '').replace(/^Parsing --[\w-]+ \n\t/, '').replace(/^The following errors? occurred:\s*/, '').replace(/\n\s+/g, '; ').trim()
   if (err instanceof GkrError) {
     err.message = msg
     return err
+  }
+  // oclif does not export its NonExistentFlagsError class: it is the parse error that lists the flags.
+  const unknown = err instanceof Errors.CLIError && 'parse' in err && 'flags' in err && Array.isArray(err.flags) ? (err.flags as unknown[]).map(String) : undefined
+  if (unknown && unknown.length > 0) {
+    const typed = unknown.map((f) => f.replace(/=.*$/, ''))
+    const hints = typed.map((f) => ({ f, near: closest(f.replace(/^-+/, ''), flagNames).map((n) => `--${n}`) }))
+    const mean = (near: string[]): string => (near.length > 0 ? `did you mean ${near.join(' or ')}?` : '')
+    const message = hints.length === 1 ? `unknown flag${hints[0]!.near.length > 0 ? `; ${mean(hints[0]!.near)}` : ''}` : `unknown flags: ${hints.map((h) => `${h.f}${h.near.length > 0 ? ` (${mean(h.near)})` : ''}`).join(', ')}`
+    return new GkrError('flag-unknown', message, { exit: EXIT.USAGE, suggestions: ['Run the command with --help to see its flags and examples.'], ...(hints.length === 1 ? { at: { flag: typed[0]! } } : {}), cause: err })
   }
   return new GkrError('usage', msg, { exit: EXIT.USAGE, suggestions: ['Run the command with --help to see its flags and examples.'], ...(flag ? { at: { flag } } : {}), cause: err })
 }

@@ -26,8 +26,8 @@ Exits 0 when something matched, 1 when nothing did, 2 for bad input (a missing o
 
   static override flags = {
     job: Flags.string({ description: 'URL of a GitLab job whose log to fetch and explain.' }),
-    token: Flags.string({ description: 'GitLab access token with read_api scope (default: $GITLAB_TOKEN). Never printed.' }),
-    'ca-file': Flags.string({ description: 'PEM CA bundle for a GitLab with a private certificate authority.' }),
+    token: Flags.string({ description: 'GitLab access token with read_api scope (default: $GITLAB_TOKEN). Never printed.', dependsOn: ['job'] }),
+    'ca-file': Flags.string({ description: 'PEM CA bundle for a GitLab with a private certificate authority.', dependsOn: ['job'] }),
     lang: Flags.string({ description: 'Language of the explanation (default: from LANG/LC_ALL).', options: ['en', 'ja'] }),
     config: Flags.string({ char: 'c', description: "The runner's config.toml (or Helm values): its executor, job service account and helper flavor sharpen the diagnosis." }),
     'ci-file': Flags.string({ description: 'The pipeline\'s .gitlab-ci.yml: whether jobs deploy with kubectl/helm/terraform and use a docker:dind service.' }),

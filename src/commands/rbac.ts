@@ -26,7 +26,7 @@ export default class Rbac extends BaseCommand {
   static override flags = {
     ...configFlags,
     ...configVersionFlags,
-    format: Flags.string({ description: 'Output format: yaml (documents), json (one v1 List, for kubectl apply -f -) or helm (the chart\'s rbac values).', options: ['yaml', 'json', 'helm'], default: 'yaml' }),
+    format: Flags.string({ description: 'Shape of the printed manifest: yaml (documents), json (one v1 List) — both for kubectl apply -f - — or helm (the chart\'s rbac values). -o json|yaml prints gkr\'s envelope instead, with the objects in result.objects.', options: ['yaml', 'json', 'helm'], default: 'yaml' }),
     'with-binding': Flags.boolean({ description: 'Also print the ServiceAccount and the (Cluster)RoleBinding.', default: false }),
     'cluster-role': Flags.boolean({ description: 'Print a ClusterRole even when a Role would do.', default: false }),
     name: Flags.string({ description: 'Name of the Role and binding.', default: 'gitlab-runner' }),

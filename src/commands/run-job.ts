@@ -1,3 +1,4 @@
+import process from 'node:process'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
 import { clusterFlags, configFlags, includeDirFlag, jobIdentityFlags } from '../cli/flags.js'
@@ -7,6 +8,8 @@ import { PREDEFINED_HELP, runJobInput } from '../runjob/command-input.js'
 import { createStageReporter, progressMode } from '../cli/progress.js'
 import { STAGES } from '../runjob/live.js'
 import { CleanupLedger, describeAbandoned } from '../runjob/ledger.js'
+import { jobLogFilter } from '../cli/job-log.js'
+import { useColor } from '../cli/output.js'
 
 export default class RunJob extends BaseCommand {
   static override summary = 'Run one job of a local .gitlab-ci.yml through the Kubernetes executor flow.'
@@ -32,7 +35,7 @@ Exit codes: 0 accepted / job succeeded, 1 rejected / job failed, 2 bad input, 3 
     'dry-run': Flags.boolean({ description: 'Render and submit with dryRun=All (the default).', exclusive: ['live'] }),
     live: Flags.boolean({ description: 'Run the job in the cluster, then delete everything created.', default: false }),
     'as-runner': Flags.boolean({ description: 'Make every request, the exec/attach/log streams included, as the service account the config names (service_account), as the runner would.', default: false, exclusive: ['as'] }),
-    output: Flags.string({ description: 'Format of the printed objects.', options: ['yaml', 'json'], default: 'yaml' }),
+    'raw-log': Flags.boolean({ description: 'Print the job log byte for byte, ANSI colours and GitLab section markers included (for tools that read GitLab\'s log format). Without it, when the log does not go to a colour terminal (not a TTY, or NO_COLOR), colours are removed and sections become plain header lines.', default: false }),
     'artifacts-dir': Flags.string({ description: 'With --live: where artifact and cache paths are copied back to.' }),
     ...jobIdentityFlags,
   }
@@ -47,12 +50,16 @@ Exit codes: 0 accepted / job succeeded, 1 rejected / job failed, 2 bad input, 3 
 
   public async run(): Promise<unknown> {
     const { args, flags } = await this.parse(RunJob)
-    const input = await runJobInput({ ...flags, job: args.job })
-    const stages = createStageReporter(flags.live ? progressMode({ json: this.jsonEnabled() }) : 'silent', STAGES.map((id) => ({ id, title: id[0]!.toUpperCase() + id.slice(1) })))
+    const input = await runJobInput({ ...flags, output: 'yaml', job: args.job })
+    // With -o json|yaml stdout carries the envelope alone: the objects, the job log and the stages go to stderr.
+    const sink = this.jsonEnabled() ? this.errOut : this.out
+    const log = jobLogFilter(flags['raw-log'] || useColor(this.jsonEnabled() ? process.stderr : process.stdout) ? 'raw' : 'readable')
+    const stages = createStageReporter(flags.live ? progressMode({ json: false }) : 'silent', STAGES.map((id) => ({ id, title: id[0]!.toUpperCase() + id.slice(1) })))
     let result
     try {
-      result = await runJob({ ...input, clock: systemClock, signal: this.signal, ledger: this.ledger, onStage: stages.onStage, write: (t) => (this.jsonEnabled() ? undefined : this.out.write(t)) })
+      result = await runJob({ ...input, clock: systemClock, signal: this.signal, ledger: this.ledger, onStage: stages.onStage, write: (t) => sink.write(log.push(t)) })
     } finally {
+      sink.write(log.end())
       await stages.finish()
     }
     this.setExit(result.exitCode)

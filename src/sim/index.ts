@@ -18,6 +18,7 @@ import { loadScenario, type Scenario } from './scenario.js'
 import { makeCerts } from './tls.js'
 import { startDelayProxy, type DelayProxyStats } from './delay-proxy.js'
 import { removePodDir } from './exec.js'
+import { GkrError } from '../util/errors.js'
 
 export type { Scenario } from './scenario.js'
 export type { AuditEntry } from './server.js'
@@ -88,12 +89,23 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
       'current-context': current,
     })
   const kubeconfig = opts.kubeconfigPath ?? path.join(dir, 'kubeconfig')
-  writeFileSync(kubeconfig, kubeconfigText(scenario.defaultIdentity), { mode: 0o600 })
   const runnerConfig = opts.runnerConfigPath ?? path.join(dir, 'config.toml')
   const caFile = path.join(path.dirname(runnerConfig), 'sim-ca.pem')
-  writeFileSync(caFile, certs.caPem)
+  // A path that cannot be written (a directory, a missing folder, a name too long) is the caller's mistake: stop serving, say which file.
+  const write = async (what: string, flag: string, file: string, text: string, mode?: number): Promise<void> => {
+    try {
+      writeFileSync(file, text, mode === undefined ? undefined : { mode })
+    } catch (err) {
+      controller.stop()
+      await server.close()
+      if (ownsDir) rmSync(dir, { recursive: true, force: true })
+      throw new GkrError('sim-file-unwritable', `cannot write the ${what} to ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { at: { flag }, suggestions: ['Choose a path in a directory that exists and that you can write to.'] })
+    }
+  }
+  await write('kubeconfig', '--kubeconfig', kubeconfig, kubeconfigText(scenario.defaultIdentity), 0o600)
+  await write('simulator CA certificate', '--runner-config', caFile, certs.caPem)
   // The runner's GitLab is the simulator too ({{sim.url}} / {{sim.ca}}), so nothing leaves loopback.
-  writeFileSync(runnerConfig, scenario.runnerConfig.replaceAll('{{sim.url}}', url).replaceAll('{{sim.ca}}', caFile), { mode: 0o600 })
+  await write('runner config', '--runner-config', runnerConfig, scenario.runnerConfig.replaceAll('{{sim.url}}', url).replaceAll('{{sim.ca}}', caFile), 0o600)
   return {
     url,
     kubeconfig,
@@ -136,7 +148,7 @@ function seed(store: Store, objects: Obj[]): void {
   const order = (o: Obj): number => (o.kind === 'Namespace' ? 0 : o.kind === 'Node' ? 1 : 2)
   for (const o of [...objects].sort((a, b) => order(a) - order(b))) {
     const def = resourceForKind(o.apiVersion ?? 'v1', o.kind ?? '')
-    if (!def) throw new Error(`scenario object of unknown kind ${o.apiVersion}/${o.kind} (known: ${RESOURCES.map((r) => r.kind).join(', ')})`)
+    if (!def) throw new GkrError('scenario-invalid', `scenario object of unknown kind ${o.apiVersion}/${o.kind} (known: ${RESOURCES.map((r) => r.kind).join(', ')})`)
     const ts = timestamp(o.metadata.creationTimestamp)
     const deleting = timestamp(o.metadata.deletionTimestamp)
     // A scenario's own `default` ServiceAccount replaces the one its namespace was given.

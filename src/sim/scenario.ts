@@ -89,7 +89,14 @@ export function loadScenario(nameOrFile: string): Scenario {
 
 export function loadScenarioFile(file: string): Scenario {
   const lines = new LineCounter()
-  const doc = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: false, lineCounter: lines })
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    // A directory, a file without read permission, a name too long: the user's mistake, named with the flag.
+    throw new GkrError('scenario-unreadable', `cannot read the scenario file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { at: { flag: '--scenario' } })
+  }
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines })
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!
     const pos = lines.linePos(e.pos[0])

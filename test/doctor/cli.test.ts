@@ -104,7 +104,7 @@ describe('gkr doctor --offline', () => {
     expect(badCheck.stderr).toContain('--only: no check or area named "nope"')
     const badFlag = await doctor(['--bogus'])
     expect(badFlag.code).toBe(2)
-    expect(badFlag.stderr).toMatch(/Nonexistent flag: --bogus/)
+    expect(badFlag.stderr).toMatch(/--bogus: unknown flag/)
     const json = await doctor(['--offline', '-c', ex('broken.toml'), '--json'])
     expect(JSON.parse(json.stdout).error).toMatchObject({ code: 'config-syntax', at: { file: ex('broken.toml'), line: 4 } })
   })

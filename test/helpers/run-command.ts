@@ -10,7 +10,7 @@ import path from 'node:path'
 import process from 'node:process'
 import { Readable } from 'node:stream'
 import { format } from 'node:util'
-import { Config, type Interfaces } from '@oclif/core'
+import { Config, run, type Interfaces } from '@oclif/core'
 import { ROOT } from './cli.js'
 
 export interface InProcessResult {
@@ -25,6 +25,14 @@ export interface RunnableCommand {
 
 let config: Promise<Config> | undefined
 
+const TOPICS = Object.keys((JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { oclif: { topics?: Record<string, unknown> } }).oclif.topics ?? {})
+
+function idOf(className: string): string | undefined {
+  if (!className) return undefined
+  const words = className.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(' ')
+  return TOPICS.includes(words[0]!) && words.length > 1 ? `${words[0]}:${words.slice(1).join('-')}` : words.join('-')
+}
+
 /** The package's oclif settings without command discovery: the class is run directly, so oclif need not import every command from dist/. */
 function withoutCommandDiscovery(): Interfaces.PJSON {
   const pjson = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { oclif: Record<string, unknown> }
@@ -32,9 +40,35 @@ function withoutCommandDiscovery(): Interfaces.PJSON {
   return pjson as unknown as Interfaces.PJSON
 }
 
-export async function runCommand(cmd: RunnableCommand, argv: string[], opts: { env?: Record<string, string | undefined>; stdin?: string } = {}): Promise<InProcessResult> {
+export interface InProcessOptions {
+  env?: Record<string, string | undefined>
+  stdin?: string
+  /** Sees every piece of output as it is written (to react to a line, e.g. a server saying it is ready). */
+  onOutput?: (text: string) => void
+}
+
+export async function runCommand(cmd: RunnableCommand, argv: string[], opts: InProcessOptions = {}): Promise<InProcessResult> {
   config ??= Config.load({ root: ROOT, pjson: withoutCommandDiscovery() })
-  const cfg = await config
+  // The id oclif gives a command it loads from the command map (`run-job`, `catalog:show`), not the one
+  // it makes up from the class name (`runjob`) for a class run directly: the JSON envelope names it.
+  // Derived from the class name as src/index.ts names them (RunJob → run-job, CatalogShow → catalog:show),
+  // so that a test of one command does not import them all; test/cli/output.test.ts checks every one.
+  const C = cmd as RunnableCommand & { id?: string; name?: string }
+  C.id ??= idOf(C.name ?? '')
+  return inProcess(await config, (cfg) => cmd.run(argv, cfg), opts)
+}
+
+/**
+ * A whole command line as bin/run.js runs it (oclif's `run`: help, -h, hooks, plugins such as
+ * `help` and `autocomplete`, the did-you-mean for a mistyped command), in this process. Each call
+ * loads its own oclif Config: oclif's help rewrites the ids of the commands it shows (`sim:run` →
+ * `sim run`) in the loaded Config, which a second command line in the same process would inherit.
+ */
+export async function runMain(argv: string[], opts: InProcessOptions = {}): Promise<InProcessResult> {
+  return inProcess(await Config.load({ root: ROOT }), (cfg) => run(argv, cfg), opts)
+}
+
+async function inProcess(cfg: Config, call: (cfg: Config) => Promise<unknown>, opts: InProcessOptions): Promise<InProcessResult> {
   const out: string[] = []
   const err: string[] = []
   const origOut = process.stdout.write.bind(process.stdout)
@@ -50,7 +84,9 @@ export async function runCommand(cmd: RunnableCommand, argv: string[], opts: { e
   const stdinDesc = Object.getOwnPropertyDescriptor(process, 'stdin')
   if (opts.stdin !== undefined) Object.defineProperty(process, 'stdin', { value: Readable.from([Buffer.from(opts.stdin)]), configurable: true })
   const capture = (parts: string[]) => ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-    parts.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'))
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
+    parts.push(text)
+    opts.onOutput?.(text)
     const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined
     cb?.()
     return true
@@ -61,11 +97,14 @@ export async function runCommand(cmd: RunnableCommand, argv: string[], opts: { e
   const savedExit = process.exitCode
   process.stdout.write = capture(out)
   process.stderr.write = capture(err)
-  console.log = (...a: unknown[]) => void out.push(format(...a) + '\n')
+  console.log = (...a: unknown[]) => {
+    out.push(format(...a) + '\n')
+    opts.onOutput?.(format(...a) + '\n')
+  }
   console.error = (...a: unknown[]) => void err.push(format(...a) + '\n')
   process.exitCode = undefined
   try {
-    await cmd.run(argv, cfg)
+    await call(cfg)
   } catch (e) {
     // oclif's own exits (--help, --version) carry their code; BaseCommand.catch has already printed the
     // paragraph and set the exit code before the error comes back here. Anything else is a real failure.

@@ -8,6 +8,8 @@ import { EXIT, type ExitCode } from '../../cli/exit-codes.js'
 
 export default class SimRun extends BaseCommand {
   static override enableJsonFlag = false
+  // It prints no result of its own: no -o/--output.
+  static override baseFlags = BaseCommand.debugOnlyFlags as typeof BaseCommand.baseFlags
   static override strict = false
   static override summary = 'Run a gkr command against a simulated cluster (default: gkr doctor).'
   static override description = `Starts a scenario, runs the gkr command given after -- (default: doctor --as-runner, which checks permissions as the runner's service account) with KUBECONFIG and GKR_CONFIG pointing at the scenario's kubeconfig and runner config.toml, prints its output, stops the simulator and exits with the command's exit code. This is the one-command demo of what gkr finds.`

@@ -3,6 +3,8 @@ import { BaseCommand } from '../../cli/base-command.js'
 
 export default class SimStart extends BaseCommand {
   static override enableJsonFlag = false
+  // It prints no result of its own: no -o/--output.
+  static override baseFlags = BaseCommand.debugOnlyFlags as typeof BaseCommand.baseFlags
   static override summary = 'Start a simulated Kubernetes cluster that reproduces a runner failure.'
   static override description = `Serves a simulated Kubernetes API on 127.0.0.1 over HTTPS with its own CA, loaded with a scenario: the cluster's objects (namespaces, nodes, RBAC, quotas, webhooks…) and its behaviour (webhook time-outs, image pull failures, slow scheduling, API faults). Writes a kubeconfig (one context per identity of the scenario) and the runner config.toml that reproduces the scenario's failure, prints how to use them, and runs until Ctrl-C. kubectl and gkr talk to it like to any cluster. docs/sim.md describes scenarios and how to write your own.`
 
@@ -17,7 +19,7 @@ export default class SimStart extends BaseCommand {
     port: Flags.integer({ description: 'Port to listen on (default: a free one).', min: 0, max: 65535 }),
     kubeconfig: Flags.string({ description: 'Where to write the kubeconfig.' }),
     'runner-config': Flags.string({ description: 'Where to write the runner config.toml of the scenario.' }),
-    latency: Flags.integer({ description: 'Added latency per request, in milliseconds.', min: 0 }),
+    latency: Flags.integer({ description: 'Added latency per request, in milliseconds (at most a minute).', min: 0, max: 60_000 }),
     rtt: Flags.integer({ description: 'Round-trip time of a simulated network link in front of the server, in milliseconds: every TCP and TLS handshake and every request pays it, as on a real network.', min: 0, max: 60_000 }),
   }
 
