@@ -130,6 +130,8 @@ export abstract class BaseCommand extends Command {
     for (const a of argv ?? this.argv) {
       if (a === '--') break
       const m = /^--(no-)?([\w-]+)=/.exec(a)
+      // `--config=` (an empty value) would otherwise mean "no value" to some flags and "the current folder" to others.
+      if (m && !m[1] && a.length === m[0].length && defs[m[2]!]?.type === 'option') throw usageError('flag-empty-value', `--${m[2]} was given an empty value (${a}): give it a value, or leave the flag out`, { at: { flag: `--${m[2]}` }, suggestions: ['Run the command with --help to see its flags and examples.'] })
       if (m && defs[m[2]!]?.type === 'boolean') throw usageError('flag-takes-no-value', `--${m[2]} is a switch and takes no value (${a.length > 60 ? `${a.slice(0, 60)}…` : a}): give --${m[2]} alone`, { at: { flag: `--${m[2]}` }, suggestions: ['Run the command with --help to see its flags and examples.'] })
     }
     try {

@@ -109,6 +109,6 @@ describe('every flag of every command, fed bad values', () => {
         }
       }
       expect(problems).toEqual([])
-    })
+    }, 90_000)
   }
 })
