@@ -1,5 +1,7 @@
 /**
- * The explicit command map (oclif "explicit" discovery): every command gkr has, by id.
+ * The command map: every command gkr has, by id, for the docs generator, the tests and library users.
+ * The CLI itself finds commands through oclif.manifest.json (written by `npm run build`) and imports
+ * only the one that runs; test/meta/manifest.test.ts keeps the two in step.
  * Topics use spaces on the command line: `sim:start` is `gkr sim start`.
  */
 import type { Command } from '@oclif/core'

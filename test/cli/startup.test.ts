@@ -15,7 +15,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 function importsOf(args: string[]): { code: number | null; modules: string[] } {
   const file = path.join(dir, `${args.join('_').replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.txt`)
   const hook = path.join(ROOT, 'test', 'helpers', 'trace-imports.mjs')
-  const r = spawnSync(process.execPath, ['--import', hook, BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', GKR_TRACE_IMPORTS: file }, encoding: 'utf8', timeout: 30_000 })
+  const r = spawnSync(process.execPath, ['--import', hook, BIN, ...args], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1', GKR_TRACE_IMPORTS: file }, encoding: 'utf8', timeout: 30_000 })
   let text = ''
   try {
     text = readFileSync(file, 'utf8')
@@ -35,8 +35,16 @@ describe('start-up imports', () => {
     [['doctor', '--offline', '-c', 'examples/typos.toml']],
   ])('gkr %j loads neither the Kubernetes client, undici nor the simulator', (args) => {
     const r = importsOf(args)
-    expect(r.modules.some((m) => m.includes('/dist/index.js'))).toBe(true)
+    expect(r.modules.some((m) => m.includes('/node_modules/@oclif/core/'))).toBe(true)
     expect(heavyIn(r.modules)).toEqual([])
+  })
+
+  it('--version and --help import no command (the manifest answers); a command imports its own file only', () => {
+    const own = `${ROOT}/dist/`
+    const commandFiles = (modules: string[]): string[] => modules.map((m) => m.replace(/^file:\/\//, '')).filter((m) => m.startsWith(own) && /^(commands\/|index\.js)/.test(m.slice(own.length))).map((m) => m.slice(own.length))
+    expect(commandFiles(importsOf(['--version']).modules)).toEqual([])
+    expect(commandFiles(importsOf(['--help']).modules)).toEqual([])
+    expect(commandFiles(importsOf(['explain', 'OOMKilled']).modules)).toEqual(['commands/explain.js'])
   })
 
   it('the tracer sees them when a command does need them (sim scenarios loads the simulator)', () => {
