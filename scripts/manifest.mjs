@@ -9,6 +9,7 @@
 import { rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import process from 'node:process'
 import { Config } from '@oclif/core'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
