@@ -11,7 +11,7 @@
  * bystanders is gone, every exit code is in the taxonomy, and no run reports a leftover that is not there.
  *
  * SOAK_SEED=<n> replays a plan (the seed is printed with every failure and in the summary line);
- * SOAK_RUNS=<n> scales the number of runs (default 160, a multiple of the round size of 8); SOAK_ROUNDS=3,17
+ * SOAK_RUNS=<n> scales the number of runs (default 304, a multiple of the round size of 8); SOAK_ROUNDS=3,17
  * runs only those rounds of the plan; SOAK_VERBOSE=1 prints a line per round.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -28,7 +28,7 @@ import { GkrError } from '../../src/util/errors.js'
 import { listedIn, runOnSim, scaledClock, type SimRun } from './sim-harness.js'
 
 const SEED = Number(process.env.SOAK_SEED ?? 20261203)
-const RUNS = Math.max(8, Number(process.env.SOAK_RUNS ?? 160))
+const RUNS = Math.max(8, Number(process.env.SOAK_RUNS ?? 304))
 const ROUND = 8
 /** Rounds at once, each against a simulator of its own (two loaded cores). */
 const PARALLEL = Number(process.env.SOAK_PARALLEL ?? 3)
