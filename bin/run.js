@@ -4,6 +4,7 @@
 // 143, outside gkr's exit codes). Once a command is running it has its own handlers (BaseCommand.init:
 // abort, clean up, then exit 130); this one then steps aside. Nothing has been created before that.
 import process from 'node:process'
+import { URL } from 'node:url'
 
 const early = (sig) => {
   if (process.listenerCount(sig) > 1) return
@@ -12,6 +13,15 @@ const early = (sig) => {
 }
 process.on('SIGINT', early)
 process.on('SIGTERM', early)
+
+// `gkr --version` alone: answered before oclif loads (most of a start-up's cost), in oclif's own format;
+// test/cli/startup.test.ts checks it is the same line oclif prints (GKR_NO_FAST_VERSION=1 turns it off).
+if (process.argv.length === 3 && process.argv[2] === '--version' && !process.env.GKR_NO_FAST_VERSION) {
+  const { readFileSync } = await import('node:fs')
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+  process.stdout.write(`${pkg.oclif?.bin ?? pkg.name}/${pkg.version} ${process.platform}-${process.arch} node-${process.version}\n`)
+  process.exit(0)
+}
 
 const { execute } = await import('@oclif/core')
 await execute({ dir: import.meta.url })
