@@ -66,8 +66,8 @@ export class ConvertingStore extends Store {
     return o ? toEventsV1(o) : undefined
   }
 
-  override list(def: ResourceDef, ns?: string): Obj[] {
-    return isV1(def) ? super.list(CORE, ns).map(toEventsV1) : super.list(def, ns)
+  override list(def: ResourceDef, ns?: string, opts: { shared?: boolean } = {}): Obj[] {
+    return isV1(def) ? super.list(CORE, ns).map(toEventsV1) : super.list(def, ns, opts)
   }
 
   override create(def: ResourceDef, ns: string | undefined, input: Obj, opts: Parameters<Store['create']>[3] = {}): Obj {

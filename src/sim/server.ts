@@ -532,7 +532,8 @@ export class SimServer {
   }
 
   private listReply(req: IncomingMessage, url: URL, def: ResourceDef, namespace?: string): unknown {
-    let items = this.opts.store.list(def, namespace).filter(selectorsOf(url, def))
+    // Shared, not copied: the reply only serializes them (and a page must not copy the whole collection).
+    let items = this.opts.store.list(def, namespace, { shared: true }).filter(selectorsOf(url, def))
     const rv = String(this.opts.store.resourceVersion)
     const limit = Number(url.searchParams.get('limit') ?? 0)
     const cont = url.searchParams.get('continue')

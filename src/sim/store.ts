@@ -34,6 +34,7 @@ const HISTORY = 1000
 export class Store {
   private readonly objects = new Map<string, { def: ResourceDef; obj: Obj }>()
   private rv = 1000
+  private readonly listCache = new Map<string, { rv: number; size: number; objs: Obj[] }>()
   private readonly history: WatchEvent[] = []
   readonly events = new EventEmitter()
   /** Set when the store serves ServiceAccounts: then each namespace created gets its `default` one. */
@@ -67,14 +68,28 @@ export class Store {
     return e ? structuredClone(e.obj) : undefined
   }
 
-  list(def: ResourceDef, ns?: string): Obj[] {
-    const out: Obj[] = []
+  /**
+   * The objects of a kind (in a namespace), in the order etcd keeps their keys (namespace/name, byte
+   * order, as the API server lists them). Copies unless `shared` (for readers that only serialize:
+   * a page of a 50,000-object list must not copy all 50,000).
+   */
+  list(def: ResourceDef, ns?: string, opts: { shared?: boolean } = {}): Obj[] {
+    // Paging through a big collection asks for the same sorted list again and again: keep it while
+    // nothing in the store changed (every write moves the resourceVersion).
+    const cacheKey = `${def.group}/${def.resource}/${ns ?? ''}`
+    const cached = this.listCache.get(cacheKey)
+    if (opts.shared && cached && cached.rv === this.rv && cached.size === this.objects.size) return cached.objs
+    const found: Array<{ key: string; obj: Obj }> = []
     for (const e of this.objects.values()) {
       if (e.def !== def) continue
       if (def.namespaced && ns && e.obj.metadata.namespace !== ns) continue
-      out.push(structuredClone(e.obj))
+      found.push({ key: `${e.obj.metadata.namespace ?? ''}/${e.obj.metadata.name}`, obj: e.obj })
     }
-    return out.sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`))
+    found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    if (!opts.shared) return found.map((f) => structuredClone(f.obj))
+    const objs = found.map((f) => f.obj)
+    this.listCache.set(cacheKey, { rv: this.rv, size: this.objects.size, objs })
+    return objs
   }
 
   /** Fills in name (from generateName), uid, creationTimestamp; checks the name is free. Persists unless dryRun. */
