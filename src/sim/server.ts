@@ -210,6 +210,9 @@ export class SimServer {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1')
     const entry: AuditEntry = { time: new Date().toISOString(), user: '', verb: 'create', method: req.method ?? 'GET', path: url.pathname, requestURI: url.pathname + url.search, dryRun: false, code: 101 }
     try {
+      // The latency knob delays an exec/attach upgrade as it delays every other request.
+      const latency = this.opts.latencyMs ?? this.opts.scenario.knobs.latencyMs ?? 0
+      if (latency > 0) await new Promise((r) => setTimeout(r, latency))
       const user = this.authenticate(req, entry)
       entry.user = user.name
       const route = this.route(url.pathname)
