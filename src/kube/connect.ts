@@ -52,10 +52,8 @@ export interface ApiStats {
    */
   internalErrors: number
   internalMessages: string[]
-  roundTrips: number
   errors: number
   retries: number
-  durationMs: number
   /** Per answered request: connection to response headers (the agent's view; excludes pool waits). */
   latenciesMs: number[]
   /** New TCP connections the pooled agents opened (a reused keep-alive connection does not count). */
@@ -150,7 +148,7 @@ function retryAfterMs(err: Error): number | undefined {
 
 /** A cluster to talk to, with the counters doctor reports. */
 export class ClusterTarget {
-  readonly stats: ApiStats = { requests: 0, serverErrors: 0, internalErrors: 0, internalMessages: [], roundTrips: 0, errors: 0, retries: 0, durationMs: 0, latenciesMs: [], connections: 0, spans: [] }
+  readonly stats: ApiStats = { requests: 0, serverErrors: 0, internalErrors: 0, internalMessages: [], errors: 0, retries: 0, latenciesMs: [], connections: 0, spans: [] }
   private answered = false
   private inFlight = 0
   private readonly waiting: Array<() => void> = []

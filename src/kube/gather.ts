@@ -137,7 +137,7 @@ async function listIfInstalled(target: ClusterTarget, path: string): Promise<Jso
  * Kyverno (Cluster)Policies and Gatekeeper constraints that require readOnlyRootFilesystem on pods.
  * A Gatekeeper template whose constraints cannot be listed is reported with `unknownConstraints`.
  */
-async function readOnlyPolicies(target: ClusterTarget, ns: string, onChained: () => void): Promise<ReadOnlyPolicyFact[]> {
+async function readOnlyPolicies(target: ClusterTarget, ns: string): Promise<ReadOnlyPolicyFact[]> {
   const out: ReadOnlyPolicyFact[] = []
   const [cluster, namespaced, templates] = await Promise.all([
     listIfInstalled(target, '/apis/kyverno.io/v1/clusterpolicies'),
@@ -161,7 +161,6 @@ async function readOnlyPolicies(target: ClusterTarget, ns: string, onChained: ()
     const kind = String(asObj(asObj(asObj(asObj(t.spec).crd).spec).names).kind ?? '')
     if (!kind || !(/readonlyrootfilesystem/i.test(kind) || JSON.stringify(asObj(t.spec).targets ?? []).includes('readOnlyRootFilesystem'))) continue
     let constraints: Json[]
-    onChained()
     try {
       constraints = await listPaged<unknown, Json>(target, `/apis/constraints.gatekeeper.sh/v1beta1/${kind.toLowerCase()}`, 'application/json', asObj)
     } catch (err) {
@@ -194,7 +193,7 @@ function affinityOs(pod: V1Pod): string[] | undefined {
  * service account's namespace, then the node it runs on (a read that needs the first: chained).
  * Not in-cluster: null. A pod that is not found means HOSTNAME is not the pod name (spec.hostname).
  */
-async function managerPod(target: ClusterTarget, onChained: () => void): Promise<FactResult<ManagerPodFact | null>> {
+async function managerPod(target: ClusterTarget): Promise<FactResult<ManagerPodFact | null>> {
   const self = target.info.source === 'in-cluster' ? target.info.self : undefined
   if (!self) return { ok: true, value: null }
   if (!self.name || !self.namespace) return { ok: false, reason: `doctor runs in-cluster but cannot tell which pod it runs in: ${self.missing ?? 'unknown'}` }
@@ -211,7 +210,6 @@ async function managerPod(target: ClusterTarget, onChained: () => void): Promise
     const nodeName = pod.spec?.nodeName ?? ''
     let node: ManagerPodFact['node'] = { ok: false, reason: `pod ${namespace}/${name} is not scheduled on a node yet` }
     if (nodeName) {
-      onChained()
       node = await attempt({ verb: 'get', resource: 'nodes', run: async () => {
         const n = await target.call('get node', () => core.readNode({ name: nodeName }))
         return { name: nodeName, labels: n.metadata?.labels ?? {} }
@@ -241,12 +239,10 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
   const perJob = Boolean(input.rendered.createsNamespace)
   // Reads that depend on another read of the fan-out (webhook endpoints, Gatekeeper constraints, the
   // namespaces namespace_overwrite_allowed admits) start as soon as what they need has arrived.
-  const chain = (): void => undefined
   /** Existing namespaces (besides the runner's own) that namespace_overwrite_allowed lets a job pick; at most 5. */
   const overwriteNamespaces = async (): Promise<string[]> => {
     const pattern = input.runner.settings.kubernetes && typeof (input.runner.settings.kubernetes as Record<string, unknown>).namespace_overwrite_allowed === 'string' ? String((input.runner.settings.kubernetes as Record<string, unknown>).namespace_overwrite_allowed) : ''
     if (!pattern) return []
-    chain()
     let re: RegExp
     try {
       re = new RegExp(pattern)
@@ -466,7 +462,6 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
         // Each backing service of a webhook that catches the runner's objects: does it have ready endpoints?
         const services = [...new Map(out.filter((w) => w.service && (w.intercepts ?? []).length > 0).map((w) => [`${w.service!.namespace}/${w.service!.name}`, w.service!])).values()]
         const ready = new Map<string, number>()
-        if (services.length > 0) chain()
         await mapLimit(services, opts.concurrency ?? MAX_IN_FLIGHT, async (svc) => {
           try {
             const ep = await target.call('get endpoints', () => core.readNamespacedEndpoints({ name: svc.name, namespace: svc.namespace }))
@@ -485,10 +480,10 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
       } })
     },
     async () => {
-      facts.managerPod = await managerPod(target, chain)
+      facts.managerPod = await managerPod(target)
     },
     async () => {
-      facts.readOnlyPolicies = await attempt({ verb: 'list', resource: 'clusterpolicies.kyverno.io', run: () => readOnlyPolicies(target, ns, chain) })
+      facts.readOnlyPolicies = await attempt({ verb: 'list', resource: 'clusterpolicies.kyverno.io', run: () => readOnlyPolicies(target, ns) })
     },
   ]
   // Submit what the runner creates with dryRun=All (nothing persists, so the secret need not wait for
@@ -537,7 +532,6 @@ export async function gatherFacts(target: ClusterTarget, input: GatherInput, opt
     internalErrors: (target.stats.internalErrors ?? 0) - base.internalErrors,
     internalMessages: (target.stats.internalMessages ?? []).slice(base.internalMessages),
   }
-  target.stats.roundTrips += mine.roundTrips
   facts.apiStats = { ok: true, value: { ...mine, durationMs, p95Ms: lat[Math.floor(lat.length * 0.95)] ?? 0 } }
   return { facts, stats: { requests: mine.requests, roundTrips: mine.roundTrips, connections: mine.connections, durationMs, errors: mine.errors, retries: mine.retries } }
 }
