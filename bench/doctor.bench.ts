@@ -16,19 +16,23 @@ import { objectsYaml } from '../src/executor/output.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
-export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<{ code: number | null; stdout: string }> {
+/** Runs a command to its end; `tailMs` is the time from its last output byte to its exit. */
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<{ code: number | null; stdout: string; tailMs: number }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...env } })
     let stdout = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.resume()
+    let lastOutput = performance.now()
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); lastOutput = performance.now() })
+    child.stderr.on('data', () => (lastOutput = performance.now()))
     if (input !== undefined) child.stdin.end(input)
-    child.on('close', (code) => resolve({ code, stdout }))
+    child.on('exit', (code) => resolve({ code, stdout, tailMs: performance.now() - lastOutput }))
   })
 }
 
 export interface Measured {
   doctorMs: number
+  /** From doctor's last output byte to its exit: what the process spends after it has said everything. */
+  doctorTailMs: number
   stats: { requests: number; roundTrips: number; durationMs: number }
   /** Requests the simulator answered during doctor (its audit log), and connections the proxy saw. */
   serverRequests: number
@@ -78,7 +82,7 @@ export async function measure(sim: Sim): Promise<Measured> {
   const k1 = sim.network()?.connections
   rmSync(cache, { recursive: true, force: true })
   return {
-    doctorMs, stats, serverRequests,
+    doctorMs, doctorTailMs: doctor.tailMs, stats, serverRequests,
     connections: conns0 !== undefined && conns1 !== undefined ? conns1 - conns0 : undefined,
     kubectlMs, kubectlCommands: checklist.length,
     kubectlConnections: k0 !== undefined && k1 !== undefined ? k1 - k0 : undefined,

@@ -15,7 +15,7 @@ export default async function bench(): Promise<void> {
     const m = await measure(sim)
     const gathering = m.stats.durationMs
     console.log(`round-trip time:   ${RTT} ms (delay proxy: handshakes and requests both pay it)`)
-    console.log(`gkr doctor:        ${Math.round(m.doctorMs)} ms wall; ${Math.round(gathering)} ms gathering = ${(gathering / RTT).toFixed(1)} round trips`)
+    console.log(`gkr doctor:        ${Math.round(m.doctorMs)} ms wall; ${Math.round(gathering)} ms gathering = ${(gathering / RTT).toFixed(1)} round trips; ${Math.round(m.doctorTailMs)} ms from its last output to its exit`)
     console.log(`                   ${m.serverRequests} requests over ${m.connections} connections (measured at the server and the proxy)`)
     console.log(`                   doctor's own report claims ${m.stats.requests} requests in ${m.stats.roundTrips} phases`)
     console.log(`kubectl checklist: ${Math.round(m.kubectlMs)} ms wall for ${m.kubectlCommands} commands over ${m.kubectlConnections} connections`)
