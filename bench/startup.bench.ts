@@ -27,6 +27,7 @@ export default function bench(): Promise<void> {
   const rows: Array<[string, string[]]> = [
     ['node (bare start, for reference)', ['-e', '']],
     ['import @kubernetes/client-node alone', ['--input-type=module', '-e', "await import('@kubernetes/client-node')"]],
+    ['import the client as gkr does (one bundled file)', ['--input-type=module', '-e', `await import(${JSON.stringify(path.join(ROOT, 'dist', 'kube', 'client-node.js'))})`]],
     ['gkr --version', [BIN, '--version']],
     ['gkr explain "<message>"', [BIN, 'explain', 'ERROR: Job failed (system failure): timed out waiting for pod to start']],
     ['gkr doctor --offline -c examples/config.toml', [BIN, 'doctor', '--offline', '-c', 'examples/config.toml']],

@@ -11,7 +11,7 @@ type K8s = typeof K8sModule
 let loaded: K8s | undefined
 
 export async function loadK8s(): Promise<K8s> {
-  loaded ??= await import('@kubernetes/client-node')
+  loaded ??= await import('./client-node.js')
   return loaded
 }
 
