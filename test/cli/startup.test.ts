@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -12,10 +12,10 @@ import { BIN, ROOT } from '../helpers/cli.js'
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-startup-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-function importsOf(args: string[]): { code: number | null; modules: string[] } {
+function importsOf(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; modules: string[] } {
   const file = path.join(dir, `${args.join('_').replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.txt`)
   const hook = path.join(ROOT, 'test', 'helpers', 'trace-imports.mjs')
-  const r = spawnSync(process.execPath, ['--import', hook, BIN, ...args], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1', GKR_TRACE_IMPORTS: file }, encoding: 'utf8', timeout: 30_000 })
+  const r = spawnSync(process.execPath, ['--import', hook, BIN, ...args], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1', ...env, GKR_TRACE_IMPORTS: file }, encoding: 'utf8', timeout: 30_000 })
   let text = ''
   try {
     text = readFileSync(file, 'utf8')
@@ -23,6 +23,24 @@ function importsOf(args: string[]): { code: number | null; modules: string[] } {
     // nothing resolved: the assertions below fail with the run's output
   }
   return { code: r.status, modules: text.split('\n').filter(Boolean) }
+}
+
+/** The same, without blocking this process's event loop (for a simulator running in it). */
+function importsOfAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; modules: string[] }> {
+  const file = path.join(dir, `async-${args.join('_').replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.txt`)
+  const hook = path.join(ROOT, 'test', 'helpers', 'trace-imports.mjs')
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', hook, BIN, ...args], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1', ...env, GKR_TRACE_IMPORTS: file }, stdio: 'ignore', timeout: 30_000 })
+    child.on('close', (code) => {
+      let text = ''
+      try {
+        text = readFileSync(file, 'utf8')
+      } catch {
+        // nothing resolved: the assertions fail with an empty list
+      }
+      resolve({ code, modules: text.split('\n').filter(Boolean) })
+    })
+  })
 }
 
 const HEAVY = ['@kubernetes/client-node', '/undici/', '@peculiar/x509', '/ws/', '/dist/sim/']
@@ -47,6 +65,20 @@ describe('start-up imports', () => {
     expect(commandFiles(importsOf(['version']).modules)).toEqual([])
     expect(commandFiles(importsOf(['--help']).modules)).toEqual([])
     expect(commandFiles(importsOf(['explain', 'OOMKilled']).modules)).toEqual(['commands/explain.js'])
+  })
+
+  it('a command that reaches a cluster loads the client as one bundled file, not the package module by module', async () => {
+    const { start } = await import('../../src/sim/index.js')
+    const sim = await start('healthy')
+    try {
+      // spawnSync would block the simulator's event loop: the traced command runs asynchronously.
+      const r = await importsOfAsync(['doctor', '--as-runner', '--json'], { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig })
+      expect(r.code).toBe(0)
+      expect(r.modules.filter((m) => m.endsWith('/dist/kube/client-node.js'))).toHaveLength(1)
+      expect(r.modules.filter((m) => m.includes('node_modules/@kubernetes/client-node/'))).toEqual([])
+    } finally {
+      await sim.stop()
+    }
   })
 
   it('the tracer sees them when a command does need them (sim scenarios loads the simulator)', () => {
