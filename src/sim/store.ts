@@ -27,6 +27,25 @@ export interface WatchEvent {
   def: ResourceDef
 }
 
+/** The index key of a core event: "namespace/involvedObject.name". */
+function involvedKey(e: Entry): string | undefined {
+  if (e.def.group !== '' || e.def.resource !== 'events') return undefined
+  const name = (e.obj.involvedObject as { name?: unknown } | undefined)?.name
+  return typeof name === 'string' ? `${e.obj.metadata.namespace ?? ''}/${name}` : undefined
+}
+
+/**
+ * The `involvedObject.name` a field selector asks for with `=` or `==` (the store's event index can
+ * then narrow the list; the selector is still applied to what it returns), or undefined.
+ */
+export function involvedObjectNameOf(fieldSelector: string | null): string | undefined {
+  for (const part of (fieldSelector ?? '').split(',')) {
+    const m = /^\s*involvedObject\.name\s*==?\s*(.*?)\s*$/.exec(part)
+    if (m && !part.includes('!=')) return m[1]
+  }
+  return undefined
+}
+
 const GEN_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'
 const HISTORY = 1000
 
@@ -54,6 +73,8 @@ export class Store {
   /** owner uid → keys of the objects that name it in their ownerReferences. */
   private readonly byOwner = new Map<string, Set<string>>()
   private readonly uids = new Set<string>()
+  /** Core events by "namespace/involvedObject.name": a pod's events are found without reading all of them. */
+  private readonly eventsOf = new Map<string, Set<Entry>>()
   readonly work: StoreWork = { visited: 0 }
   private rv = 1000
   private readonly listCache = new Map<string, { revision: number; objs: Obj[] }>()
@@ -93,6 +114,12 @@ export class Store {
     names.set(e.obj.metadata.name!, e)
     this.kindRevision.set(kind, (this.kindRevision.get(kind) ?? 0) + 1)
     if (e.obj.metadata.uid) this.uids.add(e.obj.metadata.uid)
+    const about = involvedKey(e)
+    if (about) {
+      let set = this.eventsOf.get(about)
+      if (!set) this.eventsOf.set(about, (set = new Set()))
+      set.add(e)
+    }
     for (const o of e.obj.metadata.ownerReferences ?? []) {
       let deps = this.byOwner.get(o.uid)
       if (!deps) this.byOwner.set(o.uid, (deps = new Set()))
@@ -117,6 +144,12 @@ export class Store {
     if (names?.size === 0) this.byKind.get(kind)!.delete(ns)
     this.kindRevision.set(kind, (this.kindRevision.get(kind) ?? 0) + 1)
     if (e.obj.metadata.uid) this.uids.delete(e.obj.metadata.uid)
+    const about = involvedKey(e)
+    if (about) {
+      const set = this.eventsOf.get(about)
+      set?.delete(e)
+      if (set?.size === 0) this.eventsOf.delete(about)
+    }
     for (const o of e.obj.metadata.ownerReferences ?? []) {
       const deps = this.byOwner.get(o.uid)
       deps?.delete(k)
@@ -161,7 +194,13 @@ export class Store {
    * order, as the API server lists them). Copies unless `shared` (for readers that only serialize:
    * a page of a 50,000-object list must not copy all 50,000).
    */
-  list(def: ResourceDef, ns?: string, opts: { shared?: boolean } = {}): Obj[] {
+  list(def: ResourceDef, ns?: string, opts: { shared?: boolean; /** Only core events about the object of this name (a field selector the caller still applies). */ involvedObjectName?: string } = {}): Obj[] {
+    if (opts.involvedObjectName !== undefined && def.group === '' && def.resource === 'events' && ns) {
+      const found = [...(this.eventsOf.get(`${ns}/${opts.involvedObjectName}`) ?? [])].map((e) => e.obj)
+      this.work.visited += found.length
+      found.sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : a.metadata.name! > b.metadata.name! ? 1 : 0))
+      return opts.shared ? found : found.map((o) => structuredClone(o))
+    }
     // Paging through a big collection asks for the same sorted list again and again: keep it while
     // nothing of that kind changed.
     const kind = `${def.group}/${def.resource}`

@@ -87,4 +87,20 @@ describe('the cost of a request in a namespace of 10,000 pods', () => {
     expect(Math.abs((await oneJobPod('job-after')) - empty)).toBeLessThanOrEqual(2)
     expect(sim.bugs()).toEqual([])
   })
+
+  it('lists one pod\'s events by field selector without reading the namespace\'s other events', async () => {
+    const EVENT = resourceForKind('v1', 'Event')!
+    const about = (pod: string, i: number): Obj => ({ metadata: { name: `${pod}.${i}` }, involvedObject: { kind: 'Pod', namespace: NS, name: pod }, reason: 'Started', message: 'Started container build', type: 'Normal' })
+    for (let i = 0; i < 3; i++) sim.store.create(EVENT, NS, about('mine', i))
+    const cost = async (): Promise<{ visited: number; names: string[] }> => {
+      const v = sim.store.work.visited
+      const list = await core.listNamespacedEvent({ namespace: NS, fieldSelector: 'involvedObject.name=mine,type=Normal' })
+      return { visited: sim.store.work.visited - v, names: list.items.map((e) => e.metadata!.name!) }
+    }
+    const few = await cost()
+    for (let i = 0; i < 10_000; i++) sim.store.create(EVENT, NS, about(`app-${i}`, 0))
+    const many = await cost()
+    expect(few.names).toEqual(['mine.0', 'mine.1', 'mine.2'])
+    expect(many).toEqual(few)
+  })
 })
