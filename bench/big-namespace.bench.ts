@@ -95,10 +95,10 @@ export default async function bench(): Promise<void> {
   console.log(`load average at the start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
   const empty = await measure(base())
   const big = await measure(bigScenario())
-  const row = (label: string, f: (r: Run) => string): string => `${label.padEnd(34)}${f(empty.run).padStart(14)}${f(big.run).padStart(26)}`
+  const row = (label: string, f: (r: Run) => string): string => `${label.padEnd(34)}${f(empty.run).padStart(14)}${f(big.run).padStart(28)}`
   const ms = (n: number): string => `${Math.round(n)} ms`
-  console.log(`${''.padEnd(34)}${'empty'.padStart(14)}${`${SECRETS} secrets + ${PODS} pods`.padStart(26)}`)
-  console.log(`${'simulator start (seeding)'.padEnd(34)}${ms(empty.startMs).padStart(14)}${ms(big.startMs).padStart(26)}`)
+  console.log(`${''.padEnd(34)}${'empty'.padStart(14)}${`${SECRETS} secrets + ${PODS} pods`.padStart(28)}`)
+  console.log(`${'simulator start (seeding)'.padEnd(34)}${ms(empty.startMs).padStart(14)}${ms(big.startMs).padStart(28)}`)
   console.log(row('doctor exit code', (r) => String(r.exit)))
   console.log(row('doctor wall', (r) => ms(r.wallMs)))
   console.log(row('simulator CPU during it', (r) => ms(r.simCpuMs)))

@@ -305,9 +305,10 @@ export class Store {
       return structuredClone(this.objects.get(k)!.obj)
     }
     const uid = cur.obj.metadata.uid
-    const dependents = this.dependentsOf(uid).map((d) => d.e)
+    const deps = this.dependentsOf(uid)
+    const dependents = deps.map((d) => d.e)
     if (opts.propagation === 'Orphan') {
-      for (const d of this.dependentsOf(uid)) {
+      for (const d of deps) {
         const obj = { ...d.e.obj, metadata: { ...d.e.obj.metadata, ownerReferences: (d.e.obj.metadata.ownerReferences ?? []).filter((o) => o.uid !== uid), resourceVersion: String(++this.rv) } }
         this.put(d.key, { def: d.e.def, obj })
         this.emit('MODIFIED', d.e.def, obj)
