@@ -38,8 +38,16 @@ export class ClusterController {
   /** The output of each container's previous instance (`pods/log?previous=true`), by "uid/container". */
   readonly previousLogs = new Map<string, string>()
   private readonly ips = new PodIPs()
+  /**
+   * What each bound pod that has not terminated requests (by uid), and the sums per "node/resource":
+   * kept up to date from the store's changes, so scheduling a pod does not re-add every pod's requests
+   * (the scheduler's cache ignores Succeeded and Failed pods too).
+   */
+  private readonly podRequests = new Map<string, { node: string; cpu: number; memory: number }>()
+  private readonly used: Record<string, number> = {}
   private readonly onChange = (e: WatchEvent): void => {
     if (e.def.resource !== 'pods' || e.def.group !== '') return
+    this.track(e.type === 'DELETED' ? undefined : (e.object as Pod), String(e.object.metadata.uid))
     if (e.type === 'ADDED' && !(e.object.spec as Pod['spec']).nodeName) this.later(this.scenario.knobs.scheduling?.delayMs ?? 0, () => this.schedule(e.object as Pod))
     if (e.type === 'MODIFIED' && e.object.metadata.deletionTimestamp) this.stopPod(e.object as Pod)
     if (e.type === 'DELETED') this.killPod(e.object as Pod)
@@ -105,7 +113,26 @@ export class ClusterController {
     }
   }
 
+  /** Counts (or stops counting) a pod's requests against its node. */
+  private track(pod: Pod | undefined, uid: string): void {
+    const old = this.podRequests.get(uid)
+    if (old) {
+      this.used[`${old.node}/cpu`] = (this.used[`${old.node}/cpu`] ?? 0) - old.cpu
+      this.used[`${old.node}/memory`] = (this.used[`${old.node}/memory`] ?? 0) - old.memory
+      this.podRequests.delete(uid)
+    }
+    const phase = (pod?.status as { phase?: string } | undefined)?.phase
+    const node = pod?.spec?.nodeName
+    if (!pod || !node || phase === 'Succeeded' || phase === 'Failed') return
+    const want = (r: string): number => (pod.spec.containers ?? []).reduce((a, c) => a + q(c.resources?.requests?.[r] ?? 0), 0)
+    const entry = { node, cpu: want('cpu'), memory: want('memory') }
+    this.podRequests.set(uid, entry)
+    this.used[`${node}/cpu`] = (this.used[`${node}/cpu`] ?? 0) + entry.cpu
+    this.used[`${node}/memory`] = (this.used[`${node}/memory`] ?? 0) + entry.memory
+  }
+
   constructor(private readonly store: Store, private readonly scenario: Scenario, private readonly factor: number) {
+    for (const p of store.list(res('pods'), undefined, { shared: true })) this.track(p as Pod, String(p.metadata.uid))
     store.events.on('change', this.onChange)
     this.logEvents.setMaxListeners(0)
   }
@@ -319,11 +346,8 @@ export class ClusterController {
   private schedule(pod: Pod): void {
     if (!this.current(pod)) return
     const nodes = this.store.list(res('nodes')) as Node[]
-    const used: Record<string, number> = {}
-    for (const p of this.store.list(res('pods')) as Pod[]) {
-      if (!p.spec.nodeName || p.metadata.uid === pod.metadata.uid) continue
-      for (const r of ['cpu', 'memory']) used[`${p.spec.nodeName}/${r}`] = (used[`${p.spec.nodeName}/${r}`] ?? 0) + p.spec.containers.reduce((a, c) => a + q(c.resources?.requests?.[r] ?? 0), 0)
-    }
+    // Every other bound pod's requests (this one is not bound yet, so it is not among them).
+    const used = this.used
     const reasons = new Map<string, number>()
     const fit = nodes.find((n) => {
       const why = this.misfit(pod, n, used)

@@ -66,7 +66,7 @@ export class ConvertingStore extends Store {
     return o ? toEventsV1(o) : undefined
   }
 
-  override list(def: ResourceDef, ns?: string, opts: { shared?: boolean } = {}): Obj[] {
+  override list(def: ResourceDef, ns?: string, opts: Parameters<Store['list']>[2] = {}): Obj[] {
     return isV1(def) ? super.list(CORE, ns).map(toEventsV1) : super.list(def, ns, opts)
   }
 

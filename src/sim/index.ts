@@ -14,7 +14,7 @@ import { RESOURCES, resourceForKind } from './resources.js'
 import { SimServer, type AuditEntry, READ_VERBS } from './server.js'
 import { ClusterController } from './cluster.js'
 import { QuotaController } from './quota-status.js'
-import { loadScenario, type Scenario } from './scenario.js'
+import { extraObjects, loadScenario, type Scenario } from './scenario.js'
 import { makeCerts } from './tls.js'
 import { startDelayProxy, type DelayProxyStats } from './delay-proxy.js'
 import { removePodDir } from './exec.js'
@@ -64,7 +64,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
   const factor = scenario.knobs.clockFactor ?? 1
   const store = new ConvertingStore()
   store.serviceAccounts = resourceForKind('v1', 'ServiceAccount')
-  seed(store, scenario.objects)
+  seedScenario(store, scenario)
   const quotas = new QuotaController(store)
   const certs = await makeCerts()
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms * factor))
@@ -144,15 +144,26 @@ function timestamp(v: unknown): string | undefined {
   return new Date(Date.now() - ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
+/** Puts every object of the scenario in the store: those it lists, then those it generates or streams. */
+export function seedScenario(store: Store, scenario: Scenario): void {
+  seed(store, scenario.objects)
+  for (const o of extraObjects(scenario)) seedOne(store, o, true)
+}
+
 function seed(store: Store, objects: Obj[]): void {
   const order = (o: Obj): number => (o.kind === 'Namespace' ? 0 : o.kind === 'Node' ? 1 : 2)
-  for (const o of [...objects].sort((a, b) => order(a) - order(b))) {
-    const def = resourceForKind(o.apiVersion ?? 'v1', o.kind ?? '')
-    if (!def) throw new GkrError('scenario-invalid', `scenario object of unknown kind ${o.apiVersion}/${o.kind} (known: ${RESOURCES.map((r) => r.kind).join(', ')})`)
-    const ts = timestamp(o.metadata.creationTimestamp)
-    const deleting = timestamp(o.metadata.deletionTimestamp)
-    // A scenario's own `default` ServiceAccount replaces the one its namespace was given.
-    if (def.resource === 'serviceaccounts' && o.metadata.name === 'default' && store.tryGet(def, o.metadata.namespace ?? 'default', 'default')) store.delete(def, o.metadata.namespace ?? 'default', 'default')
-    store.create(def, def.namespaced ? (o.metadata.namespace ?? 'default') : undefined, { ...o, metadata: { ...o.metadata, ...(ts ? { creationTimestamp: ts } : {}), ...(deleting ? { deletionTimestamp: deleting } : {}) } }, { keepTimestamp: true })
-  }
+  for (const o of [...objects].sort((a, b) => order(a) - order(b))) seedOne(store, o, false)
+}
+
+/** One object; `owned`: a new one (generated or streamed), handed to the store without a copy. */
+function seedOne(store: Store, o: Obj, owned: boolean): void {
+  const def = resourceForKind(o.apiVersion ?? 'v1', o.kind ?? '')
+  if (!def) throw new GkrError('scenario-invalid', `scenario object of unknown kind ${o.apiVersion}/${o.kind} (known: ${RESOURCES.map((r) => r.kind).join(', ')})`)
+  const ts = timestamp(o.metadata.creationTimestamp)
+  const deleting = timestamp(o.metadata.deletionTimestamp)
+  const ns = def.namespaced ? (o.metadata.namespace ?? 'default') : undefined
+  // A scenario's own `default` ServiceAccount replaces the one its namespace was given.
+  if (def.resource === 'serviceaccounts' && o.metadata.name === 'default' && store.tryGet(def, ns, 'default')) store.delete(def, ns, 'default')
+  if (store.tryGet(def, ns, o.metadata.name!)) throw new GkrError('scenario-invalid', `invalid scenario: ${o.kind} ${ns ? `${ns}/` : ''}${o.metadata.name} is listed (or generated) twice`, { suggestions: ['Give each object its own name; a generate entry names its objects from its name pattern.'] })
+  store.create(def, ns, { ...o, metadata: { ...o.metadata, ...(ts ? { creationTimestamp: ts } : {}), ...(deleting ? { deletionTimestamp: deleting } : {}) } }, { keepTimestamp: true, owned })
 }

@@ -17,10 +17,12 @@ const terminal = (o: Obj): boolean => ['Succeeded', 'Failed'].includes(String((o
 export class QuotaController {
   /** What each counted object (by uid) added to its namespace's quotas. */
   private readonly counted = new Map<string, { namespace: string; usage: Record<string, number> }>()
+  /** The sum of `counted` per namespace and key, kept with it: a new quota's usage is read, not recounted. */
+  private readonly totals = new Map<string, Record<string, number>>()
   private readonly onChange = (e: WatchEvent): void => this.change(e)
 
   constructor(private readonly store: Store) {
-    for (const def of RESOURCES.filter((r) => r.namespaced && r !== QUOTAS)) for (const o of store.list(def)) this.count(def, o)
+    for (const def of RESOURCES.filter((r) => r.namespaced && r !== QUOTAS)) for (const o of store.list(def, undefined, { shared: true })) this.count(def, o)
     for (const quota of store.list(QUOTAS)) this.reconcile(quota, true)
     store.events.on('change', this.onChange)
   }
@@ -34,7 +36,14 @@ export class QuotaController {
     if (!uid || !o.metadata.namespace || this.counted.has(uid) || (def.resource === 'pods' && terminal(o))) return undefined
     const usage = Object.fromEntries(Object.entries(quotaUsageOf(def, o)).map(([k, v]) => [k, v.value]))
     this.counted.set(uid, { namespace: o.metadata.namespace, usage })
+    this.total(o.metadata.namespace, usage, 1)
     return usage
+  }
+
+  private total(namespace: string, usage: Record<string, number>, sign: 1 | -1): void {
+    let t = this.totals.get(namespace)
+    if (!t) this.totals.set(namespace, (t = {}))
+    for (const [k, v] of Object.entries(usage)) t[k] = (t[k] ?? 0) + sign * v
   }
 
   private change(e: WatchEvent): void {
@@ -51,6 +60,7 @@ export class QuotaController {
       const c = this.counted.get(uid)
       if (!c) return
       this.counted.delete(uid)
+      this.total(c.namespace, c.usage, -1)
       this.add(c.namespace, c.usage, -1)
     }
   }
@@ -77,11 +87,7 @@ export class QuotaController {
     const used: Record<string, string> = {}
     for (const [key, limit] of Object.entries(hard)) {
       if (status.used?.[key] !== undefined) used[key] = status.used[key]
-      else {
-        let total = 0
-        for (const c of this.counted.values()) if (c.namespace === quota.metadata.namespace) total += c.usage[key] ?? 0
-        used[key] = fmt(total, limit, key)
-      }
+      else used[key] = fmt(this.totals.get(quota.metadata.namespace ?? '')?.[key] ?? 0, limit, key)
     }
     const next = { hard: { ...hard }, used }
     if (JSON.stringify(next) === JSON.stringify({ hard: status.hard, used: status.used })) return

@@ -1,9 +1,11 @@
-import { readFileSync, readdirSync, existsSync } from 'node:fs'
+import { readdirSync, existsSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { LineCounter, parseDocument } from 'yaml'
+import type { Document, LineCounter } from 'yaml'
 import { GkrError } from '../util/errors.js'
 import type { Obj } from './store.js'
+import { checkGenerators, expandGenerator, type GeneratorSpec } from './generate.js'
+import { yamlDocuments } from './yaml-stream.js'
 
 export interface WebhookKnob {
   behavior: 'allow' | 'deny' | 'timeout' | 'unreachable'
@@ -40,6 +42,13 @@ export interface Scenario {
   /** The runner config.toml that reproduces the failure. */
   runnerConfig: string
   objects: Obj[]
+  /** Objects made from a pattern when the simulator starts (generate.ts): many of a kind without listing them. */
+  generate?: GeneratorSpec[]
+  /**
+   * A file whose documents after the first are objects (one each, as in a manifest): read one at a
+   * time when the simulator starts, straight into its store.
+   */
+  documentsFile?: string
   knobs: {
     /** Simulated seconds per real second is 1/factor: 0.01 makes a 180 s wait last 1.8 s. */
     clockFactor?: number
@@ -88,26 +97,46 @@ export function loadScenario(nameOrFile: string): Scenario {
 }
 
 export function loadScenarioFile(file: string): Scenario {
-  const lines = new LineCounter()
-  let text: string
+  let docs: ReturnType<typeof yamlDocuments>
   try {
-    text = readFileSync(file, 'utf8')
+    if (statSync(file).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' })
+    docs = yamlDocuments(file)
   } catch (err) {
     // A directory, a file without read permission, a name too long: the user's mistake, named with the flag.
     throw new GkrError('scenario-unreadable', `cannot read the scenario file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { at: { flag: '--scenario' } })
   }
-  const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines })
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!
-    const pos = lines.linePos(e.pos[0])
-    throw new GkrError('scenario-syntax', `invalid scenario YAML: ${e.message.split('\n')[0]}`, { at: { file, line: pos.line, column: pos.col } })
+  // The first document is the scenario; the documents after it (if any) are objects, read when the
+  // simulator starts. Reading stops after the second one has begun, whatever the file's size.
+  let first: { doc: Document.Parsed; lines: LineCounter } | undefined
+  let more = false
+  try {
+    for (const d of docs) {
+      if (d.index === 0) first = d
+      else {
+        more = true
+        break
+      }
+    }
+  } catch (err) {
+    throw new GkrError('scenario-unreadable', `cannot read the scenario file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { at: { flag: '--scenario' } })
+  } finally {
+    docs.return(undefined)
   }
-  const raw = doc.toJS() as Partial<Scenario> & { knobs?: Scenario['knobs'] }
+  if (!first) throw new GkrError('scenario-invalid', 'invalid scenario: the file is empty', { at: { file, line: 1, column: 1 } })
+  const { doc, lines } = first
+  syntaxCheck(doc, lines, file)
+  const raw = (doc.toJS() ?? {}) as Partial<Scenario> & { knobs?: Scenario['knobs'] }
   const problems: string[] = []
   if (typeof raw.name !== 'string') problems.push('name must be a string')
   if (!Array.isArray(raw.identities) || raw.identities.length === 0) problems.push('identities must list at least one identity with a token')
+  const generate = checkGenerators(doc, lines, file)
+  if (raw.objects === undefined && (generate || more)) raw.objects = []
   if (!Array.isArray(raw.objects)) problems.push('objects must be a list of Kubernetes objects')
-  for (const [i, o] of (raw.objects ?? []).entries()) if (!o || typeof o !== 'object' || !(o as Obj).kind || !(o as Obj).metadata?.name) problems.push(`objects[${i}] needs kind and metadata.name`)
+  for (const [i, o] of (raw.objects ?? []).entries()) {
+    if (o && typeof o === 'object' && (o as Obj).kind && (o as Obj).metadata?.name) continue
+    const pos = lines.linePos((doc.getIn(['objects', i], true) as { range?: number[] } | undefined)?.range?.[0] ?? 0)
+    throw new GkrError('scenario-invalid', `invalid scenario: objects[${i}] needs kind and metadata.name`, { at: { file, line: pos.line, column: pos.col } })
+  }
   if (problems.length) throw new GkrError('scenario-invalid', `invalid scenario: ${problems.join('; ')}`, { at: { file } })
   return {
     name: raw.name!,
@@ -117,7 +146,39 @@ export function loadScenarioFile(file: string): Scenario {
     defaultIdentity: raw.defaultIdentity ?? raw.identities![0]!.name,
     runnerConfig: String(raw.runnerConfig ?? ''),
     objects: raw.objects as Obj[],
+    ...(generate ? { generate } : {}),
+    ...(more ? { documentsFile: file } : {}),
     knobs: raw.knobs ?? {},
+  }
+}
+
+function syntaxCheck(doc: Document.Parsed, lines: LineCounter, file: string): void {
+  if (doc.errors.length === 0) return
+  const e = doc.errors[0]!
+  const pos = lines.linePos(e.pos[0])
+  throw new GkrError('scenario-syntax', `invalid scenario YAML: ${e.message.split('\n')[0]}`, { at: { file, line: pos.line, column: pos.col } })
+}
+
+/**
+ * Every object the scenario puts in the store besides `objects`: its generators' (namespaces and
+ * nodes first), then the documents after the first, one at a time. A document that is not an object
+ * is refused with its file, line and column.
+ */
+export function* extraObjects(s: Scenario): Generator<Obj> {
+  const first = (g: GeneratorSpec): number => (g.kind === 'Namespace' ? 0 : g.kind === 'Node' ? 1 : 2)
+  for (const g of [...(s.generate ?? [])].sort((a, b) => first(a) - first(b))) yield* expandGenerator(g)
+  if (!s.documentsFile) return
+  const file = s.documentsFile
+  for (const { doc, index, lines } of yamlDocuments(file)) {
+    if (index === 0) continue
+    syntaxCheck(doc, lines, file)
+    const o = doc.toJS() as Obj | null
+    if (o === null) continue
+    if (typeof o !== 'object' || !o.kind || !o.metadata?.name) {
+      const pos = lines.linePos(doc.contents?.range?.[0] ?? doc.range[0])
+      throw new GkrError('scenario-invalid', `invalid scenario: document ${index + 1} needs kind and metadata.name (each document after the first is one Kubernetes object)`, { at: { file, line: pos.line, column: pos.col } })
+    }
+    yield o
   }
 }
 

@@ -27,14 +27,57 @@ export interface WatchEvent {
   def: ResourceDef
 }
 
+/** The index key of a core event: "namespace/involvedObject.name". */
+function involvedKey(e: Entry): string | undefined {
+  if (e.def.group !== '' || e.def.resource !== 'events') return undefined
+  const name = (e.obj.involvedObject as { name?: unknown } | undefined)?.name
+  return typeof name === 'string' ? `${e.obj.metadata.namespace ?? ''}/${name}` : undefined
+}
+
+/**
+ * The `involvedObject.name` a field selector asks for with `=` or `==` (the store's event index can
+ * then narrow the list; the selector is still applied to what it returns), or undefined.
+ */
+export function involvedObjectNameOf(fieldSelector: string | null): string | undefined {
+  for (const part of (fieldSelector ?? '').split(',')) {
+    const m = /^\s*involvedObject\.name\s*==?\s*(.*?)\s*$/.exec(part)
+    if (m && !part.includes('!=')) return m[1]
+  }
+  return undefined
+}
+
 const GEN_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'
 const HISTORY = 1000
 
-/** The cluster's objects, in memory, with resourceVersions that grow across all kinds. */
+type Entry = { def: ResourceDef; obj: Obj }
+
+/**
+ * How much work the store did, in objects visited (listed, sorted, scanned for owners): what tests
+ * count to show a request costs the same in an empty namespace and in one with 50,000 objects.
+ */
+export interface StoreWork {
+  visited: number
+}
+
+/**
+ * The cluster's objects, in memory, with resourceVersions that grow across all kinds. Indexed by
+ * kind and namespace (a list reads only its own collection) and by owner uid (garbage collection
+ * looks only at an object's dependents), so a request's cost does not grow with the namespace.
+ */
 export class Store {
-  private readonly objects = new Map<string, { def: ResourceDef; obj: Obj }>()
+  private readonly objects = new Map<string, Entry>()
+  /** kind → namespace → name → entry. */
+  private readonly byKind = new Map<string, Map<string, Map<string, Entry>>>()
+  /** Per kind, bumped by every write of that kind: a sorted list stays valid while it is unchanged. */
+  private readonly kindRevision = new Map<string, number>()
+  /** owner uid → keys of the objects that name it in their ownerReferences. */
+  private readonly byOwner = new Map<string, Set<string>>()
+  private readonly uids = new Set<string>()
+  /** Core events by "namespace/involvedObject.name": a pod's events are found without reading all of them. */
+  private readonly eventsOf = new Map<string, Set<Entry>>()
+  readonly work: StoreWork = { visited: 0 }
   private rv = 1000
-  private readonly listCache = new Map<string, { rv: number; size: number; objs: Obj[] }>()
+  private readonly listCache = new Map<string, { revision: number; objs: Obj[] }>()
   private readonly history: WatchEvent[] = []
   readonly events = new EventEmitter()
   /** Set when the store serves ServiceAccounts: then each namespace created gets its `default` one. */
@@ -57,6 +100,84 @@ export class Store {
     return `${def.group}/${def.resource}/${def.namespaced ? (ns ?? '') : ''}/${name}`
   }
 
+  /** Stores (or replaces) an entry under its key, in every index. */
+  private put(k: string, e: Entry): void {
+    const old = this.objects.get(k)
+    if (old) this.unindex(k, old)
+    this.objects.set(k, e)
+    const kind = `${e.def.group}/${e.def.resource}`
+    const ns = e.def.namespaced ? (e.obj.metadata.namespace ?? '') : ''
+    let namespaces = this.byKind.get(kind)
+    if (!namespaces) this.byKind.set(kind, (namespaces = new Map()))
+    let names = namespaces.get(ns)
+    if (!names) namespaces.set(ns, (names = new Map()))
+    names.set(e.obj.metadata.name!, e)
+    this.kindRevision.set(kind, (this.kindRevision.get(kind) ?? 0) + 1)
+    if (e.obj.metadata.uid) this.uids.add(e.obj.metadata.uid)
+    const about = involvedKey(e)
+    if (about) {
+      let set = this.eventsOf.get(about)
+      if (!set) this.eventsOf.set(about, (set = new Set()))
+      set.add(e)
+    }
+    for (const o of e.obj.metadata.ownerReferences ?? []) {
+      let deps = this.byOwner.get(o.uid)
+      if (!deps) this.byOwner.set(o.uid, (deps = new Set()))
+      deps.add(k)
+    }
+  }
+
+  /** Removes an entry from the store and every index. */
+  private drop(k: string): Entry | undefined {
+    const e = this.objects.get(k)
+    if (!e) return undefined
+    this.objects.delete(k)
+    this.unindex(k, e)
+    return e
+  }
+
+  private unindex(k: string, e: Entry): void {
+    const kind = `${e.def.group}/${e.def.resource}`
+    const ns = e.def.namespaced ? (e.obj.metadata.namespace ?? '') : ''
+    const names = this.byKind.get(kind)?.get(ns)
+    names?.delete(e.obj.metadata.name!)
+    if (names?.size === 0) this.byKind.get(kind)!.delete(ns)
+    this.kindRevision.set(kind, (this.kindRevision.get(kind) ?? 0) + 1)
+    if (e.obj.metadata.uid) this.uids.delete(e.obj.metadata.uid)
+    const about = involvedKey(e)
+    if (about) {
+      const set = this.eventsOf.get(about)
+      set?.delete(e)
+      if (set?.size === 0) this.eventsOf.delete(about)
+    }
+    for (const o of e.obj.metadata.ownerReferences ?? []) {
+      const deps = this.byOwner.get(o.uid)
+      deps?.delete(k)
+      if (deps?.size === 0) this.byOwner.delete(o.uid)
+    }
+  }
+
+  /** The entries that name `uid` as an owner. */
+  private dependentsOf(uid: string | undefined): Array<{ key: string; e: Entry }> {
+    const out: Array<{ key: string; e: Entry }> = []
+    for (const key of (uid ? this.byOwner.get(uid) : undefined) ?? []) {
+      const e = this.objects.get(key)
+      if (e) out.push({ key, e })
+    }
+    this.work.visited += out.length
+    return out
+  }
+
+  /** How many objects of a kind there are (in a namespace), without listing them. */
+  count(def: ResourceDef, ns?: string): number {
+    const namespaces = this.byKind.get(`${def.group}/${def.resource}`)
+    if (!namespaces) return 0
+    if (def.namespaced && ns) return namespaces.get(ns)?.size ?? 0
+    let n = 0
+    for (const names of namespaces.values()) n += names.size
+    return n
+  }
+
   get(def: ResourceDef, ns: string | undefined, name: string): Obj {
     const e = this.objects.get(this.key(def, ns, name))
     if (!e) throw notFound(qualified(def), def.group, def.resource, name)
@@ -73,28 +194,42 @@ export class Store {
    * order, as the API server lists them). Copies unless `shared` (for readers that only serialize:
    * a page of a 50,000-object list must not copy all 50,000).
    */
-  list(def: ResourceDef, ns?: string, opts: { shared?: boolean } = {}): Obj[] {
-    // Paging through a big collection asks for the same sorted list again and again: keep it while
-    // nothing in the store changed (every write moves the resourceVersion).
-    const cacheKey = `${def.group}/${def.resource}/${ns ?? ''}`
-    const cached = this.listCache.get(cacheKey)
-    if (opts.shared && cached && cached.rv === this.rv && cached.size === this.objects.size) return cached.objs
-    const found: Array<{ key: string; obj: Obj }> = []
-    for (const e of this.objects.values()) {
-      if (e.def !== def) continue
-      if (def.namespaced && ns && e.obj.metadata.namespace !== ns) continue
-      found.push({ key: `${e.obj.metadata.namespace ?? ''}/${e.obj.metadata.name}`, obj: e.obj })
+  list(def: ResourceDef, ns?: string, opts: { shared?: boolean; /** Only core events about the object of this name (a field selector the caller still applies). */ involvedObjectName?: string } = {}): Obj[] {
+    if (opts.involvedObjectName !== undefined && def.group === '' && def.resource === 'events' && ns) {
+      const found = [...(this.eventsOf.get(`${ns}/${opts.involvedObjectName}`) ?? [])].map((e) => e.obj)
+      this.work.visited += found.length
+      found.sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : a.metadata.name! > b.metadata.name! ? 1 : 0))
+      return opts.shared ? found : found.map((o) => structuredClone(o))
     }
-    found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    if (!opts.shared) return found.map((f) => structuredClone(f.obj))
-    const objs = found.map((f) => f.obj)
-    this.listCache.set(cacheKey, { rv: this.rv, size: this.objects.size, objs })
-    return objs
+    // Paging through a big collection asks for the same sorted list again and again: keep it while
+    // nothing of that kind changed.
+    const kind = `${def.group}/${def.resource}`
+    const scoped = def.namespaced && ns ? ns : ''
+    const cacheKey = `${kind}/${scoped}`
+    const revision = this.kindRevision.get(kind) ?? 0
+    const cached = this.listCache.get(cacheKey)
+    let objs: Obj[]
+    if (cached && cached.revision === revision) objs = cached.objs
+    else {
+      const namespaces = this.byKind.get(kind)
+      const found: Array<{ key: string; obj: Obj }> = []
+      for (const [n, names] of namespaces ?? []) {
+        if (scoped && n !== scoped) continue
+        for (const e of names.values()) found.push({ key: `${e.obj.metadata.namespace ?? ''}/${e.obj.metadata.name}`, obj: e.obj })
+      }
+      this.work.visited += found.length
+      found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      objs = found.map((f) => f.obj)
+      this.listCache.set(cacheKey, { revision, objs })
+    }
+    if (opts.shared) return objs
+    this.work.visited += objs.length
+    return objs.map((o) => structuredClone(o))
   }
 
   /** Fills in name (from generateName), uid, creationTimestamp; checks the name is free. Persists unless dryRun. */
-  create(def: ResourceDef, ns: string | undefined, input: Obj, opts: { dryRun?: boolean; keepTimestamp?: boolean } = {}): Obj {
-    const obj = structuredClone(input)
+  create(def: ResourceDef, ns: string | undefined, input: Obj, opts: { dryRun?: boolean; keepTimestamp?: boolean; /** The caller hands the object over (a scenario seeding the store): not copied. */ owned?: boolean } = {}): Obj {
+    const obj = opts.owned ? input : structuredClone(input)
     obj.apiVersion = def.group ? `${def.group}/${def.version}` : def.version
     obj.kind = def.kind
     const meta = obj.metadata
@@ -118,14 +253,14 @@ export class Store {
       return obj
     }
     meta.resourceVersion = String(++this.rv)
-    this.objects.set(this.key(def, ns, meta.name!), { def, obj })
+    this.put(this.key(def, ns, meta.name!), { def, obj })
     this.emit('ADDED', def, obj)
     // The service-account controller gives every new namespace its `default` ServiceAccount.
     if (def.resource === 'namespaces' && this.serviceAccounts) {
       const sa = this.serviceAccounts
       if (!this.objects.has(this.key(sa, meta.name, 'default'))) this.create(sa, meta.name, { metadata: { name: 'default' } })
     }
-    return structuredClone(obj)
+    return opts.owned ? obj : structuredClone(obj)
   }
 
   update(def: ResourceDef, ns: string | undefined, input: Obj, opts: { dryRun?: boolean; checkRv?: boolean } = {}): Obj {
@@ -142,7 +277,7 @@ export class Store {
     keepDeletionMarks(cur.obj.metadata, obj.metadata)
     if (opts.dryRun) return obj
     obj.metadata.resourceVersion = String(++this.rv)
-    this.objects.set(k, { def, obj })
+    this.put(k, { def, obj })
     // The update that removes the last finalizer of an object being deleted (whose grace period is
     // over) completes the deletion: watchers see it DELETED.
     if (deletionComplete(obj)) return this.remove(k, def)
@@ -164,24 +299,27 @@ export class Store {
     const marked = markForDeletion(def, cur.obj, opts.gracePeriodSeconds, this.now())
     if (marked) {
       if (marked.changed) {
-        cur.obj = { ...marked.obj, metadata: { ...marked.obj.metadata, resourceVersion: String(++this.rv) } }
-        this.emit('MODIFIED', def, cur.obj)
+        this.put(k, { def, obj: { ...marked.obj, metadata: { ...marked.obj.metadata, resourceVersion: String(++this.rv) } } })
+        this.emit('MODIFIED', def, this.objects.get(k)!.obj)
       }
-      return structuredClone(cur.obj)
+      return structuredClone(this.objects.get(k)!.obj)
     }
     const uid = cur.obj.metadata.uid
-    const dependents = [...this.objects.values()].filter((e) => (e.obj.metadata.ownerReferences ?? []).some((o) => o.uid === uid))
+    const deps = this.dependentsOf(uid)
+    const dependents = deps.map((d) => d.e)
     if (opts.propagation === 'Orphan') {
-      for (const d of dependents) {
-        d.obj = { ...d.obj, metadata: { ...d.obj.metadata, ownerReferences: (d.obj.metadata.ownerReferences ?? []).filter((o) => o.uid !== uid), resourceVersion: String(++this.rv) } }
-        this.emit('MODIFIED', d.def, d.obj)
+      for (const d of deps) {
+        const obj = { ...d.e.obj, metadata: { ...d.e.obj.metadata, ownerReferences: (d.e.obj.metadata.ownerReferences ?? []).filter((o) => o.uid !== uid), resourceVersion: String(++this.rv) } }
+        this.put(d.key, { def: d.e.def, obj })
+        this.emit('MODIFIED', d.e.def, obj)
       }
     }
     if (opts.propagation === 'Foreground' && dependents.length > 0) {
       const now = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z')
-      cur.obj = { ...cur.obj, metadata: { ...cur.obj.metadata, deletionTimestamp: now, finalizers: [...((cur.obj.metadata.finalizers as string[] | undefined) ?? []), 'foregroundDeletion'], resourceVersion: String(++this.rv) } }
-      this.emit('MODIFIED', def, cur.obj)
-      const marked = structuredClone(cur.obj)
+      this.put(k, { def, obj: { ...cur.obj, metadata: { ...cur.obj.metadata, deletionTimestamp: now, finalizers: [...((cur.obj.metadata.finalizers as string[] | undefined) ?? []), 'foregroundDeletion'], resourceVersion: String(++this.rv) } } })
+      const current = this.objects.get(k)!
+      this.emit('MODIFIED', def, current.obj)
+      const marked = structuredClone(current.obj)
       // The garbage collector deletes the dependents first, then the owner.
       setImmediate(() => {
         for (const d of dependents) if (this.objects.has(this.key(d.def, d.obj.metadata.namespace, d.obj.metadata.name!))) this.delete(d.def, d.obj.metadata.namespace, d.obj.metadata.name!, { propagation: 'Foreground' })
@@ -193,36 +331,51 @@ export class Store {
   }
 
   private remove(k: string, def: ResourceDef): Obj {
-    const cur = this.objects.get(k)!
-    this.objects.delete(k)
+    const cur = this.drop(k)!
     const obj = { ...cur.obj, metadata: { ...cur.obj.metadata, resourceVersion: String(++this.rv) } }
     this.emit('DELETED', def, obj)
+    const orphans: string[] = [cur.obj.metadata.uid!]
     if (def.resource === 'namespaces') {
-      for (const [key, e] of [...this.objects]) if (e.def.namespaced && e.obj.metadata.namespace === obj.metadata.name) {
-        this.objects.delete(key)
-        this.emit('DELETED', e.def, e.obj)
-      }
-    }
-    this.collectGarbage()
-    return structuredClone(obj)
-  }
-
-  /** Background garbage collection: dependents whose every owner uid is gone are deleted. */
-  collectGarbage(): void {
-    const uids = new Set([...this.objects.values()].map((e) => e.obj.metadata.uid))
-    let again = true
-    while (again) {
-      again = false
-      for (const [key, e] of [...this.objects]) {
-        const owners = e.obj.metadata.ownerReferences ?? []
-        if (owners.length > 0 && owners.every((o) => !uids.has(o.uid))) {
-          this.objects.delete(key)
-          uids.delete(e.obj.metadata.uid)
-          this.emit('DELETED', e.def, { ...e.obj, metadata: { ...e.obj.metadata, resourceVersion: String(++this.rv) } })
-          again = true
+      for (const namespaces of this.byKind.values()) {
+        const names = namespaces.get(obj.metadata.name!)
+        if (!names) continue
+        for (const e of [...names.values()]) {
+          this.work.visited++
+          if (!e.def.namespaced) continue
+          const key = this.key(e.def, e.obj.metadata.namespace, e.obj.metadata.name!)
+          this.drop(key)
+          orphans.push(e.obj.metadata.uid!)
+          this.emit('DELETED', e.def, e.obj)
         }
       }
     }
+    this.collectDependents(orphans)
+    return structuredClone(obj)
+  }
+
+  /**
+   * Background garbage collection after owners went away: their dependents whose every owner uid is
+   * gone are deleted, and theirs in turn (looking only at dependents, through the owner index).
+   */
+  private collectDependents(goneUids: string[]): void {
+    const queue = [...goneUids]
+    while (queue.length > 0) {
+      for (const { key, e } of this.dependentsOf(queue.shift())) {
+        if (!this.objects.has(key)) continue
+        const owners = e.obj.metadata.ownerReferences ?? []
+        if (owners.some((o) => this.uids.has(o.uid))) continue
+        this.drop(key)
+        queue.push(e.obj.metadata.uid!)
+        this.emit('DELETED', e.def, { ...e.obj, metadata: { ...e.obj.metadata, resourceVersion: String(++this.rv) } })
+      }
+    }
+  }
+
+  /** Background garbage collection over the whole store: dependents whose every owner uid is gone are deleted. */
+  collectGarbage(): void {
+    const dangling: string[] = []
+    for (const [owner] of this.byOwner) if (!this.uids.has(owner)) dangling.push(owner)
+    this.collectDependents(dangling)
   }
 
   /** Events after `rv` for a watch that starts from a resourceVersion; throws 410 when too old. */
