@@ -11,7 +11,7 @@ import { LineCounter, parseDocument, isMap, isScalar, YAMLSeq, type CollectionTa
 import type { CiFile, CiImage, CiJob, CiPort, CiService } from './types.js'
 import { parseDuration } from './duration.js'
 import { usageError, type Location } from '../util/errors.js'
-import { editDistance } from '../util/text.js'
+import { editDistance, clipLongWords } from '../util/text.js'
 import { checkYamlDocument, firstAliasOffset } from '../util/yaml-guard.js'
 import { resolveIncludes } from './include.js'
 
@@ -180,7 +180,7 @@ export function selectJob(ci: CiFile, name: string): CiJob {
   // The job may come from an include gkr could not follow: say so, rather than only "no job named X".
   const unfollowed = (ci.notes ?? []).filter((n) => n.includes('not followed'))
   if (unfollowed.length > 0) suggestions.unshift(...unfollowed.map((n) => `It may be defined in an include gkr did not follow: ${n}`))
-  throw usageError('ci-job-unknown', `no job named ${name} in ${ci.file}${unfollowed.length > 0 ? ` or the files it includes (${unfollowed.length} include${unfollowed.length === 1 ? ' was' : 's were'} not followed)` : ''}`, { at: { file: ci.file }, suggestions })
+  throw usageError('ci-job-unknown', `no job named ${clipLongWords(name)} in ${ci.file}${unfollowed.length > 0 ? ` or the files it includes (${unfollowed.length} include${unfollowed.length === 1 ? ' was' : 's were'} not followed)` : ''}`, { at: { file: ci.file }, suggestions })
 }
 
 function resolveReferences(value: unknown, root: Obj, locate: (o: number) => Location, depth: number): unknown {

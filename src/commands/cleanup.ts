@@ -9,6 +9,7 @@ import { findAndRemoveLeaks } from '../kube/cleanup.js'
 import { reviewAccess } from '../kube/access.js'
 import { CLEANUP_PERMISSIONS } from '../executor/permissions.js'
 import { incompleteError, usageError } from '../util/errors.js'
+import { echoInput } from '../util/text.js'
 
 export default class Cleanup extends BaseCommand {
   static override summary = 'Find, and with --yes delete, resources the runner leaked.'
@@ -30,7 +31,7 @@ Dry-run by default; --yes deletes them, after asking the cluster (access reviews
   public async run(): Promise<unknown> {
     const { flags } = await this.parse(Cleanup)
     const olderThanMs = parseGoDuration(flags['older-than'])
-    if (olderThanMs === undefined || olderThanMs < 0) throw usageError('bad-duration', `--older-than ${JSON.stringify(flags['older-than'])} is not a duration such as 30m or 24h`, { at: { flag: '--older-than' } })
+    if (olderThanMs === undefined || olderThanMs < 0) throw usageError('bad-duration', `--older-than ${echoInput(flags['older-than'])} is not a duration such as 30m or 24h`, { at: { flag: '--older-than' } })
     const config = await loadConfig({ path: flags.config })
     const runners = selectRunners(config, flags.runner)
     const namespaces = [...new Set(runners.map((r) => flags.namespace ?? (typeof kube(r).namespace === 'string' && kube(r).namespace ? (kube(r).namespace as string) : 'default')))]
