@@ -6,25 +6,17 @@ import { selectChecks } from '../checks/run.js'
 import { usageError } from '../util/errors.js'
 import { echoInput } from '../util/text.js'
 import type { DoctorInput } from './run.js'
-import { connect, type ConnectOptions } from './cluster.js'
+import { connect, type ClusterFlags, type ConnectOptions } from './cluster.js'
 
-export interface DoctorFlags {
+/** Doctor's flags: what to check, on top of how to reach the cluster. */
+export interface DoctorFlags extends ClusterFlags {
   config?: string | string[]
   'runner-version'?: string
-  runner?: string
   offline: boolean
-  live: boolean
   'ci-file'?: string
   'include-dir'?: string
   only?: string[]
   skip?: string[]
-  kubeconfig?: string
-  'request-timeout'?: number
-  context?: string
-  namespace?: string
-  as?: string
-  'as-group'?: string[]
-  'as-runner': boolean
 }
 
 export interface Prepared {
