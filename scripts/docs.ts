@@ -33,6 +33,18 @@ function flagLine(name: string, f: FlagDef): string {
   return `| \`${char}--${name}${value}\` | ${(f.description ?? '').replaceAll('|', '\\|')}${opts}${dflt} |`
 }
 
+/**
+ * A command's flags as oclif assembles them for parsing and help: the base command's global flags
+ * (among them the --json that enableJsonFlag asks for, described by BaseCommand), overridden by the
+ * command's own. Listed with the command's own first. test/meta/docs.test.ts compares them with
+ * oclif.manifest.json, oclif's own view.
+ */
+export function commandFlags(C: typeof Command & { baseFlags?: Record<string, FlagDef> }): Record<string, FlagDef> {
+  const own = (C.flags ?? {}) as Record<string, FlagDef>
+  const merged: Record<string, FlagDef> = { ...(C.baseFlags ?? {}), ...own }
+  return Object.fromEntries([...new Set([...Object.keys(own), ...Object.keys(merged)])].map((n) => [n, merged[n]!]))
+}
+
 export function renderCommandsDoc(): string {
   const out: string[] = ['# Command reference', '', GENERATED.trim(), '']
   const ids = Object.keys(commands).sort()
@@ -47,9 +59,7 @@ export function renderCommandsDoc(): string {
     if (args.length > 0) {
       out.push('| argument | description |', '| --- | --- |', ...args.map(([n, a]) => `| \`${n.toUpperCase()}\` | ${a.description ?? ''} |`), '')
     }
-    const flags: Record<string, FlagDef> = { ...(C.flags as Record<string, FlagDef>), ...(C.baseFlags ?? {}) }
-    if (C.enableJsonFlag) flags.json = { type: 'boolean', description: 'Print the result as one JSON document (see docs/json-output.md).' }
-    const visible = Object.entries(flags).filter(([, f]) => !f.hidden)
+    const visible = Object.entries(commandFlags(C)).filter(([, f]) => !f.hidden)
     if (visible.length > 0) out.push('| flag | description |', '| --- | --- |', ...visible.map(([n, f]) => flagLine(n, f)), '')
     const examples = (C.examples ?? []) as Array<string | { description: string; command: string }>
     if (examples.length > 0) {

@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { isCollection, type Node } from 'yaml'
 import { usageError, type Location } from '../util/errors.js'
-import type { CiDocument, Obj } from './parse.js'
+import type { CiDocument, Obj } from './types.js'
 
 /** GitLab's limits: includes per pipeline, and how deep they may nest. */
 const MAX_INCLUDES = 150

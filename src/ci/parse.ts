@@ -7,13 +7,15 @@
  */
 import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { LineCounter, parseDocument, isMap, isScalar, YAMLSeq, type CollectionTag, type Document } from 'yaml'
-import type { CiFile, CiImage, CiJob, CiPort, CiService } from './types.js'
+import { LineCounter, parseDocument, isMap, isScalar, YAMLSeq, type CollectionTag } from 'yaml'
+import type { CiDocument, CiFile, CiImage, CiJob, CiPort, CiService, Obj } from './types.js'
 import { parseDuration } from './duration.js'
 import { usageError, type Location } from '../util/errors.js'
-import { editDistance } from '../util/text.js'
+import { editDistance, clipLongWords } from '../util/text.js'
 import { checkYamlDocument, firstAliasOffset } from '../util/yaml-guard.js'
 import { resolveIncludes } from './include.js'
+
+export type { CiDocument, Obj } from './types.js'
 
 /** A `!reference [job, key, …]` tag, kept as a marker until the whole file is known. */
 class Reference {
@@ -56,7 +58,6 @@ const MAX_REFERENCE_DEPTH = 10
 /** The most values a CI file may expand to through aliases (a large real file has a few hundred thousand). */
 const MAX_EXPANDED_NODES = 1_000_000
 
-export type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Reference)
 
 export interface ParseCiOptions {
@@ -83,15 +84,6 @@ export async function parseCiFile(path: string, opts: ParseCiOptions = {}): Prom
 }
 
 /** One YAML file of the pipeline (the CI file or an include), read as it stands. */
-export interface CiDocument {
-  file: string
-  /** Its top-level mapping (undefined for an empty file), with `!reference` markers still in place. */
-  raw: Obj | undefined
-  /** Where each top-level key is written. */
-  keyAt: Map<string, Location>
-  doc: Document
-  locate: (offset: number, path?: string) => Location
-}
 
 /** Parses one file of the pipeline; errors name that file, line and column. */
 export function loadCiDocument(source: string, file: string): CiDocument {
@@ -180,7 +172,7 @@ export function selectJob(ci: CiFile, name: string): CiJob {
   // The job may come from an include gkr could not follow: say so, rather than only "no job named X".
   const unfollowed = (ci.notes ?? []).filter((n) => n.includes('not followed'))
   if (unfollowed.length > 0) suggestions.unshift(...unfollowed.map((n) => `It may be defined in an include gkr did not follow: ${n}`))
-  throw usageError('ci-job-unknown', `no job named ${name} in ${ci.file}${unfollowed.length > 0 ? ` or the files it includes (${unfollowed.length} include${unfollowed.length === 1 ? ' was' : 's were'} not followed)` : ''}`, { at: { file: ci.file }, suggestions })
+  throw usageError('ci-job-unknown', `no job named ${clipLongWords(name)} in ${ci.file}${unfollowed.length > 0 ? ` or the files it includes (${unfollowed.length} include${unfollowed.length === 1 ? ' was' : 's were'} not followed)` : ''}`, { at: { file: ci.file }, suggestions })
 }
 
 function resolveReferences(value: unknown, root: Obj, locate: (o: number) => Location, depth: number): unknown {

@@ -3,6 +3,7 @@
  * variable layering are resolved. Owned by src/ci (parser); read by checks (ctx.ciFile), the executor
  * renderer and run-job.
  */
+import type { Document } from 'yaml'
 import type { Location } from '../util/errors.js'
 
 export interface CiImage {
@@ -58,4 +59,18 @@ export interface CiFile {
   jobs: Record<string, CiJob>
   /** Per include: what was not followed, or followed only in part. */
   notes?: string[]
+}
+
+/** A mapping of a parsed YAML file. */
+export type Obj = Record<string, unknown>
+
+/** One file of the pipeline as parsed (src/ci/parse.ts), before includes and extends are resolved (src/ci/include.ts). */
+export interface CiDocument {
+  file: string
+  /** Its top-level mapping (undefined for an empty file), with `!reference` markers still in place. */
+  raw: Obj | undefined
+  /** Where each top-level key is written. */
+  keyAt: Map<string, Location>
+  doc: Document
+  locate: (offset: number, path?: string) => Location
 }

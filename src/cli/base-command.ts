@@ -6,6 +6,7 @@ import { GkrError, formatLocation, usageError, type Location } from '../util/err
 import { useColor, type Sink } from './output.js'
 import { getEntry } from '../catalog/index.js'
 import { tokenMasker } from '../util/secret.js'
+import { clipLongWords } from '../util/text.js'
 import { closeAgents } from '../kube/agents.js'
 import { ApiError } from '../kube/errors.js'
 import { OUTPUT_FORMATS, outputFormatOf, type OutputFormat } from './output-format.js'
@@ -224,20 +225,20 @@ function parseError(err: unknown, flagNames: string[]): unknown {
   // oclif does not export its NonExistentFlagsError class: it is the parse error that lists the flags.
   const unknown = err instanceof Errors.CLIError && 'parse' in err && 'flags' in err && Array.isArray(err.flags) ? (err.flags as unknown[]).map(String) : undefined
   if (unknown && unknown.length > 0) {
-    const typed = unknown.map((f) => f.replace(/=.*$/, ''))
+    const typed = unknown.map((f) => clipLongWords(f.replace(/=.*$/, '')))
     const hints = typed.map((f) => ({ f, near: closest(f.replace(/^-+/, ''), flagNames).map((n) => `--${n}`) }))
     const mean = (near: string[]): string => (near.length > 0 ? `did you mean ${near.join(' or ')}?` : '')
     const message = hints.length === 1 ? `unknown flag${hints[0]!.near.length > 0 ? `; ${mean(hints[0]!.near)}` : ''}` : `unknown flags: ${hints.map((h) => `${h.f}${h.near.length > 0 ? ` (${mean(h.near)})` : ''}`).join(', ')}`
     return new GkrError('flag-unknown', message, { exit: EXIT.USAGE, suggestions: ['Run the command with --help to see its flags and examples.'], ...(hints.length === 1 ? { at: { flag: typed[0]! } } : {}), cause: err })
   }
-  return new GkrError('usage', msg, { exit: EXIT.USAGE, suggestions: ['Run the command with --help to see its flags and examples.'], ...(flag ? { at: { flag } } : {}), cause: err })
+  return new GkrError('usage', clipLongWords(msg), { exit: EXIT.USAGE, suggestions: ['Run the command with --help to see its flags and examples.'], ...(flag ? { at: { flag } } : {}), cause: err })
 }
 
 /** Maps anything thrown into a GkrError: parse errors are usage errors; unknown errors are bugs. */
 export function toGkrError(err: unknown): GkrError {
   if (err instanceof GkrError) return err
   if (err instanceof Errors.CLIError && 'parse' in err) {
-    const msg = err.message.replace(/\nSee more help with --help\s*$/, '')
+    const msg = clipLongWords(err.message.replace(/\nSee more help with --help\s*$/, ''))
     return new GkrError('usage', msg, { exit: EXIT.USAGE, suggestions: ['Run the command with --help to see its flags and examples.'] })
   }
   if (err instanceof Errors.ExitError) {

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core'
 import { parseGoDuration } from '../config/values.js'
 import { parseRunnerVersion } from '../config/version.js'
 import { usageError } from '../util/errors.js'
+import { echoInput } from '../util/text.js'
 
 /** The runner configuration flags every config-reading command shares. */
 export const configFlags = {
@@ -49,8 +50,8 @@ const MAX_REQUEST_TIMEOUT_MS = 3_600_000
 export function parseRequestTimeout(input: string): number {
   const s = input.trim()
   const ms = /^\d+(\.\d+)?$/.test(s) ? Number(s) * 1000 : parseGoDuration(s)
-  if (ms === undefined || !Number.isFinite(ms)) throw usageError('bad-request-timeout', `${JSON.stringify(input)} is not a duration such as 5s or 1m`, { at: { flag: '--request-timeout' } })
-  if (ms < 1 || ms > MAX_REQUEST_TIMEOUT_MS) throw usageError('bad-request-timeout', `${JSON.stringify(input)} is out of range: give between 1ms and 1h`, { at: { flag: '--request-timeout' } })
+  if (ms === undefined || !Number.isFinite(ms)) throw usageError('bad-request-timeout', `${echoInput(input)} is not a duration such as 5s or 1m`, { at: { flag: '--request-timeout' } })
+  if (ms < 1 || ms > MAX_REQUEST_TIMEOUT_MS) throw usageError('bad-request-timeout', `${echoInput(input)} is out of range: give between 1ms and 1h`, { at: { flag: '--request-timeout' } })
   return Math.round(ms)
 }
 
@@ -65,6 +66,6 @@ export const configVersionFlags = {
 
 export function parseRunnerVersionFlag(input: string): string {
   const v = parseRunnerVersion(input)
-  if (!v) throw usageError('bad-runner-version', `${JSON.stringify(input)} is not a runner version such as 17.3 or v17.3.0`, { at: { flag: '--runner-version' } })
+  if (!v) throw usageError('bad-runner-version', `${echoInput(input)} is not a runner version such as 17.3 or v17.3.0`, { at: { flag: '--runner-version' } })
   return v
 }

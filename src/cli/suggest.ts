@@ -9,7 +9,8 @@ export function closest(input: string, candidates: readonly string[], max = 2): 
   if (q === '') return []
   const limit = Math.max(2, Math.floor(q.length / 3))
   const scored = [...new Set(candidates)]
-    .map((c) => ({ c, d: c.toLowerCase().startsWith(q) ? 0 : editDistance(q, c.toLowerCase()) }))
+    // Lengths further apart than the limit are at least that many edits apart: skip the quadratic distance (a pasted 100 kB argument).
+    .map((c) => ({ c, d: c.toLowerCase().startsWith(q) ? 0 : Math.abs(c.length - q.length) > limit ? limit + 1 : editDistance(q, c.toLowerCase()) }))
     .filter((s) => s.d <= limit)
     .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c))
   // Only the nearest: `jsn` suggests `json`, not also `as`.

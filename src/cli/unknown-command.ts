@@ -2,6 +2,7 @@ import type { Interfaces } from '@oclif/core'
 import { EXIT } from './exit-codes.js'
 import { GkrError } from '../util/errors.js'
 import { closest, displayId } from './suggest.js'
+import { echoInput } from '../util/text.js'
 
 /**
  * The error for a command gkr does not have, with the nearest commands as the user types them
@@ -20,7 +21,7 @@ export function unknownCommandError(config: Interfaces.Config, id: string): GkrE
   // `sim strat` is compared with the commands of its topic; `dcotor` with every command and topic.
   const near = closest(typed, inTopic.length > 0 ? inTopic : [...names, ...config.topics.map((t) => displayId(t.name))])
   const bin = config.bin
-  return new GkrError('command-unknown', `"${typed}" is not a ${bin} command${near.length > 0 ? `; did you mean ${near.map((n) => `"${bin} ${n}"`).join(' or ')}?` : ''}`, {
+  return new GkrError('command-unknown', `${echoInput(typed)} is not a ${bin} command${near.length > 0 ? `; did you mean ${near.map((n) => `"${bin} ${n}"`).join(' or ')}?` : ''}`, {
     exit: EXIT.USAGE,
     suggestions: [inTopic.length > 0 ? `Run \`${bin} help ${topic}\` to list the ${topic} commands.` : `Run \`${bin} help\` to list every command.`],
   })

@@ -4,7 +4,7 @@ import { clusterFlags, configFlags, configVersionFlags, includeDirFlag } from '.
 import { EXIT } from '../cli/exit-codes.js'
 import { checkRbac, renderRbacMatrix } from '../kube/rbac-check.js'
 import { loadConfig, selectRunners, kube } from '../config/load.js'
-import { buildRbac, jobNeeds, requiredPermissions } from '../executor/permissions.js'
+import { buildRbac, CLEANUP_PERMISSIONS, jobNeeds, requiredPermissions } from '../executor/permissions.js'
 import { parseCiFile, selectJob } from '../ci/parse.js'
 import { rbacHelmValues, rbacList, rbacObjects, rbacYaml } from '../executor/rbac-yaml.js'
 import { usageError } from '../util/errors.js'
@@ -20,6 +20,7 @@ export default class Rbac extends BaseCommand {
     { description: 'Include what the jobs of a pipeline need (ports, CI_DEBUG_SERVICES)', command: '<%= config.bin %> <%= command.id %> -c config.toml --ci-file .gitlab-ci.yml' },
     { description: 'Print the rbac block of the Helm chart values', command: '<%= config.bin %> <%= command.id %> -c values.yaml --format helm' },
     { description: 'Print the Role a runner 16.11 needs for this configuration', command: '<%= config.bin %> <%= command.id %> -c values.yaml --runner-version 16.11' },
+    { description: 'Print the Role gkr cleanup --yes needs', command: '<%= config.bin %> <%= command.id %> -c config.toml --for cleanup' },
     { description: 'Check the runner\'s service account against the cluster', command: '<%= config.bin %> <%= command.id %> -c config.toml --check --as system:serviceaccount:gitlab-runner:gitlab-runner' },
   ]
 
@@ -29,7 +30,8 @@ export default class Rbac extends BaseCommand {
     format: Flags.string({ description: 'Shape of the printed manifest: yaml (documents), json (one v1 List) — both for kubectl apply -f - — or helm (the chart\'s rbac values). -o json|yaml prints gkr\'s envelope instead, with the objects in result.objects.', options: ['yaml', 'json', 'helm'], default: 'yaml' }),
     'with-binding': Flags.boolean({ description: 'Also print the ServiceAccount and the (Cluster)RoleBinding.', default: false }),
     'cluster-role': Flags.boolean({ description: 'Print a ClusterRole even when a Role would do.', default: false }),
-    name: Flags.string({ description: 'Name of the Role and binding.', default: 'gitlab-runner' }),
+    for: Flags.string({ description: 'Whose permissions: the runner\'s executor, or what gkr cleanup needs (lists, and with --yes the deletes and the finalizer patch).', options: ['runner', 'cleanup'], default: 'runner' }),
+    name: Flags.string({ description: 'Name of the Role and binding (default: gitlab-runner, or gkr-cleanup with --for cleanup).' }),
     'ci-file': Flags.string({ description: 'A .gitlab-ci.yml whose jobs add permissions (ports need services, CI_DEBUG_SERVICES needs pods/log).' }),
     ...includeDirFlag,
     job: Flags.string({ description: 'With --ci-file: only this job (default: every job of the file).' }),
@@ -48,16 +50,18 @@ export default class Rbac extends BaseCommand {
     const runner = config.runnerVersion ? versionedRunner(config, runners[0]!) : runners[0]!
     for (const note of config.notes ?? []) this.addWarning(note)
     const k = kube(runner)
+    const forCleanup = flags.for === 'cleanup'
+    if (forCleanup && flags['ci-file']) throw usageError('ci-file-for-cleanup', '--ci-file adds what jobs need, and --for cleanup prints what gkr cleanup needs: use one or the other', { at: { flag: '--ci-file' } })
     const ci = flags['ci-file'] ? await parseCiFile(flags['ci-file'], { ...(flags['include-dir'] ? { includeDir: flags['include-dir'] } : {}) }) : undefined
     if (flags.job && !ci) throw usageError('job-without-ci-file', '--job needs --ci-file', { at: { flag: '--job' } })
-    const perms = permissionsAt(requiredPermissions(runner, ci ? jobNeeds(flags.job ? [selectJob(ci, flags.job)] : Object.values(ci.jobs)) : undefined), runner, config.runnerVersion?.version)
+    const perms = forCleanup ? [...CLEANUP_PERMISSIONS] : permissionsAt(requiredPermissions(runner, ci ? jobNeeds(flags.job ? [selectJob(ci, flags.job)] : Object.values(ci.jobs)) : undefined), runner, config.runnerVersion?.version)
     if (flags.check) {
       const result = await checkRbac(runner, perms, flags)
       if (!this.jsonEnabled()) this.out.write(renderRbacMatrix(result))
       this.setExit(result.missing.some((m) => !m.optional) ? EXIT.FAILED : EXIT.OK)
       return result
     }
-    const objs = buildRbac(perms, { namespace: typeof k.namespace === 'string' && k.namespace ? k.namespace : 'default', name: flags.name, clusterRole: flags['cluster-role'], withBinding: flags['with-binding'], serviceAccount: typeof k.service_account === 'string' && k.service_account ? k.service_account : undefined })
+    const objs = buildRbac(perms, { namespace: typeof k.namespace === 'string' && k.namespace ? k.namespace : 'default', name: flags.name ?? (forCleanup ? 'gkr-cleanup' : 'gitlab-runner'), clusterRole: flags['cluster-role'], withBinding: flags['with-binding'], compareWithDocs: !forCleanup, serviceAccount: typeof k.service_account === 'string' && k.service_account ? k.service_account : undefined })
     if (!this.jsonEnabled()) this.out.write(flags.format === 'helm' ? rbacHelmValues(objs) : flags.format === 'json' ? JSON.stringify(rbacList(objs), null, 2) + '\n' : rbacYaml(objs))
     return { runner: runner.name, kind: objs.kind, objects: rbacObjects(objs), permissions: perms }
   }

@@ -11,7 +11,6 @@ import { runProbe } from '../runjob/probe.js'
 import type { KubeObject } from '../runjob/objects.js'
 import type { ClusterInfo } from './report.js'
 import type { Gathered } from './run.js'
-import type { DoctorFlags } from './prepare.js'
 
 /**
  * Doctor checks a representative job: one with registry credentials, so the credentials secret the
@@ -27,6 +26,19 @@ export interface Connection {
 }
 
 /** How doctor finds the cluster; besides the environment, tests inject where ~ and the mounted service account are. */
+/** The flags of doctor that say how to reach the cluster and as whom (doctor's own flags extend these). */
+export interface ClusterFlags {
+  runner?: string
+  live: boolean
+  kubeconfig?: string
+  'request-timeout'?: number
+  context?: string
+  namespace?: string
+  as?: string
+  'as-group'?: string[]
+  'as-runner': boolean
+}
+
 export interface ConnectOptions {
   signal: AbortSignal
   env?: NodeJS.ProcessEnv
@@ -36,7 +48,7 @@ export interface ConnectOptions {
 }
 
 /** The identity permissions are checked as: --as, or with --as-runner the runner's service account. */
-export function identityFor(flags: Pick<DoctorFlags, 'as' | 'as-runner' | 'namespace'>, runner: LoadedRunner | undefined): string | undefined {
+export function identityFor(flags: Pick<ClusterFlags, 'as' | 'as-runner' | 'namespace'>, runner: LoadedRunner | undefined): string | undefined {
   if (flags.as) return flags.as
   if (!flags['as-runner'] || !runner) return undefined
   const k = kube(runner)
@@ -58,7 +70,7 @@ async function gitlabFacts(runner: LoadedRunner, signal: AbortSignal): Promise<F
  * How doctor reads facts: GitLab (the runner's url and token) always when not offline, and the
  * cluster when one is found the way the runner finds it.
  */
-export async function connect(flags: DoctorFlags, runners: readonly LoadedRunner[], opts: ConnectOptions): Promise<Connection> {
+export async function connect(flags: ClusterFlags, runners: readonly LoadedRunner[], opts: ConnectOptions): Promise<Connection> {
   if (flags['as-runner'] && runners.length > 1 && !flags.runner) throw usageError('as-runner-ambiguous', '--as-runner checks as one runner\'s service account: choose the runner with --runner', { at: { flag: '--as-runner' } })
   const first = runners[0]
   const target = await resolveCluster({

@@ -4,26 +4,19 @@ import { loadConfig, selectRunners } from '../config/load.js'
 import { ALL_CHECKS } from '../checks/registry.js'
 import { selectChecks } from '../checks/run.js'
 import { usageError } from '../util/errors.js'
+import { echoInput } from '../util/text.js'
 import type { DoctorInput } from './run.js'
-import { connect, type ConnectOptions } from './cluster.js'
+import { connect, type ClusterFlags, type ConnectOptions } from './cluster.js'
 
-export interface DoctorFlags {
+/** Doctor's flags: what to check, on top of how to reach the cluster. */
+export interface DoctorFlags extends ClusterFlags {
   config?: string | string[]
   'runner-version'?: string
-  runner?: string
   offline: boolean
-  live: boolean
   'ci-file'?: string
   'include-dir'?: string
   only?: string[]
   skip?: string[]
-  kubeconfig?: string
-  'request-timeout'?: number
-  context?: string
-  namespace?: string
-  as?: string
-  'as-group'?: string[]
-  'as-runner': boolean
 }
 
 export interface Prepared {
@@ -42,7 +35,7 @@ export async function prepareDoctor(flags: DoctorFlags, opts: ConnectOptions): P
   const checks = selectChecks(ALL_CHECKS, { only: flags.only, skip: flags.skip })
   for (const id of [...(flags.only ?? []), ...(flags.skip ?? [])]) {
     if (!ALL_CHECKS.some((c) => c.id === id || c.area === id || (id.endsWith('*') && c.id.startsWith(id.slice(0, -1))))) {
-      throw usageError('unknown-check', `no check or area named "${id}"`, { at: { flag: flags.only?.includes(id) ? '--only' : '--skip' }, suggestions: ['`gkr doctor --help` links to docs/checks.md, which lists every check id and area.'] })
+      throw usageError('unknown-check', `no check or area named ${echoInput(id)}`, { at: { flag: flags.only?.includes(id) ? '--only' : '--skip' }, suggestions: ['`gkr doctor --help` links to docs/checks.md, which lists every check id and area.'] })
     }
   }
   // What the loader had to assume (e.g. Helm's {{ .Release.Namespace }}) is said before any finding.

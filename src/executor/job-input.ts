@@ -5,6 +5,7 @@ import { predefinedVariables } from '../ci/predefined.js'
 import type { LoadedRunner } from '../config/types.js'
 import { usageError } from '../util/errors.js'
 import { Secret } from '../util/secret.js'
+import { echoInput } from '../util/text.js'
 
 /** The identity of a real job (--job-id, --project-id, --concurrent-id, --runner-token), for renderJob. */
 export interface JobIdentity {
@@ -43,7 +44,7 @@ export interface LocalCheckout {
 export async function jobFromFlags(runner: LoadedRunner, flags: { 'ci-file'?: string; 'include-dir'?: string; job?: string; var?: string[] }, checkout: LocalCheckout = {}, identity: JobIdentity = {}): Promise<JobInput> {
   const vars = Object.fromEntries((flags.var ?? []).map((kv) => {
     const eq = kv.indexOf('=')
-    if (eq <= 0) throw usageError('bad-var', `--var must be KEY=VALUE, got ${JSON.stringify(kv)}`, { at: { flag: '--var' } })
+    if (eq <= 0) throw usageError('bad-var', `--var must be KEY=VALUE, got ${echoInput(kv)}`, { at: { flag: '--var' } })
     return [kv.slice(0, eq), kv.slice(eq + 1)]
   }))
   if (!flags['ci-file']) {

@@ -122,6 +122,21 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
   { apiGroup: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews', verb: 'create', reason: 'asks whether it may use informers', when: 'always', clusterScoped: true, grantedByDefault: true, docsNote: 'Not in the documentation; Kubernetes grants it to every authenticated user (system:basic-user).', applies: () => true },
 ]
 
+/**
+ * What `gkr cleanup` calls, as rows of the same shape: the lists it reads (metadata only, secret data is
+ * never read) and, with --yes, the deletes and the finalizer patch. Drives `gkr rbac --for cleanup`, the
+ * pre-check of `gkr cleanup --yes` and the cleanup section of docs/rbac.md.
+ */
+export const CLEANUP_PERMISSIONS: readonly Permission[] = [
+  ...(['secrets', 'configmaps', 'services'] as const).flatMap((resource) => [
+    { apiGroup: '', resource, verb: 'list', reason: `finds leaked runner ${resource} (metadata only)`, when: 'always' },
+    { apiGroup: '', resource, verb: 'delete', reason: `deletes the leaked runner ${resource}`, when: 'cleanup runs with --yes' },
+  ]),
+  { apiGroup: '', resource: 'pods', verb: 'list', reason: 'finds runner pods stuck Terminating (metadata only)', when: 'always' },
+  { apiGroup: '', resource: 'pods', verb: 'patch', reason: 'removes the finalizers that keep a stuck pod', when: 'cleanup runs with --yes' },
+  { apiGroup: '', resource: 'pods', verb: 'delete', reason: 'force-deletes a stuck pod that has no finalizers (its node never confirmed)', when: 'cleanup runs with --yes' },
+]
+
 /** What jobs of a .gitlab-ci.yml add to the permissions: ports (proxy Services) and CI_DEBUG_SERVICES (service logs). */
 export function jobNeeds(jobs: readonly CiJob[]): NonNullable<RunnerView['job']> {
   const ports = jobs.some((j) => (j.image?.ports ?? []).length > 0 || j.services.some((s) => (s.ports ?? []).length > 0))
@@ -184,6 +199,8 @@ export interface RbacOptions {
   clusterRole?: boolean
   withBinding?: boolean
   serviceAccount?: string
+  /** Compare with GitLab's documented runner Role and name what is left out (default true; false for cleanup's Role). */
+  compareWithDocs?: boolean
 }
 
 export interface RbacRule {
@@ -226,7 +243,7 @@ export function buildRbac(perms: readonly Permission[], opts: RbacOptions): Rbac
     name: opts.name ?? 'gitlab-runner',
     namespace: opts.namespace,
     rules: rulesFor(perms),
-    leftOut: leftOut(perms),
+    leftOut: opts.compareWithDocs === false ? [] : leftOut(perms),
     withBinding: Boolean(opts.withBinding),
     ...(opts.serviceAccount ? { serviceAccount: opts.serviceAccount } : {}),
   }
@@ -247,6 +264,14 @@ export function renderRbacDocs(): string {
     ...PERMISSION_TABLE.map((r) => `| \`${r.apiGroup || 'core'}\` | \`${r.resource}\` | ${r.verb} | ${r.when}${r.clusterScoped ? ' (cluster-scoped: ClusterRole)' : ''}${r.optional ? ' (optional: the runner degrades without it)' : ''} | ${r.reason} | ${r.docsNote ?? ''} |`),
     '',
     'Never used although documented: `pods/log` `list`. A namespaced Role can never grant `namespaces` verbs: `namespace_per_job` needs a ClusterRole (with `gkr rbac` this is chosen automatically).',
+    '',
+    '## What `gkr cleanup` needs',
+    '',
+    '`gkr cleanup` lists (dry-run) and with `--yes` deletes what runners leaked; it runs as whoever runs it, usually an operator rather than the runner. `gkr rbac --for cleanup` prints this Role (named `gkr-cleanup` unless `--name` says otherwise), and `gkr cleanup --yes` asks the cluster for every row before it deletes anything: when one is missing it names it and deletes nothing.',
+    '',
+    '| API group | resource | verb | needed | why |',
+    '| --- | --- | --- | --- | --- |',
+    ...CLEANUP_PERMISSIONS.map((r) => `| \`${r.apiGroup || 'core'}\` | \`${r.resource}\` | ${r.verb} | ${r.when === 'always' ? 'always (dry-run too)' : 'with --yes'} | ${r.reason} |`),
     '',
     '## GitLab\'s documented Role and gkr\'s',
     '',

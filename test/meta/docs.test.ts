@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { generateDocs, ROOT } from '../../scripts/docs.js'
+import { readFileSync } from 'node:fs'
+import { commandFlags, generateDocs, ROOT } from '../../scripts/docs.js'
 
 describe('generated documentation', () => {
   it('is current: every generated file equals what `npm run docs` writes', async () => {
@@ -19,5 +20,14 @@ describe('generated documentation', () => {
       expect(C.summary, `${id} summary`).toMatch(/\S/)
       expect((C.examples ?? []).length, `${id} examples`).toBeGreaterThan(0)
     }
+  })
+
+  it('documents each flag as oclif defines it (oclif.manifest.json): the same flags, descriptions, short names, defaults and options', async () => {
+    const { commands } = await import('../../src/index.js')
+    type Def = { description?: string; char?: string; default?: unknown; options?: readonly string[]; type?: string; hidden?: boolean }
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as { commands: Record<string, { flags: Record<string, Def> }> }
+    const shape = (flags: Record<string, Def>): Record<string, unknown> =>
+      Object.fromEntries(Object.entries(flags).filter(([, f]) => !f.hidden).sort(([a], [b]) => a.localeCompare(b)).map(([n, f]) => [n, { description: f.description, char: f.char, type: f.type, options: f.options, default: typeof f.default === 'function' ? 'dynamic' : f.default === false ? undefined : f.default }]))
+    for (const [id, C] of Object.entries(commands)) expect(shape(commandFlags(C as Parameters<typeof commandFlags>[0]) as Record<string, Def>), id).toEqual(shape(manifest.commands[id]!.flags))
   })
 })

@@ -24,8 +24,9 @@ writeFileSync(ci, [
 ].join('\n') + '\n')
 const AUTH = 'DOCKER_AUTH_CONFIG={"auths":{"r.example.com":{"auth":"c2VjcmV0LWNhbmFyeQ=="}}}'
 
-// Spawned processes are slow on a loaded machine; these waits are bounds, not sleeps.
-describe('gkr run-job (spawned)', { timeout: 90_000 }, () => {
+// Spawned processes are slow on a loaded machine; these waits are bounds, not sleeps. The four cases
+// share nothing (a simulator each, on its own port) and mostly wait on their process: they run at once.
+describe.concurrent('gkr run-job (spawned)', { timeout: 90_000 }, () => {
   it('--dry-run --json: one envelope, exit 1, the rejection with its catalog entry, nothing persisted', async () => {
     const sim = await start('readonly-rootfs-policy')
     try {

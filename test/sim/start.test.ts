@@ -9,6 +9,7 @@ import { builtinScenarios, loadScenario, start } from '../../src/sim/index.js'
 import { GkrError } from '../../src/util/errors.js'
 import { runCliAsync } from '../helpers/async-cli.js'
 import { BIN, ROOT } from '../helpers/cli.js'
+import { measureLoadFactor } from '../helpers/load-factor.js'
 
 interface Started {
   /** Milliseconds from spawn until the "Press Ctrl-C" line. */
@@ -72,9 +73,11 @@ describe('gkr sim start', () => {
       simStart(['--scenario', 'healthy', '--latency', '5']),
     ])
     const [, url, ready] = /at (https:\/\/127\.0\.0\.1:\d+) \(ready in (\d+) ms\)\n/.exec(term.stdout)!
-    // The simulator's own start (certificates, scenario, listen), as the command measures it.
-    expect(Number(ready)).toBeLessThan(1000)
-    expect(Number(/\(ready in (\d+) ms\)/.exec(int.stdout)![1])).toBeLessThan(1000)
+    // The simulator's own start (certificates, scenario, listen), as the command measures it: a second on
+    // an idle machine, scaled by how loaded this one is now.
+    const bound = 1000 * measureLoadFactor()
+    expect(Number(ready)).toBeLessThan(bound)
+    expect(Number(/\(ready in (\d+) ms\)/.exec(int.stdout)![1])).toBeLessThan(bound)
     expect(term.stdout).toBe([
       `gkr sim: scenario rbac-missing-attach at ${url} (ready in ${ready} ms)`,
       `  ${builtinScenarios().find((s) => s.name === 'rbac-missing-attach')!.description}`,
@@ -106,15 +109,23 @@ describe('gkr sim start', () => {
   }, 60_000)
 
   it('the simulator itself starts in well under a second (TLS certificates, scenario, listen)', async () => {
+    // 500 ms on an idle machine, scaled by the load measured around the starts (a loaded 2-core machine is
+    // several times slower); each scenario's faster of two starts, since a slow code path is slow every time.
+    const before = measureLoadFactor()
     const times: number[] = []
     for (const name of ['healthy', 'quota-secrets-leaked', 'windows-nodes']) {
-      const t0 = performance.now()
-      const sim = await start(name)
-      times.push(performance.now() - t0)
-      await sim.stop()
+      let best = Infinity
+      for (let i = 0; i < 2; i++) {
+        const t0 = performance.now()
+        const sim = await start(name)
+        best = Math.min(best, performance.now() - t0)
+        await sim.stop()
+      }
+      times.push(best)
     }
-    process.stderr.write(`start(): ${times.map((t) => `${Math.round(t)} ms`).join(', ')}\n`)
-    expect(Math.max(...times)).toBeLessThan(500)
+    const factor = Math.max(before, measureLoadFactor())
+    process.stderr.write(`start(): ${times.map((t) => `${Math.round(t)} ms`).join(', ')} (load factor ${factor.toFixed(2)})\n`)
+    expect(Math.max(...times)).toBeLessThan(500 * factor)
   })
 })
 

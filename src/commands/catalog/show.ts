@@ -5,6 +5,7 @@ import { getEntry, suggestIds } from '../../catalog/index.js'
 import { renderEntryText, resolveLang } from '../../catalog/render.js'
 import { relatedChecks } from '../../catalog/links.js'
 import { usageError } from '../../util/errors.js'
+import { echoInput } from '../../util/text.js'
 
 export default class CatalogShow extends BaseCommand {
   static override summary = 'Show one catalog entry in full.'
@@ -23,8 +24,9 @@ export default class CatalogShow extends BaseCommand {
     const { args, flags } = await this.parse(CatalogShow)
     const entry = getEntry(args.id)
     if (!entry) {
-      const near = suggestIds(args.id)
-      throw usageError('catalog-id-unknown', `no catalog entry "${args.id}"${near.length ? `; did you mean ${near.join(', ')}?` : ''}`, {
+      // No id is longer than a hundred characters: a longer input is compared by its start only.
+      const near = suggestIds(args.id.slice(0, 200))
+      throw usageError('catalog-id-unknown', `no catalog entry ${echoInput(args.id)}${near.length ? `; did you mean ${near.join(', ')}?` : ''}`, {
         suggestions: ['Run `gkr catalog` to list every id.'],
       })
     }
