@@ -57,7 +57,7 @@ export default class Rbac extends BaseCommand {
     const perms = forCleanup ? [...CLEANUP_PERMISSIONS] : permissionsAt(requiredPermissions(runner, ci ? jobNeeds(flags.job ? [selectJob(ci, flags.job)] : Object.values(ci.jobs)) : undefined), runner, config.runnerVersion?.version)
     if (flags.check) {
       const result = await checkRbac(runner, perms, flags)
-      if (!this.jsonEnabled()) this.out.write(renderRbacMatrix(result))
+      if (!this.jsonEnabled()) this.out.write(renderRbacMatrix(result, forCleanup ? 'gkr cleanup' : 'the runner'))
       this.setExit(result.missing.some((m) => !m.optional) ? EXIT.FAILED : EXIT.OK)
       return result
     }

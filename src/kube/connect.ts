@@ -13,6 +13,7 @@ import { kube } from '../config/load.js'
 import { isSecret } from '../util/secret.js'
 import { GkrError, usageError, type Location } from '../util/errors.js'
 import { checkYamlDocument } from '../util/yaml-guard.js'
+import { echoInput } from '../util/text.js'
 import { ApiError, mapError, notKubernetes, tlsDetail, TLS_CERT_PROBLEMS, type PeerCertificateFacts } from './errors.js'
 import { MAX_SOCKETS, pooledAgentFactory, type Destroyable } from './agents.js'
 
@@ -390,12 +391,12 @@ export async function resolveCluster(opts: ResolveOptions): Promise<ClusterTarge
   const existing = files.filter((f) => existsSync(f))
   if (opts.kubeconfig && existing.length === 0) throw usageError('kubeconfig-missing', `kubeconfig ${opts.kubeconfig} does not exist`, { at: { flag: '--kubeconfig' } })
   // A context names an entry of a kubeconfig: without one it cannot be honoured, and checking offline instead would hide that.
-  if (opts.context && existing.length === 0) throw usageError('kubeconfig-missing', `context "${opts.context}" needs a kubeconfig, and there is none (looked for ${files.join(', ')})`, { at: { flag: '--context' }, suggestions: ['Pass --kubeconfig, set $KUBECONFIG, or drop --context.'] })
+  if (opts.context && existing.length === 0) throw usageError('kubeconfig-missing', `context ${echoInput(opts.context)} needs a kubeconfig, and there is none (looked for ${files.join(', ')})`, { at: { flag: '--context' }, suggestions: ['Pass --kubeconfig, set $KUBECONFIG, or drop --context.'] })
   if (existing.length > 0) {
     const kc = loadKubeconfigFile(new KubeConfig(), existing[0]!)
     const context = opts.context ?? (typeof k.context === 'string' && k.context ? k.context : undefined)
     if (context) {
-      if (!kc.getContextObject(context)) throw usageError('context-missing', `no context "${context}" in ${existing[0]} (contexts: ${kc.getContexts().map((c) => c.name).join(', ')})`, { at: { flag: '--context' } })
+      if (!kc.getContextObject(context)) throw usageError('context-missing', `no context ${echoInput(context)} in ${existing[0]} (contexts: ${kc.getContexts().map((c) => c.name).join(', ')})`, { at: { flag: '--context' } })
       kc.setCurrentContext(context)
     }
     const cluster = kc.getCurrentCluster()

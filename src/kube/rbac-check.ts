@@ -45,15 +45,16 @@ export async function checkRbac(runner: LoadedRunner, perms: Permission[], flags
   return { identity: as ?? target.info.identity ?? '(current user)', namespace, rows, missing, rulesToAdd }
 }
 
-export function renderRbacMatrix(r: RbacCheckResult): string {
+/** The matrix as text; `needer` names who needs the permissions (the runner, or gkr cleanup for `rbac --for cleanup`). */
+export function renderRbacMatrix(r: RbacCheckResult, needer = 'the runner'): string {
   const mark = { granted: 'yes', missing: 'MISSING', 'not needed': '-' } as const
   const w = Math.max(...r.rows.map((x) => (x.group ? `${x.resource}.${x.group}` : x.resource).length), 8)
   const lines = [`Permissions of ${r.identity} in namespace ${r.namespace}:`, '', `${'RESOURCE'.padEnd(w)}  ${VERBS.map((v) => v.toUpperCase().padEnd(8)).join('')}`]
   for (const row of r.rows) lines.push(`${(row.group ? `${row.resource}.${row.group}` : row.resource).padEnd(w)}  ${VERBS.map((v) => mark[row.verbs[v]!].padEnd(8)).join('')}`)
   lines.push('')
-  if (r.missing.length === 0) lines.push('Every permission the runner needs is granted.')
+  if (r.missing.length === 0) lines.push(`Every permission ${needer} needs is granted.`)
   else {
-    lines.push(`${r.missing.length} permission${r.missing.length === 1 ? '' : 's'} missing${r.missing.every((m) => m.optional) ? ' (all optional: the runner degrades without them)' : ''}. Add to the Role:`, '', r.rulesToAdd)
+    lines.push(`${r.missing.length} permission${r.missing.length === 1 ? '' : 's'} missing${r.missing.every((m) => m.optional) ? ` (all optional: ${needer} degrades without them)` : ''}. Add to the Role:`, '', r.rulesToAdd)
   }
   return lines.join('\n') + '\n'
 }

@@ -36,6 +36,12 @@ describe('user input echoed in errors', () => {
     expect(clipLongWords(`Expected --x=${'z'.repeat(100)} to be one of: a, b`)).toBe(`Expected ${`--x=${'z'.repeat(100)}`.slice(0, 80)}… (104 characters) to be one of: a, b`)
   })
 
+  it('a --context that names no context', async () => {
+    const kubeconfig = path.join(dir, 'kubeconfig')
+    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: ctx, context: {cluster: c, user: u}}]\ncurrent-context: ctx\n')
+    expectClipped(await runCommand(Doctor, ['-c', config, '--kubeconfig', kubeconfig, '--context', LONG]), `Error: --context: no context "${cut}" (100000 characters) in ${kubeconfig} (contexts: ctx)`)
+  })
+
   it('catalog show, an unknown command, an unknown flag, a bad option value, an extra argument', async () => {
     expectClipped(await runCommand(CatalogShow, [LONG]), `Error: no catalog entry "${cut}" (100000 characters)`)
     expectClipped(await runMain([`dcotor${LONG}`]), `Error: "dcotor${'x'.repeat(74)}…" (100006 characters) is not a gkr command`)

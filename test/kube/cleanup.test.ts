@@ -122,7 +122,7 @@ describe('gkr cleanup on the leaked-secrets scenario', () => {
       setRole(role.rules)
       // rbac --check asks for the same table.
       const check = await runCommand(Rbac, ['--for', 'cleanup', '--check'], { env })
-      expect([check.code, check.stdout]).toEqual([0, expect.stringContaining('Every permission the runner needs is granted.')])
+      expect([check.code, check.stdout]).toEqual([0, expect.stringContaining('Every permission gkr cleanup needs is granted.')])
       const both = await runCommand(Rbac, ['--for', 'cleanup', '--ci-file', 'none.yml'], { env })
       expect([both.code, both.stderr.split('\n')[0]]).toEqual([2, 'Error: --ci-file: --ci-file adds what jobs need, and --for cleanup prints what gkr cleanup needs: use one or the other'])
       const yes = await runCommand(Cleanup, ['--yes'], { env })
