@@ -4,6 +4,8 @@ import type { Socket } from 'node:net'
 import jsonPatch, { type Operation as JsonPatchOperation } from 'fast-json-patch'
 import { RESOURCES, findResource, groupVersion, qualified, verbsOf, type ResourceDef } from './resources.js'
 import { type Store, type Obj } from './store.js'
+import { impersonationHeaders } from './impersonation.js'
+import { OPENAPI_V2_PROTOBUF_REPLY, wantsProtobufV2, openApiV2Json, openApiV2Protobuf } from './openapi-v2.js'
 import { Authorizer, forbiddenWhy, impersonated, type Attributes, type User } from './rbac.js'
 import { StatusError, badRequest, conflict, etcdError, forbidden, timeoutError, unauthorized } from './status.js'
 import { mutate, validate, type AdmissionContext, type Operation } from './admission.js'
@@ -286,11 +288,10 @@ export class SimServer {
     const user = this.tokens.get(token)
     if (!user) throw unauthorized()
     if (entry) entry.user = user.name
-    const as = req.headers['impersonate-user']
-    if (typeof as === 'string' && as) {
-      // One group per header line (node joins repeated lines in req.headers, not in headersDistinct).
-      const r = impersonated(this.authz, user, as, req.headersDistinct['impersonate-group'] ?? [])
-      if ('denied' in r) throw forbidden(r.resource, '', r.resource, r.name, forbiddenWhy(r.denied, ''))
+    const imp = impersonationHeaders(req)
+    if (imp) {
+      const r = impersonated(this.authz, user, imp.user, imp.groups, imp)
+      if ('denied' in r) throw forbidden(r.denied.group ? `${r.resource}.${r.denied.group}` : r.resource, r.denied.group ?? '', r.resource, r.name, forbiddenWhy(r.denied, ''))
       return r
     }
     return user
@@ -683,6 +684,13 @@ export class SimServer {
       return void res.end('ok')
     }
     if (p === '/api' || p === '/apis') return this.discovery(res, p, accept)
+    if (p === '/openapi/v2') {
+      if (wantsProtobufV2(accept)) {
+        res.writeHead(200, { 'Content-Type': OPENAPI_V2_PROTOBUF_REPLY })
+        return void res.end(openApiV2Protobuf(K8S_VERSION.gitVersion))
+      }
+      return this.send(res, 200, openApiV2Json(K8S_VERSION.gitVersion))
+    }
     if (p === '/openapi/v3') {
       const paths = Object.fromEntries([...new Set(RESOURCES.map(groupVersion))].map((gv) => [gv.includes('/') ? `apis/${gv}` : `api/${gv}`, { serverRelativeURL: `/openapi/v3/${gv.includes('/') ? 'apis' : 'api'}/${gv}?hash=0123ABCD` }]))
       return this.send(res, 200, { paths })

@@ -1,0 +1,106 @@
+/**
+ * Issue 16's remaining divergences: /openapi/v2 (kubectl's client-side validation of a v1 List, from
+ * the protobuf document kubectl asks for) and the impersonation filter's refusals.
+ */
+import { request } from 'node:https'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadScenario, start, type Sim } from '../../src/sim/index.js'
+import { buildDefinitions, modelClass } from '../../src/sim/openapi-v2.js'
+import { RESOURCES } from '../../src/sim/resources.js'
+import { Authorizer, impersonated } from '../../src/sim/rbac.js'
+import { Store, type Obj } from '../../src/sim/store.js'
+import { resourceForKind } from '../../src/sim/resources.js'
+import { hasKubectl, kubectl } from '../helpers/async-cli.js'
+
+interface Reply { status: number; type: string; body: Buffer }
+function raw(sim: Sim, p: string, headers: Record<string, string | string[]>): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(p, sim.url), { ca: sim.caPem, headers: { Authorization: 'Bearer sim-admin-token', ...headers } }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body: Buffer.concat(chunks) }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+let sim: Sim
+beforeAll(async () => {
+  sim = await start(loadScenario('healthy'))
+})
+afterAll(async () => {
+  await sim?.stop()
+})
+
+describe('/openapi/v2', () => {
+  it('answers kubectl\'s protobuf Accept with gnostic protobuf, others with JSON naming every served kind', async () => {
+    const pb = await raw(sim, '/openapi/v2', { Accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' })
+    expect(pb.status).toBe(200)
+    expect(pb.type).toBe('application/com.github.proto-openapi.spec.v2.v1.0+protobuf')
+    // Document.swagger (field 1) = "2.0"
+    expect([...pb.body.subarray(0, 5)]).toEqual([0x0a, 3, 0x32, 0x2e, 0x30])
+    const json = await raw(sim, '/openapi/v2', { Accept: 'application/json' })
+    const doc = JSON.parse(json.body.toString()) as { swagger: string; definitions: Record<string, { 'x-kubernetes-group-version-kind'?: Array<{ group: string; version: string; kind: string }> }> }
+    expect(doc.swagger).toBe('2.0')
+    const kinds = Object.values(doc.definitions).flatMap((d) => d['x-kubernetes-group-version-kind'] ?? []).map((g) => `${g.group}/${g.version}/${g.kind}`)
+    // Every served kind client-node has a model for (not the policy engines' custom resources).
+    const served = RESOURCES.filter((r) => !/gatekeeper|kyverno/.test(r.group)).map((r) => `${r.group}/${r.version}/${r.kind}`)
+    expect(kinds.sort()).toEqual([...new Set(served)].sort())
+  })
+
+  it('names definitions as the API server does and types fields from the client models', () => {
+    const defs = buildDefinitions()
+    expect(modelClass(RESOURCES.find((r) => r.group === 'events.k8s.io')!)).toBe('EventsV1Event')
+    expect(defs['io.k8s.api.core.v1.Container']!.properties!.command).toEqual({ type: 'array', items: { type: 'string' } })
+    expect(defs['io.k8s.api.core.v1.ConfigMap']!.properties!.metadata).toEqual({ $ref: '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' })
+    expect(defs['io.k8s.api.batch.v1.JobSpec']!.properties!.template).toEqual({ $ref: '#/definitions/io.k8s.api.core.v1.PodTemplateSpec' })
+    expect(defs['io.k8s.api.core.v1.ContainerPort']!.properties!.containerPort).toEqual({ type: 'integer', format: 'int32' })
+  })
+
+  it.runIf(hasKubectl)('kubectl create -f of a v1 List validates without --validate=false, and reports what is wrong in a bad one', async () => {
+    const list = (items: unknown[]): string => JSON.stringify({ apiVersion: 'v1', kind: 'List', items })
+    const good = await kubectl(sim.kubeconfig, ['create', '-f', '-'], list([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'list-a', namespace: 'default' }, data: { a: 'b' } }]))
+    expect(good.stdout + good.stderr).toBe('configmap/list-a created\n')
+    const bad = await kubectl(sim.kubeconfig, ['create', '-f', '-'], list([
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'list-b', namespace: 'default' }, foo: 1 },
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'list-c', namespace: 'default' }, spec: { containers: [{ name: 'a', image: 'x', command: 5 }] } },
+    ]))
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toBe('error: error validating "STDIN": error validating data: [ValidationError(ConfigMap): unknown field "foo" in io.k8s.api.core.v1.ConfigMap, ValidationError(Pod.spec.containers[0].command): invalid type for io.k8s.api.core.v1.Container.command: got "integer", expected "array"]; if you choose to ignore these errors, turn validation off with --validate=false\n')
+    await kubectl(sim.kubeconfig, ['delete', 'configmap', 'list-a', '-n', 'default'])
+  })
+})
+
+describe('impersonation headers', () => {
+  const refused = (msg: string): Record<string, unknown> => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `Internal error occurred: ${msg}`, reason: 'InternalError', details: { causes: [{ message: msg }] }, code: 500 })
+
+  it('groups, a uid or extras without Impersonate-User are refused as the impersonation filter refuses them', async () => {
+    const g = await raw(sim, '/api/v1/namespaces', { 'Impersonate-Group': ['devs', 'ops'] })
+    expect(g.status).toBe(500)
+    expect(JSON.parse(g.body.toString())).toEqual(refused('requested [{Group  devs    } {Group  ops    }] without impersonating a user'))
+    const u = await raw(sim, '/api/v1/namespaces', { 'Impersonate-Uid': 'u-1' })
+    expect(JSON.parse(u.body.toString())).toEqual(refused('requested [{UID  u-1  authentication.k8s.io/v1  }] without impersonating a user'))
+    const e = await raw(sim, '/api/v1/namespaces', { 'Impersonate-Extra-Scopes': 'view' })
+    expect(JSON.parse(e.body.toString())).toEqual(refused('requested [{UserExtra  view  authentication.k8s.io/v1  scopes}] without impersonating a user'))
+    expect(sim.bugs()).toEqual([])
+  })
+
+  it('with a user, the uid and every extra need impersonate in authentication.k8s.io', async () => {
+    const store = new Store()
+    for (const o of [
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'imp' }, rules: [{ apiGroups: [''], resources: ['users'], verbs: ['impersonate'] }, { apiGroups: ['authentication.k8s.io'], resources: ['userextras/scopes'], verbs: ['impersonate'] }] },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'imp' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'imp' }, subjects: [{ kind: 'User', name: 'bob' }] },
+    ] as Obj[]) store.create(resourceForKind(o.apiVersion!, o.kind!)!, undefined, o)
+    const authz = new Authorizer(store)
+    const bob = { name: 'bob', groups: ['system:authenticated'] }
+    expect(impersonated(authz, bob, 'alice', [], { extras: [['scopes', 'view']] })).toEqual({ name: 'alice', groups: ['system:authenticated'] })
+    expect(impersonated(authz, bob, 'alice', [], { extras: [['other', 'x']] })).toMatchObject({ resource: 'userextras', name: 'x', denied: { group: 'authentication.k8s.io', resource: 'userextras', subresource: 'other' } })
+    expect(impersonated(authz, bob, 'alice', [], { uid: 'u-1' })).toMatchObject({ resource: 'uids', name: 'u-1', denied: { group: 'authentication.k8s.io', resource: 'uids' } })
+  })
+
+  it('a cluster admin may impersonate a user with a uid and extras', async () => {
+    const r = await raw(sim, '/api/v1/namespaces', { 'Impersonate-User': 'alice', 'Impersonate-Group': 'system:masters', 'Impersonate-Uid': 'u-1', 'Impersonate-Extra-Scopes': 'view' })
+    expect(r.status).toBe(200)
+  })
+})
