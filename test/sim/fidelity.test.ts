@@ -11,6 +11,7 @@ import { Authorizer, impersonated } from '../../src/sim/rbac.js'
 import { Store, type Obj } from '../../src/sim/store.js'
 import { resourceForKind } from '../../src/sim/resources.js'
 import { hasKubectl, kubectl } from '../helpers/async-cli.js'
+import { admitPodSecurity, describeViolations, violations } from '../../src/sim/pod-security.js'
 
 interface Reply { status: number; type: string; body: Buffer }
 function raw(sim: Sim, p: string, headers: Record<string, string | string[]>): Promise<Reply> {
@@ -102,5 +103,75 @@ describe('impersonation headers', () => {
   it('a cluster admin may impersonate a user with a uid and extras', async () => {
     const r = await raw(sim, '/api/v1/namespaces', { 'Impersonate-User': 'alice', 'Impersonate-Group': 'system:masters', 'Impersonate-Uid': 'u-1', 'Impersonate-Extra-Scopes': 'view' })
     expect(r.status).toBe(200)
+  })
+})
+
+describe('OOM-killed containers restart per restartPolicy', () => {
+  let oomSim: Sim
+  beforeAll(async () => {
+    const s = loadScenario('healthy')
+    // 5 s after each start on a clock 1000× fast: a few ms of real time per run.
+    s.knobs = { ...s.knobs, clockFactor: 0.001, oomKill: { match: ['memory-hog'], afterMs: 5000 } }
+    oomSim = await start(s)
+  })
+  afterAll(async () => {
+    await oomSim?.stop()
+  })
+
+  const podOf = async (name: string): Promise<{ status: { phase?: string; containerStatuses?: Array<Record<string, unknown> & { restartCount?: number; state?: Record<string, Record<string, unknown>>; lastState?: Record<string, Record<string, unknown>> }> } }> => {
+    const r = await raw(oomSim, `/api/v1/namespaces/gitlab-runner/pods/${name}`, { Accept: 'application/json' })
+    return JSON.parse(r.body.toString())
+  }
+  const create = (name: string, restartPolicy: string): Promise<unknown> => new Promise((resolve, reject) => {
+    const body = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { restartPolicy, containers: [{ name: 'hog', image: 'memory-hog:1', command: ['sh', '-c', 'sleep 30'], resources: { requests: { cpu: '10m', memory: '16Mi' } } }] } })
+    const req = request(new URL('/api/v1/namespaces/gitlab-runner/pods', oomSim.url), { method: 'POST', ca: oomSim.caPem, headers: { Authorization: 'Bearer sim-admin-token', 'Content-Type': 'application/json' } }, (res) => {
+      res.resume()
+      res.on('end', () => (res.statusCode === 201 ? resolve(undefined) : reject(new Error(`create ${name}: ${res.statusCode}`))))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+
+  it('Always: OOMKilled (137) in lastState, a growing restartCount, CrashLoopBackOff between runs', async () => {
+    await create('hog-always', 'Always')
+    await expect.poll(async () => (await podOf('hog-always')).status.containerStatuses?.[0]?.restartCount ?? 0, { timeout: 10_000 }).toBeGreaterThanOrEqual(2)
+    const s = (await podOf('hog-always')).status.containerStatuses![0]!
+    expect(s.lastState?.terminated).toMatchObject({ exitCode: 137, reason: 'OOMKilled' })
+    await expect.poll(async () => (await podOf('hog-always')).status.containerStatuses?.[0]?.state?.waiting?.reason, { timeout: 10_000 }).toBe('CrashLoopBackOff')
+    expect((await podOf('hog-always')).status.phase).toBe('Running')
+  })
+
+  it('Never: the container stays terminated OOMKilled and the pod fails', async () => {
+    await create('hog-never', 'Never')
+    await expect.poll(async () => (await podOf('hog-never')).status.phase, { timeout: 10_000 }).toBe('Failed')
+    const s = (await podOf('hog-never')).status.containerStatuses![0]!
+    expect(s.state?.terminated).toMatchObject({ exitCode: 137, reason: 'OOMKilled' })
+    expect(s.restartCount ?? 0).toBe(0)
+    expect(oomSim.bugs()).toEqual([])
+  })
+})
+
+describe('Pod Security: the AppArmor control', () => {
+  const baseline = { level: 'baseline' as const, version: 'latest', minor: 33 }
+  const AA = 'container.apparmor.security.beta.kubernetes.io/'
+
+  it('baseline allows runtime/default and localhost/* (annotation and field), refuses anything else, worded as the plugin words it', () => {
+    const ok = { containers: [{ name: 'build', securityContext: { appArmorProfile: { type: 'RuntimeDefault' } } }] }
+    expect(violations(ok, baseline, { [`${AA}build`]: 'runtime/default', [`${AA}helper`]: 'localhost/foo', [`${AA}svc`]: '' })).toEqual([])
+    expect(describeViolations(violations({ containers: [{ name: 'build' }] }, baseline, { [`${AA}build`]: 'unconfined' })))
+      .toBe(`forbidden AppArmor profile (${AA}build="unconfined")`)
+    expect(describeViolations(violations({ securityContext: { appArmorProfile: { type: 'Unconfined' } }, containers: [{ name: 'a', securityContext: { appArmorProfile: { type: 'Unconfined' } } }, { name: 'b' }] }, baseline)))
+      .toBe('forbidden AppArmor profile (pod and container "a" must not set AppArmor profile type to "Unconfined")')
+    expect(describeViolations(violations({ containers: [{ name: 'foo', securityContext: { appArmorProfile: { type: 'Unconfined' } } }] }, baseline, { [`${AA}e`]: 'unconfined', [`${AA}f`]: 'unknown' })))
+      .toBe(`forbidden AppArmor profiles (${AA}e="unconfined", ${AA}f="unknown", container "foo" must not set AppArmor profile type to "Unconfined")`)
+  })
+
+  it('enforce refuses a pod by its annotation; warn reads a workload template\'s annotations', () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: { [`${AA}build`]: 'unconfined' } }, spec: { containers: [{ name: 'build', image: 'x' }] } }
+    expect(admitPodSecurity({ 'pod-security.kubernetes.io/enforce': 'baseline' }, 'pods', pod).forbidden)
+      .toBe(`violates PodSecurity "baseline:latest": forbidden AppArmor profile (${AA}build="unconfined")`)
+    const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j' }, spec: { template: { metadata: { annotations: { [`${AA}build`]: 'unconfined' } }, spec: { containers: [{ name: 'build', image: 'x' }] } } } }
+    expect(admitPodSecurity({ 'pod-security.kubernetes.io/warn': 'baseline' }, 'jobs', job).warnings)
+      .toEqual([`would violate PodSecurity "baseline:latest": forbidden AppArmor profile (${AA}build="unconfined")`])
   })
 })
