@@ -8,6 +8,7 @@
  * product code has an evaluator of its own and is tested against this one.
  */
 import type { Obj } from './store.js'
+import { exemptionOf, withDefaults, type PodSecurityConfig } from './pod-security-config.js'
 
 export type Level = 'privileged' | 'baseline' | 'restricted'
 export type Mode = 'enforce' | 'warn' | 'audit'
@@ -422,11 +423,17 @@ export interface PodSecurityVerdict {
  * What the plugin decides for a pod (or, for warn and audit only, a workload's pod template) in a
  * namespace with these labels.
  */
-export function admitPodSecurity(nsLabels: Record<string, string> | undefined, resource: string, obj: Obj): PodSecurityVerdict {
+export function admitPodSecurity(nsLabels: Record<string, string> | undefined, resource: string, obj: Obj, request: { config?: PodSecurityConfig; namespace?: string; username?: string } = {}): PodSecurityVerdict {
   const isPod = resource === 'pods'
   const spec = isPod ? (obj.spec as PodSpec | undefined) : templateSpec(resource, obj)
   const verdict: PodSecurityVerdict = { warnings: [], audit: {} }
   if (!spec) return verdict
+  const exempt = exemptionOf(request.config, { ...request, runtimeClassName: (spec as { runtimeClassName?: unknown }).runtimeClassName })
+  if (exempt) {
+    verdict.audit[`${PREFIX}exempt`] = exempt
+    return verdict
+  }
+  nsLabels = withDefaults(nsLabels, request.config)
   const annotations = annotationsOf(isPod ? obj.metadata : templateMeta(resource, obj))
   const { policies } = policiesOf(nsLabels)
   if (isPod) {
@@ -448,7 +455,10 @@ export function admitPodSecurity(nsLabels: Record<string, string> | undefined, r
  * Warnings for a namespace whose enforce level is raised: the existing pods that would now be
  * refused, as the plugin lists them when the label changes.
  */
-export function namespaceWarnings(name: string, oldLabels: Record<string, string> | undefined, newLabels: Record<string, string> | undefined, pods: Obj[]): string[] {
+export function namespaceWarnings(name: string, oldLabels: Record<string, string> | undefined, newLabels: Record<string, string> | undefined, pods: Obj[], config?: PodSecurityConfig): string[] {
+  if (exemptionOf(config, { namespace: name })) return []
+  oldLabels = withDefaults(oldLabels, config)
+  newLabels = withDefaults(newLabels, config)
   const before = policiesOf(oldLabels).policies.enforce
   const after = policiesOf(newLabels).policies.enforce
   if (policyLabel(before) === policyLabel(after) || after.level === 'privileged') return []

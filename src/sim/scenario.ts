@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { LineCounter, parseDocument } from 'yaml'
 import { GkrError } from '../util/errors.js'
 import type { Obj } from './store.js'
+import type { PodSecurityConfig } from './pod-security-config.js'
 
 export interface WebhookKnob {
   behavior: 'allow' | 'deny' | 'timeout' | 'unreachable'
@@ -62,6 +63,8 @@ export interface Scenario {
     windowsChownBug?: boolean
     /** Containers whose image contains one of `match` are OOM-killed `afterMs` (scenario clock) after they start. */
     oomKill?: { match?: string[]; afterMs?: number }
+    /** The PodSecurity admission plugin's configuration: defaults per mode, exemptions (pod-security-config.ts). */
+    podSecurity?: PodSecurityConfig
   }
 }
 

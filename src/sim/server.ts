@@ -434,13 +434,14 @@ export class SimServer {
 
   private admission(def: ResourceDef, namespace: string | undefined, obj: Obj, dryRun: boolean, operation: Operation, oldObj?: Obj, subresource?: string): AdmissionContext {
     const knobs = this.opts.scenario.knobs
-    return { store: this.opts.store, def, ...(namespace ? { namespace } : {}), obj, operation, ...(oldObj ? { oldObj } : {}), ...(subresource ? { subresource } : {}), dryRun, webhooks: knobs.webhooks ?? {}, policies: knobs.policies ?? [], sleep: this.opts.sleep, warnings: [], auditAnnotations: {} }
+    return { store: this.opts.store, def, ...(namespace ? { namespace } : {}), obj, operation, ...(oldObj ? { oldObj } : {}), ...(subresource ? { subresource } : {}), dryRun, webhooks: knobs.webhooks ?? {}, policies: knobs.policies ?? [], ...(knobs.podSecurity ? { podSecurity: knobs.podSecurity } : {}), sleep: this.opts.sleep, warnings: [], auditAnnotations: {} }
   }
 
   /** Mutating then validating admission of a new object; persists it unless dry-run. */
   private async admitCreate(url: URL, ctx: AdmissionContext, entry: AuditEntry): Promise<Obj> {
     const { def, obj } = ctx
     const store = this.opts.store
+    ctx.username = entry.user
     if (def.namespaced && ctx.namespace && !store.tryGet(findResource('', 'v1', 'namespaces')!, undefined, ctx.namespace)) throw new StatusError(404, `namespaces "${ctx.namespace}" not found`, 'NotFound', { name: ctx.namespace, kind: 'namespaces' })
     try {
       mutate(ctx)
@@ -461,6 +462,7 @@ export class SimServer {
    */
   private async admitUpdate(url: URL, ctx: AdmissionContext, entry: AuditEntry): Promise<void> {
     const old = ctx.oldObj!
+    ctx.username = entry.user
     if (ctx.def.resource === 'pods') {
       if (ctx.subresource === 'status') ctx.obj = { ...old, metadata: { ...old.metadata, resourceVersion: ctx.obj.metadata.resourceVersion }, status: ctx.obj.status }
       else {

@@ -175,3 +175,44 @@ describe('Pod Security: the AppArmor control', () => {
       .toEqual([`would violate PodSecurity "baseline:latest": forbidden AppArmor profile (${AA}build="unconfined")`])
   })
 })
+
+describe('Pod Security admission configuration: defaults and exemptions', () => {
+  let psSim: Sim
+  beforeAll(async () => {
+    const s = loadScenario('healthy')
+    s.knobs = { ...s.knobs, podSecurity: { defaults: { enforce: 'baseline', 'enforce-version': 'latest' }, exemptions: { usernames: ['ci-bot'], runtimeClasses: ['kata'], namespaces: ['ps-exempt'] } } }
+    s.objects = [...s.objects, ...['ps-default', 'ps-exempt'].map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }))]
+    psSim = await start(s)
+  })
+  afterAll(async () => {
+    await psSim?.stop()
+  })
+
+  const post = (ns: string, name: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> => new Promise((resolve, reject) => {
+    const body = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { ...extra, containers: [{ name: 'c', image: 'alpine', securityContext: { privileged: true } }] } })
+    const req = request(new URL(`/api/v1/namespaces/${ns}/pods?dryRun=All`, psSim.url), { method: 'POST', ca: psSim.caPem, headers: { Authorization: 'Bearer sim-admin-token', 'Content-Type': 'application/json', ...headers } }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown> }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+  const lastAudit = (): Record<string, string> | undefined => psSim.audit.filter((e) => e.resource === 'pods' && e.verb === 'create').at(-1)?.annotations
+
+  it('a namespace without labels gets the configured default level', async () => {
+    const r = await post('ps-default', 'p1')
+    expect(r.status).toBe(403)
+    expect(r.body.message).toBe('pods "p1" is forbidden: violates PodSecurity "baseline:latest": privileged (container "c" must not set securityContext.privileged=true)')
+  })
+
+  it('exempt namespaces, usernames and runtime classes are not evaluated; the audit event says why', async () => {
+    expect((await post('ps-exempt', 'p2')).status).toBe(201)
+    expect(lastAudit()).toMatchObject({ 'pod-security.kubernetes.io/exempt': 'namespace' })
+    expect((await post('ps-default', 'p3', {}, { 'Impersonate-User': 'ci-bot', 'Impersonate-Group': 'system:masters' })).status).toBe(201)
+    expect(lastAudit()).toMatchObject({ 'pod-security.kubernetes.io/exempt': 'user' })
+    expect((await post('ps-default', 'p4', { runtimeClassName: 'kata' })).status).toBe(201)
+    expect(lastAudit()).toMatchObject({ 'pod-security.kubernetes.io/exempt': 'runtimeClass' })
+    expect(psSim.bugs()).toEqual([])
+  })
+})
