@@ -4,6 +4,7 @@ import { StatusError, badRequest, forbidden, internalError, invalid } from './st
 import { fmt, q } from './quantity.js'
 import type { WebhookKnob, PolicyKnob } from './scenario.js'
 import { admitPodSecurity, namespaceWarnings, policiesOf } from './pod-security.js'
+import type { PodSecurityConfig } from './pod-security-config.js'
 
 const res = (resource: string, group = ''): ResourceDef => RESOURCES.find((r) => r.resource === resource && r.group === group)!
 
@@ -34,6 +35,10 @@ export interface AdmissionContext {
   dryRun: boolean
   webhooks: Record<string, WebhookKnob>
   policies: PolicyKnob[]
+  /** The scenario's PodSecurity admission configuration (defaults, exemptions). */
+  podSecurity?: PodSecurityConfig
+  /** Who makes the request (after impersonation): PodSecurity exempts usernames. */
+  username?: string
   /** Waits as long as a webhook takes (scaled by the scenario clock). */
   sleep: (ms: number) => Promise<void>
 }
@@ -114,12 +119,12 @@ function podSecurity(ctx: AdmissionContext, name: string): void {
     const labels = ctx.obj.metadata.labels
     const { errors } = policiesOf(labels)
     if (errors.length) throw invalid('Namespace', name, '', errors.map((e) => ({ ...e, reason: 'FieldValueInvalid' })))
-    if ((ctx.operation ?? 'CREATE') === 'UPDATE') ctx.warnings?.push(...namespaceWarnings(name, ctx.oldObj?.metadata.labels, labels, ctx.store.list(res('pods'), name)))
+    if ((ctx.operation ?? 'CREATE') === 'UPDATE') ctx.warnings?.push(...namespaceWarnings(name, ctx.oldObj?.metadata.labels, labels, ctx.store.list(res('pods'), name), ctx.podSecurity))
     return
   }
   if (!ctx.namespace || (ctx.operation === 'UPDATE' && !significant(ctx))) return
   const ns = ctx.store.tryGet(res('namespaces'), undefined, ctx.namespace)
-  const verdict = admitPodSecurity(ns?.metadata.labels, ctx.def.resource, ctx.obj)
+  const verdict = admitPodSecurity(ns?.metadata.labels, ctx.def.resource, ctx.obj, { config: ctx.podSecurity, namespace: ctx.namespace, username: ctx.username })
   Object.assign(ctx.auditAnnotations ?? {}, verdict.audit)
   if (verdict.forbidden) throw forbidden(ctxQualified(ctx.def), ctx.def.group, ctx.def.resource, name, verdict.forbidden)
   ctx.warnings?.push(...verdict.warnings)

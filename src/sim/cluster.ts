@@ -5,7 +5,7 @@ import type { Scenario } from './scenario.js'
 import { q } from './quantity.js'
 import { StatusError } from './status.js'
 import { killProcess, startProcess } from './exec.js'
-import { PodIPs, backOffSeconds, crashLoopWaiting, readiness, restartPolicyOf, shouldRestart, withConditions } from './lifecycle.js'
+import { PodIPs, backOffSeconds, crashLoopWaiting, readiness, restartAfterOom, restartPolicyOf, shouldRestart, withConditions } from './lifecycle.js'
 
 const res = (r: string): (typeof RESOURCES)[number] => RESOURCES.find((x) => x.resource === r && x.group === '')!
 
@@ -150,23 +150,25 @@ export class ClusterController {
 
   /**
    * The scenario's OOM killer: a container whose image matches `oomKill.match` is killed
-   * `afterMs` (scenario clock) after it started: its processes and exec sessions end, its state
-   * becomes terminated with exit code 137 and reason OOMKilled, as the kubelet reports it.
+   * `afterMs` (scenario clock) after it started: its processes and exec sessions end, and it is
+   * terminated with exit code 137 and reason OOMKilled, as the kubelet reports it; the pod's
+   * restartPolicy then decides, as for any exit (`restartAfterOom` in lifecycle.ts).
    */
-  private armOomKiller(pod: Pod, exits: Map<string, number>): void {
+  private armOomKiller(pod: Pod, c: Pod['spec']['containers'][number], exits: Map<string, number>): void {
     const oom = this.scenario.knobs.oomKill
-    if (!oom) return
-    for (const c of pod.spec.containers.filter((x) => (oom.match ?? []).some((pat) => x.image.includes(pat)))) {
-      this.later(oom.afterMs ?? 0, () => {
-        const key = `${pod.metadata.uid}/${c.name}`
-        if (this.terminated.has(key)) return
-        exits.set(c.name, 137)
-        this.ended(key)
-        for (const p of this.processes) if ((p as { gkrKey?: string }).gkrKey === key) killProcess(p)
-        this.onKill(pod.metadata.uid!, c.name)
-        this.terminate(pod, c.name, 137, 'OOMKilled', exits)
-      })
-    }
+    if (!oom || !(oom.match ?? []).some((pat) => c.image.includes(pat))) return
+    const key = `${pod.metadata.uid}/${c.name}`
+    const instance = this.restarts.get(key) ?? 0
+    const startedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    this.later(oom.afterMs ?? 0, () => {
+      if (this.terminated.has(key) || (this.restarts.get(key) ?? 0) !== instance || this.stopping.has(String(pod.metadata.uid))) return
+      this.ended(key)
+      for (const p of this.processes) if ((p as { gkrKey?: string }).gkrKey === key) killProcess(p)
+      this.onKill(pod.metadata.uid!, c.name)
+      if (restartAfterOom(pod)) return this.restart(pod, c, exits, { exitCode: 137, reason: 'OOMKilled', startedAt })
+      exits.set(c.name, 137)
+      this.terminate(pod, c.name, 137, 'OOMKilled', exits)
+    })
   }
 
   /** Sets a container's terminated state; the pod phase follows once every container has ended. */
@@ -199,7 +201,6 @@ export class ClusterController {
     const pod = this.current(scheduled) ?? scheduled
     if (this.stopping.has(String(pod.metadata.uid)) || pod.metadata.deletionTimestamp) return
     const exits = new Map<string, number>()
-    this.armOomKiller(pod, exits)
     for (const c of pod.spec.containers) {
       this.logs.set(`${pod.metadata.uid}/${c.name}`, '')
       this.startContainer(pod, c, exits)
@@ -215,6 +216,7 @@ export class ClusterController {
   private startContainer(pod: Pod, c: Pod['spec']['containers'][number], exits: Map<string, number>): void {
     {
       const key = `${pod.metadata.uid}/${c.name}`
+      this.armOomKiller(pod, c, exits)
       const command = [...(c.command ?? []), ...(c.args ?? [])]
       if (command.length === 0) return
       const startedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')

@@ -74,6 +74,11 @@ export function shouldRestart(policy: RestartPolicy, exitCode: number): boolean 
   return policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0)
 }
 
+/** Whether an OOM-killed container (exit code 137) runs again: like any failed exit, per restartPolicy. */
+export function restartAfterOom(pod: Obj): boolean {
+  return shouldRestart(restartPolicyOf(pod), 137)
+}
+
 /** The kubelet's crash back-off before restart number `restart` (1, 2, …): 10 s, doubling, at most 5 min. */
 export function backOffSeconds(restart: number): number {
   return Math.min(300, 10 * 2 ** Math.max(0, restart - 1))

@@ -8,6 +8,7 @@
  * product code has an evaluator of its own and is tested against this one.
  */
 import type { Obj } from './store.js'
+import { exemptionOf, withDefaults, type PodSecurityConfig } from './pod-security-config.js'
 
 export type Level = 'privileged' | 'baseline' | 'restricted'
 export type Mode = 'enforce' | 'warn' | 'audit'
@@ -81,6 +82,7 @@ type SecurityContext = {
   capabilities?: { add?: string[]; drop?: string[] }
   seccompProfile?: { type?: string }
   seLinuxOptions?: { type?: string; user?: string; role?: string }
+  appArmorProfile?: { type?: string }
   windowsOptions?: { hostProcess?: boolean }
 }
 type Container = { name: string; securityContext?: SecurityContext; ports?: Array<{ hostPort?: number }> }
@@ -129,10 +131,28 @@ interface Control {
   replaces?: string
   /** Windows pods are exempt from it from v1.25 on. */
   notOnWindows?: boolean
-  check(spec: PodSpec, minor: number): Violation | undefined
+  check(spec: PodSpec, minor: number, annotations: Record<string, string>): Violation | undefined
 }
 
+const APPARMOR_PREFIX = 'container.apparmor.security.beta.kubernetes.io/'
+
 const CONTROLS: Control[] = [
+  {
+    // Baseline allows only the runtime's default and profiles loaded on the node, in the deprecated
+    // per-container annotation and in securityContext.appArmorProfile (pod or container).
+    id: 'appArmorProfile', level: 'baseline', since: 0,
+    check(spec, _minor, annotations) {
+      const bad = Object.keys(annotations).filter((k) => k.startsWith(APPARMOR_PREFIX)).sort()
+        .filter((k) => annotations[k] !== '' && annotations[k] !== 'runtime/default' && !annotations[k]!.startsWith('localhost/'))
+        .map((k) => `${k}=${JSON.stringify(annotations[k])}`)
+      const setters: string[] = []
+      if (spec.securityContext?.appArmorProfile?.type === 'Unconfined') setters.push('pod')
+      const cs = containersOf(spec).filter((c) => c.securityContext?.appArmorProfile?.type === 'Unconfined').map((c) => c.name)
+      if (cs.length) setters.push(named(cs))
+      if (setters.length) bad.push(`${setters.join(' and ')} must not set AppArmor profile type to "Unconfined"`)
+      return bad.length ? { reason: plural('forbidden AppArmor profile', 'forbidden AppArmor profiles', bad.length), detail: bad.join(', ') } : undefined
+    },
+  },
   {
     id: 'capabilities_baseline', level: 'baseline', since: 0,
     check(spec) {
@@ -352,7 +372,7 @@ const CONTROLS: Control[] = [
 ]
 
 /** The controls a pod spec breaks at a level and version, in the order the plugin reports them. */
-export function violations(spec: PodSpec | undefined, policy: Policy): Violation[] {
+export function violations(spec: PodSpec | undefined, policy: Policy, annotations: Record<string, string> = {}): Violation[] {
   if (!spec || policy.level === 'privileged') return []
   const levels = policy.level === 'restricted' ? ['baseline', 'restricted'] : ['baseline']
   const active = CONTROLS.filter((c) => levels.includes(c.level) && c.since <= policy.minor)
@@ -362,7 +382,7 @@ export function violations(spec: PodSpec | undefined, policy: Policy): Violation
   for (const level of levels) {
     for (const c of active.filter((x) => x.level === level && !replaced.has(x.id)).sort((a, b) => a.id.localeCompare(b.id))) {
       if (windows && c.notOnWindows) continue
-      const v = c.check(spec, policy.minor)
+      const v = c.check(spec, policy.minor, annotations)
       if (v) out.push(v)
     }
   }
@@ -370,6 +390,17 @@ export function violations(spec: PodSpec | undefined, policy: Policy): Violation
 }
 
 export const describeViolations = (vs: Violation[]): string => vs.map((v) => `${v.reason} (${v.detail})`).join(', ')
+
+const annotationsOf = (meta: unknown): Record<string, string> => {
+  const a = (meta as { annotations?: unknown } | undefined)?.annotations
+  return a && typeof a === 'object' ? (a as Record<string, string>) : {}
+}
+
+/** The metadata of a workload's pod template (where its AppArmor annotations are). */
+function templateMeta(resource: string, obj: Obj): unknown {
+  const spec = obj.spec as { template?: { metadata?: unknown }; jobTemplate?: { spec?: { template?: { metadata?: unknown } } } } | undefined
+  return resource === 'cronjobs' ? spec?.jobTemplate?.spec?.template?.metadata : spec?.template?.metadata
+}
 
 /** The pod template of the kinds whose templates the plugin checks for warn and audit (not enforce). */
 export function templateSpec(resource: string, obj: Obj): PodSpec | undefined {
@@ -392,23 +423,30 @@ export interface PodSecurityVerdict {
  * What the plugin decides for a pod (or, for warn and audit only, a workload's pod template) in a
  * namespace with these labels.
  */
-export function admitPodSecurity(nsLabels: Record<string, string> | undefined, resource: string, obj: Obj): PodSecurityVerdict {
+export function admitPodSecurity(nsLabels: Record<string, string> | undefined, resource: string, obj: Obj, request: { config?: PodSecurityConfig; namespace?: string; username?: string } = {}): PodSecurityVerdict {
   const isPod = resource === 'pods'
   const spec = isPod ? (obj.spec as PodSpec | undefined) : templateSpec(resource, obj)
   const verdict: PodSecurityVerdict = { warnings: [], audit: {} }
   if (!spec) return verdict
+  const exempt = exemptionOf(request.config, { ...request, runtimeClassName: (spec as { runtimeClassName?: unknown }).runtimeClassName })
+  if (exempt) {
+    verdict.audit[`${PREFIX}exempt`] = exempt
+    return verdict
+  }
+  nsLabels = withDefaults(nsLabels, request.config)
+  const annotations = annotationsOf(isPod ? obj.metadata : templateMeta(resource, obj))
   const { policies } = policiesOf(nsLabels)
   if (isPod) {
     verdict.audit[`${PREFIX}enforce-policy`] = policyLabel(policies.enforce)
-    const v = violations(spec, policies.enforce)
+    const v = violations(spec, policies.enforce, annotations)
     if (v.length) {
       verdict.forbidden = `violates PodSecurity ${JSON.stringify(policyLabel(policies.enforce))}: ${describeViolations(v)}`
       return verdict
     }
   }
-  const warn = violations(spec, policies.warn)
+  const warn = violations(spec, policies.warn, annotations)
   if (warn.length) verdict.warnings.push(`would violate PodSecurity ${JSON.stringify(policyLabel(policies.warn))}: ${describeViolations(warn)}`)
-  const audit = violations(spec, policies.audit)
+  const audit = violations(spec, policies.audit, annotations)
   if (audit.length) verdict.audit[`${PREFIX}audit-violations`] = `would violate PodSecurity ${JSON.stringify(policyLabel(policies.audit))}: ${describeViolations(audit)}`
   return verdict
 }
@@ -417,11 +455,14 @@ export function admitPodSecurity(nsLabels: Record<string, string> | undefined, r
  * Warnings for a namespace whose enforce level is raised: the existing pods that would now be
  * refused, as the plugin lists them when the label changes.
  */
-export function namespaceWarnings(name: string, oldLabels: Record<string, string> | undefined, newLabels: Record<string, string> | undefined, pods: Obj[]): string[] {
+export function namespaceWarnings(name: string, oldLabels: Record<string, string> | undefined, newLabels: Record<string, string> | undefined, pods: Obj[], config?: PodSecurityConfig): string[] {
+  if (exemptionOf(config, { namespace: name })) return []
+  oldLabels = withDefaults(oldLabels, config)
+  newLabels = withDefaults(newLabels, config)
   const before = policiesOf(oldLabels).policies.enforce
   const after = policiesOf(newLabels).policies.enforce
   if (policyLabel(before) === policyLabel(after) || after.level === 'privileged') return []
-  const bad = pods.map((p) => ({ name: p.metadata.name!, v: violations(p.spec as PodSpec, after) })).filter((x) => x.v.length > 0)
+  const bad = pods.map((p) => ({ name: p.metadata.name!, v: violations(p.spec as PodSpec, after, annotationsOf(p.metadata)) })).filter((x) => x.v.length > 0)
   if (bad.length === 0) return []
   return [`existing pods in namespace ${JSON.stringify(name)} violate the new PodSecurity enforce level ${JSON.stringify(policyLabel(after))}`, ...bad.map((b) => `${b.name}: ${b.v.map((x) => x.reason).join(', ')}`)]
 }

@@ -1,6 +1,6 @@
 /**
  * The objects kubectl's typed shortcuts send in protobuf (`kubectl create namespace|configmap|secret|
- * serviceaccount`), decoded to the JSON the API server would have stored. Field numbers are those of
+ * serviceaccount|role|rolebinding|clusterrole|clusterrolebinding`), decoded to the JSON the API server would have stored. Field numbers are those of
  * the Kubernetes types' generated.proto; kinds not listed here stay 415 (their schemas are not modelled).
  */
 import { fields, unwrap } from './protobuf.js'
@@ -49,11 +49,40 @@ export function objectFromProtobuf(def: ResourceDef, body: Buffer): Record<strin
   } catch {
     return undefined
   }
-  if (def.group !== '' || kind !== def.kind) return undefined
+  if ((def.group !== '' && def.group !== RBAC) || kind !== def.kind) return undefined
   try {
-    return decode(kind, raw)
+    return def.group === RBAC ? decodeRbac(kind, raw) : decode(kind, raw)
   } catch {
     throw badRequest('the object provided is unrecognized or could not be decoded')
+  }
+}
+
+const RBAC = 'rbac.authorization.k8s.io'
+
+/** PolicyRule: verbs 1, apiGroups 2, resources 3, resourceNames 4, nonResourceURLs 5 (rbac/v1 generated.proto). */
+function policyRule(f: Fields): Record<string, unknown> {
+  const list = (n: number): string[] | undefined => (f.get(n)?.length ? strs(f, n) : undefined)
+  return defined({ verbs: strs(f, 1), apiGroups: list(2), resources: list(3), resourceNames: list(4), nonResourceURLs: list(5) })
+}
+
+/** Role and ClusterRole (metadata 1, rules 2), RoleBinding and ClusterRoleBinding (metadata 1, subjects 2, roleRef 3). */
+function decodeRbac(kind: string, raw: Fields): Record<string, unknown> | undefined {
+  const base = { apiVersion: `${RBAC}/v1`, kind, metadata: objectMeta(subs(raw, 1)[0]) }
+  switch (kind) {
+    case 'Role':
+    case 'ClusterRole': {
+      const rules = subs(raw, 2).map(policyRule)
+      return { ...base, ...(rules.length || kind === 'Role' ? { rules } : {}) }
+    }
+    case 'RoleBinding':
+    case 'ClusterRoleBinding': {
+      // Subject: kind 1, apiGroup 2, name 3, namespace 4; RoleRef: apiGroup 1, kind 2, name 3.
+      const subjects = subs(raw, 2).map((s) => defined({ kind: str(s, 1), apiGroup: str(s, 2), name: str(s, 3), namespace: str(s, 4) }))
+      const ref = subs(raw, 3)[0] ?? new Map()
+      return { ...base, ...(subjects.length ? { subjects } : {}), roleRef: { apiGroup: str(ref, 1) ?? '', kind: str(ref, 2) ?? '', name: str(ref, 3) ?? '' } }
+    }
+    default:
+      return undefined
   }
 }
 

@@ -117,7 +117,7 @@ export function forbiddenWhy(a: Attributes, reason: string): string {
 /** A refused impersonation: the attributes the requester lacked, and the object it named. */
 export interface ImpersonationDenied {
   denied: Attributes
-  resource: 'users' | 'serviceaccounts' | 'groups'
+  resource: 'users' | 'serviceaccounts' | 'groups' | 'uids' | 'userextras'
   name: string
 }
 
@@ -127,13 +127,22 @@ export interface ImpersonationDenied {
  * user (or the service account, in its namespace) and on every group. A service account gets its
  * implied groups; every impersonated identity is system:authenticated.
  */
-export function impersonated(authz: Authorizer, requester: User, as: string, groups: readonly string[]): User | ImpersonationDenied {
+export function impersonated(authz: Authorizer, requester: User, as: string, groups: readonly string[], more: { uid?: string; extras?: ReadonlyArray<readonly [string, string]> } = {}): User | ImpersonationDenied {
   const sa = /^system:serviceaccount:([^:]+):(.+)$/.exec(as)
   const userAttrs: Attributes = sa ? { user: requester, verb: 'impersonate', group: '', resource: 'serviceaccounts', namespace: sa[1], name: sa[2] } : { user: requester, verb: 'impersonate', group: '', resource: 'users', name: as }
   if (!authz.authorize(userAttrs).allowed) return { denied: userAttrs, resource: sa ? 'serviceaccounts' : 'users', name: sa ? sa[2]! : as }
   for (const g of groups) {
     const attrs: Attributes = { user: requester, verb: 'impersonate', group: '', resource: 'groups', name: g }
     if (!authz.authorize(attrs).allowed) return { denied: attrs, resource: 'groups', name: g }
+  }
+  // Extras and the uid are authorized in authentication.k8s.io: an extra's key is the subresource.
+  for (const [key, value] of more.extras ?? []) {
+    const attrs: Attributes = { user: requester, verb: 'impersonate', group: 'authentication.k8s.io', resource: 'userextras', subresource: key, name: value }
+    if (!authz.authorize(attrs).allowed) return { denied: attrs, resource: 'userextras', name: value }
+  }
+  if (more.uid) {
+    const attrs: Attributes = { user: requester, verb: 'impersonate', group: 'authentication.k8s.io', resource: 'uids', name: more.uid }
+    if (!authz.authorize(attrs).allowed) return { denied: attrs, resource: 'uids', name: more.uid }
   }
   const implied = sa ? ['system:serviceaccounts', `system:serviceaccounts:${sa[1]}`] : []
   return { name: as, groups: [...new Set([...implied, ...groups, 'system:authenticated'])] }

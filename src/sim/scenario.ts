@@ -6,6 +6,7 @@ import { GkrError } from '../util/errors.js'
 import type { Obj } from './store.js'
 import { checkGenerators, expandGenerator, type GeneratorSpec } from './generate.js'
 import { yamlDocuments } from './yaml-stream.js'
+import type { PodSecurityConfig } from './pod-security-config.js'
 
 export interface WebhookKnob {
   behavior: 'allow' | 'deny' | 'timeout' | 'unreachable'
@@ -71,6 +72,8 @@ export interface Scenario {
     windowsChownBug?: boolean
     /** Containers whose image contains one of `match` are OOM-killed `afterMs` (scenario clock) after they start. */
     oomKill?: { match?: string[]; afterMs?: number }
+    /** The PodSecurity admission plugin's configuration: defaults per mode, exemptions (pod-security-config.ts). */
+    podSecurity?: PodSecurityConfig
   }
 }
 

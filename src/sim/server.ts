@@ -4,6 +4,8 @@ import type { Socket } from 'node:net'
 import jsonPatch, { type Operation as JsonPatchOperation } from 'fast-json-patch'
 import { RESOURCES, findResource, groupVersion, qualified, verbsOf, type ResourceDef } from './resources.js'
 import { type Store, type Obj, involvedObjectNameOf } from './store.js'
+import { impersonationHeaders } from './impersonation.js'
+import { OPENAPI_V2_PROTOBUF_REPLY, wantsProtobufV2, openApiV2Json, openApiV2Protobuf } from './openapi-v2.js'
 import { Authorizer, forbiddenWhy, impersonated, type Attributes, type User } from './rbac.js'
 import { StatusError, badRequest, conflict, etcdError, forbidden, timeoutError, unauthorized } from './status.js'
 import { mutate, validate, type AdmissionContext, type Operation } from './admission.js'
@@ -286,11 +288,10 @@ export class SimServer {
     const user = this.tokens.get(token)
     if (!user) throw unauthorized()
     if (entry) entry.user = user.name
-    const as = req.headers['impersonate-user']
-    if (typeof as === 'string' && as) {
-      // One group per header line (node joins repeated lines in req.headers, not in headersDistinct).
-      const r = impersonated(this.authz, user, as, req.headersDistinct['impersonate-group'] ?? [])
-      if ('denied' in r) throw forbidden(r.resource, '', r.resource, r.name, forbiddenWhy(r.denied, ''))
+    const imp = impersonationHeaders(req)
+    if (imp) {
+      const r = impersonated(this.authz, user, imp.user, imp.groups, imp)
+      if ('denied' in r) throw forbidden(r.denied.group ? `${r.resource}.${r.denied.group}` : r.resource, r.denied.group ?? '', r.resource, r.name, forbiddenWhy(r.denied, ''))
       return r
     }
     return user
@@ -433,13 +434,14 @@ export class SimServer {
 
   private admission(def: ResourceDef, namespace: string | undefined, obj: Obj, dryRun: boolean, operation: Operation, oldObj?: Obj, subresource?: string): AdmissionContext {
     const knobs = this.opts.scenario.knobs
-    return { store: this.opts.store, def, ...(namespace ? { namespace } : {}), obj, operation, ...(oldObj ? { oldObj } : {}), ...(subresource ? { subresource } : {}), dryRun, webhooks: knobs.webhooks ?? {}, policies: knobs.policies ?? [], sleep: this.opts.sleep, warnings: [], auditAnnotations: {} }
+    return { store: this.opts.store, def, ...(namespace ? { namespace } : {}), obj, operation, ...(oldObj ? { oldObj } : {}), ...(subresource ? { subresource } : {}), dryRun, webhooks: knobs.webhooks ?? {}, policies: knobs.policies ?? [], ...(knobs.podSecurity ? { podSecurity: knobs.podSecurity } : {}), sleep: this.opts.sleep, warnings: [], auditAnnotations: {} }
   }
 
   /** Mutating then validating admission of a new object; persists it unless dry-run. */
   private async admitCreate(url: URL, ctx: AdmissionContext, entry: AuditEntry): Promise<Obj> {
     const { def, obj } = ctx
     const store = this.opts.store
+    ctx.username = entry.user
     if (def.namespaced && ctx.namespace && !store.tryGet(findResource('', 'v1', 'namespaces')!, undefined, ctx.namespace)) throw new StatusError(404, `namespaces "${ctx.namespace}" not found`, 'NotFound', { name: ctx.namespace, kind: 'namespaces' })
     try {
       mutate(ctx)
@@ -460,6 +462,7 @@ export class SimServer {
    */
   private async admitUpdate(url: URL, ctx: AdmissionContext, entry: AuditEntry): Promise<void> {
     const old = ctx.oldObj!
+    ctx.username = entry.user
     if (ctx.def.resource === 'pods') {
       if (ctx.subresource === 'status') ctx.obj = { ...old, metadata: { ...old.metadata, resourceVersion: ctx.obj.metadata.resourceVersion }, status: ctx.obj.status }
       else {
@@ -684,6 +687,13 @@ export class SimServer {
       return void res.end('ok')
     }
     if (p === '/api' || p === '/apis') return this.discovery(res, p, accept)
+    if (p === '/openapi/v2') {
+      if (wantsProtobufV2(accept)) {
+        res.writeHead(200, { 'Content-Type': OPENAPI_V2_PROTOBUF_REPLY })
+        return void res.end(openApiV2Protobuf(K8S_VERSION.gitVersion))
+      }
+      return this.send(res, 200, openApiV2Json(K8S_VERSION.gitVersion))
+    }
     if (p === '/openapi/v3') {
       const paths = Object.fromEntries([...new Set(RESOURCES.map(groupVersion))].map((gv) => [gv.includes('/') ? `apis/${gv}` : `api/${gv}`, { serverRelativeURL: `/openapi/v3/${gv.includes('/') ? 'apis' : 'api'}/${gv}?hash=0123ABCD` }]))
       return this.send(res, 200, { paths })

@@ -24,9 +24,8 @@ describe('gkr rbac piped into kubectl apply', () => {
       const env = { GKR_CONFIG: sim.runnerConfig }
       const out = await runCommand(Rbac, ['--format', format, '--with-binding', '--name', `gkr-${format}`], { env })
       expect(out.code, out.stderr).toBe(0)
-      // A v1 List is validated against /openapi/v2, which the simulator does not serve (docs/sim.md;
-      // real API servers do): for the List, kubectl's client-side schema check is switched off.
-      const applied = await kubectl(sim.kubeconfig, ['apply', ...(format === 'json' ? ['--validate=false'] : []), '-f', '-'], out.stdout)
+      // kubectl validates a v1 List (the JSON form) against /openapi/v2, which the simulator serves.
+      const applied = await kubectl(sim.kubeconfig, ['apply', '-f', '-'], out.stdout)
       expect(applied.code, applied.stderr).toBe(0)
       expect(applied.stdout).toMatch(new RegExp(`role.rbac.authorization.k8s.io/gkr-${format} (created|configured)`))
       expect(sim.store.tryGet(rbacDef('roles'), 'gitlab-runner', `gkr-${format}`)).toBeTruthy()
