@@ -46,14 +46,17 @@ export interface Score {
 
 export const CORPUS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'corpus')
 
-export function corpusIndex(): CorpusEntry[] {
-  return JSON.parse(readFileSync(path.join(CORPUS_DIR, 'index.json'), 'utf8')) as CorpusEntry[]
+export function corpusIndex(dir: string = CORPUS_DIR): CorpusEntry[] {
+  return JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as CorpusEntry[]
 }
 
-export async function scoreCorpus(entries: CorpusEntry[] = corpusIndex()): Promise<Score> {
+/** The hold-out: logs gathered after the rules were written and scored before any tuning (see its BASELINE.md). */
+export const HOLDOUT_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'holdout')
+
+export async function scoreCorpus(entries: CorpusEntry[] = corpusIndex(), dir: string = CORPUS_DIR): Promise<Score> {
   const outcomes: Outcome[] = []
   for (const entry of entries) {
-    const d = await explainLog(readFileSync(path.join(CORPUS_DIR, entry.file), 'utf8'))
+    const d = await explainLog(readFileSync(path.join(dir, entry.file), 'utf8'))
     const a = d.answer
     const top = a.kind === 'none' ? null : a.kind === 'differential' ? a.candidates[0]!.id : a.id
     outcomes.push({ entry, top, kind: a.kind, ...('confidence' in a ? { confidence: a.confidence } : {}), findings: d.matches.length })
