@@ -42,6 +42,7 @@ export interface Score {
   confidentNearMissMistakes: number
   negativesWithFindings: number
   wrong: Outcome[]
+  outcomes: Outcome[]
 }
 
 export const CORPUS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'corpus')
@@ -74,6 +75,7 @@ export async function scoreCorpus(entries: CorpusEntry[] = corpusIndex(), dir: s
     confidentNearMissMistakes: nearMisses.filter((o) => o.kind === 'diagnosis' && o.top !== o.entry.expect).length,
     negativesWithFindings: negatives.filter((o) => o.findings > 0).length,
     wrong: outcomes.filter((o) => o.top !== o.entry.expect),
+    outcomes,
   }
 }
 
