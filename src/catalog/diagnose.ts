@@ -125,13 +125,25 @@ function judge(hit: RawHit, s: LogStructure, ctx: DiagnoseContext): Judged | str
     const sa = ctx.jobServiceAccount
     const subjectIsJob = Boolean(sa && fields.user?.endsWith(`:${sa}`))
     const foreignResource = Boolean(fields.resource && !EXECUTOR_RESOURCES.has(fields.resource) && !EXECUTOR_RESOURCES.has(base ?? ''))
-    if (id === 'rbac-forbidden' && (jobTool || subjectIsJob || foreignResource)) {
-      const why = jobTool ? `printed by ${ev.command ? `\`${ev.command.split(/\s+/)[0]}\` in the job script` : `the job's ${ev.emitter === 'job' ? 'own command' : ev.emitter}`}` : subjectIsJob ? `the subject is the job pods' service account (${sa})` : `the executor never touches ${fields.resource}`
+    // `Error: <what it was doing>: … is forbidden` is a command-line tool's own error (cobra-style); the runner prints `ERROR:`.
+    const cliError = /^Error: (?!Job failed)[a-z]/.test(ev.line)
+    if (id === 'rbac-forbidden' && (jobTool || subjectIsJob || foreignResource || cliError)) {
+      const why = cliError && !jobTool ? "printed as a command-line tool's own error (`Error: …`), not by the runner" : jobTool ? `printed by ${ev.command ? `\`${ev.command.split(/\s+/)[0]}\` in the job script` : `the job's ${ev.emitter === 'job' ? 'own command' : ev.emitter}`}` : subjectIsJob ? `the subject is the job pods' service account (${sa})` : `the executor never touches ${fields.resource}`
       return { id: 'job-rbac-forbidden', fields, why }
     }
     // The CI file deploys with kubectl/helm and the log does not say who printed the refusal: either fits.
     if (id === 'rbac-forbidden' && ctx.deployTools && ev.emitter === 'unknown') return { id, fields, alternatives: ['job-rbac-forbidden'] }
     return { id, fields }
+  }
+
+  // Kyverno's podSecurity rules quote Pod Security Admission's wording inside their own denial.
+  if (id === 'pod-security-admission' && /Validation rule '[^']+' failed\. It violates PodSecurity/.test(ev.line)) {
+    return { id: 'webhook-denied', fields, why: "a Kyverno podSecurity rule's message: the policy engine's webhook refused the pod, not the API server's Pod Security Admission" }
+  }
+
+  // Kyverno records a PolicyViolation event for audit-mode policies too; only a blocked request was refused.
+  if (id === 'webhook-denied' && /\bPolicyViolation\b/.test(ev.line) && !/\bblocked\b|denied the request/.test(ev.line)) {
+    return 'a PolicyViolation event without "blocked": an audit-mode policy reported the object but let it through'
   }
 
   if (id === 'docker-cannot-connect-to-the-docker-daemon-at-tcpdocker2375-is-the-docker-daemon-running') {
@@ -235,7 +247,8 @@ export function diagnose(hits: readonly RawHit[], extra: ReadonlyMap<CatalogId, 
     if (hit.weight > a.weight) {
       // The most specific line leads the evidence and supplies the fields.
       a.weight = hit.weight
-      a.fields = j.fields
+      // Names only the weaker line carried (a Kyverno block's policy and rule) stay.
+      a.fields = { ...a.fields, ...j.fields }
       a.why = j.why
       a.evidence = [hit.evidence, ...a.evidence].slice(0, MAX_EVIDENCE)
     } else if (a.evidence.length < MAX_EVIDENCE) a.evidence.push(hit.evidence)

@@ -52,6 +52,7 @@ export const OWN_IDS = [
   'node-pressure-eviction',
   'disruption-eviction',
   'kubelet-unreachable',
+  'pod-security-policy',
 ] as const
 
 export type DocumentedId = (typeof DOCUMENTED_IDS)[number]

@@ -198,13 +198,17 @@ export class Scanner {
       found = matchLine(text)
       if (!found) return
       // A match that ends before this line is the previous line's own (already counted there).
-      const own = text.indexOf(line.replace(WRAP_PREFIX, ''))
+      const ownText = line.replace(WRAP_PREFIX, '')
+      const own = text.indexOf(ownText)
       const head = found.symptom.pattern.exec(text)
       if (!head || (own >= 0 && head.index + head[0].length <= own)) return
+      // …and one that starts after it belongs to a later line (found there in its turn).
+      if (own >= 0 && head.index >= own + ownText.length) return
       // Report the message from the line that starts it, not from the line before.
       if (own >= 0 && head.index >= own) text = text.slice(own)
     }
     const id = found.symptom.entry.id
+    if (id === 'webhook-denied' && !found.fields.policy) Object.assign(found.fields, policyBlock(buf, end, to))
     const n = this.perEntry.get(id) ?? 0
     if (n >= MAX_HITS_PER_ENTRY) {
       this.extra.set(id, (this.extra.get(id) ?? 0) + 1)
@@ -229,6 +233,51 @@ export class Scanner {
       },
     })
   }
+}
+
+/**
+ * A policy engine's denial continued on the lines after it, as Kyverno prints it: an optional header
+ * (`policy Pod/ns/name for resource violation:` or `resource … was blocked due to the following policies`),
+ * then `policy-name:` and, indented under it, `rule-name: message` (the message may follow a `|` on the
+ * next lines). Returns the first policy and rule, and the message when the denial line had none.
+ */
+export function policyBlock(buf: Buffer, end: number, to: number): Record<string, string> {
+  const out: Record<string, string> = {}
+  let at = end + 1
+  let policy: string | undefined
+  let rule: string | undefined
+  for (let i = 0; i < 12 && at < to && at - end < WINDOW_BYTES; i++) {
+    let e = buf.indexOf(NL, at)
+    if (e < 0 || e > to) e = to
+    const line = normaliseLine(buf.toString('utf8', at, e))
+    const indented = /^[ \t]/.test(buf.toString('utf8', at, Math.min(e, at + 1)))
+    at = e + 1
+    if (!line || /^policy \S+ for resource violation:?$|was blocked due to the following policies/.test(line)) continue
+    if (rule) {
+      if (indented && !out.reason) out.reason = line
+      break
+    }
+    const p = /^([\w.-]+):$/.exec(line)
+    if (p && !policy && !indented) {
+      policy = p[1]
+      continue
+    }
+    const r = /^([\w.-]+): ?(.*)$/.exec(line)
+    if (r && policy && indented) {
+      rule = r[1]
+      if (r[2] && r[2] !== '|' && r[2] !== '>') {
+        out.reason = r[2]
+        break
+      }
+      continue
+    }
+    break
+  }
+  if (policy && rule) {
+    out.policy = policy
+    out.rule = rule
+  } else delete out.reason
+  return out
 }
 
 const STEP_SCRIPT = Buffer.from('step_script')

@@ -42,18 +42,22 @@ export interface Score {
   confidentNearMissMistakes: number
   negativesWithFindings: number
   wrong: Outcome[]
+  outcomes: Outcome[]
 }
 
 export const CORPUS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'corpus')
 
-export function corpusIndex(): CorpusEntry[] {
-  return JSON.parse(readFileSync(path.join(CORPUS_DIR, 'index.json'), 'utf8')) as CorpusEntry[]
+export function corpusIndex(dir: string = CORPUS_DIR): CorpusEntry[] {
+  return JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as CorpusEntry[]
 }
 
-export async function scoreCorpus(entries: CorpusEntry[] = corpusIndex()): Promise<Score> {
+/** The hold-out: logs gathered after the rules were written and scored before any tuning (see its BASELINE.md). */
+export const HOLDOUT_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'holdout')
+
+export async function scoreCorpus(entries: CorpusEntry[] = corpusIndex(), dir: string = CORPUS_DIR): Promise<Score> {
   const outcomes: Outcome[] = []
   for (const entry of entries) {
-    const d = await explainLog(readFileSync(path.join(CORPUS_DIR, entry.file), 'utf8'))
+    const d = await explainLog(readFileSync(path.join(dir, entry.file), 'utf8'))
     const a = d.answer
     const top = a.kind === 'none' ? null : a.kind === 'differential' ? a.candidates[0]!.id : a.id
     outcomes.push({ entry, top, kind: a.kind, ...('confidence' in a ? { confidence: a.confidence } : {}), findings: d.matches.length })
@@ -71,6 +75,7 @@ export async function scoreCorpus(entries: CorpusEntry[] = corpusIndex()): Promi
     confidentNearMissMistakes: nearMisses.filter((o) => o.kind === 'diagnosis' && o.top !== o.entry.expect).length,
     negativesWithFindings: negatives.filter((o) => o.findings > 0).length,
     wrong: outcomes.filter((o) => o.top !== o.entry.expect),
+    outcomes,
   }
 }
 

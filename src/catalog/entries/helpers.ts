@@ -40,6 +40,7 @@ export const OWN_DOCS: Record<string, string> = {
   'node-pressure-eviction': 'https://kubernetes.io/docs/concepts/scheduling-eviction/node-pressure-eviction/',
   'disruption-eviction': 'https://kubernetes.io/docs/concepts/workloads/pods/disruptions/',
   'kubelet-unreachable': 'https://kubernetes.io/docs/concepts/architecture/control-plane-node-communication/',
+  'pod-security-policy': 'https://kubernetes.io/docs/concepts/security/pod-security-policy/',
 }
 
 export const ownRef = (id: string): string => {

@@ -135,7 +135,9 @@ export const ownEntries: CatalogEntry[] = [
     ref: ownRef('webhook-denied'),
     source: 'gkr',
     symptoms: [
-      sym('denied the request', /admission webhook "(?<webhook>[^"]+)" denied the request(?::? (?<reason>.*?))?"?$/, 40),
+      sym('denied the request', /admission webhook "(?<webhook>[^"]+)" denied the request(?::? (?<reason>.*?))?:?"?$/, 40),
+      // The event a policy engine records for a denial (Gatekeeper's FailedAdmission) drops the article.
+      sym('denied request:', /[Aa]dmission webhook "(?<webhook>[^"]+)" denied request: (?<reason>.*?)"?$/, 40),
       // Kyverno's block format (the policy/rule list follows on the next lines) and its 1.0-era wording.
       sym('was blocked due to the following policies', /resource (?<resource>\S+) was blocked due to the following policies(?<reason>.*)/, 45),
       sym('failed; rulename: ', /Policy (?<policy>[\w.-]+) failed; rulename: (?<rule>[\w.-]+);?(?<reason>.*)/, 45),

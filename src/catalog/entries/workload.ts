@@ -18,7 +18,7 @@ export const workloadEntries: CatalogEntry[] = [
     ref: ownRef('job-rbac-forbidden'),
     source: 'gkr',
     symptoms: [
-      sym('error from server (forbidden)', new RegExp(String.raw`Error from server \(Forbidden\):.*? is forbidden: ${RBAC_CANNOT}`), 55),
+      sym('error from server (forbidden)', new RegExp(String.raw`Error from server \(Forbidden\):(?:.*? is forbidden:)? ${RBAC_CANNOT}`), 55),
       sym('is forbidden: user', new RegExp(String.raw`Error: (?:UPGRADE FAILED|INSTALLATION FAILED|query: failed to query with labels|server-side apply failed|release \S+ failed)\b.*? is forbidden: ${RBAC_CANNOT}`), 55),
     ],
     explanation:
@@ -224,6 +224,46 @@ export const workloadEntries: CatalogEntry[] = [
       title: 'APIサーバーがノードのkubelet（ポート10250：exec、attach、ログ）に到達できない',
       explanation: 'APIサーバー自体は応答しています。失敗したのは、attach・exec・ログ取得のためにAPIサーバーがポッドのノードのkubelet（ポート10250）へ張る接続です。通常のAPI呼び出しは動くのでAPIサーバーの障害ではなく、コントロールプレーンからノードへの経路、kubeletの状態、またはサービング証明書が原因です。',
       fix: ['コントロールプレーンからワーカーノードへのTCP 10250を許可します。', 'ノードとkubeletの状態を確認し、保留中のkubelet-serving CSRを承認します。', '新しいノードでだけ起きる場合はジョブを再試行するかRunnerを更新します。'],
+    },
+  },
+  {
+    id: 'pod-security-policy',
+    title: 'No PodSecurityPolicy admits the pod (clusters before Kubernetes 1.25)',
+    ref: ownRef('pod-security-policy'),
+    source: 'gkr',
+    symptoms: [
+      sym('unable to validate against any pod security policy', /unable to validate against any pod security policy: \[(?<violations>.*?)\]?"?$/, 60),
+      sym('podsecuritypolicy: unable to admit pod', /PodSecurityPolicy: unable to admit pod: \[(?<violations>.*?)\]?"?$/, 60),
+      // The PodSecurityPolicy admission plugin is on but no policy exists (or none is usable at all).
+      sym('no providers available to validate pod request', /no providers available to validate pod request/, 55),
+    ],
+    explanation:
+      'The cluster runs the PodSecurityPolicy admission plugin (removed in Kubernetes 1.25). A pod is admitted only if some PodSecurityPolicy allows its spec and the pod\'s creator or its service account may `use` that policy. None did: either no policy permits what the pod asks for (privileged dind, root, host paths, a fsGroup or runAsUser outside the allowed ranges), or the runner\'s and job\'s service accounts were never granted `use` on one. An empty list `[]` means no policy was usable at all.',
+    causes: [
+      'The service account the pods are created with has no Role/ClusterRole granting `use` on any PodSecurityPolicy (for controllers, the ReplicaSet or Job controller\'s account, not the user\'s).',
+      'Every usable policy forbids something the pod needs: privileged mode (docker:dind), running as root, hostPath, or an id outside its ranges.',
+    ],
+    fix: {
+      steps: [
+        'Read the violations between the brackets: each names the field a policy refused.',
+        'Grant the runner\'s and the job pods\' service accounts `use` on a policy that fits (Role below, bound in the job namespace), or change the pod to fit a stricter policy.',
+        'On Kubernetes 1.25 or later PodSecurityPolicy is gone: migrate to Pod Security Admission labels.',
+      ],
+      snippet: {
+        lang: 'yaml',
+        text: 'apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: ci-psp\n  namespace: ci\nrules:\n  - apiGroups: ["policy"]\n    resources: ["podsecuritypolicies"]\n    resourceNames: ["ci-restricted"]\n    verbs: ["use"]',
+      },
+    },
+    configKeys: ['runners.kubernetes.service_account', 'runners.kubernetes.privileged', 'runners.kubernetes.pod_security_context'],
+    checks: ['cluster-pod-security'],
+    examples: [
+      'ERROR: Job failed (system failure): prepare environment: setting up build pod: pods "runner-abc-project-1-concurrent-0" is forbidden: unable to validate against any pod security policy: [spec.containers[0].securityContext.privileged: Invalid value: true: Privileged containers are not allowed]',
+      'pods "runner-abc-project-1-concurrent-0" is forbidden: PodSecurityPolicy: unable to admit pod: [spec.volumes[0]: Invalid value: "hostPath": hostPath volumes are not allowed to be used]',
+    ],
+    ja: {
+      title: 'ポッドを許可するPodSecurityPolicyがない（Kubernetes 1.25より前のクラスター）',
+      explanation: 'クラスターでPodSecurityPolicyのアドミッションプラグインが有効です。ポッドの仕様を許可し、かつ作成者かサービスアカウントが`use`できるポリシーがありませんでした。`[]`は使えるポリシーが一つもないことを意味します。',
+      fix: ['括弧内の違反を読み、拒否されたフィールドを確認します。', 'RunnerとジョブのサービスアカウントにPodSecurityPolicyの`use`を許可するか、ポッドをより厳しいポリシーに合わせます。', '1.25以降はPodSecurityPolicyがないため、Pod Security Admissionのラベルへ移行します。'],
     },
   },
 ]
