@@ -122,6 +122,8 @@ export interface ManagerPodFact {
   nodeSelector: Record<string, string>
   /** Values of kubernetes.io/os that every required node affinity term admits (In), when every term pins it. */
   affinityOs?: string[]
+  /** The image of each container of the pod (the runner's own image gives the version it runs). */
+  images?: string[]
   /** The node's labels, or why they could not be read (a forbidden read names the verb). */
   node: FactResult<{ name: string; labels: Record<string, string> }>
 }

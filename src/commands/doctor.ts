@@ -47,7 +47,10 @@ Exit codes: 0 nothing failed, 1 a check failed (at --fail-on), 2 bad input, 3 th
     if (this.jsonEnabled()) this.warningsOut.push(...prepared.notes)
     const progress = createProgress(progressMode({ json: this.jsonEnabled() }))
     const report = await runDoctor(prepared.input, { progress, signal: this.signal })
-    report.notes = prepared.notes
+    // What doctor learnt from the cluster about the configuration (e.g. the runner version) follows the loader's notes.
+    const learnt = report.notes
+    report.notes = [...prepared.notes, ...learnt]
+    if (this.jsonEnabled()) this.warningsOut.push(...learnt)
     const failOn = flags['fail-on'] as FailOn
     // The report is printed first: a report file that cannot be written must not hide it.
     if (!this.jsonEnabled()) this.out.write(renderDoctorText(report, { color: this.color, verbose: flags.verbose }))

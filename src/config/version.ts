@@ -176,3 +176,32 @@ export function permissionInVersion(p: { apiGroup: string; resource: string; ver
 export function extraPermissionsInVersion(version: string, flags: Record<string, boolean>): PermissionVersion[] {
   return PERMISSION_VERSIONS.filter((r) => r.until && (!r.since || compareVersions(version, r.since) >= 0) && compareVersions(version, r.until) < 0 && (!r.attachOnly || !flags.FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY))
 }
+
+/** The runner image among a pod's container images (`…/gitlab-runner:alpine-v17.9.0`, not the helper's), and the version its tag names. */
+export function runnerImageVersion(images: readonly string[]): { image: string; version: string } | undefined {
+  for (const image of images) {
+    const slash = image.lastIndexOf('/')
+    const colon = image.indexOf(':', slash + 1)
+    if (colon < 0) continue
+    const repo = image.slice(0, colon).replace(/@.*$/, '')
+    if (!/(^|\/)gitlab-runner$/.test(repo)) continue
+    const version = parseRunnerVersion(image.slice(colon + 1).replace(/@.*$/, ''))
+    if (version) return { image, version }
+  }
+  return undefined
+}
+
+/**
+ * The version precedence, last step: what the configuration says (--runner-version, the values' image.tag
+ * or image, Chart.yaml appVersion, the chart version a wrapper pins) wins; only when it says nothing is
+ * the runner image of the manager pod the version. Returns the version to check against and, when the
+ * cluster was consulted, a note saying what it showed.
+ */
+export function withClusterVersion(configured: RunnerVersion | undefined, pod: { namespace: string; name: string; images?: string[] }): { version?: RunnerVersion; note?: string } {
+  const found = runnerImageVersion(pod.images ?? [])
+  if (!found) return configured ? { version: configured } : {}
+  const from = `the manager pod ${pod.namespace}/${pod.name}, image ${found.image}`
+  if (!configured) return { version: { version: found.version, from }, note: `checked against runner ${found.version} (from ${from}): the configuration names no runner version` }
+  if (configured.version === found.version) return { version: configured }
+  return { version: configured, note: `the cluster runs runner ${found.version} (${from}), but the configuration targets ${configured.version} (from ${configured.from}): checked against ${configured.version}` }
+}

@@ -8,6 +8,7 @@ import { silentProgress, type Progress } from './progress.js'
 import { GkrError } from '../util/errors.js'
 import { EXIT } from '../cli/exit-codes.js'
 import { isCatalogId } from '../catalog/ids.js'
+import { withClusterVersion } from '../config/version.js'
 
 /** The result that stands for "the cluster could not be reached": status error, so the exit code is 3. */
 export function connectionResult(err: GkrError, runner: string): CheckResult {
@@ -71,6 +72,7 @@ export async function runDoctor(input: DoctorInput, deps: DoctorDeps = {}): Prom
   const stats: GatherStats[] = []
   const globalChecks = input.checks.filter((c) => c.scope === 'global')
   const runnerChecks = input.checks.filter((c) => c.scope !== 'global')
+  const learnt: string[] = []
 
   for (const [i, runner] of input.runners.entries()) {
     const label = runner.name || `#${runner.index}`
@@ -86,8 +88,16 @@ export async function runDoctor(input: DoctorInput, deps: DoctorDeps = {}): Prom
         connection = connectionResult(err, label)
       }
     }
+    // The cluster may settle what the configuration leaves open: the runner version the manager pod runs.
+    let config = input.config
+    const pod = gathered.facts.managerPod?.ok ? gathered.facts.managerPod.value : null
+    if (pod) {
+      const v = withClusterVersion(config.runnerVersion, pod)
+      if (v.version !== config.runnerVersion) config = { ...config, ...(v.version ? { runnerVersion: v.version } : {}) }
+      if (v.note && !learnt.includes(v.note)) learnt.push(v.note)
+    }
     const ctx: CheckContext = {
-      config: input.config,
+      config,
       runner,
       facts: gathered.facts,
       ciFile: input.ciFile,
@@ -109,7 +119,7 @@ export async function runDoctor(input: DoctorInput, deps: DoctorDeps = {}): Prom
     runners: runnerReports,
     summary: summarize(runnerReports),
     findings: countFindings(runnerReports),
-    notes: input.notes ?? [],
+    notes: [...(input.notes ?? []), ...learnt],
   }
   if (stats.length > 0) {
     report.stats = stats.reduce((a, b) => ({

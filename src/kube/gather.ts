@@ -216,7 +216,8 @@ async function managerPod(target: ClusterTarget): Promise<FactResult<ManagerPodF
       } })
     }
     const os = affinityOs(pod)
-    return { name, namespace, nodeName, nodeSelector: pod.spec?.nodeSelector ?? {}, ...(os ? { affinityOs: os } : {}), node }
+    const images = (pod.spec?.containers ?? []).map((c) => c.image ?? '').filter(Boolean)
+    return { name, namespace, nodeName, nodeSelector: pod.spec?.nodeSelector ?? {}, ...(os ? { affinityOs: os } : {}), images, node }
   } })
 }
 

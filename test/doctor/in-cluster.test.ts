@@ -61,6 +61,8 @@ describe('gkr doctor in-cluster: the runner manager pod on a Windows node', () =
     ])
     // The rest of doctor ran against the same cluster with the same identity: reached, and its node list forbidden too.
     expect(results.find((r) => r.id === 'cluster-connection')).toBeUndefined()
+    // The configuration names no runner version: the manager pod's image gives it, and the report says so.
+    expect(text).toContain(`checked against runner 17.9 (from the manager pod ${NS}/${MANAGER_POD}, image registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v17.9.0): the configuration names no runner version`)
     expect(results.find((r) => r.id === 'cluster-scheduling')).toMatchObject({ status: 'skipped', reason: 'cannot list nodes (forbidden)' })
   })
 

@@ -26,7 +26,7 @@ export default defineCheck({
   area: 'config',
   title: 'Keys and feature flags exist in the runner version the configuration targets',
   description:
-    'Each runner version reads the keys and feature flags its own code knows: a key added in a later version, or one removed since, is silently ignored, and a feature flag the version does not define has no effect. The version comes from --runner-version, the chart values\' image.tag, or the chart version a HelmRelease, Argo CD Application or Helmfile pins; without one the newest runner gkr knows is assumed. docs/config-reference.md lists the version of every key.',
+    'Each runner version reads the keys and feature flags its own code knows: a key added in a later version, or one removed since, is silently ignored, and a feature flag the version does not define has no effect. The version is taken, first source first: --runner-version, the chart values\' image.tag (or an image string with a tag), Chart.yaml appVersion, the chart version a HelmRelease, Argo CD Application or Helmfile pins, and, when doctor reaches the cluster from inside the manager pod, the tag of that pod\'s gitlab-runner image; without one the newest runner gkr knows is assumed. Findings name the source. docs/config-reference.md lists the version of every key.',
   severity: 'warn',
   needs: [],
   catalog: ['config-invalid'],
