@@ -4,7 +4,8 @@ import type { Facts } from './facts.js'
 const RANK: Record<Severity, number> = { info: 1, warn: 2, fail: 3 }
 
 export function runnerLabel(ctx: Pick<CheckContext, 'runner'>): string {
-  return ctx.runner.name || `#${ctx.runner.index}`
+  const name = ctx.runner.name || `#${ctx.runner.index}`
+  return ctx.runner.release ? `${name} (${ctx.runner.release.label})` : name
 }
 
 /** Which facts a check needs that are missing, as a human reason; undefined when all are there. */
@@ -41,7 +42,8 @@ export function runCheck(check: Check, ctx: CheckContext): CheckResult {
     check: check.id,
     severity: f.severity ?? check.severity,
     catalog: f.catalog ?? check.catalog,
-    ...(check.scope === 'global' ? {} : { runner: runnerLabel(ctx) }),
+    // A global finding of a file with several releases is about one release: say which.
+    ...(check.scope !== 'global' ? { runner: runnerLabel(ctx) } : ctx.runner.release ? { runner: ctx.runner.release.label } : {}),
   }))
   return { ...base, status: statusOf(findings), findings }
 }

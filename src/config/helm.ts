@@ -30,6 +30,12 @@ export interface ValuesSource {
   /** The chart version the wrapper pins (HelmRelease, Argo CD targetRevision, Helmfile version). */
   chartVersion?: string
   placeholders: Placeholder[]
+  /**
+   * The release these values install (`Helmfile release "linux"`, `Flux HelmRelease "ci" (document 2)`),
+   * for the wrappers that name one; plain values and Terraform heredocs have none. Sources of different
+   * releases are loaded as separate runners, never merged.
+   */
+  release?: string
 }
 
 export interface Extracted {
@@ -325,6 +331,15 @@ function extractTerraform(raw: string, file: string): Extracted {
   return { sources, notes }
 }
 
+/** Labels of the wrappers that install one release each; the release is the label up to the field it read. */
+const RELEASE_LABEL = /^(Flux |Argo CD |Helmfile release |k3s |rendered |Rancher Fleet bundle)/
+
+/** The release a source's label names (`Helmfile release "linux", values` → `Helmfile release "linux"`). */
+export function releaseOf(label: string): string | undefined {
+  if (!RELEASE_LABEL.test(label)) return undefined
+  return label.replace(/ \(no inline values\)$/, '').split(', ')[0]
+}
+
 /** Every set of runner chart values in a YAML file, in the order Helm would merge them. */
 export function extractValues(raw: string, file: string): Extracted {
   if (looksLikeTerraform(file, raw)) return extractTerraform(raw, file)
@@ -339,6 +354,10 @@ export function extractValues(raw: string, file: string): Extracted {
     const what = fromDocument(ctx, doc, n, many)
     if (what) picked.push(what)
     else if (ctx.sources.length === before) skipped++
+    for (const src of ctx.sources.slice(before)) {
+      const release = releaseOf(src.label)
+      if (release) src.release = release
+    }
   })
   if (ctx.sources.length === 0) {
     throw usageError('config-helm-no-runners-config', many ? `none of the ${nonEmpty.length} YAML documents in this file holds GitLab Runner chart values` : 'this YAML file has no runners.config: it does not look like GitLab Runner Helm chart values', {

@@ -260,9 +260,14 @@ function chartGlobal(values: Record<string, unknown>): Record<string, unknown> {
   }
 }
 
-/** Loads Helm chart values from one or more YAML files (in Helm's merge order: later files win). */
-export function loadHelm(files: ReadonlyArray<{ file: string; text: string }>, opts: { env?: NodeJS.ProcessEnv; runnerVersion?: string; chart?: ChartMeta } = {}): LoadedConfig {
-  const env = opts.env ?? {}
+type HelmOptions = { env?: NodeJS.ProcessEnv; runnerVersion?: string; chart?: ChartMeta }
+
+/**
+ * Loads Helm chart values from one or more YAML files (in Helm's merge order: later files win). Values of
+ * different releases (two Helmfile releases, two HelmReleases) are never merged: each release is loaded
+ * on its own, with the values that belong to no release (plain values files) under it.
+ */
+export function loadHelm(files: ReadonlyArray<{ file: string; text: string }>, opts: HelmOptions = {}): LoadedConfig {
   const notes: string[] = []
   const sources: ValuesSource[] = []
   for (const f of files) {
@@ -271,6 +276,33 @@ export function loadHelm(files: ReadonlyArray<{ file: string; text: string }>, o
     notes.push(...(files.length > 1 ? ex.notes.map((n) => `${path.basename(f.file)}: ${n}`) : ex.notes))
   }
   if (files.length > 1) notes.unshift(`merged ${files.length} values files in Helm's order (later files win): ${files.map((f) => path.basename(f.file)).join(', ')}`)
+  const releases = [...new Set(sources.flatMap((s) => (s.release ? [s.release] : [])))]
+  if (releases.length <= 1) return loadSources(sources, notes, files[files.length - 1]!.file, opts)
+  const parts = releases.map((label, index) => {
+    const own = sources.filter((s) => !s.release || s.release === label)
+    const part = loadSources(own, [], own.filter((s) => s.release === label).at(-1)!.file, opts)
+    part.notes = (part.notes ?? []).map((n) => `${label}: ${n}`)
+    for (const r of part.runners) r.release = { label, index }
+    return part
+  })
+  const first = parts[0]!
+  return {
+    ...first,
+    runners: parts.flatMap((p) => p.runners),
+    notes: [...notes, `found ${releases.length} runner releases, each checked on its own: ${releases.join(', ')}`, ...parts.flatMap((p) => p.notes ?? [])],
+    unknown: parts.flatMap((p) => p.unknown ?? []),
+    releases: parts,
+  }
+}
+
+/** The configuration a runner belongs to: its own release's, when the file holds several. */
+export function configFor(config: LoadedConfig, runner: Pick<LoadedRunner, 'release'>): LoadedConfig {
+  return (runner.release && config.releases?.[runner.release.index]) || config
+}
+
+/** Loads one release: its values sources merged in order, then its runners.config. */
+function loadSources(sources: readonly ValuesSource[], notes: string[], lastFile: string, opts: HelmOptions): LoadedConfig {
+  const env = opts.env ?? {}
   const unknown: UnknownValue[] = []
   let merged: Record<string, unknown> = {}
   for (const src of sources) {
@@ -289,7 +321,7 @@ export function loadHelm(files: ReadonlyArray<{ file: string; text: string }>, o
   const keyPath = `${owner?.umbrella ? `${owner.umbrella}.` : ''}runners.config`
   let toml: string
   let offset: Offset
-  let file = files[files.length - 1]!.file
+  let file = lastFile
   let placeholders: Placeholder[] = []
   if (owner) {
     const node = (owner.node.get('runners', true) as unknown as YAMLMap).get('config', true) as YamlNode
@@ -463,7 +495,7 @@ export function selectRunners(config: LoadedConfig, name?: string): LoadedRunner
     }
     if (r.executor !== 'kubernetes') {
       throw usageError('runner-not-kubernetes', `runner "${name}" uses the ${r.executor || '(unset)'} executor, not kubernetes`, {
-        at: config.locate([...r.path, 'executor']),
+        at: configFor(config, r).locate([...r.path, 'executor']),
       })
     }
     return [r]

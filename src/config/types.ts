@@ -33,6 +33,12 @@ export interface LoadedConfig {
   unknown?: UnknownValue[]
   /** The runner version the configuration targets, and where that was read from. */
   runnerVersion?: RunnerVersion
+  /**
+   * When the file holds several runner releases (Helmfile releases, HelmReleases, Argo CD Applications):
+   * each release loaded on its own, in file order. `runners` is then every release's runners, and the
+   * other fields (locate, helm, global, raw) are the first release's: use `configFor(config, runner)`.
+   */
+  releases?: LoadedConfig[]
 }
 
 export interface HelmInfo {
@@ -60,4 +66,6 @@ export interface LoadedRunner {
   featureFlags: Record<string, boolean>
   /** Key path of this runner in the document: ['runners', index]. */
   path: KeyPath
+  /** The release that registers this runner, when the file holds several (index into LoadedConfig.releases). */
+  release?: { label: string; index: number }
 }

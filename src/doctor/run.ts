@@ -1,6 +1,6 @@
 import type { Check, CheckContext, CheckOptions, CheckResult } from '../checks/types.js'
 import type { Facts } from '../checks/facts.js'
-import { runCheck } from '../checks/run.js'
+import { runCheck, runnerLabel } from '../checks/run.js'
 import type { LoadedConfig, LoadedRunner } from '../config/types.js'
 import type { CiFile } from '../ci/types.js'
 import { countFindings, summarize, type ClusterInfo, type DoctorReport, type GatherStats, type RunnerReport } from './report.js'
@@ -9,6 +9,7 @@ import { GkrError } from '../util/errors.js'
 import { EXIT } from '../cli/exit-codes.js'
 import { isCatalogId } from '../catalog/ids.js'
 import { withClusterVersion } from '../config/version.js'
+import { configFor } from '../config/load.js'
 
 /** The result that stands for "the cluster could not be reached": status error, so the exit code is 3. */
 export function connectionResult(err: GkrError, runner: string): CheckResult {
@@ -75,7 +76,7 @@ export async function runDoctor(input: DoctorInput, deps: DoctorDeps = {}): Prom
   const learnt: string[] = []
 
   for (const [i, runner] of input.runners.entries()) {
-    const label = runner.name || `#${runner.index}`
+    const label = runnerLabel({ runner })
     let gathered: Gathered = { facts: {} }
     let connection: CheckResult | undefined
     if (input.gather) {
@@ -89,7 +90,7 @@ export async function runDoctor(input: DoctorInput, deps: DoctorDeps = {}): Prom
       }
     }
     // The cluster may settle what the configuration leaves open: the runner version the manager pod runs.
-    let config = input.config
+    let config = configFor(input.config, runner)
     const pod = gathered.facts.managerPod?.ok ? gathered.facts.managerPod.value : null
     if (pod) {
       const v = withClusterVersion(config.runnerVersion, pod)
@@ -104,7 +105,9 @@ export async function runDoctor(input: DoctorInput, deps: DoctorDeps = {}): Prom
       rendered: gathered.rendered ?? input.render?.(runner),
       options: input.options,
     }
-    const checks = i === 0 ? [...globalChecks, ...runnerChecks] : runnerChecks
+    // Global checks run once per file, or once per release when the file holds several.
+    const firstOfRelease = runner.release !== undefined && !input.runners.slice(0, i).some((r) => r.release?.index === runner.release!.index)
+    const checks = i === 0 || firstOfRelease ? [...globalChecks, ...runnerChecks] : runnerChecks
     const results: CheckResult[] = await progress.step(`Run ${checks.length} checks for runner ${label}`, async () =>
       checks.map((c) => runCheck(c, ctx)),
     )
