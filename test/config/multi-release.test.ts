@@ -1,8 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { configFor, loadConfig, selectRunners } from '../../src/config/load.js'
+import { configFor, loadConfig, parseConfigText, selectRunners } from '../../src/config/load.js'
 import { prepareDoctor } from '../../src/doctor/prepare.js'
 import { runDoctor } from '../../src/doctor/run.js'
 import type { Finding } from '../../src/checks/types.js'
@@ -77,5 +78,28 @@ describe('several runner releases in one file', () => {
     const { runners, findings } = await doctorFindings(FLUX)
     expect(runners).toEqual(['staging (Flux HelmRelease "runner-staging" (document 1))', 'prod (Flux HelmRelease "runner-prod" (document 3))'])
     expect(findings.filter((f) => f.check === 'config-poll-timeout').map((f) => [f.runner, f.at?.line])).toEqual([['staging (Flux HelmRelease "runner-staging" (document 1))', 22]])
+  })
+
+  it('two Argo CD Applications: two runners; one release alone is loaded as before (no release label)', () => {
+    const app = (name: string, ns: string, extra: string): string =>
+      ['apiVersion: argoproj.io/v1alpha1', 'kind: Application', `metadata: { name: ${name} }`, 'spec:', '  source:', '    chart: gitlab-runner', '    targetRevision: 0.71.0', '    helm:', '      valuesObject:', extra, '        runners:', '          config: |', '            [[runners]]', '              [runners.kubernetes]', `                namespace = "${ns}"`].join('\n')
+    const c = parseConfigText(`${app('amd64', 'ci-amd64', '        concurrent: 3')}\n---\n${app('arm64', 'ci-arm64', '        checkInterval: 7')}\n`, '/x/apps.yaml')
+    expect(c.runners.map((r) => [r.release?.label, kube(r.settings).namespace, configFor(c, r).global.concurrent, configFor(c, r).global.check_interval])).toEqual([
+      ['Argo CD Application "amd64" (document 1)', 'ci-amd64', 3, 3],
+      ['Argo CD Application "arm64" (document 2)', 'ci-arm64', 10, 7],
+    ])
+    const one = parseConfigText(`${app('amd64', 'ci-amd64', '        concurrent: 3')}\n`, '/x/app.yaml')
+    expect(one.runners.map((r) => r.release)).toEqual([undefined])
+    expect(one.releases).toBeUndefined()
+  })
+
+  it('values files given before a multi-release file apply under every release, the release values win', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-multirel-'))
+    writeFileSync(path.join(dir, 'common.yaml'), 'gitlabUrl: https://common.example.com\nconcurrent: 5\n')
+    const c = await loadConfig({ path: [path.join(dir, 'common.yaml'), HELMFILE], env: {} })
+    expect(c.runners.map((r) => [r.name, configFor(c, r).global.concurrent, r.settings.url])).toEqual([
+      ['linux', 8, 'https://gitlab.example.com'],
+      ['windows', 5, 'https://gitlab.example.com'],
+    ])
   })
 })
