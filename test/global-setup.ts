@@ -15,7 +15,7 @@ function newest(dir: string): number {
 }
 
 /**
- * End-to-end tests spawn bin/run.js, which runs dist/: build it before the suite unless dist/ is
+ * End-to-end tests spawn bin/run.js, which runs dist/: build it (as `npm run build` does) before the suite unless dist/ is
  * already newer than every source file (npm ci has just built it through `prepare`, so CI skips the
  * second build). tsc emits even when a file has type errors; those are reported by `npm run typecheck`,
  * which runs before the tests in `npm test`, so the build here does not gate the suite.
@@ -36,5 +36,10 @@ export default function setup(): () => void {
   if (built > Math.max(newest(path.join(root, 'src')), statSync(path.join(root, 'tsconfig.json')).mtimeMs)) return teardown
   const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' })
   if (r.status !== 0 && !process.env.CI) process.stderr.write(`global setup: tsc reported type errors (see npm run typecheck)\n`)
+  // The rest of `npm run build`: the bundled client (the CLI loads it) and oclif's manifest.
+  for (const script of ['bundle-client.mjs', 'manifest.mjs']) {
+    const b = spawnSync(process.execPath, [path.join(root, 'scripts', script)], { cwd: root, encoding: 'utf8' })
+    if (b.status !== 0) throw new Error(`global setup: scripts/${script} failed:\n${b.stderr}`)
+  }
   return teardown
 }

@@ -39,6 +39,8 @@ export interface LedgerEntry extends ObjectRef {
   answered?: boolean
   /** It carries an ownerReference to the run's pod: once the pod is deleted, the garbage collector removes it. */
   owned?: boolean
+  /** Giving it the ownerReference got no answer: the pod may own it (the garbage collector then removes it). */
+  mayBeOwned?: boolean
   /** Cleanup could neither delete it nor read it back: a delete whose answer was lost may have removed it. */
   unverified?: boolean
 }
@@ -121,6 +123,12 @@ export class CleanupLedger {
   refused(ref: ObjectRef): void {
     const entry = this.find(ref) ?? this.record(ref)
     if (entry.state === 'recorded') entry.state = 'refused'
+  }
+
+  /** Call when giving it an ownerReference got no answer (or a 5xx): the pod may own it, or may not. */
+  mayBeOwned(ref: ObjectRef): void {
+    const entry = this.find(ref)
+    if (entry) entry.mayBeOwned = true
   }
 
   /** Call when the object was given an ownerReference to the run's pod. */
@@ -220,6 +228,8 @@ export class CleanupLedger {
       // What the pod owns goes with it: once the pod is deleted, a dependent cleanup could not delete is the garbage collector's.
       if (this.list.some((e) => e.kind === 'Pod' && (e.state === 'deleted' || e.state === 'absent'))) {
         for (const entry of this.outstanding()) {
+          // Perhaps owned: the garbage collector may remove it, so if it cannot be read back it is reported as one that may be gone.
+          if (!entry.owned && entry.mayBeOwned) entry.unverified = true
           if (!entry.owned) continue
           entry.state = 'collected'
           report.collected.push(toRef(entry))

@@ -90,6 +90,9 @@ export async function preparePod(input: PrepareInput): Promise<V1Pod> {
       await client.setOwner(obj, pod)
       ledger.owned(refOf(obj, namespace))
     } catch (err) {
+      // No answer, or a 5xx: the update may have been carried out, so the pod may own it after all.
+      const r = rejectionOf(err)
+      if (!r || r.status >= 500) ledger.mayBeOwned(refOf(obj, namespace))
       throw apiFailure(err, 'error setting ownerReferences', explain)
     }
   }

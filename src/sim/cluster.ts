@@ -9,7 +9,7 @@ import { PodIPs, backOffSeconds, crashLoopWaiting, readiness, restartAfterOom, r
 
 const res = (r: string): (typeof RESOURCES)[number] => RESOURCES.find((x) => x.resource === r && x.group === '')!
 
-type Pod = Obj & { spec: { nodeName?: string; nodeSelector?: Record<string, string>; tolerations?: Array<{ key?: string; operator?: string; value?: string; effect?: string }>; containers: Array<{ name: string; image: string; command?: string[]; args?: string[]; stdin?: boolean; resources?: { requests?: Record<string, string> } }>; initContainers?: Array<{ name: string; image: string }>; affinity?: unknown }; status?: Record<string, unknown> }
+type Pod = Obj & { spec: { nodeName?: string; nodeSelector?: Record<string, string>; tolerations?: Array<{ key?: string; operator?: string; value?: string; effect?: string }>; containers: Array<{ name: string; image: string; command?: string[]; args?: string[]; stdin?: boolean; resources?: { requests?: Record<string, string> } }>; initContainers?: Array<{ name: string; image: string; command?: string[]; args?: string[] }>; affinity?: unknown }; status?: Record<string, unknown> }
 type Node = Obj & { spec?: { taints?: Array<{ key: string; value?: string; effect: string }>; unschedulable?: boolean }; status?: { allocatable?: Record<string, string>; conditions?: Array<{ type: string; status: string }> } }
 
 /**
@@ -207,6 +207,114 @@ export class ClusterController {
     }
   }
 
+  /** Every init container has completed (or there is none): the app containers start, the pod is Running and Ready. */
+  private startApp(pod: Pod, host: string): void {
+    const statuses = (state: Record<string, unknown>, ready: boolean): unknown[] => pod.spec.containers.map((c) => ({ name: c.name, state, lastState: {}, ready, restartCount: 0, image: c.image, imageID: '', started: ready }))
+    for (const c of pod.spec.containers) {
+      this.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`, 'kubelet', host, `spec.containers{${c.name}}`)
+      this.event(pod, 'Normal', 'Created', `Created container: ${c.name}`, 'kubelet', host, `spec.containers{${c.name}}`)
+      this.event(pod, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet', host, `spec.containers{${c.name}}`)
+    }
+    const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const ip = this.ips.allocate()
+    this.setStatus(pod, {
+      phase: 'Running', podIP: ip, podIPs: [{ ip }],
+      conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: t })),
+      containerStatuses: statuses({ running: { startedAt: t } }, true),
+    })
+    this.runContainers(pod)
+  }
+
+  /**
+   * The kubelet runs the init containers one after another, each to completion, before any app
+   * container starts (the runner's init-permissions container prepares the log file this way). While
+   * one runs the pod is Pending, Initialized=False (ContainersNotInitialized) and the app containers
+   * wait in PodInitializing. One that fails is run again after the back-off (Init:CrashLoopBackOff)
+   * unless the pod's restartPolicy is Never, which fails the pod. An init container without command
+   * or args would run its image's entrypoint; there are no images here, so it completes at once.
+   */
+  private runInitContainers(pod: Pod, host: string, index: number): void {
+    const inits = pod.spec.initContainers ?? []
+    const uid = String(pod.metadata.uid)
+    const cur = this.current(pod)
+    if (!cur || cur.metadata.uid !== uid || cur.metadata.deletionTimestamp || this.stopping.has(uid)) return
+    if (index >= inits.length) return this.startApp(pod, host)
+    const c = inits[index]!
+    const key = `${uid}/${c.name}`
+    const restarts = this.restarts.get(key) ?? 0
+    const at = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const initStatuses = (current: Record<string, unknown>, ready = false): unknown[] => inits.map((x, j) => {
+      const prior = ((this.current(pod)?.status?.initContainerStatuses ?? []) as Array<Record<string, unknown>>).find((s) => s.name === x.name)
+      if (j < index) return prior ?? { name: x.name, state: { terminated: { exitCode: 0, reason: 'Completed' } }, lastState: {}, ready: true, restartCount: 0, image: x.image, imageID: '', started: false }
+      if (j === index) return { name: x.name, lastState: {}, restartCount: restarts, image: x.image, imageID: '', ...(prior?.lastState ? { lastState: prior.lastState } : {}), ...current, ready }
+      return { name: x.name, state: { waiting: { reason: 'PodInitializing' } }, lastState: {}, ready: false, restartCount: 0, image: x.image, imageID: '', started: false }
+    })
+    const incomplete = inits.slice(index).map((x) => x.name).join(' ')
+    const pending = (t: string): Record<string, unknown> => ({
+      phase: 'Pending',
+      conditions: [
+        { type: 'PodReadyToStartContainers', status: 'True', lastProbeTime: null, lastTransitionTime: t },
+        { type: 'Initialized', status: 'False', lastProbeTime: null, lastTransitionTime: t, reason: 'ContainersNotInitialized', message: `containers with incomplete status: [${incomplete}]` },
+        { type: 'Ready', status: 'False', lastProbeTime: null, lastTransitionTime: t, reason: 'ContainersNotReady', message: `containers with unready status: [${pod.spec.containers.map((x) => x.name).join(' ')}]` },
+        { type: 'ContainersReady', status: 'False', lastProbeTime: null, lastTransitionTime: t, reason: 'ContainersNotReady', message: `containers with unready status: [${pod.spec.containers.map((x) => x.name).join(' ')}]` },
+        { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: t },
+      ],
+      containerStatuses: pod.spec.containers.map((x) => ({ name: x.name, state: { waiting: { reason: 'PodInitializing' } }, lastState: {}, ready: false, restartCount: 0, image: x.image, imageID: '', started: false })),
+    })
+    this.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`, 'kubelet', host, `spec.initContainers{${c.name}}`)
+    this.event(pod, 'Normal', 'Created', `Created container: ${c.name}`, 'kubelet', host, `spec.initContainers{${c.name}}`)
+    this.event(pod, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet', host, `spec.initContainers{${c.name}}`)
+    const startedAt = at()
+    this.setStatus(pod, { ...pending(startedAt), initContainerStatuses: initStatuses({ state: { running: { startedAt } }, started: true }) })
+    this.logs.set(key, '')
+    const done = (exit: number, reason: string): void => {
+      this.ended(key)
+      const t = at()
+      const terminated = { terminated: { exitCode: exit, reason, startedAt, finishedAt: t } }
+      if (exit === 0) {
+        this.setStatus(pod, { initContainerStatuses: initStatuses({ state: terminated, started: false }, true) })
+        return this.runInitContainers(pod, host, index + 1)
+      }
+      if (restartPolicyOf(pod) === 'Never') {
+        this.setStatus(pod, { ...pending(t), phase: 'Failed', initContainerStatuses: initStatuses({ state: terminated, started: false }) })
+        return
+      }
+      const n = restarts + 1
+      this.restarts.set(key, n)
+      this.setStatus(pod, { initContainerStatuses: initStatuses({ state: crashLoopWaiting(pod, c.name, n), lastState: terminated, restartCount: n, started: false }) })
+      this.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${uid})`, 'kubelet', host, `spec.initContainers{${c.name}}`)
+      this.later(backOffSeconds(n) * 1000, () => {
+        this.previousLogs.set(key, this.logs.get(key) ?? '')
+        this.terminated.delete(key)
+        this.runInitContainers(pod, host, index)
+      })
+    }
+    const command = [...(c.command ?? []), ...(c.args ?? [])]
+    if (command.length === 0) return done(0, 'Completed')
+    const child = startProcess(pod, c.name, command, this.scenario.knobs.network ?? {}, { group: true })
+    Object.assign(child, { gkrKey: key })
+    this.processes.add(child)
+    child.stdin.end()
+    child.stdin.on('error', () => undefined)
+    const append = (d: Buffer): void => this.append(key, d.toString())
+    child.stdout.on('data', append)
+    child.stderr.on('data', append)
+    let startError = false
+    child.on('error', (err) => {
+      startError = true
+      append(Buffer.from(`${err.message}\n`))
+    })
+    child.on('close', (code, signal) => {
+      this.processes.delete(child)
+      if (this.stopping.has(uid)) {
+        this.ended(key)
+        return void this.confirmWhenStopped(pod)
+      }
+      const exit = startError ? 128 : code ?? (signal === 'SIGKILL' ? 137 : signal === 'SIGTERM' ? 143 : 1)
+      done(exit, startError ? 'StartError' : exit === 0 ? 'Completed' : 'Error')
+    })
+  }
+
   /**
    * Starts one container's process. When it exits, the pod's restartPolicy decides (Always: always,
    * OnFailure: unless it exited 0, Never: not at all): a container that is restarted waits out the
@@ -389,19 +497,7 @@ export class ClusterController {
         })
         return
       }
-      for (const c of pod.spec.containers) {
-        this.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`, 'kubelet', host, `spec.containers{${c.name}}`)
-        this.event(pod, 'Normal', 'Created', `Created container: ${c.name}`, 'kubelet', host, `spec.containers{${c.name}}`)
-        this.event(pod, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet', host, `spec.containers{${c.name}}`)
-      }
-      const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
-      const ip = this.ips.allocate()
-      this.setStatus(pod, {
-        phase: 'Running', podIP: ip, podIPs: [{ ip }],
-        conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: t })),
-        containerStatuses: statuses({ running: { startedAt: t } }, true),
-      })
-      this.runContainers(pod)
+      this.runInitContainers(pod, host, 0)
     })
   }
 }

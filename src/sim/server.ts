@@ -341,10 +341,12 @@ export class SimServer {
     const dryRun = url.searchParams.get('dryRun')
     if (dryRun !== null && dryRun !== 'All') throw new StatusError(422, `CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"${dryRun}"}: supported values: "All"`, 'Invalid')
     if (subresource === 'log') {
-      const names = ((store.get(def, namespace, name!).spec as { containers?: Array<{ name: string }> }).containers ?? []).map((c) => c.name)
+      const podSpec = store.get(def, namespace, name!).spec as { containers?: Array<{ name: string }>; initContainers?: Array<{ name: string }> }
+      const names = (podSpec.containers ?? []).map((c) => c.name)
+      const inits = (podSpec.initContainers ?? []).map((c) => c.name)
       const container = url.searchParams.get('container')
-      if (!container && names.length > 1) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`)
-      if (container && !names.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`)
+      if (!container && names.length > 1) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]${inits.length ? ` or one of the init containers: [${inits.join(' ')}]` : ''}`)
+      if (container && !names.includes(container) && !inits.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`)
       return this.logs(req, res, url, route, container ?? names[0] ?? '')
     }
     if (subresource === 'exec' || subresource === 'attach') throw badRequest(`pod ${name} does not have a host assigned`)
@@ -1023,7 +1025,7 @@ function table(def: ResourceDef, items: Obj[], rv: string, listMeta: Record<stri
         const st = (o.status ?? {}) as { phase?: string; podIP?: string; containerStatuses?: Array<{ ready?: boolean; restartCount?: number; state?: { waiting?: { reason?: string }; terminated?: { reason?: string } } }> }
         const cs = st.containerStatuses ?? []
         const waiting = cs.map((c) => c.state?.waiting?.reason ?? c.state?.terminated?.reason).find(Boolean)
-        const status = o.metadata.deletionTimestamp ? 'Terminating' : (waiting ?? st.phase ?? 'Pending')
+        const status = o.metadata.deletionTimestamp ? 'Terminating' : (initStatusOf(o) ?? waiting ?? st.phase ?? 'Pending')
         return { cells: [o.metadata.name, `${cs.filter((c) => c.ready).length}/${spec?.containers?.length ?? 0}`, status, String(cs.reduce((a, c) => a + (c.restartCount ?? 0), 0)), age(o.metadata.creationTimestamp), st.podIP ?? '<none>', spec?.nodeName ?? '<none>', '<none>', '<none>'], object: partial(o) }
       }),
     }
@@ -1032,4 +1034,24 @@ function table(def: ResourceDef, items: Obj[], rv: string, listMeta: Record<stri
     return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: [col('Name'), col('Age'), col('Request'), col('Limit')], rows: items.map((o) => ({ cells: [o.metadata.name, age(o.metadata.creationTimestamp), ...quotaCells(o)], object: partial(o) })) }
   }
   return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: [col('Name'), col('Age')], rows: items.map((o) => ({ cells: [o.metadata.name, age(o.metadata.creationTimestamp)], object: partial(o) })) }
+}
+
+/**
+ * The STATUS column while a pod's init containers run, as the API server's pod printer has it:
+ * `Init:<reason>` for a failed or waiting one (Init:Error, Init:CrashLoopBackOff), else `Init:<done>/<all>`.
+ * Undefined once the pod is initialized.
+ */
+function initStatusOf(o: Obj): string | undefined {
+  const inits = ((o.spec as { initContainers?: unknown[] } | undefined)?.initContainers ?? []).length
+  const st = (o.status ?? {}) as { initContainerStatuses?: Array<{ state?: { waiting?: { reason?: string }; terminated?: { reason?: string; exitCode?: number } } }>; conditions?: Array<{ type?: string; status?: string }> }
+  if (inits === 0 || st.conditions?.some((c) => c.type === 'Initialized' && c.status === 'True')) return undefined
+  let done = 0
+  for (const c of st.initContainerStatuses ?? []) {
+    const t = c.state?.terminated
+    if (t && t.exitCode === 0) done++
+    else if (t) return `Init:${t.reason || `ExitCode:${t.exitCode}`}`
+    else if (c.state?.waiting?.reason && c.state.waiting.reason !== 'PodInitializing') return `Init:${c.state.waiting.reason}`
+    else if (!c.state?.waiting) break
+  }
+  return `Init:${done}/${inits}`
 }

@@ -97,6 +97,22 @@ describe('CleanupLedger', () => {
     expect(report.left).toEqual([])
   })
 
+  it('an ownerReference update whose answer was lost: once the pod is deleted, an undeletable secret is reported as one that may be gone (the garbage collector may have it)', async () => {
+    const ledger = new CleanupLedger()
+    ledger.record(secret)
+    ledger.created(secret, 'u1')
+    ledger.record(pod)
+    ledger.created(pod, 'u2')
+    ledger.mayBeOwned(secret)
+    const report = await ledger.cleanup(async (ref) => {
+      if (ref.kind === 'Pod') return 'deleted'
+      throw new Error('connect ECONNREFUSED')
+    }, { timeoutMs: 1000, clock: new ManualClock() })
+    expect(report.deleted).toEqual([pod])
+    expect(report.collected).toEqual([])
+    expect(report.left).toEqual([{ ...secret, reason: expect.any(String), uncertain: 'unverified' }])
+  })
+
   it('deletes every recorded object newest first, tolerating NotFound', async () => {
     const ledger = new CleanupLedger()
     ledger.record(secret)

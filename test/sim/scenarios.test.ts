@@ -76,6 +76,10 @@ describe('failures at creation: the exact Status the API server answers the runn
     await expect.poll(async () => (await c.core.readNamespacedPod({ name: podName(c.job), namespace: NS })).status?.phase).toBe('Running')
     expect(await eventsOf(c, podName(c.job))).toEqual([
       `Normal Scheduled default-scheduler: Successfully assigned ${NS}/${podName(c.job)} to node-1`,
+      // The runner's init-permissions container runs to completion first.
+      expect.stringMatching(/^Normal Pulled kubelet: Container image "registry.gitlab.com\/gitlab-org\/gitlab-runner\/gitlab-runner-helper:ubuntu-x86_64-v\S+" already present on machine$/),
+      'Normal Created kubelet: Created container: init-permissions',
+      'Normal Started kubelet: Started container init-permissions',
       'Normal Pulled kubelet: Container image "alpine:3.20" already present on machine',
       'Normal Created kubelet: Created container: build',
       'Normal Started kubelet: Started container build',
