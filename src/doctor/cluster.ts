@@ -8,7 +8,7 @@ import { renderJob } from '../executor/render.js'
 import { requiredPermissions } from '../executor/permissions.js'
 import { impersonate, resolveCluster, type ClusterTarget } from '../kube/connect.js'
 import { gatherFacts } from '../kube/gather.js'
-import { usageError } from '../util/errors.js'
+import { GkrError, usageError } from '../util/errors.js'
 import { runProbe } from '../runjob/probe.js'
 import type { KubeObject } from '../runjob/objects.js'
 import type { ClusterInfo } from './report.js'
@@ -36,7 +36,7 @@ type DataObject = { data?: Record<string, string> | null }
  * base64. Not found and forbidden are answers about the reference, not failures of doctor.
  */
 async function readValuesFrom(target: ClusterTarget, refs: readonly ValuesFromRef[], fallbackNamespace: string): Promise<FetchedValues[]> {
-  const reads = new Map<string, Promise<DataObject | ApiError>>()
+  const reads = new Map<string, Promise<DataObject | ApiError | GkrError>>()
   const out: FetchedValues[] = []
   for (const ref of refs) {
     const namespace = ref.namespace ?? fallbackNamespace
@@ -45,8 +45,13 @@ async function readValuesFrom(target: ClusterTarget, refs: readonly ValuesFromRe
       continue
     }
     const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/${ref.kind === 'Secret' ? 'secrets' : 'configmaps'}/${encodeURIComponent(ref.name)}`
-    if (!reads.has(path)) reads.set(path, target.getJson<DataObject>(path).catch((err: unknown) => (err instanceof ApiError ? err : Promise.reject(err))))
+    // An unreachable server is reported by the cluster-connection result; here it only leaves the values unread.
+    if (!reads.has(path)) reads.set(path, target.getJson<DataObject>(path).catch((err: unknown) => (err instanceof ApiError || err instanceof GkrError ? err : Promise.reject(err))))
     const obj = await reads.get(path)!
+    if (obj instanceof GkrError) {
+      out.push({ ref, namespace, unreadable: obj.message })
+      continue
+    }
     if (obj instanceof ApiError) {
       if (obj.status === 404) out.push({ ref, namespace, missing: 'object' })
       else out.push({ ref, namespace, unreadable: obj.status === 403 ? `get ${ref.kind === 'Secret' ? 'secrets' : 'configmaps'} is forbidden` : obj.message, ...(obj.status === 403 ? { forbidden: true } : {}) })

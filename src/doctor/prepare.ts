@@ -97,5 +97,6 @@ async function withValuesFrom(config: LoadedConfig, loadOpts: LoadOptions, read:
     })
   }
   const reloaded = await loadConfig({ ...loadOpts, valuesFrom: byRelease })
-  return { config: { ...reloaded, notes: [...(reloaded.notes ?? []), ...notes] }, results }
+  // The report names the file given (runners.config may now come from a ConfigMap, whose positions findings keep).
+  return { config: { ...reloaded, file: config.file, notes: [...(reloaded.notes ?? []), ...notes] }, results }
 }

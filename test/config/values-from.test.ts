@@ -9,6 +9,10 @@ import { runDoctor } from '../../src/doctor/run.js'
 import { loadConfig } from '../../src/config/load.js'
 import { renderDoctorText } from '../../src/render/doctor-text.js'
 import { Secret } from '../../src/util/secret.js'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import Doctor from '../../src/commands/doctor.js'
+import { runCommand } from '../helpers/run-command.js'
 
 const NS = 'gitlab-runner'
 /** The canary pattern of test/meta/secrets.test.ts: a runner token that must never be printed. */
@@ -55,11 +59,11 @@ describe('Flux valuesFrom read from the cluster by doctor', () => {
     await sim?.stop()
   })
 
-  async function doctor(text: string, identity?: string) {
+  async function doctor(text: string, identity?: string, kubeconfigFile?: string) {
     const file = path.join(dir, `hr-${Math.random().toString(36).slice(2)}.yaml`)
     writeFileSync(file, text)
     const signal = new AbortController().signal
-    const kubeconfig = identity ? sim.kubeconfigFor(identity) : sim.kubeconfig
+    const kubeconfig = kubeconfigFile ?? (identity ? sim.kubeconfigFor(identity) : sim.kubeconfig)
     const prepared = await prepareDoctor({ config: file, offline: false, live: false, 'as-runner': false }, { signal, env: { KUBECONFIG: kubeconfig }, home })
     const report = await runDoctor(prepared.input, { signal })
     return { prepared, report, file, text: renderDoctorText({ ...report, notes: [...prepared.notes, ...report.notes] }, { color: false }), json: JSON.stringify(report) }
@@ -137,6 +141,36 @@ describe('Flux valuesFrom read from the cluster by doctor', () => {
     const { report } = await doctor(helmRelease(['    - kind: ConfigMap', '      name: runner-base'].join('\n')), 'runner')
     const vf = report.runners.flatMap((r) => r.results).find((r) => r.id === 'config-values-from')!
     expect(vf).toMatchObject({ status: 'error', reason: `Flux HelmRelease "gitlab-runner", spec.valuesFrom[0]: cannot read ConfigMap ${NS}/runner-base, key values.yaml: get configmaps is forbidden; checked without its values` })
+  })
+
+  it('an unreachable API server leaves the values unread (an error result) beside the connection result, not a crash', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port
+        srv.close(() => resolve(p))
+      })
+    })
+    const closed = path.join(dir, 'kubeconfig-closed')
+    writeFileSync(closed, readFileSync(sim.kubeconfig, 'utf8').replace(sim.url, `https://127.0.0.1:${port}`))
+    const { report } = await doctor(helmRelease(['    - kind: ConfigMap', '      name: runner-base'].join('\n')), undefined, closed)
+    const results = report.runners.flatMap((r) => r.results)
+    expect(results.find((r) => r.id === 'config-values-from')).toMatchObject({ status: 'error' })
+    expect(results.find((r) => r.id === 'config-values-from')!.reason).toMatch(/^Flux HelmRelease "gitlab-runner", spec.valuesFrom\[0\]: cannot read ConfigMap gitlab-runner\/runner-base, key values.yaml: .+; checked without its values$/)
+    expect(results.find((r) => r.id === 'cluster-connection')).toMatchObject({ status: 'error' })
+  })
+
+  it('the command never prints the Secret, in any output format, and names the file given', async () => {
+    const file = path.join(dir, 'command.yaml')
+    writeFileSync(file, helmRelease(ALL_REFS))
+    const sarif = path.join(dir, 'r.sarif')
+    for (const argv of [['--verbose'], ['--json'], ['-o', 'yaml'], ['--sarif', sarif, '--json']]) {
+      const r = await runCommand(Doctor, ['-c', file, ...argv], { env: { KUBECONFIG: sim.kubeconfig, HOME: home } })
+      expect(r.code).not.toBe(70)
+      expect(r.stdout + r.stderr).not.toContain('CANARY')
+      expect(r.stdout).toContain('merged values from the cluster through spec.valuesFrom')
+      if (argv[0] === '--json') expect((JSON.parse(r.stdout) as { result: { config: { file: string } } }).result.config.file).toBe(file)
+    }
+    expect(readFileSync(sarif, 'utf8')).not.toContain('CANARY')
   })
 
   it('offline: the references are recorded on the config and only named in a note', async () => {
