@@ -350,6 +350,10 @@ export function valuesFromSources(fetched: readonly FetchedValues[]): ResolvedVa
   const used: string[] = []
   for (const f of fetched) {
     const what = describeRef(f.ref, f.namespace)
+    if (f.ref.kind !== 'ConfigMap' && f.ref.kind !== 'Secret') {
+      out.problems.push({ ref: f.ref, message: `${f.ref.label}: kind ${f.ref.kind || '(none)'} is not one Flux reads values from (ConfigMap or Secret)`, incomplete: false })
+      continue
+    }
     if ('missing' in f) {
       const why = f.missing === 'object' ? `${f.ref.kind} ${f.namespace}/${f.ref.name} does not exist` : `${f.ref.kind} ${f.namespace}/${f.ref.name} has no key ${f.ref.valuesKey}`
       if (f.ref.optional) out.notes.push(`${f.ref.label}: skipped the optional ${what}: ${why}`)

@@ -7,6 +7,8 @@ import { RESOURCES } from '../../src/sim/resources.js'
 import { prepareDoctor } from '../../src/doctor/prepare.js'
 import { runDoctor } from '../../src/doctor/run.js'
 import { loadConfig } from '../../src/config/load.js'
+import { valuesFromSources } from '../../src/config/helm.js'
+import type { ValuesFromRef } from '../../src/config/types.js'
 import { renderDoctorText } from '../../src/render/doctor-text.js'
 import { Secret } from '../../src/util/secret.js'
 import { readFileSync } from 'node:fs'
@@ -188,5 +190,27 @@ describe('Flux valuesFrom read from the cluster by doctor', () => {
     ])
     expect(config.notes!.join('\n')).toContain('through spec.valuesFrom, which gkr cannot read offline')
     expect(config.global.concurrent).toBe(7)
+  })
+})
+
+describe('valuesFromSources (pure)', () => {
+  const ref = (over: Partial<ValuesFromRef>): ValuesFromRef => ({ kind: 'ConfigMap', name: 'v', valuesKey: 'values.yaml', optional: false, release: 'Flux HelmRelease "r"', label: 'Flux HelmRelease "r", spec.valuesFrom[0]', ...over })
+  it('says what is wrong with a reference without quoting its content', () => {
+    const r = valuesFromSources([
+      { ref: ref({}), namespace: 'ns', text: 'a: [unclosed CANARYyaml' },
+      { ref: ref({ kind: 'Secret' }), namespace: 'ns', text: '- a list' },
+      { ref: ref({ targetPath: 'runners.tags[0]' }), namespace: 'ns', text: 'x' },
+      { ref: ref({ kind: 'Deployment' }), namespace: 'ns', unreadable: 'unused' },
+      { ref: ref({ targetPath: 'a\\.b.c' }), namespace: 'ns', text: '"007"' },
+    ])
+    expect(r.problems.map((p) => [p.message, p.incomplete])).toEqual([
+      ['Flux HelmRelease "r", spec.valuesFrom[0]: ConfigMap ns/v, key values.yaml is not valid YAML', false],
+      ['Flux HelmRelease "r", spec.valuesFrom[0]: Secret ns/v, key values.yaml does not hold a YAML mapping of chart values', false],
+      ['Flux HelmRelease "r", spec.valuesFrom[0]: targetPath runners.tags[0] is not a dot path gkr can set (list indexes and commas are not supported); checked without this value', true],
+      ['Flux HelmRelease "r", spec.valuesFrom[0]: kind Deployment is not one Flux reads values from (ConfigMap or Secret)', false],
+    ])
+    expect(JSON.stringify(r.problems)).not.toContain('CANARY')
+    // An escaped dot is part of the key; a quoted value stays a string.
+    expect(r.sources.map((s) => s.node.toJSON())).toEqual([{ 'a.b': { c: '007' } }])
   })
 })
