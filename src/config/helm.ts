@@ -3,10 +3,11 @@
  * umbrella chart's key), a Flux HelmRelease, an Argo CD Application or ApplicationSet, a Helmfile, a
  * k3s HelmChart or a Rancher Fleet bundle, in any document of a multi-document file.
  */
-import { isMap, isScalar, isSeq, parseAllDocuments, Scalar, YAMLMap, type Document, type Node as YamlNode } from 'yaml'
+import { Document as YAMLDocument, isMap, isScalar, isSeq, parseAllDocuments, Scalar, YAMLMap, type Document, type Node as YamlNode } from 'yaml'
 import { usageError, type Location } from '../util/errors.js'
 import { checkYamlDocument } from '../util/yaml-guard.js'
 import { maskTemplates, type Placeholder } from './templates.js'
+import type { ValuesFromRef } from './types.js'
 
 /** Where line 1, column 1 of a text is in the file (for YAML held in a string of another YAML). */
 export interface Offset {
@@ -36,6 +37,8 @@ export interface ValuesSource {
    * releases are loaded as separate runners, never merged.
    */
   release?: string
+  /** A Flux HelmRelease's spec.valuesFrom: merged before these values once doctor has read them. */
+  valuesFrom?: ValuesFromRef[]
 }
 
 export interface Extracted {
@@ -185,15 +188,18 @@ function fromDocument(ctx: Ctx, doc: Document, n: number, many: boolean): string
     const values = get(root, 'spec', 'values')
     const from = get(root, 'spec', 'valuesFrom')
     if (!RUNNER_CHART.test(chart) && !(isMap(values) && chartValues(values))) return undefined
-    if (isSeq(from) && from.items.length > 0) {
-      const refs = from.items.map((r) => `${str(get(r, 'kind')) ?? '?'} ${str(get(r, 'name')) ?? '?'}${str(get(r, 'valuesKey')) ? ` (key ${str(get(r, 'valuesKey'))})` : ''}`)
-      ctx.notes.push(`Flux ${where} takes values from ${refs.join(', ')} through spec.valuesFrom, which gkr cannot read offline; spec.values override them. Pass those values as files with -c before this one to check them too`)
+    const namespace = str(get(root, 'metadata', 'namespace'))
+    const refs = isSeq(from) ? from.items.map((r, i) => valuesFromRef(ctx, r, `Flux ${where}`, i, namespace)) : []
+    if (refs.length > 0) {
+      const named = refs.map((r) => `${r.kind} ${r.name}${r.valuesKey !== DEFAULT_VALUES_KEY ? ` (key ${r.valuesKey})` : ''}`)
+      ctx.notes.push(`Flux ${where} takes values from ${named.join(', ')} through spec.valuesFrom, which gkr cannot read offline; spec.values override them. Pass those values as files with -c before this one to check them too`)
     }
     fromMap(ctx, doc, values, `Flux ${where}, spec.values`, version)
     if (ctx.sources.length === before) {
       ctx.notes.push(`Flux ${where} has no inline spec.values: the chart's defaults apply, merged with what spec.valuesFrom provides`)
       ctx.sources.push({ file: ctx.file, label: `Flux ${where} (no inline values)`, node: doc.createNode({}) as YAMLMap, doc, text: ctx.text, offset: ctx.offset, ...(version ? { chartVersion: version } : {}), placeholders: ctx.placeholders })
     }
+    if (refs.length > 0) ctx.sources[ctx.sources.length - 1]!.valuesFrom = refs
     return `Flux ${where}`
   }
   if ((kind === 'Application' || kind === 'ApplicationSet') && apiVersion.startsWith('argoproj.io')) {
@@ -275,6 +281,125 @@ function fromDocument(ctx: Ctx, doc: Document, n: number, many: boolean): string
     }
   }
   return undefined
+}
+
+/** Flux's default data key of a values reference. */
+export const DEFAULT_VALUES_KEY = 'values.yaml'
+
+function valuesFromRef(ctx: Ctx, node: unknown, release: string, i: number, namespace: string | undefined): ValuesFromRef {
+  const targetPath = str(get(node, 'targetPath'))
+  const optional = get(node, 'optional')
+  return {
+    kind: str(get(node, 'kind')) ?? '',
+    name: str(get(node, 'name')) ?? '',
+    ...(namespace ? { namespace } : {}),
+    valuesKey: str(get(node, 'valuesKey')) || DEFAULT_VALUES_KEY,
+    ...(targetPath ? { targetPath } : {}),
+    optional: isScalar(optional) && optional.value === true,
+    release,
+    at: nodeLocation(ctx, node as YamlNode, `spec.valuesFrom[${i}]`),
+    label: `${release}, spec.valuesFrom[${i}]`,
+  }
+}
+
+/** What doctor read for one valuesFrom reference: the key's text, or why there is none. */
+export type FetchedValues =
+  | { ref: ValuesFromRef; namespace: string; text: string }
+  | { ref: ValuesFromRef; namespace: string; missing: 'object' | 'key' }
+  | { ref: ValuesFromRef; namespace: string; unreadable: string; forbidden?: boolean }
+
+/** A reference that could not be used and is not optional: Flux would not reconcile the release. */
+export interface ValuesFromProblem {
+  ref: ValuesFromRef
+  message: string
+  /** The read was refused (or failed): gkr could not check, rather than the release being broken. */
+  incomplete: boolean
+}
+
+export interface ResolvedValuesFrom {
+  /** Sources to merge before the HelmRelease's own spec.values, in Flux's order. */
+  sources: ValuesSource[]
+  notes: string[]
+  problems: ValuesFromProblem[]
+}
+
+/** `Secret gitlab-runner/runner-values, key values.yaml`: names an object and key, never its content. */
+export function describeRef(ref: ValuesFromRef, namespace: string): string {
+  return `${ref.kind} ${namespace}/${ref.name}, key ${ref.valuesKey}`
+}
+
+/** Helm's `--set` value: quoted stays a string, true/false/null and plain integers are typed. */
+function setValue(raw: string): unknown {
+  if (/^(['"]).*\1$/s.test(raw) && raw.length >= 2) return raw.slice(1, -1)
+  if (raw === 'true' || raw === 'false') return raw === 'true'
+  if (raw === 'null') return null
+  if (/^(0|-?[1-9]\d{0,15})$/.test(raw)) return Number(raw)
+  return raw
+}
+
+/** A mapping holding `value` at a dot path (`a.b\.c` is the keys a and b.c). */
+function atPath(path: string, value: unknown): Record<string, unknown> | undefined {
+  const keys = path.split(/(?<!\\)\./).map((k) => k.replace(/\\\./g, '.'))
+  if (keys.some((k) => k === '' || /[[\]=,]/.test(k))) return undefined
+  let out: unknown = value
+  for (const k of [...keys].reverse()) out = { [k]: out }
+  return out as Record<string, unknown>
+}
+
+/**
+ * Turns what was read for a HelmRelease's valuesFrom into values sources, as Flux's helm-controller
+ * merges them: in order, later ones win; a targetPath sets one value at its path; optional references
+ * that are missing (object or key) are skipped. Errors name the object and key, never a value.
+ */
+export function valuesFromSources(fetched: readonly FetchedValues[]): ResolvedValuesFrom {
+  const out: ResolvedValuesFrom = { sources: [], notes: [], problems: [] }
+  const used: string[] = []
+  for (const f of fetched) {
+    const what = describeRef(f.ref, f.namespace)
+    if (f.ref.kind !== 'ConfigMap' && f.ref.kind !== 'Secret') {
+      out.problems.push({ ref: f.ref, message: `${f.ref.label}: kind ${f.ref.kind || '(none)'} is not one Flux reads values from (ConfigMap or Secret)`, incomplete: false })
+      continue
+    }
+    if ('missing' in f) {
+      const why = f.missing === 'object' ? `${f.ref.kind} ${f.namespace}/${f.ref.name} does not exist` : `${f.ref.kind} ${f.namespace}/${f.ref.name} has no key ${f.ref.valuesKey}`
+      if (f.ref.optional) out.notes.push(`${f.ref.label}: skipped the optional ${what}: ${why}`)
+      else out.problems.push({ ref: f.ref, message: `${f.ref.label}: ${why}, and the reference is not optional, so Flux cannot reconcile this HelmRelease`, incomplete: false })
+      continue
+    }
+    if ('unreadable' in f) {
+      out.problems.push({ ref: f.ref, message: `${f.ref.label}: cannot read ${what}: ${f.unreadable}; checked without its values`, incomplete: true })
+      continue
+    }
+    const file = `${f.ref.kind} ${f.namespace}/${f.ref.name}`
+    const label = `${what}${f.ref.targetPath ? ` (at ${f.ref.targetPath})` : ''}`
+    if (f.ref.targetPath) {
+      const values = atPath(f.ref.targetPath, setValue(f.text))
+      if (!values) {
+        out.problems.push({ ref: f.ref, message: `${f.ref.label}: targetPath ${f.ref.targetPath} is not a dot path gkr can set (list indexes and commas are not supported); checked without this value`, incomplete: true })
+        continue
+      }
+      const doc = new YAMLDocument(values)
+      out.sources.push({ file, label, node: doc.contents as YAMLMap, doc, text: '', offset: { line: 0, column: 0 }, placeholders: [] })
+    } else {
+      let parsed: { docs: Document[]; text: string; placeholders: Placeholder[] }
+      try {
+        parsed = parseDocs(f.text, file, { line: 0, column: 0 }, label)
+      } catch {
+        out.problems.push({ ref: f.ref, message: `${f.ref.label}: ${what} is not valid YAML`, incomplete: false })
+        continue
+      }
+      const first = parsed.docs[0]
+      if (first && first.contents !== null && !isMap(first.contents)) {
+        out.problems.push({ ref: f.ref, message: `${f.ref.label}: ${what} does not hold a YAML mapping of chart values`, incomplete: false })
+        continue
+      }
+      if (!first || !isMap(first.contents)) continue
+      out.sources.push({ file, label, node: first.contents, doc: first, text: parsed.text, offset: { line: 0, column: 0 }, placeholders: parsed.placeholders })
+    }
+    used.push(label)
+  }
+  if (used.length > 0) out.notes.unshift(`merged values from the cluster through spec.valuesFrom (in order, later ones win, spec.values last): ${used.join('; ')}`)
+  return out
 }
 
 /** Whether a file is Terraform (HCL) rather than YAML. */

@@ -25,6 +25,8 @@ export interface LoadOptions {
   home?: string
   /** Whether the process runs as root (decides the runner's default path). */
   isRoot?: boolean
+  /** Flux valuesFrom values read from the cluster, by HelmRelease (ValuesFromRef.release). */
+  valuesFrom?: ReadonlyMap<string, readonly ValuesSource[]>
 }
 
 /** The paths the runner itself reads config.toml from: root uses /etc, everybody else their home. */
@@ -91,7 +93,7 @@ async function readConfigFile(file: string): Promise<string> {
 export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> {
   const files = await expandPaths(opts)
   const env = opts.env ?? process.env
-  const version = opts.runnerVersion ? { runnerVersion: opts.runnerVersion } : {}
+  const version = { ...(opts.runnerVersion ? { runnerVersion: opts.runnerVersion } : {}), ...(opts.valuesFrom ? { valuesFrom: opts.valuesFrom } : {}) }
   if (files.length === 1) {
     const chart = await readChartYaml(files[0]!)
     return parseConfigText(await readConfigFile(files[0]!), files[0]!, { env, ...version, ...(chart ? { chart } : {}) })
@@ -119,7 +121,7 @@ function isYamlFile(file: string, text: string): boolean {
 }
 
 /** Parses config text already in memory (tests, stdin). The format is chosen by extension, then content. */
-export function parseConfigText(text: string, file: string, opts: { env?: NodeJS.ProcessEnv; runnerVersion?: string; chart?: ChartMeta } = {}): LoadedConfig {
+export function parseConfigText(text: string, file: string, opts: HelmOptions = {}): LoadedConfig {
   if (isYamlFile(file, text)) return loadHelm([{ file, text }], opts)
   // A config.toml rendered from a template (Terraform templatefile, Helm): its placeholders are unknown values.
   const masked = maskTemplates(text)
@@ -260,7 +262,7 @@ function chartGlobal(values: Record<string, unknown>): Record<string, unknown> {
   }
 }
 
-type HelmOptions = { env?: NodeJS.ProcessEnv; runnerVersion?: string; chart?: ChartMeta }
+type HelmOptions = { env?: NodeJS.ProcessEnv; runnerVersion?: string; chart?: ChartMeta; valuesFrom?: LoadOptions['valuesFrom'] }
 
 /**
  * Loads Helm chart values from one or more YAML files (in Helm's merge order: later files win). Values of
@@ -272,8 +274,12 @@ export function loadHelm(files: ReadonlyArray<{ file: string; text: string }>, o
   const sources: ValuesSource[] = []
   for (const f of files) {
     const ex = extractValues(f.text, f.file)
-    sources.push(...ex.sources)
-    notes.push(...(files.length > 1 ? ex.notes.map((n) => `${path.basename(f.file)}: ${n}`) : ex.notes))
+    // Flux merges a HelmRelease's valuesFrom (as doctor read them from the cluster) before its spec.values.
+    for (const src of ex.sources) sources.push(...(src.valuesFrom ? (opts.valuesFrom?.get(src.valuesFrom[0]!.release) ?? []) : []), src)
+    // Once valuesFrom was read from the cluster, the note that it cannot be read offline no longer holds.
+    const resolved = ex.sources.flatMap((s) => (s.valuesFrom && opts.valuesFrom?.has(s.valuesFrom[0]!.release) ? [`${s.valuesFrom[0]!.release} takes values from `] : []))
+    const exNotes = ex.notes.filter((n) => !resolved.some((r) => n.startsWith(r)))
+    notes.push(...(files.length > 1 ? exNotes.map((n) => `${path.basename(f.file)}: ${n}`) : exNotes))
   }
   if (files.length > 1) notes.unshift(`merged ${files.length} values files in Helm's order (later files win): ${files.map((f) => path.basename(f.file)).join(', ')}`)
   const releases = [...new Set(sources.flatMap((s) => (s.release ? [s.release] : [])))]
@@ -393,6 +399,8 @@ function loadSources(sources: readonly ValuesSource[], notes: string[], lastFile
     ...(chartVersion ? { chartVersion } : {}),
   }
   loaded.unknown = unknown
+  const refs = sources.flatMap((s) => s.valuesFrom ?? [])
+  if (refs.length > 0) loaded.valuesFrom = refs
   loaded.notes = [...notes, ...(loaded.notes ?? [])]
   const version = detectRunnerVersion({ flag: opts.runnerVersion, values: chartValues, chartVersion, ...(opts.chart?.appVersion ? { appVersion: opts.chart.appVersion } : {}) })
   if (version) {

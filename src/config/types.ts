@@ -39,6 +39,27 @@ export interface LoadedConfig {
    * other fields (locate, helm, global, raw) are the first release's: use `configFor(config, runner)`.
    */
   releases?: LoadedConfig[]
+  /** Flux `spec.valuesFrom` references, in order: read from the cluster by doctor, never by the loader. */
+  valuesFrom?: ValuesFromRef[]
+}
+
+/** One entry of a Flux HelmRelease's `spec.valuesFrom`. */
+export interface ValuesFromRef {
+  kind: string
+  name: string
+  /** The HelmRelease's metadata.namespace (absent: the namespace it is applied to, which the file does not say). */
+  namespace?: string
+  /** The data key holding the values (Flux's default: values.yaml). */
+  valuesKey: string
+  /** Set the key's content at this dot path (like `helm --set`), instead of merging it as YAML. */
+  targetPath?: string
+  optional: boolean
+  /** The HelmRelease it belongs to (`Flux HelmRelease "gitlab-runner"`): the key of its resolved values. */
+  release: string
+  /** Where the reference is written in the file. */
+  at?: Location
+  /** What holds the reference, for the user (`Flux HelmRelease "gitlab-runner", spec.valuesFrom[0]`). */
+  label: string
 }
 
 export interface HelmInfo {

@@ -1,12 +1,14 @@
-import type { LoadedRunner } from '../config/types.js'
+import type { LoadedRunner, ValuesFromRef } from '../config/types.js'
+import type { FetchedValues } from '../config/helm.js'
+import { ApiError } from '../kube/errors.js'
 import type { Facts } from '../checks/facts.js'
 import { kube } from '../config/load.js'
 import { gatherGitlabFacts } from '../gitlab/facts.js'
 import { renderJob } from '../executor/render.js'
 import { requiredPermissions } from '../executor/permissions.js'
-import { impersonate, resolveCluster } from '../kube/connect.js'
+import { impersonate, resolveCluster, type ClusterTarget } from '../kube/connect.js'
 import { gatherFacts } from '../kube/gather.js'
-import { usageError } from '../util/errors.js'
+import { GkrError, usageError } from '../util/errors.js'
 import { runProbe } from '../runjob/probe.js'
 import type { KubeObject } from '../runjob/objects.js'
 import type { ClusterInfo } from './report.js'
@@ -23,6 +25,43 @@ export interface Connection {
   /** Present when a cluster was found. */
   cluster?: ClusterInfo
   gather: (runner: LoadedRunner, signal: AbortSignal) => Promise<Gathered>
+  /** Reads the ConfigMaps and Secrets a Flux HelmRelease's valuesFrom names (present with a cluster). */
+  readValuesFrom?: (refs: readonly ValuesFromRef[]) => Promise<FetchedValues[]>
+}
+
+type DataObject = { data?: Record<string, string> | null }
+
+/**
+ * One read per named object (Flux, too, reads each once), with the key's text: a Secret's data is
+ * base64. Not found and forbidden are answers about the reference, not failures of doctor.
+ */
+async function readValuesFrom(target: ClusterTarget, refs: readonly ValuesFromRef[], fallbackNamespace: string): Promise<FetchedValues[]> {
+  const reads = new Map<string, Promise<DataObject | ApiError | GkrError>>()
+  const out: FetchedValues[] = []
+  for (const ref of refs) {
+    const namespace = ref.namespace ?? fallbackNamespace
+    if (ref.kind !== 'ConfigMap' && ref.kind !== 'Secret') {
+      out.push({ ref, namespace, unreadable: `Flux reads values only from a ConfigMap or a Secret, not ${ref.kind || 'an object without kind'}` })
+      continue
+    }
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/${ref.kind === 'Secret' ? 'secrets' : 'configmaps'}/${encodeURIComponent(ref.name)}`
+    // An unreachable server is reported by the cluster-connection result; here it only leaves the values unread.
+    if (!reads.has(path)) reads.set(path, target.getJson<DataObject>(path).catch((err: unknown) => (err instanceof ApiError || err instanceof GkrError ? err : Promise.reject(err))))
+    const obj = await reads.get(path)!
+    if (obj instanceof GkrError) {
+      out.push({ ref, namespace, unreadable: obj.message })
+      continue
+    }
+    if (obj instanceof ApiError) {
+      if (obj.status === 404) out.push({ ref, namespace, missing: 'object' })
+      else out.push({ ref, namespace, unreadable: obj.status === 403 ? `get ${ref.kind === 'Secret' ? 'secrets' : 'configmaps'} is forbidden` : obj.message, ...(obj.status === 403 ? { forbidden: true } : {}) })
+      continue
+    }
+    const raw = obj.data?.[ref.valuesKey]
+    if (typeof raw !== 'string') out.push({ ref, namespace, missing: 'key' })
+    else out.push({ ref, namespace, text: ref.kind === 'Secret' ? Buffer.from(raw, 'base64').toString('utf8') : raw })
+  }
+  return out
 }
 
 /** How doctor finds the cluster; besides the environment, tests inject where ~ and the mounted service account are. */
@@ -91,6 +130,7 @@ export async function connect(flags: ClusterFlags, runners: readonly LoadedRunne
   // Checked before any request: impersonating groups without a user is refused by the API server.
   if (groups.length > 0 && !as) impersonate(target.kc, undefined, groups)
   return {
+    readValuesFrom: (refs) => readValuesFrom(target, refs, flags.namespace ?? target.info.namespace ?? 'default'),
     cluster: { server: target.info.server, source: target.info.source, ...(target.info.context ? { context: target.info.context } : {}), ...(target.info.namespace ? { namespace: target.info.namespace } : {}), ...(as ?? target.info.identity ? { identity: as ?? target.info.identity } : {}) },
     gather: async (runner, signal) => {
       const rendered = renderJob({ runner, variables: REPRESENTATIVE_JOB, ...(flags.namespace ? { namespace: flags.namespace } : {}) })

@@ -55,6 +55,8 @@ export interface DoctorInput {
   /** Renders the runner's objects when no gather step does (offline). */
   render?: (runner: LoadedRunner) => unknown
   notes?: string[]
+  /** Results settled while preparing the configuration (e.g. Flux valuesFrom that could not be read): reported first. */
+  configResults?: CheckResult[]
 }
 
 export interface DoctorDeps {
@@ -112,6 +114,7 @@ export async function runDoctor(input: DoctorInput, deps: DoctorDeps = {}): Prom
       checks.map((c) => runCheck(c, ctx)),
     )
     if (connection) results.unshift(connection)
+    if (i === 0 && input.configResults) results.unshift(...input.configResults)
     runnerReports.push({ name: label, index: runner.index, results })
   }
 
