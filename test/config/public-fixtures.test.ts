@@ -16,6 +16,8 @@ interface Expected {
   loads: boolean
   must?: Array<{ check: string; severity: string; line: number | null; message: string }>
   mustNot?: string[]
+  /** Checks that must not report anything on the file, not even a note. */
+  mustNotNote?: string[]
   runnerVersion?: string
   error?: { message: string; line: number | null; exit: number }
 }
@@ -57,6 +59,7 @@ describe('runner configurations from public repositories', () => {
     expect(got.map(({ check, severity, line }) => ({ check, severity, line }))).toEqual(f.must!.map(({ check, severity, line }) => ({ check, severity, line })))
     got.forEach((g, i) => expect(g.message.startsWith(f.must![i]!.message), `${g.message} / ${f.must![i]!.message}`).toBe(true))
     for (const id of f.mustNot ?? []) expect(findings.filter((x) => x.check === id && x.severity !== 'info').map((x) => x.message)).toEqual([])
+    for (const id of f.mustNotNote ?? []) expect(findings.filter((x) => x.check === id).map((x) => x.message)).toEqual([])
     for (const x of findings) {
       expect(x.at?.file, `${x.check}: every finding has a location`).toBeTruthy()
     }

@@ -239,10 +239,18 @@ export const helmManager = defineCheck({
     })
     const nodeSelector = isObject(v.nodeSelector) ? v.nodeSelector : {}
     if (windowsJobs && nodeSelector['kubernetes.io/os'] !== 'linux' && !hasLinuxAffinity(v.affinity)) {
+      const os = nodeSelector['kubernetes.io/os']
+      const labels = Object.entries(nodeSelector).map(([k, x]) => `${k}: ${String(x)}`)
+      // A selector on other labels (a node pool) keeps the manager where those labels are: on Linux nodes
+      // unless a Windows node carries them too, which only the cluster can tell.
+      const pool = os === undefined && labels.length > 0
       out.push({
-        message: `jobs run on Windows nodes (node_selector kubernetes.io/os = "windows"), but the manager pod has no Linux node selector${nodeSelector['kubernetes.io/os'] ? ` (nodeSelector sets kubernetes.io/os: ${String(nodeSelector['kubernetes.io/os'])})` : ''}: it can be scheduled on a Windows node, where the runner image does not run`,
+        ...(pool ? { severity: 'info' as const } : {}),
+        message: pool
+          ? `jobs run on Windows nodes (node_selector kubernetes.io/os = "windows") and the manager pod's nodeSelector (${labels.join(', ')}) does not name an OS: the manager stays on Linux only if no Windows node has those labels`
+          : `jobs run on Windows nodes (node_selector kubernetes.io/os = "windows"), but the manager pod has no Linux node selector${os ? ` (nodeSelector sets kubernetes.io/os: ${String(os)})` : ''}: it can be scheduled on a Windows node, where the runner image does not run`,
         at: helm.locate(v.nodeSelector === undefined ? [] : ['nodeSelector']),
-        fix: { text: 'Pin the manager to Linux nodes.', yaml: 'nodeSelector:\n  kubernetes.io/os: linux' },
+        fix: { text: 'Pin the manager to Linux nodes.', yaml: pool ? `nodeSelector:\n${labels.map((l) => `  ${l}`).join('\n')}\n  kubernetes.io/os: linux` : 'nodeSelector:\n  kubernetes.io/os: linux' },
       })
     }
     const grace = typeof v.terminationGracePeriodSeconds === 'number' ? v.terminationGracePeriodSeconds : CHART_DEFAULT_GRACE_SECONDS

@@ -26,7 +26,10 @@ export default defineCheck({
       }
       const [, , res] = RESOURCE_KEY.exec(key)!
       if (res !== 'cpu' && q.value < 2 ** 20) {
-        out.push({ severity: 'warn', message: `${key} = ${JSON.stringify(v)} is only ${q.value < 1 ? `${q.value} bytes (a lowercase "m" means milli)` : formatBytes(q.value)}: containers that small are OOM-killed or refused`, at: atKube(ctx, key), fix: { text: 'Use a binary suffix such as "512Mi" or "1Gi".', toml: tomlFix(ctx, 'runners.kubernetes', { [key]: '512Mi' }) } })
+        // A request only reserves room on the node; a limit (or a cap on what jobs may ask for) is what the
+        // container gets, and a container that small is killed or refused.
+        const effect = key.endsWith('_request') ? `the scheduler reserves next to nothing for the container, so its node can be overcommitted and it is among the first pods evicted under ${res === 'memory' ? 'memory' : 'disk'} pressure` : 'containers that small are OOM-killed or refused'
+        out.push({ severity: 'warn', message: `${key} = ${JSON.stringify(v)} is only ${q.value < 1 ? `${q.value} bytes (a lowercase "m" means milli)` : formatBytes(q.value)}: ${effect}`, at: atKube(ctx, key), fix: { text: 'Use a binary suffix such as "512Mi" or "1Gi".', toml: tomlFix(ctx, 'runners.kubernetes', { [key]: '512Mi' }) } })
       } else if (res !== 'cpu' && q.format === 'decimal' && /^[kMGTPE]$/.test(q.suffix)) {
         out.push({ severity: 'info', message: `${key} = ${JSON.stringify(v)} uses a decimal suffix: ${v} is ${formatBytes(q.value)}, a little less than ${String(v)}i`, at: atKube(ctx, key), fix: { text: `Write "${String(v)}i" if you meant binary units.` } })
       }
