@@ -274,8 +274,9 @@ export function loadHelm(files: ReadonlyArray<{ file: string; text: string }>, o
   const sources: ValuesSource[] = []
   for (const f of files) {
     const ex = extractValues(f.text, f.file)
-    // Flux merges a HelmRelease's valuesFrom (as doctor read them from the cluster) before its spec.values.
-    for (const src of ex.sources) sources.push(...(src.valuesFrom ? (opts.valuesFrom?.get(src.valuesFrom[0]!.release) ?? []) : []), src)
+    // Flux merges a HelmRelease's valuesFrom (as doctor read them from the cluster) before its spec.values,
+    // as values of that release only (another release in the same file does not get them).
+    for (const src of ex.sources) sources.push(...(src.valuesFrom ? (opts.valuesFrom?.get(src.valuesFrom[0]!.release) ?? []).map((v) => (src.release ? { ...v, release: src.release } : v)) : []), src)
     // Once valuesFrom was read from the cluster, the note that it cannot be read offline no longer holds.
     const resolved = ex.sources.flatMap((s) => (s.valuesFrom && opts.valuesFrom?.has(s.valuesFrom[0]!.release) ? [`${s.valuesFrom[0]!.release} takes values from `] : []))
     const exNotes = ex.notes.filter((n) => !resolved.some((r) => n.startsWith(r)))
