@@ -298,6 +298,8 @@ export function loadHelm(files: ReadonlyArray<{ file: string; text: string }>, o
     runners: parts.flatMap((p) => p.runners),
     notes: [...notes, `found ${releases.length} runner releases, each checked on its own: ${releases.join(', ')}`, ...parts.flatMap((p) => p.notes ?? [])],
     unknown: parts.flatMap((p) => p.unknown ?? []),
+    // Every release's valuesFrom references, so doctor reads them all (each applies to its own release).
+    ...(parts.some((p) => p.valuesFrom) ? { valuesFrom: parts.flatMap((p) => p.valuesFrom ?? []) } : {}),
     releases: parts,
   }
 }

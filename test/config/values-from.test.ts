@@ -98,6 +98,20 @@ describe('Flux valuesFrom read from the cluster by doctor', () => {
     '      optional: true',
   ].join('\n')
 
+  it('two HelmReleases in one file: each gets the values its own valuesFrom names, never the other\'s', async () => {
+    const second = helmRelease(['    - kind: ConfigMap', '      name: runner-override', '      valuesKey: custom.yaml'].join('\n'), '    concurrent: 5\n    runners:\n      config: |\n        [[runners]]\n          name = "second"\n          [runners.kubernetes]\n            namespace = "gitlab-runner"\n').replace('name: gitlab-runner\n  namespace', 'name: second-runner\n  namespace')
+    const { prepared } = await doctor(`${helmRelease(['    - kind: ConfigMap', '      name: runner-base'].join('\n'))}\n---\n${second}`)
+    const config = prepared.input.config
+    expect(config.runners.map((r) => r.name)).toEqual(['from-configmap', 'second'])
+    const [first, other] = config.releases!
+    // The first release's runners.config and checkInterval came from runner-base; the second's values only from runner-override.
+    expect(first!.helm!.values.checkInterval).toBe(30)
+    expect(other!.helm!.values.checkInterval).toBe(15)
+    expect(other!.helm!.values.logLevel).toBe('debug')
+    expect(first!.helm!.values.logLevel).toBeUndefined()
+    expect(prepared.notes.join('\n')).not.toContain('cannot read offline')
+  })
+
   it('merges the references in order (later wins, valuesKey defaults to values.yaml, targetPath sets one value), spec.values last, and says which were used', async () => {
     const { prepared, text, json, report } = await doctor(helmRelease(ALL_REFS))
     const config = prepared.input.config
