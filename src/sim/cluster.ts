@@ -211,9 +211,7 @@ export class ClusterController {
   private startApp(pod: Pod, host: string): void {
     const statuses = (state: Record<string, unknown>, ready: boolean): unknown[] => pod.spec.containers.map((c) => ({ name: c.name, state, lastState: {}, ready, restartCount: 0, image: c.image, imageID: '', started: ready }))
     for (const c of pod.spec.containers) {
-      this.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`, 'kubelet', host, `spec.containers{${c.name}}`)
-      this.event(pod, 'Normal', 'Created', `Created container: ${c.name}`, 'kubelet', host, `spec.containers{${c.name}}`)
-      this.event(pod, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet', host, `spec.containers{${c.name}}`)
+      this.startedEvents(pod, c, host, 'containers')
     }
     const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
     const ip = this.ips.allocate()
@@ -261,9 +259,7 @@ export class ClusterController {
       ],
       containerStatuses: pod.spec.containers.map((x) => ({ name: x.name, state: { waiting: { reason: 'PodInitializing' } }, lastState: {}, ready: false, restartCount: 0, image: x.image, imageID: '', started: false })),
     })
-    this.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`, 'kubelet', host, `spec.initContainers{${c.name}}`)
-    this.event(pod, 'Normal', 'Created', `Created container: ${c.name}`, 'kubelet', host, `spec.initContainers{${c.name}}`)
-    this.event(pod, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet', host, `spec.initContainers{${c.name}}`)
+    this.startedEvents(pod, c, host, 'initContainers')
     const startedAt = at()
     this.setStatus(pod, { ...pending(startedAt), initContainerStatuses: initStatuses({ state: { running: { startedAt } }, started: true }) })
     this.logs.set(key, '')
@@ -291,10 +287,48 @@ export class ClusterController {
     }
     const command = [...(c.command ?? []), ...(c.args ?? [])]
     if (command.length === 0) return done(0, 'Completed')
-    const child = startProcess(pod, c.name, command, this.scenario.knobs.network ?? {}, { group: true })
+    this.spawnContainer(pod, c.name, command, false, (exit, reason) => {
+      if (this.stopping.has(uid)) {
+        this.ended(key)
+        return void this.confirmWhenStopped(pod)
+      }
+      done(exit, reason)
+    })
+  }
+
+  /**
+   * Starts one container's process. When it exits, the pod's restartPolicy decides (Always: always,
+   * OnFailure: unless it exited 0, Never: not at all): a container that is restarted waits out the
+   * kubelet's back-off in CrashLoopBackOff, its previous run in `lastState`; one that is not stays
+   * terminated. Either way the pod is not Ready while a container is not running.
+   */
+  private startContainer(pod: Pod, c: Pod['spec']['containers'][number], exits: Map<string, number>): void {
+    const key = `${pod.metadata.uid}/${c.name}`
+    this.armOomKiller(pod, c, exits)
+    const command = [...(c.command ?? []), ...(c.args ?? [])]
+    if (command.length === 0) return
+    const startedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    this.spawnContainer(pod, c.name, command, c.stdin === true, (exit, reason) => {
+      if (this.terminated.has(key)) return void this.confirmWhenStopped(pod)
+      this.ended(key)
+      if (!this.stopping.has(String(pod.metadata.uid)) && shouldRestart(restartPolicyOf(pod), exit)) return this.restart(pod, c, exits, { exitCode: exit, reason, startedAt })
+      exits.set(c.name, exit)
+      this.terminate(pod, c.name, exit, reason, exits)
+      this.confirmWhenStopped(pod)
+    })
+  }
+
+  /**
+   * Runs a container's command as a local process of the pod (init and app containers alike): its
+   * output is the container log, stdin stays open only for `keepStdin`, and `onExit` gets the exit code
+   * and reason as containerd reports them (a command the host lacks: StartError, 128; a signal: 128+n).
+   */
+  private spawnContainer(pod: Pod, name: string, command: string[], keepStdin: boolean, onExit: (exit: number, reason: string) => void): void {
+    const key = `${pod.metadata.uid}/${name}`
+    const child = startProcess(pod, name, command, this.scenario.knobs.network ?? {}, { group: true })
     Object.assign(child, { gkrKey: key })
     this.processes.add(child)
-    child.stdin.end()
+    if (!keepStdin) child.stdin.end()
     child.stdin.on('error', () => undefined)
     const append = (d: Buffer): void => this.append(key, d.toString())
     child.stdout.on('data', append)
@@ -306,54 +340,17 @@ export class ClusterController {
     })
     child.on('close', (code, signal) => {
       this.processes.delete(child)
-      if (this.stopping.has(uid)) {
-        this.ended(key)
-        return void this.confirmWhenStopped(pod)
-      }
       const exit = startError ? 128 : code ?? (signal === 'SIGKILL' ? 137 : signal === 'SIGTERM' ? 143 : 1)
-      done(exit, startError ? 'StartError' : exit === 0 ? 'Completed' : 'Error')
+      onExit(exit, startError ? 'StartError' : exit === 0 ? 'Completed' : 'Error')
     })
   }
 
-  /**
-   * Starts one container's process. When it exits, the pod's restartPolicy decides (Always: always,
-   * OnFailure: unless it exited 0, Never: not at all): a container that is restarted waits out the
-   * kubelet's back-off in CrashLoopBackOff, its previous run in `lastState`; one that is not stays
-   * terminated. Either way the pod is not Ready while a container is not running.
-   */
-  private startContainer(pod: Pod, c: Pod['spec']['containers'][number], exits: Map<string, number>): void {
-    {
-      const key = `${pod.metadata.uid}/${c.name}`
-      this.armOomKiller(pod, c, exits)
-      const command = [...(c.command ?? []), ...(c.args ?? [])]
-      if (command.length === 0) return
-      const startedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
-      const child = startProcess(pod, c.name, command, this.scenario.knobs.network ?? {}, { group: true })
-      Object.assign(child, { gkrKey: key })
-      this.processes.add(child)
-      if (!c.stdin) child.stdin.end()
-      child.stdin.on('error', () => undefined)
-      const append = (d: Buffer): void => this.append(key, d.toString())
-      child.stdout.on('data', append)
-      child.stderr.on('data', append)
-      let startError = false
-      child.on('error', (err) => {
-        startError = true
-        append(Buffer.from(`${err.message}\n`))
-      })
-      child.on('close', (code, signal) => {
-        this.processes.delete(child)
-        const uid = String(pod.metadata.uid)
-        if (this.terminated.has(key)) return void this.confirmWhenStopped(pod)
-        const exit = startError ? 128 : code ?? (signal === 'SIGKILL' ? 137 : signal === 'SIGTERM' ? 143 : 1)
-        const reason = startError ? 'StartError' : exit === 0 ? 'Completed' : 'Error'
-        this.ended(key)
-        if (!this.stopping.has(uid) && shouldRestart(restartPolicyOf(pod), exit)) return this.restart(pod, c, exits, { exitCode: exit, reason, startedAt })
-        exits.set(c.name, exit)
-        this.terminate(pod, c.name, exit, reason, exits)
-        this.confirmWhenStopped(pod)
-      })
-    }
+  /** The kubelet's events for a container it starts: the image is there (no registry here), created, started. */
+  private startedEvents(pod: Pod, c: { name: string; image: string }, host: string | undefined, list: 'containers' | 'initContainers'): void {
+    const field = `spec.${list}{${c.name}}`
+    this.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`, 'kubelet', host, field)
+    this.event(pod, 'Normal', 'Created', `Created container: ${c.name}`, 'kubelet', host, field)
+    this.event(pod, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet', host, field)
   }
 
   /** A container that exited and is to run again: CrashLoopBackOff for the back-off, then a new instance. */
@@ -371,9 +368,7 @@ export class ClusterController {
       this.logs.set(key, '')
       this.terminated.delete(key)
       const host = pod.spec.nodeName
-      this.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`, 'kubelet', host, `spec.containers{${c.name}}`)
-      this.event(pod, 'Normal', 'Created', `Created container: ${c.name}`, 'kubelet', host, `spec.containers{${c.name}}`)
-      this.event(pod, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet', host, `spec.containers{${c.name}}`)
+      this.startedEvents(pod, c, host, 'containers')
       const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
       this.updateContainer(pod, c.name, (s) => ({ ...s, state: { running: { startedAt: at } }, ready: true, started: true }))
       this.startContainer(pod, c, exits)
