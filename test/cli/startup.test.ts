@@ -12,22 +12,12 @@ import { BIN, ROOT } from '../helpers/cli.js'
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gkr-startup-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-function importsOf(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; modules: string[] } {
+/**
+ * Runs gkr with the import tracer and returns what it resolved. Asynchronous, so a simulator running in
+ * this process keeps serving while the traced command talks to it.
+ */
+function importsOf(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; modules: string[] }> {
   const file = path.join(dir, `${args.join('_').replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.txt`)
-  const hook = path.join(ROOT, 'test', 'helpers', 'trace-imports.mjs')
-  const r = spawnSync(process.execPath, ['--import', hook, BIN, ...args], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1', ...env, GKR_TRACE_IMPORTS: file }, encoding: 'utf8', timeout: 30_000 })
-  let text = ''
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch {
-    // nothing resolved: the assertions below fail with the run's output
-  }
-  return { code: r.status, modules: text.split('\n').filter(Boolean) }
-}
-
-/** The same, without blocking this process's event loop (for a simulator running in it). */
-function importsOfAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; modules: string[] }> {
-  const file = path.join(dir, `async-${args.join('_').replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.txt`)
   const hook = path.join(ROOT, 'test', 'helpers', 'trace-imports.mjs')
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', hook, BIN, ...args], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1', ...env, GKR_TRACE_IMPORTS: file }, stdio: 'ignore', timeout: 30_000 })
@@ -51,28 +41,27 @@ describe('start-up imports', () => {
     [['--version']],
     [['explain', 'ERROR: Job failed (system failure): timed out waiting for pod to start']],
     [['doctor', '--offline', '-c', 'examples/typos.toml']],
-  ])('gkr %j loads neither the Kubernetes client, undici nor the simulator', (args) => {
-    const r = importsOf(args)
+  ])('gkr %j loads neither the Kubernetes client, undici nor the simulator', async (args) => {
+    const r = await importsOf(args)
     // doctor finds the typos (exit 1); no run is a crash.
     expect([0, 1]).toContain(r.code)
     expect(heavyIn(r.modules)).toEqual([])
   })
 
-  it('--version and --help import no command (the manifest answers); a command imports its own file only', () => {
+  it('--version and --help import no command (the manifest answers); a command imports its own file only', async () => {
     const own = `${ROOT}/dist/`
     const commandFiles = (modules: string[]): string[] => modules.map((m) => m.replace(/^file:\/\//, '')).filter((m) => m.startsWith(own) && /^(commands\/|index\.js)/.test(m.slice(own.length))).map((m) => m.slice(own.length))
-    expect(commandFiles(importsOf(['--version']).modules)).toEqual([])
-    expect(commandFiles(importsOf(['version']).modules)).toEqual([])
-    expect(commandFiles(importsOf(['--help']).modules)).toEqual([])
-    expect(commandFiles(importsOf(['explain', 'OOMKilled']).modules)).toEqual(['commands/explain.js'])
+    expect(commandFiles((await importsOf(['--version'])).modules)).toEqual([])
+    expect(commandFiles((await importsOf(['version'])).modules)).toEqual([])
+    expect(commandFiles((await importsOf(['--help'])).modules)).toEqual([])
+    expect(commandFiles((await importsOf(['explain', 'OOMKilled'])).modules)).toEqual(['commands/explain.js'])
   })
 
   it('a command that reaches a cluster loads the client as one bundled file, not the package module by module', async () => {
     const { start } = await import('../../src/sim/index.js')
     const sim = await start('healthy')
     try {
-      // spawnSync would block the simulator's event loop: the traced command runs asynchronously.
-      const r = await importsOfAsync(['doctor', '--as-runner', '--json'], { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig })
+      const r = await importsOf(['doctor', '--as-runner', '--json'], { KUBECONFIG: sim.kubeconfig, GKR_CONFIG: sim.runnerConfig })
       expect(r.code).toBe(0)
       expect(r.modules.filter((m) => m.endsWith('/dist/kube/client-node.js'))).toHaveLength(1)
       expect(r.modules.filter((m) => m.includes('node_modules/@kubernetes/client-node/'))).toEqual([])
@@ -81,18 +70,18 @@ describe('start-up imports', () => {
     }
   })
 
-  it('the tracer sees them when a command does need them (sim scenarios loads the simulator)', () => {
-    const r = importsOf(['sim', 'scenarios'])
+  it('the tracer sees them when a command does need them (sim scenarios loads the simulator)', async () => {
+    const r = await importsOf(['sim', 'scenarios'])
     expect(r.code).toBe(0)
     expect(heavyIn(r.modules).some((m) => m.includes('/dist/sim/'))).toBe(true)
   })
 
-  it('gkr --version is answered before oclif loads, with the same line oclif prints', () => {
+  it('gkr --version is answered before oclif loads, with the same line oclif prints', async () => {
     const fast = spawnSync(process.execPath, [BIN, '--version'], { cwd: ROOT, encoding: 'utf8' })
     const oclif = spawnSync(process.execPath, [BIN, '--version'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, GKR_NO_FAST_VERSION: '1' } })
     expect(fast.status).toBe(0)
     expect(fast.stdout).toBe(oclif.stdout)
     expect(fast.stdout).toMatch(/^gkr\/\d+\.\d+\.\d+ \S+-\S+ node-v\d+/)
-    expect(importsOf(['--version']).modules.some((m) => m.includes('@oclif/core'))).toBe(false)
+    expect((await importsOf(['--version'])).modules.some((m) => m.includes('@oclif/core'))).toBe(false)
   })
 })
