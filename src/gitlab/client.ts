@@ -34,6 +34,11 @@ export interface RequestOptions {
   /** Sent as `PRIVATE-TOKEN` (personal/project access tokens). */
   token?: Secret
   signal?: AbortSignal
+  /**
+   * A POST that changes nothing (a probe) may go out while other requests are under way, like a GET
+   * (undici holds back a POST until the connection is idle otherwise, because it could not be retried).
+   */
+  idempotent?: boolean
 }
 
 /** Error codes of Node/undici that mean "could not reach or trust the server". */
@@ -77,7 +82,10 @@ export class GitlabClient {
     const timeoutMs = opts.timeoutMs ?? 15_000
     // undici is loaded here, not at start-up: only doctor's GitLab checks and explain --job use it.
     const { Agent, request } = await import('undici')
-    const agent = new Agent({ connect: { timeout: timeoutMs, ...(ca ? { ca } : {}) }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
+    // One connection per GitLab, HTTP/2 when it speaks it (gitlab.com and Omnibus' nginx do): doctor's
+    // three probes are streams on it, one TLS handshake in all. A GitLab that speaks only HTTP/1.1
+    // answers them one after another on the kept-alive connection (undici pipelines a POST only when the caller says it changes nothing).
+    const agent = new Agent({ allowH2: true, connections: 1, pipelining: 16, connect: { timeout: timeoutMs, ...(ca ? { ca } : {}) }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
     return new GitlabClient(base.href.replace(/\/+$/, ''), agent, request, timeoutMs)
   }
 
@@ -98,6 +106,7 @@ export class GitlabClient {
         body,
         dispatcher: this.agent,
         signal: opts.signal,
+        ...(opts.idempotent !== undefined ? { idempotent: opts.idempotent } : {}),
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       })

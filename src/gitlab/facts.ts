@@ -68,7 +68,9 @@ export async function gatherGitlabFacts(runner: LoadedRunner, opts: GatherOption
   const probe = async (path: string, init: { method: 'GET' | 'POST'; json?: unknown }): Promise<Probe> => {
     const t0 = now()
     try {
-      const res = await client.request(path, { ...init, signal: opts.signal })
+      // Every probe is read-only (verify checks a token, the job request uses one nobody has): they may
+      // share the connection at once.
+      const res = await client.request(path, { ...init, idempotent: true, signal: opts.signal })
       const ms = Math.round(now() - t0)
       await res.dump().catch(() => undefined)
       return { status: res.status, ms }

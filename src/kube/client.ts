@@ -20,3 +20,8 @@ export function k8s(): K8s {
   if (!loaded) throw new Error('internal: the Kubernetes client library was used before loadK8s()')
   return loaded
 }
+
+/** The library if something has loaded it already, else undefined (for code that can do without it). */
+export function loadedK8s(): K8s | undefined {
+  return loaded
+}

@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { Cluster, KubeConfig, User } from '@kubernetes/client-node'
 import { LineCounter, parseDocument, type Document } from 'yaml'
-import { k8s, loadK8s } from './client.js'
+import { k8s, loadK8s, loadedK8s } from './client.js'
 import type { LoadedRunner } from '../config/types.js'
 import { kube } from '../config/load.js'
 import { isSecret } from '../util/secret.js'
@@ -15,7 +15,8 @@ import { GkrError, usageError, type Location } from '../util/errors.js'
 import { checkYamlDocument } from '../util/yaml-guard.js'
 import { echoInput } from '../util/text.js'
 import { ApiError, mapError, notKubernetes, tlsDetail, TLS_CERT_PROBLEMS, type PeerCertificateFacts } from './errors.js'
-import { MAX_SOCKETS, pooledAgentFactory, type Destroyable } from './agents.js'
+import { MAX_SOCKETS, pooledAgentFactory, type AgentObserver, type Destroyable } from './agents.js'
+import { Http2Pool, type Http2Answer } from './http2.js'
 
 /** Where the kubelet mounts a pod's service account: token, ca.crt and namespace. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount'
@@ -162,10 +163,17 @@ export class ClusterTarget {
     // Every request to this cluster goes through one keep-alive agent per TLS identity (one handshake
     // per connection, not per request), and each agent is tracked, so the command's end can destroy
     // it (and the sockets of requests gkr gave up on, which would otherwise keep the process alive).
+    const observe: AgentObserver = { onConnection: () => this.stats.connections++, onLatency: (ms) => this.stats.latenciesMs.push(ms) }
     const lib = kc as unknown as { createAgent?: (cluster: unknown, options: Record<string, unknown>) => Destroyable }
     const create = lib.createAgent
-    if (typeof create === 'function') lib.createAgent = pooledAgentFactory((cluster, options) => create.call(kc, cluster, options), { onConnection: () => this.stats.connections++, onLatency: (ms) => this.stats.latenciesMs.push(ms) })
+    if (typeof create === 'function') lib.createAgent = pooledAgentFactory((cluster, options) => create.call(kc, cluster, options), observe)
+    // Typed calls and raw GETs share one HTTP/2 connection per TLS identity when the server speaks it
+    // (kube-apiserver does); the keep-alive agents above carry them otherwise.
+    this.http2 = new Http2Pool(observe)
+    useHttp2(kc, this.http2)
   }
+
+  private readonly http2: Http2Pool
 
   /**
    * Runs one API call, counted and timed, with the target's time limit; client errors become ApiErrors
@@ -263,21 +271,28 @@ export class ClusterTarget {
     this.assertScheme()
     const opts: Parameters<typeof httpsRequest>[1] = { method: 'GET', headers: { Accept: accept } }
     await this.kc.applyToHTTPSOptions(opts)
-    return this.call(`GET ${url.pathname}`, () =>
-      new Promise<T>((resolve, reject) => {
+    const h2 = this.http2.for(url, opts.agent)
+    const answerOf = (status: number, body: string): T => {
+      if (status >= 400) throw Object.assign(new Error(`HTTP ${status}`), { code: status, body })
+      try {
+        return JSON.parse(body) as T
+      } catch {
+        throw notKubernetes(`GET ${url.pathname}`, body)
+      }
+    }
+    return this.call(`GET ${url.pathname}`, async () => {
+      const answer: Http2Answer | undefined = h2 ? await h2.request({ method: 'GET', url, headers: headerPairs(opts.headers), timeoutMs: this.timeoutMs }) : undefined
+      if (answer) return answerOf(answer.status, answer.body.toString('utf8'))
+      return await new Promise<T>((resolve, reject) => {
         // An http:// server (a local proxy, an insecure port) gets plain HTTP, as the typed client does.
         const req = (url.protocol === 'http:' ? httpRequest : httpsRequest)(url, opts, (res) => {
           const chunks: Buffer[] = []
           res.on('data', (c: Buffer) => chunks.push(c))
           res.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8')
-            if ((res.statusCode ?? 500) >= 400) reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { code: res.statusCode, body }))
-            else {
-              try {
-                resolve(JSON.parse(body) as T)
-              } catch {
-                reject(notKubernetes(`GET ${url.pathname}`, body))
-              }
+            try {
+              resolve(answerOf(res.statusCode ?? 500, Buffer.concat(chunks).toString('utf8')))
+            } catch (err) {
+              reject(err as Error)
             }
           })
         })
@@ -285,9 +300,59 @@ export class ClusterTarget {
         // gkr's own time limit (in `once`) gives up on the call; the socket goes with it.
         req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error(`gkr gave up on GET ${url.pathname} after ${this.timeoutMs} ms`), { code: 'GKR_TIMEOUT' })))
         req.end()
-      }),
-    )
+      })
+    })
   }
+}
+
+/** Request headers as name/value pairs: a record (an array value is one line per element) or the pairs impersonate() builds. */
+function headerPairs(headers: unknown): Array<[string, string]> {
+  if (Array.isArray(headers)) return headers.map(([k, v]: [unknown, unknown]) => [String(k), String(v)])
+  const out: Array<[string, string]> = []
+  for (const [k, v] of Object.entries((headers ?? {}) as Record<string, unknown>)) {
+    if (v === undefined || v === null) continue
+    for (const one of Array.isArray(v) ? v : [v]) out.push([k, String(one)])
+  }
+  return out
+}
+
+/**
+ * Makes every typed API client of `kc` send its requests over HTTP/2 when the server speaks it:
+ * client-node builds each client with its own fetch-based HTTP library, so `makeApiClient` is replaced
+ * by one that passes a library trying the target's HTTP/2 origin first and the fetch library otherwise.
+ */
+function useHttp2(kc: KubeConfig, pool: Http2Pool): void {
+  const original = (kc as unknown as { makeApiClient?: unknown }).makeApiClient
+  if (typeof original !== 'function') return
+  let httpApi: unknown
+  const make = function (this: unknown, type: new (config: unknown) => unknown): unknown {
+    const lib = loadedK8s()
+    const cluster = kc.getCurrentCluster()
+    // Without the library loaded through loadK8s (a caller that imported the package itself), and
+    // without a cluster, the client's own makeApiClient answers as it always did.
+    if (!lib || !cluster) return (original as (t: unknown) => unknown).call(kc, type)
+    httpApi ??= http2Library(lib, pool)
+    return new type(lib.createConfiguration({ baseServer: new lib.ServerConfiguration(cluster.server, {}), authMethods: { default: kc }, httpApi: httpApi as ReturnType<typeof http2Library> }))
+  }
+  ;(kc as unknown as { makeApiClient: typeof make }).makeApiClient = make
+}
+
+/** The HTTP library of the typed clients: the target's HTTP/2 origin first, client-node's fetch library otherwise. */
+function http2Library(lib: NonNullable<ReturnType<typeof loadedK8s>>, pool: Http2Pool): ReturnType<NonNullable<ReturnType<typeof loadedK8s>>['wrapHttpLibrary']> {
+  const fetchLibrary = new lib.IsomorphicFetchHttpLibrary()
+  return lib.wrapHttpLibrary({
+    async send(ctx) {
+      const url = new URL(ctx.getUrl())
+      const origin = pool.for(url, ctx.getAgent())
+      const body = ctx.getBody()
+      if (origin && (body === undefined || typeof body === 'string' || Buffer.isBuffer(body))) {
+        const signal = ctx.getSignal() as AbortSignal | undefined
+        const answer = await origin.request({ method: String(ctx.getHttpMethod()), url, headers: headerPairs(ctx.getHeaders()), ...(body !== undefined ? { body } : {}), ...(signal ? { signal } : {}) })
+        if (answer) return new lib.ResponseContext(answer.status, answer.headers, { text: () => Promise.resolve(answer.body.toString('utf8')), binary: () => Promise.resolve(answer.body) })
+      }
+      return await fetchLibrary.send(ctx).toPromise()
+    },
+  })
 }
 
 /** The parts of client-node's KubeConfig that put credentials and headers on a request. */

@@ -1,5 +1,6 @@
-import { createServer, type Server } from 'node:https'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createServer as createTlsServer, type Server, type TLSSocket } from 'node:tls'
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
 import type { Socket } from 'node:net'
 import jsonPatch, { type Operation as JsonPatchOperation } from 'fast-json-patch'
 import { RESOURCES, findResource, groupVersion, qualified, verbsOf, type ResourceDef } from './resources.js'
@@ -98,8 +99,15 @@ export class SimServer {
     this.authz = new Authorizer(opts.store)
     this.exec = new ExecServer(opts.scenario.knobs.network ?? {})
     for (const id of opts.scenario.identities) this.tokens.set(id.token, userOf(id))
-    this.server = createServer({ key: opts.certs.keyPem, cert: opts.certs.certPem }, (req, res) => void this.handle(req, res).catch(() => res.destroy()))
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head).catch(() => socket.destroy()))
+    // Like kube-apiserver, the simulator speaks HTTP/2 to clients that offer it in the TLS handshake
+    // (ALPN: kubectl, gkr) and HTTP/1.1 to the others; exec/attach upgrades are HTTP/1.1 (clients
+    // open a separate connection for them and offer only http/1.1 there).
+    const http1 = createHttpServer((req, res) => void this.handle(req, res).catch(() => res.destroy()))
+    http1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head).catch(() => socket.destroy()))
+    const http2 = createHttp2Server((req: Http2ServerRequest, res: Http2ServerResponse) => void this.handle(asHttp1Request(req), res as unknown as ServerResponse).catch(() => res.stream.destroy()))
+    this.server = createTlsServer({ key: opts.certs.keyPem, cert: opts.certs.certPem, ALPNProtocols: ['h2', 'http/1.1'] }, (socket: TLSSocket) => {
+      ;(socket.alpnProtocol === 'h2' ? http2 : http1).emit('connection', socket)
+    })
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s)
       s.on('close', () => this.sockets.delete(s))
@@ -582,7 +590,7 @@ export class SimServer {
       res.writeHead(200, { 'Content-Type': 'application/json' })
       return void res.end(JSON.stringify({ type: 'ERROR', object: err.body() }) + '\n')
     }
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' })
+    res.writeHead(200, { 'Content-Type': 'application/json' })
     res.flushHeaders()
     // kubectl get -w asks for tables: then every event carries a one-row Table (columns on the first).
     const asTable = String(req.headers.accept ?? '').includes('as=Table')
@@ -655,7 +663,7 @@ export class SimServer {
       res.writeHead(200, { 'Content-Type': 'text/plain' })
       return void res.end(text)
     }
-    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' })
+    res.writeHead(200, { 'Content-Type': 'text/plain' })
     res.flushHeaders()
     if (text) res.write(text)
     const onData = (k: string, chunk: string): void => {
@@ -1054,4 +1062,19 @@ function initStatusOf(o: Obj): string | undefined {
     else if (!c.state?.waiting) break
   }
   return `Init:${done}/${inits}`
+}
+
+/**
+ * An HTTP/2 request as the handlers read HTTP/1.1 ones. Node joins repeated HTTP/2 header fields into
+ * one comma-separated value, but the API server reads each Impersonate-Group line as one group, so
+ * `headersDistinct` (which node's HTTP/2 request lacks) is rebuilt from the raw header list.
+ */
+function asHttp1Request(req: Http2ServerRequest): IncomingMessage {
+  const distinct: Record<string, string[]> = {}
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase()
+    if (!name.startsWith(':')) (distinct[name] ??= []).push(req.rawHeaders[i + 1]!)
+  }
+  Object.defineProperty(req, 'headersDistinct', { value: distinct })
+  return req as unknown as IncomingMessage
 }
