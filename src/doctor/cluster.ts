@@ -105,6 +105,9 @@ async function gitlabFacts(runner: LoadedRunner, signal: AbortSignal): Promise<F
   }
 }
 
+/** doctor's first retry of a transient failure, before the runner's 500 ms schedule. */
+const DOCTOR_QUICK_RETRY_MS = 100
+
 /**
  * How doctor reads facts: GitLab (the runner's url and token) always when not offline, and the
  * cluster when one is found the way the runner finds it.
@@ -121,6 +124,8 @@ export async function connect(flags: ClusterFlags, runners: readonly LoadedRunne
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.home ? { home: opts.home } : {}),
     ...(opts.serviceAccountDir ? { serviceAccountDir: opts.serviceAccountDir } : {}),
+    // Reads and dry-runs only: one quick retry before the runner's backoff (see RetryPolicy).
+    retry: { quickRetryMs: DOCTOR_QUICK_RETRY_MS },
   })
   if (!target) {
     return { gather: async (runner, signal) => ({ facts: { gitlab: await gitlabFacts(runner, signal) } }) }

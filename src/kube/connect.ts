@@ -112,6 +112,12 @@ export interface ResolveOptions {
 export interface RetryPolicy {
   tries: number
   backoffMaxMs: number
+  /**
+   * An extra first retry this soon after a failure, before the runner's own schedule starts: doctor's
+   * (its requests change nothing, and most etcd hiccups are over within a round trip or two). It adds a
+   * try, so doctor never gives up sooner than the runner would.
+   */
+  quickRetryMs?: number
   /** Waits between tries; injectable so tests need not wait. */
   sleep?: (ms: number) => Promise<void>
 }
@@ -193,9 +199,12 @@ export class ClusterTarget {
       } catch (err) {
         if (err instanceof ApiError) this.answered = true
         if (err instanceof GkrError && TLS_CERT_PROBLEMS.has(err.code)) throw await this.withCertificate(err)
-        if (attempt >= this.retry.tries || !transient(err as Error, this.answered)) throw err
+        const quick = this.retry.quickRetryMs
+        if (attempt >= this.retry.tries + (quick ? 1 : 0) || !transient(err as Error, this.answered)) throw err
         this.stats.retries++
-        const backoff = Math.min(RETRY_BACKOFF_MIN_MS * 2 ** (attempt - 1), this.retry.backoffMaxMs)
+        // The runner's schedule: 500 ms, doubling, capped at retry_backoff_max (after the quick retry, if any).
+        const step = quick ? attempt - 1 : attempt
+        const backoff = step === 0 ? quick! : Math.min(RETRY_BACKOFF_MIN_MS * 2 ** (step - 1), this.retry.backoffMaxMs)
         await sleep(Math.min(retryAfterMs(err as Error) ?? backoff, this.retry.backoffMaxMs))
       }
     }

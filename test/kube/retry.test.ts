@@ -68,6 +68,18 @@ describe('API calls are retried as the runner retries them', () => {
     expect(t.stats).toMatchObject({ requests: 4, retries: 3 })
   })
 
+  it('doctor\'s quick retry comes first and adds a try: it never gives up sooner than the runner would', async () => {
+    serve(ETCD)
+    const { t, waits, get } = await target({ tries: 4, backoffMaxMs: 800, quickRetryMs: 100 })
+    await expect(get()).rejects.toBeInstanceOf(ApiError)
+    expect(waits).toEqual([100, 500, 800, 800])
+    expect(t.stats).toMatchObject({ requests: 5, retries: 4 })
+    serve(ETCD, OK)
+    const quick = await target({ quickRetryMs: 100 })
+    await expect(quick.get()).resolves.toMatchObject({ metadata: { name: 'ci' } })
+    expect(quick.waits).toEqual([100])
+  })
+
   it('throttling (plain-text 429) waits what Retry-After asks', async () => {
     serve(THROTTLED, OK)
     const { t, waits, get } = await target({})
