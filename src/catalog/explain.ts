@@ -4,9 +4,8 @@
  */
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
-import { parseCiFile } from '../ci/parse.js'
-import { kube, loadConfig } from '../config/load.js'
-import { fetchJobTrace, parseJobUrl, printableUrl } from '../gitlab/client.js'
+// The config and CI-file readers (TOML, YAML) and the GitLab client load only for --config, --ci-file
+// and --job: explaining a message or a file starts without them.
 import { usageError } from '../util/errors.js'
 import { Secret } from '../util/secret.js'
 import { adviceFor, type Advice, type AdviceLang } from './advice.js'
@@ -53,6 +52,7 @@ export async function explain(req: ExplainRequest): Promise<ExplainResult> {
   const run = (input: AsyncIterable<string | Uint8Array> | string): Promise<Diagnosis> => explainLog(input, opts)
   if (req.job) {
     if (req.input !== undefined) throw usageError('explain-two-inputs', 'give either a message/FILE/- or --job, not both', { at: { flag: '--job' } })
+    const { fetchJobTrace, parseJobUrl, printableUrl } = await import('../gitlab/client.js')
     const ref = parseJobUrl(req.job.url)
     const trace = await fetchJobTrace(ref, { token: req.job.token ?? tokenInUrl(req.job.url), caFile: req.job.caFile, timeoutMs: req.job.timeoutMs, signal: req.signal })
     try {
@@ -134,6 +134,7 @@ async function contextOf(req: ExplainRequest): Promise<ExplainContext | undefine
   if (!req.config && !req.ciFile) return undefined
   const ctx: ExplainContext = {}
   if (req.config) {
+    const { kube, loadConfig } = await import('../config/load.js')
     const config = await loadConfig({ path: req.config, env: req.env })
     ctx.config = config.file
     // The runner that ran the job is unknown: a file with one runner (or one Kubernetes runner) is unambiguous.
@@ -147,6 +148,7 @@ async function contextOf(req: ExplainRequest): Promise<ExplainContext | undefine
     }
   }
   if (req.ciFile) {
+    const { parseCiFile } = await import('../ci/parse.js')
     const ci = await parseCiFile(req.ciFile)
     ctx.ciFile = ci.file
     const jobs = Object.values(ci.jobs)

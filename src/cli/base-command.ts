@@ -1,5 +1,6 @@
 import process from 'node:process'
-import { stringify as stringifyYaml } from 'yaml'
+import { createRequire } from 'node:module'
+import type * as Yaml from 'yaml'
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { EXIT, type ExitCode } from './exit-codes.js'
 import { GkrError, formatLocation, usageError, type Location } from '../util/errors.js'
@@ -106,7 +107,8 @@ export abstract class BaseCommand extends Command {
 
   protected override logJson(json: unknown): void {
     const safe = tokenMasker.maskDeep(json)
-    if (this.outputFormat === 'yaml') process.stdout.write(stringifyYaml(safe, { lineWidth: 0 }))
+    // The YAML library loads only for --format yaml (most runs print text or JSON).
+    if (this.outputFormat === 'yaml') process.stdout.write((createRequire(import.meta.url)('yaml') as typeof Yaml).stringify(safe, { lineWidth: 0 }))
     else process.stdout.write(`${JSON.stringify(safe, null, 2)}\n`)
   }
 
