@@ -1,8 +1,8 @@
 /**
  * The matcher: text (one message, or a whole job log streamed chunk by chunk) → catalog entries.
  *
- * Speed comes from never looking at most lines twice: one combined regex of every symptom's literal
- * needle scans each chunk; only the lines it hits are cleaned up (ANSI codes, GitLab section markers,
+ * Speed comes from never looking at most lines twice: one automaton of every symptom's literal needle
+ * (needles.ts) scans each chunk's bytes; only the lines it hits are decoded, cleaned up (ANSI codes, GitLab section markers,
  * JSON escaping) and tried against the symptoms' patterns. The log is never held whole in memory.
  */
 import type { CatalogId } from './ids.js'
@@ -138,6 +138,8 @@ export class Scanner {
   readonly tracker = new StructureTracker()
   /** The last `$ cmd` echo seen before the current position. */
   private command: string | undefined
+  /** Where needles end in the chunk being scanned (reused from chunk to chunk). */
+  private readonly ends: number[] = []
 
   /**
    * Scans UTF-8 bytes, `buf[from, to)`, holding whole lines (the last one may lack its newline only at
@@ -146,9 +148,15 @@ export class Scanner {
    */
   scan(buf: Buffer, from = 0, to = buf.length): void {
     let counted = from
-    for (let hit = NEEDLES.findEnd(buf, from, to); hit >= 0; ) {
+    const ends = this.ends
+    ends.length = 0
+    NEEDLES.findAll(buf, from, to, ends)
+    // The line of the last hit looked at ends here (the index of its newline); later hits on it are skipped.
+    let end = from - 1
+    for (const hit of ends) {
+      if (hit <= end) continue
       const start = hit - 1 > from ? Math.max(from, buf.lastIndexOf(NL, hit - 1) + 1) : from
-      let end = buf.indexOf(NL, hit - 1)
+      end = buf.indexOf(NL, hit - 1)
       if (end < 0 || end > to) end = to
       this.lineNo += countNewlineBytes(buf, counted, start)
       counted = start
@@ -158,7 +166,6 @@ export class Scanner {
       if (CONTEXT.some((n) => lower.includes(n))) this.tracker.observe(line, this.lineNo + 1)
       if (SYMPTOM_NEEDLES.some((n) => lower.includes(n))) this.symptoms(buf, from, to, start, end, raw, line)
       if (end >= to) break
-      hit = NEEDLES.findEnd(buf, end + 1, to)
     }
     this.lineNo += countNewlineBytes(buf, counted, to)
     // What the next chunk inherits: the stage and the command the job is in at the end of this one.

@@ -61,6 +61,24 @@ describe('gkr explain (in-process)', () => {
     expectValid(env.result)
   })
 
+  it('reads a file of several read chunks: a line across the 1 MiB boundary, line numbers and counts kept', async () => {
+    const dir = tmp()
+    const file = path.join(dir, 'big.log')
+    const filler = 'Step 7/12 : RUN apt-get update && apt-get install -y curl ca-certificates\n'
+    // The quota line starts 20 bytes before the first 1 MiB read ends, so it arrives in two reads.
+    const before = filler.repeat(Math.floor(((1 << 20) - 20) / filler.length))
+    const pad = 'x'.repeat((1 << 20) - 20 - before.length - 1) + '\n'
+    const tail = filler.repeat(40_000)
+    const text = `${before}${pad}${QUOTA}\n${tail}WARNING: Event retrieved from the cluster: 0/3 nodes are available: 3 Insufficient cpu.\n${QUOTA}\n`
+    writeFileSync(file, text)
+    const lines = text.split('\n')
+    const env = JSON.parse((await runCommand(Explain, [file, '--json'])).stdout)
+    const quota = env.result.matches.find((m: { id: string }) => m.id === 'quota-exceeded')
+    expect(quota).toMatchObject({ lineNumber: lines.indexOf(QUOTA) + 1, occurrences: 2, lineNumbers: [lines.indexOf(QUOTA) + 1, lines.length - 1] })
+    expect(quota.line).toBe(QUOTA)
+    expect(env.result.matches.find((m: { id: string }) => m.id === 'scheduling-failed')).toMatchObject({ lineNumber: lines.length - 2 })
+  })
+
   it('reads stdin with `-` and answers in Japanese from LANG (and --lang wins over LANG)', async () => {
     const r = await runCommand(Explain, ['-'], { stdin: `noise\n${QUOTA}\n`, env: { LANG: 'ja_JP.UTF-8' } })
     expect(r.code).toBe(0)

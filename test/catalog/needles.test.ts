@@ -44,3 +44,50 @@ describe('NeedleSet', () => {
     expect(() => new NeedleSet([''])).toThrow(/empty/)
   })
 })
+
+describe('NeedleSet.findAll', () => {
+  /** Reference: every end (a byte offset) of an occurrence of any needle in `text[from…]`, ascending, once each. */
+  function allEnds(needles: string[], text: string): number[] {
+    const lower = b(text.replace(/[A-Z]/g, (c) => c.toLowerCase()))
+    const ends = new Set<number>()
+    for (const n of needles) for (let i = lower.indexOf(n); i >= 0; i = lower.indexOf(n, i + 1)) ends.add(i + n.length)
+    return [...ends].sort((x, y) => x - y)
+  }
+
+  it('finds every end, in order, on texts long enough to be split four ways (splits land on line starts)', () => {
+    const needles = ['ab', 'bca', 'caab', 'exceeded quota', 'a b']
+    const set = new NeedleSet(needles)
+    const words = ['a', 'b', 'c', 'A', 'B', ' ', 'ü', '\n', 'x', 'Exceeded Quota', '\n\n']
+    let seed = 11
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    for (let k = 0; k < 40; k++) {
+      let text = ''
+      // 5–40 KB: under and over the size below which one automaton does it all.
+      const len = 5000 + Math.floor(rnd() * 35000)
+      while (text.length < len) text += words[Math.floor(rnd() * words.length)]
+      const out: number[] = []
+      set.findAll(b(text), 0, b(text).length, out)
+      expect(out).toEqual(allEnds(needles, text))
+    }
+  })
+
+  it('splits a long line-less text without losing a needle that crosses a split point', () => {
+    const set = new NeedleSet(['needle'])
+    // One 40 KB line: every split point moves to the end, so one automaton reads it all.
+    const text = 'x'.repeat(10_000 - 3) + 'needle' + 'y'.repeat(30_000)
+    const out: number[] = []
+    set.findAll(b(text), 0, text.length, out)
+    expect(out).toEqual([10_003])
+  })
+
+  it('appends to what `out` holds and scans only [from, to)', () => {
+    const set = new NeedleSet(['bc'])
+    const out = [1]
+    set.findAll(b('bc\nbc\nbc'), 3, 6, out)
+    expect(out).toEqual([1, 5])
+  })
+
+  it('rejects a needle spanning lines (the search splits at line starts)', () => {
+    expect(() => new NeedleSet(['a\nb'])).toThrow(/one line/)
+  })
+})
