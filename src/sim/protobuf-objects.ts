@@ -1,11 +1,14 @@
 /**
  * The objects kubectl's typed shortcuts send in protobuf (`kubectl create namespace|configmap|secret|
- * serviceaccount|role|rolebinding|clusterrole|clusterrolebinding`), decoded to the JSON the API server would have stored. Field numbers are those of
- * the Kubernetes types' generated.proto; kinds not listed here stay 415 (their schemas are not modelled).
+ * serviceaccount|role|rolebinding|clusterrole|clusterrolebinding`, and through protobuf-workloads.ts
+ * `create deployment|job|cronjob`), decoded to the JSON the API server would have stored. Field numbers
+ * are those of the Kubernetes types' generated.proto; kinds not listed here stay 415 (their schemas are
+ * not modelled).
  */
 import { fields, unwrap } from './protobuf.js'
 import type { ResourceDef } from './resources.js'
 import { badRequest } from './status.js'
+import { Unmodelled, decodeWorkload, isWorkloadKind } from './protobuf-workloads.js'
 
 type Fields = ReturnType<typeof fields>
 
@@ -49,10 +52,14 @@ export function objectFromProtobuf(def: ResourceDef, body: Buffer): Record<strin
   } catch {
     return undefined
   }
-  if ((def.group !== '' && def.group !== RBAC) || kind !== def.kind) return undefined
+  if (kind !== def.kind) return undefined
+  const workload = (def.group === 'apps' || def.group === 'batch') && isWorkloadKind(kind)
+  if (def.group !== '' && def.group !== RBAC && !workload) return undefined
   try {
-    return def.group === RBAC ? decodeRbac(kind, raw) : decode(kind, raw)
-  } catch {
+    return workload ? decodeWorkload(kind, raw) : def.group === RBAC ? decodeRbac(kind, raw) : decode(kind, raw)
+  } catch (err) {
+    // A field with a value this does not model: the body is of an unknown format here (415).
+    if (err instanceof Unmodelled) return undefined
     throw badRequest('the object provided is unrecognized or could not be decoded')
   }
 }

@@ -5,14 +5,25 @@
 type Fields = Map<number, Array<Buffer | number>>
 
 function readVarint(buf: Buffer, pos: number): [number, number] {
+  const start = pos
   let result = 0
   let shift = 0
   for (;;) {
     const b = buf[pos++]!
     result += (b & 0x7f) * 2 ** shift
-    if ((b & 0x80) === 0) return [result, pos]
+    if ((b & 0x80) === 0) return shift < 49 ? [result, pos] : [longVarint(buf, start, pos), pos]
     shift += 7
   }
+}
+
+/**
+ * A varint of more than 49 bits, exactly, as the signed 64-bit integer Go wrote: a negative int32 or
+ * int64 is a ten-byte varint, which a double cannot hold.
+ */
+function longVarint(buf: Buffer, from: number, to: number): number {
+  let v = 0n
+  for (let i = to - 1; i >= from; i--) v = (v << 7n) | BigInt(buf[i]! & 0x7f)
+  return Number(BigInt.asIntN(64, v))
 }
 
 export function fields(buf: Buffer): Fields {
