@@ -125,6 +125,12 @@ function judge(hit: RawHit, s: LogStructure, ctx: DiagnoseContext): Judged | str
     const sa = ctx.jobServiceAccount
     const subjectIsJob = Boolean(sa && fields.user?.endsWith(`:${sa}`))
     const foreignResource = Boolean(fields.resource && !EXECUTOR_RESOURCES.has(fields.resource) && !EXECUTOR_RESOURCES.has(base ?? ''))
+    // An in-cluster program's own log line (klog's `E0608 03:34:11.496995 1 file.go:12]` header, or Go's
+    // standard `2020/03/30 13:46:03` one) in a log with nothing of a CI job around it, refused on a resource
+    // the executor never touches: a controller's or application's own identity, neither runner nor job.
+    if (foreignResource && GO_PROGRAM_LINE.test(ev.line) && ev.emitter === 'unknown' && !ev.command && !ev.stage && !ciStructure(s, ctx)) {
+      return `an in-cluster program's own log line (Go log format, no CI job in the log) refused on ${fields.resource}: that workload's service account, not the runner's or a job's`
+    }
     // `Error: <what it was doing>: … is forbidden` is a command-line tool's own error (cobra-style); the runner prints `ERROR:`.
     const cliError = /^Error: (?!Job failed)[a-z]/.test(ev.line)
     if (id === 'rbac-forbidden' && (jobTool || subjectIsJob || foreignResource || cliError)) {
@@ -164,6 +170,8 @@ function judge(hit: RawHit, s: LogStructure, ctx: DiagnoseContext): Judged | str
   }
 
   if (id === 'context-deadline-exceeded') {
+    // client-go's own rate limiter (kubectl, helm, controllers): the client throttled itself and its wait ran out.
+    if (/client rate limiter Wait returned an error/.test(ev.line)) return "the client's own rate limiter (client-go's QPS/burst in kubectl, helm or a controller) ran out of time: requests were throttled before they were sent, not answered late by the API server"
     if (/\bError: context deadline exceeded\b/.test(ev.line) || (ev.emitter === 'kubelet' && !/etcd|apiserver/i.test(ev.line))) return 'a kubelet event: the container runtime timed out creating the container on the node, not a call to the API server'
     if (ev.emitter === 'job' && !/etcd|apiserver|kube/i.test(ev.line)) return "printed by the job's own command: an application timeout, not the runner's API call"
     return { id, fields }
@@ -195,6 +203,14 @@ function judge(hit: RawHit, s: LogStructure, ctx: DiagnoseContext): Judged | str
 
   if (JOB_POD_ENTRIES.has(id) && !executor) return { id, fields, cap: 60 }
   return { id, fields }
+}
+
+/** The header of a line a Go program logged itself: klog (`E0608 03:34:11.496995  1 reflector.go:178]`) or Go's standard log. */
+const GO_PROGRAM_LINE = /^(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w./-]+:\d+\]|\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d )/
+
+/** Whether anything says the log is a CI job's: the runner's banner or executor, its stages, its verdict, or --config. */
+function ciStructure(s: LogStructure, ctx: DiagnoseContext): boolean {
+  return Boolean(ctx.executor ?? s.executor ?? s.foreignCi ?? s.verdict) || s.stages.length > 0
 }
 
 /** The pre-1.12 phrasing names the resource as `deployments.apps`: split it into resource and group. */

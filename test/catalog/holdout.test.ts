@@ -86,4 +86,32 @@ describe('grammar the hold-out showed missing', () => {
     expect(oc.answer).toMatchObject({ kind: 'diagnosis', id: 'job-rbac-forbidden' })
     expect(oc.matches[0]!.fields).toMatchObject({ user: 'ABC', verb: 'get', scope: 'cluster' })
   })
+
+  it("batch 3: kubectl apply's refused read of the live object is the job's RBAC even with the subject cut off", async () => {
+    const d = await explainLog(holdout('h39-tekton-run-kubectl-step-forbidden.log'))
+    expect(d.answer).toMatchObject({ kind: 'diagnosis', id: 'job-rbac-forbidden' })
+    expect(d.matches[0]!.lineNumber).toBe(2)
+  })
+
+  it("batch 3: an in-cluster program's own Go-log refusal on a resource the executor never touches is neither runner nor job", async () => {
+    for (const file of ['h41-job-notify-app-default-sa-forbidden.log', 'h42-terraform-controller-reflector-forbidden.log']) {
+      const d = await explainLog(holdout(file))
+      expect(d.answer, file).toEqual({ kind: 'none' })
+      expect(d.dismissed[0]!.reason, file).toMatch(/in-cluster program/)
+    }
+    // The same klog line inside a GitLab job (a stage, a `$ cmd` echo) stays the job's RBAC.
+    const line = holdout('h42-terraform-controller-reflector-forbidden.log').trim()
+    const inJob = await explainLog(`Running with gitlab-runner 17.5.0 (abc)\n  on k8s-runner abc\nsection_start:1:step_script\r\x1b[0KExecuting "step_script" stage of the job script\n$ ./controller --once\n${line}\n`)
+    expect(inJob.answer).toMatchObject({ id: 'job-rbac-forbidden' })
+    // …and a refusal on a resource the executor uses (pods) is not dismissed.
+    const pods = await explainLog(line.replace(/list \*v1\.Job: jobs\.batch is forbidden: (User "[^"]+") cannot list resource "jobs" in API group "batch"/, 'watch *v1.Pod: pods is forbidden: $1 cannot watch resource "pods" in API group ""'))
+    expect(pods.answer).not.toEqual({ kind: 'none' })
+  })
+
+  it("batch 3: client-go's own rate limiter running out is not a slow API server", async () => {
+    const d = await explainLog(holdout('h48-helm-client-rate-limiter-deadline.log'))
+    expect(d.answer).toEqual({ kind: 'none' })
+    expect(d.dismissed[0]).toMatchObject({ id: 'context-deadline-exceeded' })
+    expect(d.dismissed[0]!.reason).toMatch(/rate limiter/)
+  })
 })

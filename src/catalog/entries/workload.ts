@@ -20,6 +20,9 @@ export const workloadEntries: CatalogEntry[] = [
     symptoms: [
       sym('error from server (forbidden)', new RegExp(String.raw`Error from server \(Forbidden\):(?:.*? is forbidden:)? ${RBAC_CANNOT}`), 55),
       sym('is forbidden: user', new RegExp(String.raw`Error: (?:UPGRADE FAILED|INSTALLATION FAILED|query: failed to query with labels|server-side apply failed|release \S+ failed)\b.*? is forbidden: ${RBAC_CANNOT}`), 55),
+      // kubectl apply reads the live object first; a refused read is printed without the subject when the
+      // line with the API server's message is cut (it follows after "Resource:", "Name:" lines).
+      sym('error when retrieving current configuration', /Error from server \(Forbidden\): error when retrieving current configuration of\b/, 45),
     ],
     explanation:
       'The refusal was printed by a tool the job itself runs (kubectl, helm, terraform, a deploy script) and names the identity that tool uses: the job pod\'s service account or a token from the job\'s kubeconfig. The runner created the pod without trouble; what lacks permissions is the identity the job deploys with, in the namespace it deploys to.',
