@@ -79,9 +79,48 @@ export function restartAfterOom(pod: Obj): boolean {
   return shouldRestart(restartPolicyOf(pod), 137)
 }
 
-/** The kubelet's crash back-off before restart number `restart` (1, 2, …): 10 s, doubling, at most 5 min. */
+/** The kubelet's first crash back-off (`backOffPeriod`) and its cap (`MaxContainerBackOff`), in seconds. */
+export const BACKOFF_INITIAL_SECONDS = 10
+export const BACKOFF_MAX_SECONDS = 300
+
+/** The kubelet's crash back-off before restart number `restart` (1, 2, …) of a container that keeps failing: 10 s, doubling, at most 5 min. */
 export function backOffSeconds(restart: number): number {
-  return Math.min(300, 10 * 2 ** Math.max(0, restart - 1))
+  return Math.min(BACKOFF_MAX_SECONDS, BACKOFF_INITIAL_SECONDS * 2 ** Math.max(0, restart - 1))
+}
+
+/**
+ * The kubelet's per-container crash back-off (client-go's flowcontrol.Backoff as the kubelet uses
+ * it): each failure doubles the wait before the next start, from 10 s up to 5 min, but a container
+ * that ran for more than twice the cap (10 minutes) since its last start counts as healthy, and its
+ * next failure starts again at 10 s. `nowMs` is the simulated clock (the real one divided by
+ * `clockFactor`), so a test can let "10 minutes" pass in well under a second.
+ */
+export class CrashBackOff {
+  private readonly entries = new Map<string, { seconds: number; startedAt: number }>()
+
+  constructor(private readonly nowMs: () => number) {}
+
+  /** A new instance of the container starts now. */
+  started(key: string): void {
+    const e = this.entries.get(key)
+    if (e) e.startedAt = this.nowMs()
+    else this.entries.set(key, { seconds: 0, startedAt: this.nowMs() })
+  }
+
+  /** The container failed and is to run again: the back-off (seconds) before it does. */
+  failed(key: string): number {
+    const now = this.nowMs()
+    const e = this.entries.get(key)
+    const healthy = !e || e.seconds === 0 || now - e.startedAt > 2 * BACKOFF_MAX_SECONDS * 1000
+    const seconds = healthy ? BACKOFF_INITIAL_SECONDS : Math.min(BACKOFF_MAX_SECONDS, e.seconds * 2)
+    this.entries.set(key, { seconds, startedAt: e?.startedAt ?? now })
+    return seconds
+  }
+
+  /** The pod is gone: its containers' back-offs go with it. */
+  forget(uid: string): void {
+    for (const k of this.entries.keys()) if (k.startsWith(`${uid}/`)) this.entries.delete(k)
+  }
 }
 
 /** A duration as Go prints it (10s, 1m20s, 5m0s): the kubelet's back-off messages use it. */
@@ -91,8 +130,8 @@ export function goDuration(seconds: number): string {
 }
 
 /** The waiting state of a container in back-off, worded as the kubelet words it. */
-export function crashLoopWaiting(pod: Obj, container: string, restart: number): { waiting: { reason: string; message: string } } {
-  return { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${goDuration(backOffSeconds(restart))} restarting failed container=${container} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` } }
+export function crashLoopWaiting(pod: Obj, container: string, backOff: number): { waiting: { reason: string; message: string } } {
+  return { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${goDuration(backOff)} restarting failed container=${container} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` } }
 }
 
 /** The pod's Ready and ContainersReady conditions for the containers that are not ready (none: True). */
