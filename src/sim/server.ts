@@ -20,6 +20,7 @@ import type { Certs } from './tls.js'
 import { ExecServer, type ExecTarget } from './exec.js'
 import { SPDY_PROTOCOLS, acceptSpdy, negotiate } from './spdy.js'
 import { gracePeriodOf } from './lifecycle.js'
+import { IMMORTAL_NAMESPACES, checkNamespaceLifecycle, isNamespaces, namespaceUpdate } from './namespaces.js'
 import { ByteLimit, formatLine, parseLogOptions, renderLog, type ContainerLog, type LogOptions } from './pod-logs.js'
 import { applyDefaults } from './defaults.js'
 import { checkShape, labelKeyError, labelValueError, validateObject } from './validation.js'
@@ -331,6 +332,8 @@ export class SimServer {
         const nsDef = findResource('', 'v1', 'namespaces')!
         return { def: nsDef, ...(rest[1] ? { name: rest[1] } : namespace ? { name: namespace } : {}) }
       }
+      // namespaces/<name>/finalize and namespaces/<name>/status.
+      if (namespace && rest.length === 1 && (rest[0] === 'finalize' || rest[0] === 'status')) return { def: findResource('', 'v1', 'namespaces')!, name: namespace, subresource: rest[0] }
       return pathname
     }
     return { def, ...(namespace ? { namespace } : {}), ...(rest[1] ? { name: rest[1] } : {}), ...(rest[2] ? { subresource: rest[2] } : {}) }
@@ -361,6 +364,9 @@ export class SimServer {
       return this.logs(req, res, route, container || (names[0] ?? ''), logOpts)
     }
     if (subresource === 'exec' || subresource === 'attach') throw badRequest(`pod ${name} does not have a host assigned`)
+    if (subresource && isNamespaces(def) && !(def.subresources ?? []).find((s) => s.name === subresource)?.verbs.includes(verb)) throw new StatusError(405, `the server does not allow this method on the requested resource`, 'MethodNotAllowed')
+    // The NamespaceLifecycle plugin keeps default, kube-system and kube-public.
+    if (verb === 'delete' && isNamespaces(def) && IMMORTAL_NAMESPACES.has(name!)) throw forbidden('namespaces', '', 'namespaces', name, 'this namespace may not be deleted')
     switch (verb) {
       case 'get':
         return this.send(res, 200, this.present(store.get(def, namespace, name!), req, def))
@@ -374,6 +380,7 @@ export class SimServer {
         obj.metadata ??= {}
         if (!obj.metadata.name && !obj.metadata.generateName) throw new StatusError(422, `${def.kind} "" is invalid: metadata.name: Required value: name or generateName is required`, 'Invalid')
         if (def.namespaced && namespace && !store.tryGet(findResource('', 'v1', 'namespaces')!, undefined, namespace)) throw new StatusError(404, `namespaces "${namespace}" not found`, 'NotFound', { name: namespace, kind: 'namespaces' })
+        checkNamespaceLifecycle(store, def, namespace, obj)
         applyDefaults(def, obj)
         validateObject(def, obj)
         const ctx = this.admission(def, namespace, obj, dryRun === 'All', 'CREATE')
@@ -456,6 +463,7 @@ export class SimServer {
     const store = this.opts.store
     ctx.username = entry.user
     if (def.namespaced && ctx.namespace && !store.tryGet(findResource('', 'v1', 'namespaces')!, undefined, ctx.namespace)) throw new StatusError(404, `namespaces "${ctx.namespace}" not found`, 'NotFound', { name: ctx.namespace, kind: 'namespaces' })
+    checkNamespaceLifecycle(store, def, ctx.namespace, obj)
     try {
       mutate(ctx)
       if (!obj.metadata.name) obj.metadata.name = `${obj.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`
@@ -476,6 +484,7 @@ export class SimServer {
   private async admitUpdate(url: URL, ctx: AdmissionContext, entry: AuditEntry): Promise<void> {
     const old = ctx.oldObj!
     ctx.username = entry.user
+    if (isNamespaces(ctx.def)) ctx.obj = namespaceUpdate(old, ctx.obj, ctx.subresource)
     if (ctx.def.resource === 'pods') {
       if (ctx.subresource === 'status') ctx.obj = { ...old, metadata: { ...old.metadata, resourceVersion: ctx.obj.metadata.resourceVersion }, status: ctx.obj.status }
       else {
@@ -1044,6 +1053,9 @@ function table(def: ResourceDef, items: Obj[], rv: string, listMeta: Record<stri
         return { cells: [o.metadata.name, `${cs.filter((c) => c.ready).length}/${spec?.containers?.length ?? 0}`, status, String(cs.reduce((a, c) => a + (c.restartCount ?? 0), 0)), age(o.metadata.creationTimestamp), st.podIP ?? '<none>', spec?.nodeName ?? '<none>', '<none>', '<none>'], object: partial(o) }
       }),
     }
+  }
+  if (def.group === '' && def.resource === 'namespaces') {
+    return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: [col('Name'), col('Status'), col('Age')], rows: items.map((o) => ({ cells: [o.metadata.name, String((o.status as { phase?: string } | undefined)?.phase ?? ''), age(o.metadata.creationTimestamp)], object: partial(o) })) }
   }
   if (def.resource === 'resourcequotas') {
     return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: [col('Name'), col('Age'), col('Request'), col('Limit')], rows: items.map((o) => ({ cells: [o.metadata.name, age(o.metadata.creationTimestamp), ...quotaCells(o)], object: partial(o) })) }
