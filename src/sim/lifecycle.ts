@@ -1,10 +1,12 @@
 /**
  * Object and container lifecycle as the API server and the kubelet run it: graceful deletion
  * (deletionTimestamp, deletionGracePeriodSeconds, finalizers), restart policies with the kubelet's
- * back-off, and pod IPs from the pod CIDR. Pure helpers; the store and the cluster controller call them.
+ * back-off, pod IPs from the pod CIDR, and the namespace registry's side of namespace termination
+ * (the namespace controller is in namespaces.ts). Pure helpers; the store and the controllers call them.
  */
 import type { ResourceDef } from './resources.js'
 import type { Meta, Obj } from './store.js'
+import { StatusError } from './status.js'
 
 /** A pod's grace period when neither the request nor `terminationGracePeriodSeconds` names one. */
 export const DEFAULT_POD_GRACE_SECONDS = 30
@@ -168,4 +170,58 @@ export function gracePeriodOf(url: URL, body: unknown): { gracePeriodSeconds?: n
   if (q !== null && /^-?\d+$/.test(q)) return { gracePeriodSeconds: Number(q) }
   const b = body && typeof body === 'object' ? (body as { gracePeriodSeconds?: unknown }).gracePeriodSeconds : undefined
   return typeof b === 'number' && Number.isInteger(b) ? { gracePeriodSeconds: b } : {}
+}
+
+// Namespaces (the namespace registry and strategy; the controller is in namespaces.ts).
+
+/** The finalizer the API server puts in every new namespace's `spec.finalizers`. */
+export const KUBERNETES_FINALIZER = 'kubernetes'
+
+
+export const isNamespaces = (def: ResourceDef): boolean => def.group === '' && def.resource === 'namespaces'
+
+export function specFinalizers(ns: Obj): string[] {
+  const f = (ns.spec as { finalizers?: unknown } | undefined)?.finalizers
+  return Array.isArray(f) ? f.filter((x): x is string => typeof x === 'string') : []
+}
+
+/** What the namespace strategy does on create: phase Active, and the `kubernetes` finalizer added to what the request asked for. */
+export function prepareNamespaceForCreate(ns: Obj): void {
+  const spec = ns.spec && typeof ns.spec === 'object' && !Array.isArray(ns.spec) ? (ns.spec as Record<string, unknown>) : {}
+  const finalizers = specFinalizers(ns)
+  ns.spec = { ...spec, finalizers: finalizers.includes(KUBERNETES_FINALIZER) ? finalizers : [...finalizers, KUBERNETES_FINALIZER] }
+  ns.status = { phase: 'Active' }
+}
+
+/**
+ * What an update may change of a namespace: `status` only through `namespaces/status`,
+ * `spec.finalizers` only through `namespaces/finalize` (which changes nothing else of the spec or the
+ * status), everything else through a plain update.
+ */
+export function namespaceUpdate(old: Obj, next: Obj, subresource: string | undefined): Obj {
+  if (subresource === 'status') return { ...old, metadata: { ...old.metadata, resourceVersion: next.metadata.resourceVersion }, status: next.status }
+  if (subresource === 'finalize') return { ...old, metadata: { ...old.metadata, resourceVersion: next.metadata.resourceVersion }, spec: { ...(old.spec as object), finalizers: specFinalizers(next) } }
+  return { ...next, spec: { ...(next.spec && typeof next.spec === 'object' ? (next.spec as object) : {}), finalizers: specFinalizers(old) }, status: old.status }
+}
+
+/**
+ * The namespace registry's DELETE: the first marks the namespace Terminating (`mark`); a later one
+ * while `spec.finalizers` is not empty is 409; then the namespace goes (`remove`), or waits for its
+ * `metadata.finalizers` (`wait`, with deletionGracePeriodSeconds 0, as the generic store marks it).
+ */
+export function namespaceDeleteStep(ns: Obj, now: Date): { step: 'mark' | 'wait'; obj: Obj; changed: boolean } | { step: 'remove' } {
+  const meta = ns.metadata
+  if (!meta.deletionTimestamp) return { step: 'mark', obj: { ...ns, metadata: { ...meta, deletionTimestamp: iso(now) }, status: { ...((ns.status as object | undefined) ?? {}), phase: 'Terminating' } }, changed: true }
+  if (specFinalizers(ns).length > 0) {
+    throw new StatusError(409, `Operation cannot be fulfilled on namespaces "${meta.name}": The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.`, 'Conflict', { name: meta.name, kind: 'namespaces' })
+  }
+  const finalizers = Array.isArray(meta.finalizers) ? meta.finalizers : []
+  if (finalizers.length > 0) return { step: 'wait', obj: { ...ns, metadata: { ...meta, deletionGracePeriodSeconds: 0 } }, changed: meta.deletionGracePeriodSeconds !== 0 }
+  return { step: 'remove' }
+}
+
+/** A namespace is gone once it was deleted a last time (grace 0) with no finalizer left in its metadata or its spec. */
+export function namespaceDeletionComplete(ns: Obj): boolean {
+  const meta = ns.metadata
+  return Boolean(meta.deletionTimestamp) && meta.deletionGracePeriodSeconds === 0 && specFinalizers(ns).length === 0 && !(Array.isArray(meta.finalizers) && meta.finalizers.length > 0)
 }

@@ -7,69 +7,21 @@
  * are removed), reports what is left in the namespace's conditions, and once nothing is left removes
  * `kubernetes` from `spec.finalizers` (the `finalize` subresource) and deletes the namespace again,
  * which now goes. Another finalizer in `spec.finalizers` keeps it Terminating until a PUT to
- * `namespaces/<name>/finalize` takes it out; a second DELETE meanwhile is 409.
+ * `namespaces/<name>/finalize` takes it out; a second DELETE meanwhile is 409. What the registry
+ * does on create, update and delete is in lifecycle.ts (the store calls it); the admission check and
+ * the controller are here.
  */
 import type { ResourceDef } from './resources.js'
 import { RESOURCES, qualified } from './resources.js'
 import { StatusError } from './status.js'
 import type { Obj, Store, WatchEvent } from './store.js'
-
-/** The finalizer the API server puts in every new namespace's `spec.finalizers`. */
-export const KUBERNETES_FINALIZER = 'kubernetes'
+import { KUBERNETES_FINALIZER, isNamespaces, specFinalizers } from './lifecycle.js'
 
 /** Namespaces the NamespaceLifecycle plugin never lets go. */
 export const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public'])
 
 const NS_DEF = RESOURCES.find((r) => r.group === '' && r.resource === 'namespaces')!
 const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z')
-
-export const isNamespaces = (def: ResourceDef): boolean => def.group === '' && def.resource === 'namespaces'
-
-export function specFinalizers(ns: Obj): string[] {
-  const f = (ns.spec as { finalizers?: unknown } | undefined)?.finalizers
-  return Array.isArray(f) ? f.filter((x): x is string => typeof x === 'string') : []
-}
-
-/** What the namespace strategy does on create: phase Active, and the `kubernetes` finalizer added to what the request asked for. */
-export function prepareNamespaceForCreate(ns: Obj): void {
-  const spec = ns.spec && typeof ns.spec === 'object' && !Array.isArray(ns.spec) ? (ns.spec as Record<string, unknown>) : {}
-  const finalizers = specFinalizers(ns)
-  ns.spec = { ...spec, finalizers: finalizers.includes(KUBERNETES_FINALIZER) ? finalizers : [...finalizers, KUBERNETES_FINALIZER] }
-  ns.status = { phase: 'Active' }
-}
-
-/**
- * What an update may change of a namespace: `status` only through `namespaces/status`,
- * `spec.finalizers` only through `namespaces/finalize` (which changes nothing else of the spec or the
- * status), everything else through a plain update.
- */
-export function namespaceUpdate(old: Obj, next: Obj, subresource: string | undefined): Obj {
-  if (subresource === 'status') return { ...old, metadata: { ...old.metadata, resourceVersion: next.metadata.resourceVersion }, status: next.status }
-  if (subresource === 'finalize') return { ...old, metadata: { ...old.metadata, resourceVersion: next.metadata.resourceVersion }, spec: { ...(old.spec as object), finalizers: specFinalizers(next) } }
-  return { ...next, spec: { ...(next.spec && typeof next.spec === 'object' ? (next.spec as object) : {}), finalizers: specFinalizers(old) }, status: old.status }
-}
-
-/**
- * The namespace registry's DELETE: the first marks the namespace Terminating (`mark`); a later one
- * while `spec.finalizers` is not empty is 409; then the namespace goes (`remove`), or waits for its
- * `metadata.finalizers` (`wait`, with deletionGracePeriodSeconds 0, as the generic store marks it).
- */
-export function namespaceDeleteStep(ns: Obj, now: Date): { step: 'mark' | 'wait'; obj: Obj; changed: boolean } | { step: 'remove' } {
-  const meta = ns.metadata
-  if (!meta.deletionTimestamp) return { step: 'mark', obj: { ...ns, metadata: { ...meta, deletionTimestamp: iso(now) }, status: { ...((ns.status as object | undefined) ?? {}), phase: 'Terminating' } }, changed: true }
-  if (specFinalizers(ns).length > 0) {
-    throw new StatusError(409, `Operation cannot be fulfilled on namespaces "${meta.name}": The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.`, 'Conflict', { name: meta.name, kind: 'namespaces' })
-  }
-  const finalizers = Array.isArray(meta.finalizers) ? meta.finalizers : []
-  if (finalizers.length > 0) return { step: 'wait', obj: { ...ns, metadata: { ...meta, deletionGracePeriodSeconds: 0 } }, changed: meta.deletionGracePeriodSeconds !== 0 }
-  return { step: 'remove' }
-}
-
-/** A namespace is gone once it was deleted a last time (grace 0) with no finalizer left in its metadata or its spec. */
-export function namespaceDeletionComplete(ns: Obj): boolean {
-  const meta = ns.metadata
-  return Boolean(meta.deletionTimestamp) && meta.deletionGracePeriodSeconds === 0 && specFinalizers(ns).length === 0 && !(Array.isArray(meta.finalizers) && meta.finalizers.length > 0)
-}
 
 /**
  * The NamespaceLifecycle admission plugin on a create: 403 in a namespace that is being terminated,

@@ -3,8 +3,7 @@ import { EventEmitter } from 'node:events'
 import type { ResourceDef } from './resources.js'
 import { alreadyExists, conflict, expired, notFound } from './status.js'
 import { qualified } from './resources.js'
-import { deletionComplete, keepDeletionMarks, markForDeletion } from './lifecycle.js'
-import { isNamespaces, namespaceDeleteStep, namespaceDeletionComplete, prepareNamespaceForCreate } from './namespaces.js'
+import { deletionComplete, isNamespaces, keepDeletionMarks, markForDeletion, namespaceDeleteStep, namespaceDeletionComplete, prepareNamespaceForCreate } from './lifecycle.js'
 
 export type Obj = { apiVersion?: string; kind?: string; metadata: Meta; [k: string]: unknown }
 export interface Meta {

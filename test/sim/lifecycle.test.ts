@@ -137,7 +137,8 @@ describe('lifecycle: graceful deletion, finalizers, restarts, readiness, pod IPs
     expect(await core.readNamespacedPodLog({ name: 'crasher', namespace: NS, container: 'svc' })).toBe('starting\n')
     expect(await core.readNamespacedPodLog({ name: 'crasher', namespace: NS, container: 'svc', previous: true })).toBe('starting\n')
     await expect(core.readNamespacedPodLog({ name: 'crasher', namespace: NS, container: 'build', previous: true })).rejects.toMatchObject({ code: 400, body: expect.stringContaining('previous terminated container \\"build\\" in pod \\"crasher\\" not found') })
-    if (hasKubectl) expect((await kubectl(sim.kubeconfig, ['get', 'pod', 'crasher', '-n', NS, '--no-headers'])).stdout).toMatch(/^crasher\s+1\/2\s+CrashLoopBackOff\s+\d+/)
+    // The container runs again between back-offs, and kubectl takes longer to start than a short back-off lasts: catch it waiting.
+    if (hasKubectl) await expect.poll(async () => (await kubectl(sim.kubeconfig, ['get', 'pod', 'crasher', '-n', NS, '--no-headers'])).stdout, { timeout: 10_000 }).toMatch(/^crasher\s+1\/2\s+CrashLoopBackOff\s+\d+/)
     await core.deleteNamespacedPod({ name: 'crasher', namespace: NS, gracePeriodSeconds: 0 })
   })
 
