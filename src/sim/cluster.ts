@@ -5,7 +5,8 @@ import type { Scenario } from './scenario.js'
 import { q } from './quantity.js'
 import { StatusError } from './status.js'
 import { killProcess, startProcess } from './exec.js'
-import { PodIPs, backOffSeconds, crashLoopWaiting, readiness, restartAfterOom, restartPolicyOf, shouldRestart, withConditions } from './lifecycle.js'
+import { ContainerLog, nowNs } from './pod-logs.js'
+import { CrashBackOff, PodIPs, crashLoopWaiting, readiness, restartAfterOom, restartPolicyOf, shouldRestart, withConditions } from './lifecycle.js'
 
 const res = (r: string): (typeof RESOURCES)[number] => RESOURCES.find((x) => x.resource === r && x.group === '')!
 
@@ -19,9 +20,9 @@ type Node = Obj & { spec?: { taints?: Array<{ key: string; value?: string; effec
  */
 export class ClusterController {
   private readonly timers = new Set<NodeJS.Timeout>()
-  /** Output of containers that ran to completion (or still run), by pod uid and container. */
-  readonly logs = new Map<string, string>()
-  /** 'data' (key, chunk) while a container writes, 'end' (key) when it terminates: what `follow` streams. */
+  /** Output of containers that ran to completion (or still run), line by line with the time each was written, by "uid/container". */
+  readonly logs = new Map<string, ContainerLog>()
+  /** 'data' (key, chunk, at) while a container writes, 'end' (key) when it terminates: what `follow` streams. */
   readonly logEvents = new EventEmitter()
   /** Containers that terminated, by "uid/container": a followed log of one of them ends at once. */
   readonly terminated = new Set<string>()
@@ -36,8 +37,10 @@ export class ClusterController {
   /** How often each container restarted, by "uid/container". */
   private readonly restarts = new Map<string, number>()
   /** The output of each container's previous instance (`pods/log?previous=true`), by "uid/container". */
-  readonly previousLogs = new Map<string, string>()
+  readonly previousLogs = new Map<string, ContainerLog>()
   private readonly ips = new PodIPs()
+  /** The kubelet's crash back-off per container, on the simulated clock. */
+  private readonly backOff: CrashBackOff
   /**
    * What each bound pod that has not terminated requests (by uid), and the sums per "node/resource":
    * kept up to date from the store's changes, so scheduling a pod does not re-add every pod's requests
@@ -106,6 +109,7 @@ export class ClusterController {
   private killPod(pod: Pod): void {
     const uid = String(pod.metadata.uid)
     for (const p of this.processes) if ((p as { gkrKey?: string }).gkrKey?.startsWith(`${uid}/`)) killProcess(p)
+    this.backOff.forget(uid)
     for (const c of pod.spec.containers ?? []) {
       const key = `${uid}/${c.name}`
       if (!this.terminated.has(key) && this.logs.has(key)) this.ended(key)
@@ -132,6 +136,7 @@ export class ClusterController {
   }
 
   constructor(private readonly store: Store, private readonly scenario: Scenario, private readonly factor: number) {
+    this.backOff = new CrashBackOff(() => (factor > 0 ? Date.now() / factor : 0))
     for (const p of store.list(res('pods'), undefined, { shared: true })) this.track(p as Pod, String(p.metadata.uid))
     store.events.on('change', this.onChange)
     this.logEvents.setMaxListeners(0)
@@ -139,8 +144,12 @@ export class ClusterController {
 
   /** Appends container output to its log and to every follower. */
   private append(key: string, chunk: string): void {
-    this.logs.set(key, (this.logs.get(key) ?? '') + chunk)
-    this.logEvents.emit('data', key, chunk)
+    const at = nowNs()
+    let log = this.logs.get(key)
+    if (!log) this.logs.set(key, (log = new ContainerLog()))
+    // Followers first: they need to know whether this chunk starts a line (for its timestamp).
+    this.logEvents.emit('data', key, chunk, at)
+    log.write(chunk, at)
   }
 
   private ended(key: string): void {
@@ -202,7 +211,7 @@ export class ClusterController {
     if (this.stopping.has(String(pod.metadata.uid)) || pod.metadata.deletionTimestamp) return
     const exits = new Map<string, number>()
     for (const c of pod.spec.containers) {
-      this.logs.set(`${pod.metadata.uid}/${c.name}`, '')
+      this.logs.set(`${pod.metadata.uid}/${c.name}`, new ContainerLog())
       this.startContainer(pod, c, exits)
     }
   }
@@ -262,7 +271,7 @@ export class ClusterController {
     this.startedEvents(pod, c, host, 'initContainers')
     const startedAt = at()
     this.setStatus(pod, { ...pending(startedAt), initContainerStatuses: initStatuses({ state: { running: { startedAt } }, started: true }) })
-    this.logs.set(key, '')
+    this.logs.set(key, new ContainerLog())
     const done = (exit: number, reason: string): void => {
       this.ended(key)
       const t = at()
@@ -277,10 +286,11 @@ export class ClusterController {
       }
       const n = restarts + 1
       this.restarts.set(key, n)
-      this.setStatus(pod, { initContainerStatuses: initStatuses({ state: crashLoopWaiting(pod, c.name, n), lastState: terminated, restartCount: n, started: false }) })
+      const wait = this.backOff.failed(key)
+      this.setStatus(pod, { initContainerStatuses: initStatuses({ state: crashLoopWaiting(pod, c.name, wait), lastState: terminated, restartCount: n, started: false }) })
       this.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${uid})`, 'kubelet', host, `spec.initContainers{${c.name}}`)
-      this.later(backOffSeconds(n) * 1000, () => {
-        this.previousLogs.set(key, this.logs.get(key) ?? '')
+      this.later(wait * 1000, () => {
+        this.previousLogs.set(key, this.logs.get(key) ?? new ContainerLog())
         this.terminated.delete(key)
         this.runInitContainers(pod, host, index)
       })
@@ -328,6 +338,7 @@ export class ClusterController {
     const child = startProcess(pod, name, command, this.scenario.knobs.network ?? {}, { group: true })
     Object.assign(child, { gkrKey: key })
     this.processes.add(child)
+    this.backOff.started(key)
     if (!keepStdin) child.stdin.end()
     child.stdin.on('error', () => undefined)
     const append = (d: Buffer): void => this.append(key, d.toString())
@@ -358,14 +369,15 @@ export class ClusterController {
     const key = `${pod.metadata.uid}/${c.name}`
     const n = (this.restarts.get(key) ?? 0) + 1
     this.restarts.set(key, n)
+    const wait = this.backOff.failed(key)
     const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
-    this.updateContainer(pod, c.name, (s) => ({ ...s, state: crashLoopWaiting(pod, c.name, n), lastState: { terminated: { ...last, finishedAt: t } }, ready: false, started: false, restartCount: n }))
+    this.updateContainer(pod, c.name, (s) => ({ ...s, state: crashLoopWaiting(pod, c.name, wait), lastState: { terminated: { ...last, finishedAt: t } }, ready: false, started: false, restartCount: n }))
     this.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`, 'kubelet', pod.spec.nodeName, `spec.containers{${c.name}}`)
-    this.later(backOffSeconds(n) * 1000, () => {
+    this.later(wait * 1000, () => {
       const cur = this.current(pod)
       if (!cur || cur.metadata.uid !== pod.metadata.uid || cur.metadata.deletionTimestamp || this.stopping.has(String(pod.metadata.uid))) return
-      this.previousLogs.set(key, this.logs.get(key) ?? '')
-      this.logs.set(key, '')
+      this.previousLogs.set(key, this.logs.get(key) ?? new ContainerLog())
+      this.logs.set(key, new ContainerLog())
       this.terminated.delete(key)
       const host = pod.spec.nodeName
       this.startedEvents(pod, c, host, 'containers')

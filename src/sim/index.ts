@@ -14,6 +14,7 @@ import { RESOURCES, resourceForKind } from './resources.js'
 import { SimServer, type AuditEntry, READ_VERBS } from './server.js'
 import { ClusterController } from './cluster.js'
 import { QuotaController } from './quota-status.js'
+import { NamespaceController } from './namespaces.js'
 import { extraObjects, loadScenario, type Scenario } from './scenario.js'
 import { makeCerts } from './tls.js'
 import { startDelayProxy, type DelayProxyStats } from './delay-proxy.js'
@@ -66,6 +67,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
   store.serviceAccounts = resourceForKind('v1', 'ServiceAccount')
   seedScenario(store, scenario)
   const quotas = new QuotaController(store)
+  const namespaces = new NamespaceController(store)
   const certs = await makeCerts()
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms * factor))
   const controller = new ClusterController(store, scenario, factor)
@@ -97,6 +99,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
       writeFileSync(file, text, mode === undefined ? undefined : { mode })
     } catch (err) {
       controller.stop()
+      namespaces.stop()
       await server.close()
       if (ownsDir) rmSync(dir, { recursive: true, force: true })
       throw new GkrError('sim-file-unwritable', `cannot write the ${what} to ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { at: { flag }, suggestions: ['Choose a path in a directory that exists and that you can write to.'] })
@@ -120,12 +123,13 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
     audit: server.audit,
     writes: () => server.audit.filter((e) => !e.path.startsWith('/api/v4/') && !READ_VERBS.has(e.verb) && !e.dryRun && e.group !== 'authorization.k8s.io' && e.code > 0 && e.code < 400),
     store,
-    bugs: () => [...server.bugs, ...controller.bugs],
+    bugs: () => [...server.bugs, ...controller.bugs, ...namespaces.bugs],
     caPem: certs.caPem,
     network: () => proxy?.stats(),
     async stop(): Promise<void> {
       controller.stop()
       quotas.stop()
+      namespaces.stop()
       await proxy?.close()
       await server.close()
       for (const pod of store.list(podsDef)) removePodDir(pod)

@@ -19,7 +19,9 @@ import { faultFires, userOf, type Fault, type Scenario } from './scenario.js'
 import type { Certs } from './tls.js'
 import { ExecServer, type ExecTarget } from './exec.js'
 import { SPDY_PROTOCOLS, acceptSpdy, negotiate } from './spdy.js'
-import { gracePeriodOf } from './lifecycle.js'
+import { gracePeriodOf, isNamespaces, namespaceUpdate } from './lifecycle.js'
+import { IMMORTAL_NAMESPACES, checkNamespaceLifecycle } from './namespaces.js'
+import { ByteLimit, formatLine, parseLogOptions, renderLog, type ContainerLog, type LogOptions } from './pod-logs.js'
 import { applyDefaults } from './defaults.js'
 import { checkShape, labelKeyError, labelValueError, validateObject } from './validation.js'
 import type { Duplex } from 'node:stream'
@@ -72,14 +74,14 @@ export interface SimServerOptions {
 }
 
 export interface LogSource {
-  /** Output so far of a container, by "podUid/container". */
-  logs: Map<string, string>
-  /** 'data' (key, chunk) and 'end' (key). */
+  /** Output so far of a container, line by line with the time of each, by "podUid/container". */
+  logs: Map<string, ContainerLog>
+  /** 'data' (key, chunk, at) and 'end' (key). */
   logEvents: EventEmitter
   /** Keys of containers that have terminated. */
   terminated: Set<string>
   /** Output of each restarted container's previous instance. */
-  previousLogs?: Map<string, string>
+  previousLogs?: Map<string, ContainerLog>
 }
 
 export class SimServer {
@@ -330,6 +332,8 @@ export class SimServer {
         const nsDef = findResource('', 'v1', 'namespaces')!
         return { def: nsDef, ...(rest[1] ? { name: rest[1] } : namespace ? { name: namespace } : {}) }
       }
+      // namespaces/<name>/finalize and namespaces/<name>/status.
+      if (namespace && rest.length === 1 && (rest[0] === 'finalize' || rest[0] === 'status')) return { def: findResource('', 'v1', 'namespaces')!, name: namespace, subresource: rest[0] }
       return pathname
     }
     return { def, ...(namespace ? { namespace } : {}), ...(rest[1] ? { name: rest[1] } : {}), ...(rest[2] ? { subresource: rest[2] } : {}) }
@@ -349,15 +353,20 @@ export class SimServer {
     const dryRun = url.searchParams.get('dryRun')
     if (dryRun !== null && dryRun !== 'All') throw new StatusError(422, `CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"${dryRun}"}: supported values: "All"`, 'Invalid')
     if (subresource === 'log') {
+      // The options are decoded and validated before the pod is looked up, as LogREST.Get does it.
+      const logOpts = parseLogOptions(url, name!)
       const podSpec = store.get(def, namespace, name!).spec as { containers?: Array<{ name: string }>; initContainers?: Array<{ name: string }> }
       const names = (podSpec.containers ?? []).map((c) => c.name)
       const inits = (podSpec.initContainers ?? []).map((c) => c.name)
       const container = url.searchParams.get('container')
       if (!container && names.length > 1) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]${inits.length ? ` or one of the init containers: [${inits.join(' ')}]` : ''}`)
       if (container && !names.includes(container) && !inits.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`)
-      return this.logs(req, res, url, route, container ?? names[0] ?? '')
+      return this.logs(req, res, route, container || (names[0] ?? ''), logOpts)
     }
     if (subresource === 'exec' || subresource === 'attach') throw badRequest(`pod ${name} does not have a host assigned`)
+    if (subresource && isNamespaces(def) && !(def.subresources ?? []).find((s) => s.name === subresource)?.verbs.includes(verb)) throw new StatusError(405, `the server does not allow this method on the requested resource`, 'MethodNotAllowed')
+    // The NamespaceLifecycle plugin keeps default, kube-system and kube-public.
+    if (verb === 'delete' && isNamespaces(def) && IMMORTAL_NAMESPACES.has(name!)) throw forbidden('namespaces', '', 'namespaces', name, 'this namespace may not be deleted')
     switch (verb) {
       case 'get':
         return this.send(res, 200, this.present(store.get(def, namespace, name!), req, def))
@@ -371,6 +380,7 @@ export class SimServer {
         obj.metadata ??= {}
         if (!obj.metadata.name && !obj.metadata.generateName) throw new StatusError(422, `${def.kind} "" is invalid: metadata.name: Required value: name or generateName is required`, 'Invalid')
         if (def.namespaced && namespace && !store.tryGet(findResource('', 'v1', 'namespaces')!, undefined, namespace)) throw new StatusError(404, `namespaces "${namespace}" not found`, 'NotFound', { name: namespace, kind: 'namespaces' })
+        checkNamespaceLifecycle(store, def, namespace, obj)
         applyDefaults(def, obj)
         validateObject(def, obj)
         const ctx = this.admission(def, namespace, obj, dryRun === 'All', 'CREATE')
@@ -453,6 +463,7 @@ export class SimServer {
     const store = this.opts.store
     ctx.username = entry.user
     if (def.namespaced && ctx.namespace && !store.tryGet(findResource('', 'v1', 'namespaces')!, undefined, ctx.namespace)) throw new StatusError(404, `namespaces "${ctx.namespace}" not found`, 'NotFound', { name: ctx.namespace, kind: 'namespaces' })
+    checkNamespaceLifecycle(store, def, ctx.namespace, obj)
     try {
       mutate(ctx)
       if (!obj.metadata.name) obj.metadata.name = `${obj.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`
@@ -473,6 +484,7 @@ export class SimServer {
   private async admitUpdate(url: URL, ctx: AdmissionContext, entry: AuditEntry): Promise<void> {
     const old = ctx.oldObj!
     ctx.username = entry.user
+    if (isNamespaces(ctx.def)) ctx.obj = namespaceUpdate(old, ctx.obj, ctx.subresource)
     if (ctx.def.resource === 'pods') {
       if (ctx.subresource === 'status') ctx.obj = { ...old, metadata: { ...old.metadata, resourceVersion: ctx.obj.metadata.resourceVersion }, status: ctx.obj.status }
       else {
@@ -634,16 +646,18 @@ export class SimServer {
 
   /**
    * pods/log as the kubelet answers it: 400 with the kubelet's words while the container waits to
-   * start, otherwise its output (`tailLines` honoured); with `follow=true` the stream stays open and
-   * carries new output until the container terminates or the client goes away.
+   * start, otherwise its output, cut by `tailLines`, `sinceSeconds`/`sinceTime` and `limitBytes`,
+   * each line after its RFC3339Nano time with `timestamps` (pod-logs.ts); with `follow=true` the
+   * stream stays open and carries new output until the container terminates, `limitBytes` is
+   * reached or the client goes away.
    */
-  private logs(req: IncomingMessage, res: ServerResponse, url: URL, route: Route, container: string): void {
+  private logs(req: IncomingMessage, res: ServerResponse, route: Route, container: string, opts: LogOptions): void {
     const pod = this.opts.store.get(route.def, route.namespace, route.name!)
     const st = (pod.status ?? {}) as { containerStatuses?: Array<{ name: string; state?: { waiting?: { reason?: string } }; lastState?: { terminated?: unknown } }> }
     const cstatus = st.containerStatuses?.find((c) => c.name === container)
     const waiting = cstatus?.state?.waiting?.reason
     // A container in back-off shows its last run's log (the kubelet serves the previous instance).
-    const previous = parseBool(url, 'previous')
+    const previous = opts.previous
     if (previous && !cstatus?.lastState?.terminated) throw badRequest(`previous terminated container "${container}" in pod "${route.name}" not found`)
     if (waiting && !cstatus?.lastState?.terminated) {
       const why = waiting === 'ErrImagePull' ? "image can't be pulled" : waiting === 'ImagePullBackOff' ? 'trying and failing to pull image' : waiting
@@ -651,23 +665,25 @@ export class SimServer {
     }
     const key = `${pod.metadata.uid}/${container}`
     const source = this.opts.logs
-    let text = (previous || waiting ? source?.previousLogs?.get(key) ?? (waiting ? source?.logs.get(key) : undefined) : source?.logs.get(key)) ?? ''
-    const tail = url.searchParams.get('tailLines')
-    if (tail !== null && /^\d+$/.test(tail)) {
-      const lines = text.split(/(?<=\n)/).filter(Boolean)
-      text = lines.slice(Math.max(0, lines.length - Number(tail))).join('')
-    }
-    const follow = parseBool(url, 'follow')
+    const log = previous || waiting ? source?.previousLogs?.get(key) ?? (waiting ? source?.logs.get(key) : undefined) : source?.logs.get(key)
+    const limit = new ByteLimit(opts.limitBytes)
+    const text = limit.take(renderLog(log, opts))
     const running = !previous && !waiting && (st.containerStatuses ?? []).some((c) => c.name === container) && !source?.terminated.has(key)
-    if (!follow || !source || !running) {
-      res.writeHead(200, { 'Content-Type': 'text/plain' })
-      return void res.end(text)
-    }
     res.writeHead(200, { 'Content-Type': 'text/plain' })
+    if (!opts.follow || !source || !running || limit.reached) return void res.end(text)
     res.flushHeaders()
-    if (text) res.write(text)
-    const onData = (k: string, chunk: string): void => {
-      if (k === key) res.write(chunk)
+    if (text.length > 0) res.write(text)
+    // Whether the next chunk starts a line (and so gets a timestamp of its own).
+    let lineStart = log?.atLineStart ?? true
+    const onData = (k: string, chunk: string, at: bigint): void => {
+      if (k !== key) return
+      let out = chunk
+      if (opts.timestamps) {
+        out = chunk.split(/(?<=\n)/).map((piece, i) => (i === 0 && !lineStart ? piece : formatLine({ at, text: piece }, opts))).join('')
+        lineStart = chunk.endsWith('\n')
+      }
+      res.write(limit.take(out))
+      if (limit.reached) stop()
     }
     const onEnd = (k: string): void => {
       if (k === key) stop()
@@ -1037,6 +1053,9 @@ function table(def: ResourceDef, items: Obj[], rv: string, listMeta: Record<stri
         return { cells: [o.metadata.name, `${cs.filter((c) => c.ready).length}/${spec?.containers?.length ?? 0}`, status, String(cs.reduce((a, c) => a + (c.restartCount ?? 0), 0)), age(o.metadata.creationTimestamp), st.podIP ?? '<none>', spec?.nodeName ?? '<none>', '<none>', '<none>'], object: partial(o) }
       }),
     }
+  }
+  if (def.group === '' && def.resource === 'namespaces') {
+    return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: [col('Name'), col('Status'), col('Age')], rows: items.map((o) => ({ cells: [o.metadata.name, String((o.status as { phase?: string } | undefined)?.phase ?? ''), age(o.metadata.creationTimestamp)], object: partial(o) })) }
   }
   if (def.resource === 'resourcequotas') {
     return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: [col('Name'), col('Age'), col('Request'), col('Limit')], rows: items.map((o) => ({ cells: [o.metadata.name, age(o.metadata.creationTimestamp), ...quotaCells(o)], object: partial(o) })) }

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events'
 import type { ResourceDef } from './resources.js'
 import { alreadyExists, conflict, expired, notFound } from './status.js'
 import { qualified } from './resources.js'
-import { deletionComplete, keepDeletionMarks, markForDeletion } from './lifecycle.js'
+import { deletionComplete, isNamespaces, keepDeletionMarks, markForDeletion, namespaceDeleteStep, namespaceDeletionComplete, prepareNamespaceForCreate } from './lifecycle.js'
 
 export type Obj = { apiVersion?: string; kind?: string; metadata: Meta; [k: string]: unknown }
 export interface Meta {
@@ -245,6 +245,8 @@ export class Store {
     else delete meta.namespace
     // The API server labels every namespace with its name (what namespaceSelectors usually match).
     if (def.resource === 'namespaces' && meta.name) meta.labels = { ...meta.labels, 'kubernetes.io/metadata.name': meta.name }
+    // Active, with the `kubernetes` finalizer the namespace controller removes when it deletes it.
+    if (isNamespaces(def)) prepareNamespaceForCreate(obj)
     if (this.objects.has(this.key(def, ns, meta.name!))) throw alreadyExists(qualified(def), def.group, def.resource, meta.name!)
     meta.uid = randomUUID()
     if (!opts.keepTimestamp || !meta.creationTimestamp) meta.creationTimestamp = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z')
@@ -280,7 +282,7 @@ export class Store {
     this.put(k, { def, obj })
     // The update that removes the last finalizer of an object being deleted (whose grace period is
     // over) completes the deletion: watchers see it DELETED.
-    if (deletionComplete(obj)) return this.remove(k, def)
+    if (isNamespaces(def) ? namespaceDeletionComplete(obj) : deletionComplete(obj)) return this.remove(k, def)
     this.emit('MODIFIED', def, obj)
     return structuredClone(obj)
   }
@@ -295,6 +297,17 @@ export class Store {
     const cur = this.objects.get(k)
     if (!cur) throw notFound(qualified(def), def.group, def.resource, name)
     if (opts.dryRun) return structuredClone(cur.obj)
+    // A namespace is first marked Terminating; the namespace controller empties it and deletes it again (namespaces.ts).
+    if (isNamespaces(def)) {
+      const step = namespaceDeleteStep(cur.obj, this.now())
+      if (step.step !== 'remove') {
+        if (!step.changed) return structuredClone(cur.obj)
+        this.put(k, { def, obj: { ...step.obj, metadata: { ...step.obj.metadata, resourceVersion: String(++this.rv) } } })
+        this.emit('MODIFIED', def, this.objects.get(k)!.obj)
+        return structuredClone(this.objects.get(k)!.obj)
+      }
+      return this.remove(k, def)
+    }
     // Graceful deletion and finalizers (lifecycle.ts): the object stays, marked, until both are done.
     const marked = markForDeletion(def, cur.obj, opts.gracePeriodSeconds, this.now())
     if (marked) {

@@ -137,8 +137,27 @@ describe('lifecycle: graceful deletion, finalizers, restarts, readiness, pod IPs
     expect(await core.readNamespacedPodLog({ name: 'crasher', namespace: NS, container: 'svc' })).toBe('starting\n')
     expect(await core.readNamespacedPodLog({ name: 'crasher', namespace: NS, container: 'svc', previous: true })).toBe('starting\n')
     await expect(core.readNamespacedPodLog({ name: 'crasher', namespace: NS, container: 'build', previous: true })).rejects.toMatchObject({ code: 400, body: expect.stringContaining('previous terminated container \\"build\\" in pod \\"crasher\\" not found') })
-    if (hasKubectl) expect((await kubectl(sim.kubeconfig, ['get', 'pod', 'crasher', '-n', NS, '--no-headers'])).stdout).toMatch(/^crasher\s+1\/2\s+CrashLoopBackOff\s+\d+/)
+    // The container runs again between back-offs, and kubectl takes longer to start than a short back-off lasts: catch it waiting.
+    if (hasKubectl) await expect.poll(async () => (await kubectl(sim.kubeconfig, ['get', 'pod', 'crasher', '-n', NS, '--no-headers'])).stdout, { timeout: 10_000 }).toMatch(/^crasher\s+1\/2\s+CrashLoopBackOff\s+\d+/)
     await core.deleteNamespacedPod({ name: 'crasher', namespace: NS, gracePeriodSeconds: 0 })
+  })
+
+  it('the back-off starts again at 10 s after a run of more than 10 minutes (scenario clock); a shorter run keeps doubling it', async () => {
+    // Runs 1, 3 and 5 fail at once; run 2 lasts 300 s of scenario time (0.3 s), run 4 1000 s (1 s); run 6 stays up.
+    const script = 'n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; case $n in 2) sleep 0.3 ;; 4) sleep 1 ;; 6) exec sleep 60 ;; esac; exit 1'
+    const seen: string[] = []
+    const req = await new Watch(kc).watch(`/api/v1/namespaces/${NS}/pods`, { fieldSelector: 'metadata.name=resetter' }, (_type, o: V1Pod) => {
+      const m = o.status?.containerStatuses?.[0]?.state?.waiting?.message
+      const d = m ? /^back-off (\S+) restarting failed container=main /.exec(m)?.[1] : undefined
+      if (d && seen[seen.length - 1] !== `${o.status?.containerStatuses?.[0]?.restartCount} ${d}`) seen.push(`${o.status?.containerStatuses?.[0]?.restartCount} ${d}`)
+    }, () => undefined)
+    await core.createNamespacedPod({ namespace: NS, body: pod('resetter', [{ name: 'main', image: 'alpine:3.20', command: ['sh', '-c', script], resources: small }], { restartPolicy: 'Always' }) })
+    await expect.poll(async () => (await read('resetter')).status?.containerStatuses?.[0]?.restartCount ?? 0, { timeout: 8000 }).toBe(5)
+    await expect.poll(async () => (await read('resetter')).status?.containerStatuses?.[0]?.state?.running).toBeDefined()
+    req.abort()
+    // Without the reset the fourth back-off would be 1m20s.
+    expect(seen).toEqual(['1 10s', '2 20s', '3 40s', '4 10s', '5 20s'])
+    await core.deleteNamespacedPod({ name: 'resetter', namespace: NS, gracePeriodSeconds: 0 })
   })
 
   it('OnFailure restarts only a failing container; Never leaves it terminated; Ready is False once a container exited', async () => {
