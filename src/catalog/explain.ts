@@ -78,10 +78,9 @@ export async function explain(req: ExplainRequest): Promise<ExplainResult> {
     })
   })
   if (file?.isFile()) {
-    const handle = await open(req.input).catch((err: NodeJS.ErrnoException) => {
-      throw usageError('file-unreadable', `cannot read ${req.input}: ${err.code ?? String(err)}`, { at: { file: req.input }, suggestions: ['Check the permissions of the file and its folders.'] })
-    })
+    let handle: FileHandle | undefined
     try {
+      handle = await open(req.input)
       return done(req, { kind: 'file', name: req.input }, await run(chunksOf(handle)), context)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
@@ -93,7 +92,7 @@ export async function explain(req: ExplainRequest): Promise<ExplainResult> {
       }
       throw err
     } finally {
-      await handle.close()
+      await handle?.close()
     }
   }
   if (file?.isDirectory()) throw usageError('explain-directory', `${req.input} is a directory; pass a log file`, { at: { file: req.input } })
@@ -114,17 +113,18 @@ async function* chunksOf(handle: FileHandle): AsyncGenerator<Uint8Array> {
   const bufs = [Buffer.allocUnsafe(READ_CHUNK), Buffer.allocUnsafe(READ_CHUNK)]
   let turn = 0
   let pending = handle.read(bufs[turn]!, 0, READ_CHUNK, null)
-  for (;;) {
-    const { bytesRead, buffer } = await pending
-    if (bytesRead === 0) return
-    turn ^= 1
-    pending = handle.read(bufs[turn]!, 0, READ_CHUNK, null)
-    try {
+  try {
+    for (;;) {
+      const { bytesRead, buffer } = await pending
+      if (bytesRead === 0) return
+      turn ^= 1
+      pending = handle.read(bufs[turn]!, 0, READ_CHUNK, null)
       yield buffer.subarray(0, bytesRead)
-    } catch (err) {
-      await pending.catch(() => undefined)
-      throw err
     }
+  } finally {
+    // A consumer that stops early (an abort, an error) leaves the read ahead in flight: settle it here,
+    // so its failure cannot surface later as an unhandled rejection.
+    await pending.catch(() => undefined)
   }
 }
 

@@ -42,6 +42,10 @@ export class NeedleSet {
     const edgeTo = new Int32Array(size)
     const accepts = new Uint8Array(size)
     let states = 1
+    const child = (s: number, cls: number): number => {
+      for (let e = firstEdge[s]!; e >= 0; e = edgeNext[e]!) if (edgeClass[e] === cls) return edgeTo[e]!
+      return -1
+    }
     for (const raw of needles) {
       if (!raw) throw new Error('empty needle')
       let s = 0
@@ -51,16 +55,15 @@ export class NeedleSet {
         // The search splits its range at line starts, where every automaton is in its start state.
         if (c === NL) throw new Error(`needle must be one line: ${JSON.stringify(raw)}`)
         const cls = classOf(c)
-        let e = firstEdge[s]!
-        while (e >= 0 && edgeClass[e] !== cls) e = edgeNext[e]!
-        if (e < 0) {
-          e = states - 1
+        let t = child(s, cls)
+        if (t < 0) {
+          const e = states - 1
           edgeClass[e] = cls
-          edgeTo[e] = states++
+          edgeTo[e] = t = states++
           edgeNext[e] = firstEdge[s]!
           firstEdge[s] = e
         }
-        s = edgeTo[e]!
+        s = t
       }
       accepts[s] = 1
     }
@@ -69,10 +72,6 @@ export class NeedleSet {
     const fail = new Int32Array(states)
     const queue = new Int32Array(states)
     let tail = 1
-    const child = (s: number, cls: number): number => {
-      for (let e = firstEdge[s]!; e >= 0; e = edgeNext[e]!) if (edgeClass[e] === cls) return edgeTo[e]!
-      return -1
-    }
     for (let qi = 0; qi < tail; qi++) {
       const s = queue[qi]!
       if (accepts[fail[s]!]) accepts[s] = 1
@@ -114,24 +113,10 @@ export class NeedleSet {
   }
 
   /**
-   * Index just past the first needle occurrence in `bytes[from, to)` (UTF-8), or -1. Every needle is
-   * ASCII and every byte of a multi-byte character is 128 or more (never part of a needle), so the text
-   * need not be decoded to be searched.
-   */
-  findEnd(bytes: Uint8Array, from = 0, to = bytes.length): number {
-    const next = this.next
-    const accepting = this.accepting
-    let s = 0
-    for (let i = from; i < to; i++) {
-      s = next[s + bytes[i]!]!
-      if (s >= accepting) return i + 1
-    }
-    return -1
-  }
-
-  /**
    * Appends to `out`, in ascending order, the index just past every position of `bytes[from, to)` where
    * some needle ends (`from` must be a line start: the start of the text or just after a newline).
+   * Every needle is ASCII and every byte of a multi-byte UTF-8 character is 128 or more (never part of a
+   * needle), so the text need not be decoded to be searched.
    */
   findAll(bytes: Uint8Array, from: number, to: number, out: number[]): void {
     if (to - from < MIN_SPLIT) {
