@@ -4,6 +4,7 @@
  */
 import type { ResourceDef } from './resources.js'
 import type { Obj } from './store.js'
+import { q } from './quantity.js'
 
 export function applyDefaults(def: ResourceDef, obj: Obj): void {
   if (def.group !== '') return
@@ -21,4 +22,21 @@ export function applyDefaults(def: ResourceDef, obj: Obj): void {
       }
     }
   }
+}
+
+type Resources = { requests?: Record<string, unknown>; limits?: Record<string, unknown> }
+
+/**
+ * A pod's QoS class from its containers' cpu and memory: BestEffort without any request or limit,
+ * Guaranteed when every container limits both and requests (if given) equal the limits, Burstable
+ * otherwise. Init containers count as containers.
+ */
+export function qosClass(spec: unknown): 'BestEffort' | 'Burstable' | 'Guaranteed' {
+  const s = (spec && typeof spec === 'object' ? spec : {}) as { containers?: unknown; initContainers?: unknown }
+  const containers = [s.containers, s.initContainers].flatMap((l) => (Array.isArray(l) ? l : [])).map((c) => ((c && typeof c === 'object' ? (c as { resources?: Resources }).resources : undefined) ?? {}))
+  const kinds = ['cpu', 'memory']
+  const set = (v: unknown): boolean => v !== undefined && v !== null && q(v) !== 0
+  if (!containers.some((r) => kinds.some((k) => set(r.requests?.[k]) || set(r.limits?.[k])))) return 'BestEffort'
+  const guaranteed = containers.every((r) => kinds.every((k) => set(r.limits?.[k]) && (r.requests?.[k] === undefined || q(r.requests[k]) === q(r.limits![k]))))
+  return guaranteed ? 'Guaranteed' : 'Burstable'
 }

@@ -22,7 +22,7 @@ import { SPDY_PROTOCOLS, acceptSpdy, negotiate } from './spdy.js'
 import { gracePeriodOf, isNamespaces, namespaceUpdate } from './lifecycle.js'
 import { IMMORTAL_NAMESPACES, checkNamespaceLifecycle } from './namespaces.js'
 import { ByteLimit, formatLine, parseLogOptions, renderLog, type ContainerLog, type LogOptions } from './pod-logs.js'
-import { applyDefaults } from './defaults.js'
+import { applyDefaults, qosClass } from './defaults.js'
 import { checkShape, labelKeyError, labelValueError, validateObject } from './validation.js'
 import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
@@ -467,12 +467,14 @@ export class SimServer {
     try {
       mutate(ctx)
       if (!obj.metadata.name) obj.metadata.name = `${obj.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`
+      // The pod strategy replaces whatever status a client sent: Pending, with the QoS class of the
+      // (mutated) spec. It is stored so, and a read before the scheduler acts returns it.
+      if (def.resource === 'pods') obj.status = { phase: 'Pending', qosClass: qosClass(obj.spec) }
       await this.withinRequestTimeout(url, validate(ctx))
     } finally {
       if (Object.keys(ctx.auditAnnotations ?? {}).length) entry.annotations = { ...entry.annotations, ...ctx.auditAnnotations }
     }
     const created = store.create(def, ctx.namespace, obj, { dryRun: ctx.dryRun })
-    if (def.resource === 'pods' && !created.status) created.status = { phase: 'Pending', qosClass: 'BestEffort' }
     entry.name = created.metadata.name
     return created
   }

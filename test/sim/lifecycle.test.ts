@@ -176,6 +176,25 @@ describe('lifecycle: graceful deletion, finalizers, restarts, readiness, pod IPs
     await core.deleteNamespacedPod({ name: 'never', namespace: NS, gracePeriodSeconds: 0 })
   })
 
+  it('a new pod is stored Pending with its QoS class, so a read or watch before the scheduler acts sees a status', async () => {
+    // The CI failure this pins: the Python client polled status.phase right after create and got
+    // status None. The ADDED event carries the object as stored at create, before any scheduling.
+    // A namespace without the scenario's quota, so a pod without requests is admitted.
+    await core.createNamespace({ body: { metadata: { name: 'qos' } } })
+    const seen = new Map<string, V1Pod['status']>()
+    const req = await new Watch(kc).watch('/api/v1/namespaces/qos/pods', { labelSelector: 'qos-test=1', resourceVersion: sim.store.resourceVersion.toString() }, (type, o: V1Pod) => {
+      if (type === 'ADDED') seen.set(o.metadata!.name!, o.status)
+    }, () => undefined)
+    const mk = (name: string, resources: Record<string, Record<string, string>>): V1Pod => ({ ...pod(name, [{ name: 'main', image: 'alpine:3.20', command: ['true'], resources }]), metadata: { name, namespace: 'qos', labels: { 'qos-test': '1' } } })
+    await core.createNamespacedPod({ namespace: 'qos', body: { ...mk('qos-best', {}), status: { phase: 'Running' } } })
+    await core.createNamespacedPod({ namespace: 'qos', body: mk('qos-burst', small) })
+    await core.createNamespacedPod({ namespace: 'qos', body: mk('qos-guar', { limits: { cpu: '100m', memory: '64Mi' } }) })
+    await expect.poll(() => seen.size).toBe(3)
+    req.abort()
+    expect(Object.fromEntries(seen)).toEqual({ 'qos-best': { phase: 'Pending', qosClass: 'BestEffort' }, 'qos-burst': { phase: 'Pending', qosClass: 'Burstable' }, 'qos-guar': { phase: 'Pending', qosClass: 'Guaranteed' } })
+    await expect.poll(async () => (await core.readNamespacedPod({ name: 'qos-guar', namespace: 'qos' })).status?.qosClass).toBe('Guaranteed')
+    for (const n of ['qos-best', 'qos-burst', 'qos-guar']) await core.deleteNamespacedPod({ name: n, namespace: 'qos', gracePeriodSeconds: 0 })
+  })
   it('every pod gets a pod IP of its own from the pod CIDR', async () => {
     for (const n of ['ip-a', 'ip-b', 'ip-c']) await core.createNamespacedPod({ namespace: NS, body: pod(n, [{ name: 'main', image: 'alpine:3.20', resources: small }]) })
     const ips: string[] = []
