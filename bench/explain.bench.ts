@@ -30,7 +30,7 @@ const FAILURES = [
   'ERROR: Job failed: command terminated with exit code 137',
 ]
 
-async function generate(file: string, bytes: number): Promise<void> {
+export async function generate(file: string, bytes: number): Promise<void> {
   const out = createWriteStream(file)
   let block = ''
   for (let i = 0; i < 2000; i++) block += NOISE[i % NOISE.length] + '\n'

@@ -97,4 +97,19 @@ describe('NeedleSet.findAll', () => {
   it('rejects a needle spanning lines (the search splits at line starts)', () => {
     expect(() => new NeedleSet(['a\nb'])).toThrow(/one line/)
   })
+  it('holds states in 16 bits: a set of exactly 65,536 states still finds its deepest needle, one more is refused', () => {
+    // A trie has one state per distinct prefix, plus the start state.
+    const states = (needles: string[]): number => 1 + new Set(needles.flatMap((x) => Array.from(x, (_, i) => x.slice(0, i + 1)))).size
+    const needle = (n: number, len: number): string => n.toString(36).padStart(4, '0').padEnd(len, 'x')
+    const under = Array.from({ length: 655 }, (_, n) => needle(n, 100))
+    const last = needle(655, 4 + 0x10000 - states([...under, needle(655, 4)]))
+    under.push(last)
+    expect(states(under)).toBe(0x10000)
+    const set = new NeedleSet(under)
+    const text = `noise ${last}\n`
+    const out: number[] = []
+    set.findAll(b(text), 0, text.length, out)
+    expect(out).toEqual([text.length - 1])
+    expect(() => new NeedleSet([...under, `${last}y`])).toThrow(/too many needle states/)
+  })
 })
