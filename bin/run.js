@@ -29,7 +29,12 @@ if (process.argv.length === 3 && process.argv[2] === '--version' && !process.env
 // skipped, and the variable removed again so that nothing gkr starts (sim containers, kubectl) inherits it.
 const engineWarning = process.env.OCLIF_DISABLE_ENGINE_WARNING
 process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
-const { execute } = await import('@oclif/core')
+// gkr's build bundles @oclif/core into one module (scripts/bundle-oclif.mjs: half the load time of the
+// package's ~150 files); the installed package is the fallback for a dist/ built some other way.
+const { execute } = await import('../dist/vendor/oclif-core/lib/index.js').catch((err) => {
+  if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('oclif-core')) throw err
+  return import('@oclif/core')
+})
 if (engineWarning === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
 else process.env.OCLIF_DISABLE_ENGINE_WARNING = engineWarning
 await execute({ dir: import.meta.url })

@@ -10,7 +10,9 @@ import { rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import process from 'node:process'
-import { Config } from '@oclif/core'
+// The same oclif the built CLI runs (scripts/bundle-oclif.mjs runs first), so the commands it loads and
+// the Config that reads them come from one copy.
+const { Config } = await import('../dist/vendor/oclif-core/lib/index.js')
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const file = path.join(root, 'oclif.manifest.json')

@@ -37,7 +37,7 @@ export default function setup(): () => void {
   const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' })
   if (r.status !== 0 && !process.env.CI) process.stderr.write(`global setup: tsc reported type errors (see npm run typecheck)\n`)
   // The rest of `npm run build`: the bundled client (the CLI loads it) and oclif's manifest.
-  for (const script of ['bundle-client.mjs', 'manifest.mjs']) {
+  for (const script of ['bundle-client.mjs', 'bundle-oclif.mjs', 'manifest.mjs']) {
     const b = spawnSync(process.execPath, [path.join(root, 'scripts', script)], { cwd: root, encoding: 'utf8' })
     if (b.status !== 0) throw new Error(`global setup: scripts/${script} failed:\n${b.stderr}`)
   }
