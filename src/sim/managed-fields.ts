@@ -37,7 +37,7 @@ const SERVER_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'gen
 /** Lists of strings that are sets: their members are owned one by one. */
 const SET_LISTS = new Set(['finalizers'])
 
-/** Keys sorted, so that equal values compare equal whatever their key order. */
+/** Keys sorted, so that equal values compare equal whatever their key order (and as Go encodes a map). */
 function canonical(v: Json): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`
   if (!isMap(v)) return JSON.stringify(v) ?? 'null'
@@ -261,7 +261,8 @@ export function applyWithManagers(live: Obj | undefined, config: Obj, opts: Writ
     if (current.get(p) === v) continue
     for (const o of others) if (o.set.has(p)) conflicts.push({ path: p, owner: o.entry })
   }
-  if (conflicts.length > 0 && !opts.force) throw conflictError(conflicts.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)))
+  const forced = opts.force || (opts.manager === 'kubectl' && conflicts.every((c) => lastAppliedPaths(live).has(c.path)))
+  if (conflicts.length > 0 && !forced) throw conflictError(conflicts.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)))
   for (const c of conflicts) for (const o of others) if (o.entry === c.owner) o.set.delete(c.path)
   const merged = structuredClone((live ? strategicMerge(live, cfg) : cfg) as Obj)
   const before = entries.find((x) => isMine(x.entry))?.set ?? new Set<string>()
@@ -278,5 +279,30 @@ export function applyWithManagers(live: Obj | undefined, config: Obj, opts: Writ
   }
   if (!placed) result.push(mine)
   merged.metadata = { ...merged.metadata, managedFields: result }
+  const annotations = merged.metadata.annotations as Record<string, string> | undefined
+  if (opts.manager === 'kubectl' && annotations?.[LAST_APPLIED] !== undefined) {
+    const { [LAST_APPLIED]: _, ...rest } = (cfg.metadata.annotations ?? {}) as Record<string, string>
+    const lastConfig = structuredClone(cfg)
+    if (cfg.metadata.annotations !== undefined) lastConfig.metadata.annotations = rest
+    merged.metadata.annotations = { ...annotations, [LAST_APPLIED]: `${canonical(lastConfig)}\n` }
+  }
   return merged
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
+
+/**
+ * The fields of the configuration client-side `kubectl apply` last applied (its annotation). The
+ * API server lets `kubectl apply --server-side` (manager `kubectl`) take these over without a
+ * conflict, so that moving from client-side to server-side apply does not conflict with
+ * `kubectl-client-side-apply`; any other conflict still refuses the apply.
+ */
+function lastAppliedPaths(live: Obj | undefined): Set<string> {
+  const text = (live?.metadata.annotations as Record<string, string> | undefined)?.[LAST_APPLIED]
+  if (!text) return new Set()
+  try {
+    return new Set(leavesOf(JSON.parse(text), 'object').keys())
+  } catch {
+    return new Set()
+  }
 }

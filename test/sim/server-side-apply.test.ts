@@ -175,6 +175,25 @@ describe('server-side apply with field managers', () => {
     expect(image.body.message).toBe('Apply failed with 1 conflict: conflict with "a": .spec.template.spec.containers[name="app"].image')
   })
 
+  it('manager kubectl may take over what client-side apply last applied (its annotation) without a conflict, and keeps the annotation in step', async () => {
+    const LAST = 'kubectl.kubernetes.io/last-applied-configuration'
+    const last = '{"apiVersion":"v1","data":{"a":"1"},"kind":"ConfigMap","metadata":{"annotations":{},"name":"migrated","namespace":"default"}}\n'
+    await call('POST', `${NS}/configmaps?fieldManager=kubectl-client-side-apply`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'migrated', annotations: { [LAST]: last } }, data: { a: '1', b: '1' } })
+    const other = await apply(`${NS}/configmaps/migrated`, 'other', cm('migrated', { a: '2' }))
+    expect(other.body.message).toBe('Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using v1: .data.a')
+    // b was never in the last-applied configuration: still a conflict for kubectl.
+    const outside = await apply(`${NS}/configmaps/migrated`, 'kubectl', cm('migrated', { a: '2', b: '2' }))
+    expect(outside.body.message).toBe('Apply failed with 2 conflicts: conflicts with "kubectl-client-side-apply" using v1:\n- .data.a\n- .data.b')
+    const r = await apply(`${NS}/configmaps/migrated`, 'kubectl', { ...(cm('migrated', { a: '2' }) as object), metadata: { name: 'migrated', namespace: 'default' } })
+    expect(r.status).toBe(200)
+    expect(data(r)).toEqual({ a: '2', b: '1' })
+    expect((r.body.metadata as { annotations: Record<string, string> }).annotations[LAST]).toBe('{"apiVersion":"v1","data":{"a":"2"},"kind":"ConfigMap","metadata":{"name":"migrated","namespace":"default"}}\n')
+    expect(managers(r).map((e) => [e.manager, e.operation, e.fieldsV1])).toEqual([
+      ['kubectl-client-side-apply', 'Update', { 'f:data': { 'f:b': {} }, 'f:metadata': { 'f:annotations': { 'f:kubectl.kubernetes.io/last-applied-configuration': {} } } }],
+      ['kubectl', 'Apply', { 'f:data': { 'f:a': {} } }],
+    ])
+  })
+
   describe.runIf(hasKubectl)('through unmodified kubectl', () => {
     const CM = (value: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kubectl-ssa\n  namespace: default\ndata:\n  a: "${value}"\n  b: keep\n`
     it('a second field manager changing a field gets kubectl\'s conflict text and exit 1; --force-conflicts wins; both managers show', async () => {
@@ -191,6 +210,16 @@ describe('server-side apply with field managers', () => {
       expect(shown.stdout).toContain('manager: other\n')
       const got = await k(['get', 'cm', 'kubectl-ssa', '-n', 'default', '-o', 'jsonpath={.data.a} {range .metadata.managedFields[*]}{.manager}:{.operation} {end}'])
       expect(got.stdout.trim()).toBe('2 kubectl:Apply other:Apply')
+    })
+
+    it('kubectl apply, then kubectl apply --server-side of a change: kubectl moves the ownership over, no conflict', async () => {
+      const k = (args: string[], input?: string): ReturnType<typeof kubectl> => kubectl(sim.kubeconfig, args, input)
+      const cfg = (value: string): string => CM(value).replace('kubectl-ssa', 'kubectl-csa')
+      expect((await k(['apply', '-f', '-'], cfg('1'))).stdout.trim()).toBe('configmap/kubectl-csa created')
+      const r = await k(['apply', '--server-side', '-f', '-'], cfg('2'))
+      expect([r.code, r.stdout.trim()]).toEqual([0, 'configmap/kubectl-csa serverside-applied'])
+      const got = await k(['get', 'cm', 'kubectl-csa', '-n', 'default', '-o', 'jsonpath={.data.a} {range .metadata.managedFields[*]}{.manager}:{.operation} {end}'])
+      expect(got.stdout.trim()).toBe('2 kubectl:Apply kubectl-last-applied:Apply')
     })
   })
 })
