@@ -1,8 +1,8 @@
 /**
  * How the API server merges what a client sends into what it stores: strategic merge patches with
  * their directives (`$patch`, `$setElementOrder/…`, `$retainKeys`, `$deleteFromPrimitiveList/…`),
- * which are interpreted and never stored; JSON merge patches; server-side apply; and the pod fields
- * an update may change.
+ * which are interpreted and never stored; JSON merge patches; and the pod fields an update may
+ * change (server-side apply and field ownership: managed-fields.ts).
  */
 import type { Obj } from './store.js'
 import { StatusError, invalid } from './status.js'
@@ -13,7 +13,7 @@ type Map = Record<string, Json>
 const isMap = (v: Json): v is Map => v !== null && typeof v === 'object' && !Array.isArray(v)
 
 /** Lists merged item by item on a key (the `patchMergeKey` of the Kubernetes types); others are replaced. */
-function mergeKeyOf(path: string[], field: string): string | undefined {
+export function mergeKeyOf(path: string[], field: string): string | undefined {
   switch (field) {
     case 'containers':
     case 'initContainers':
@@ -140,32 +140,6 @@ export function mergePatch(target: Json, patch: Json): Json {
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k]
     else out[k] = mergePatch(out[k], v)
-  }
-  return out
-}
-
-/**
- * Server-side apply of a configuration onto the live object: the fields it sets win, lists with a
- * merge key merge item by item, and the field manager is recorded in managedFields.
- */
-export function applyConfiguration(live: Obj | undefined, config: Obj, manager: string, now: string): Obj {
-  const merged = (live ? strategicMerge(live, withoutDirectives(config)) : withoutDirectives(config)) as Obj
-  const others = ((live?.metadata.managedFields as Array<{ manager?: string; operation?: string }> | undefined) ?? []).filter((m) => !(m.manager === manager && m.operation === 'Apply'))
-  merged.metadata = { ...merged.metadata, managedFields: [...others, { manager, operation: 'Apply', apiVersion: String(config.apiVersion ?? ''), time: now, fieldsType: 'FieldsV1', fieldsV1: fieldSet(config) }] }
-  return merged
-}
-
-/** The fields a configuration sets, in FieldsV1 form (`f:name`, `k:{"name":"x"}` for keyed list items). */
-function fieldSet(v: Json, path: string[] = []): Json {
-  if (!isMap(v)) return {}
-  const out: Map = {}
-  for (const [k, x] of Object.entries(v)) {
-    if (['apiVersion', 'kind'].includes(k) && path.length === 0) continue
-    if (path.length === 1 && path[0] === 'metadata' && ['name', 'namespace', 'resourceVersion', 'uid', 'managedFields'].includes(k)) continue
-    if (Array.isArray(x)) {
-      const key = mergeKeyOf(path, k)
-      out[`f:${k}`] = key ? Object.fromEntries(x.filter(isMap).map((item) => [`k:${JSON.stringify({ [key]: item[key] })}`, { '.': {}, ...(fieldSet(item, [...path, k]) as Map) }])) : {}
-    } else out[`f:${k}`] = isMap(x) ? fieldSet(x, [...path, k]) : {}
   }
   return out
 }

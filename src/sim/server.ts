@@ -10,7 +10,8 @@ import { OPENAPI_V2_PROTOBUF_REPLY, wantsProtobufV2, openApiV2Json, openApiV2Pro
 import { Authorizer, forbiddenWhy, impersonated, type Attributes, type User } from './rbac.js'
 import { StatusError, badRequest, conflict, etcdError, forbidden, timeoutError, unauthorized } from './status.js'
 import { mutate, validate, type AdmissionContext, type Operation } from './admission.js'
-import { applyConfiguration, checkPodUpdate, mergePatch, strategicMerge } from './merge.js'
+import { applyWithManagers, recordUpdate } from './managed-fields.js'
+import { checkPodUpdate, mergePatch, strategicMerge } from './merge.js'
 import { quotaCells } from './quota-status.js'
 import { parse as parseYaml } from 'yaml'
 import { reviewFromProtobuf } from './protobuf.js'
@@ -383,6 +384,7 @@ export class SimServer {
         checkNamespaceLifecycle(store, def, namespace, obj)
         applyDefaults(def, obj)
         validateObject(def, obj)
+        recordUpdate(undefined, obj, writer(url, req, def))
         const ctx = this.admission(def, namespace, obj, dryRun === 'All', 'CREATE')
         const created = await this.admitCreate(url, ctx, entry)
         return this.send(res, 201, created, warningHeaders(ctx.warnings))
@@ -391,13 +393,15 @@ export class SimServer {
         const obj = parseObject(body, req, def)
         const next = { ...obj, metadata: { ...obj.metadata, name } }
         validateObject(def, next)
-        const ctx = this.admission(def, namespace, next, dryRun === 'All', 'UPDATE', store.get(def, namespace, name!), subresource)
+        const old = store.get(def, namespace, name!)
+        const ctx = this.admission(def, namespace, next, dryRun === 'All', 'UPDATE', old, subresource)
         await this.admitUpdate(url, ctx, entry)
+        recordUpdate(old, ctx.obj, writer(url, req, def, subresource))
         return this.send(res, 200, store.update(def, namespace, ctx.obj, { dryRun: dryRun === 'All' }), warningHeaders(ctx.warnings))
       }
       case 'patch': {
         const type = String(req.headers['content-type'] ?? '')
-        if (type.includes('apply-patch')) return this.serverSideApply(res, url, def, namespace, name!, subresource, body, dryRun === 'All', entry)
+        if (type.includes('apply-patch')) return this.serverSideApply(req, res, url, def, namespace, name!, subresource, body, dryRun === 'All', entry)
         const current = store.get(def, namespace, name!)
         const patch = decodeJson(body.toString('utf8') || '{}')
         if (type.includes('json-patch') && !Array.isArray(patch)) throw badRequest(`json: cannot unmarshal ${patch === null ? 'null' : typeof patch === 'object' ? 'object' : typeof patch} into Go value of type jsonpatch.Patch`)
@@ -415,6 +419,7 @@ export class SimServer {
         if (next.metadata.resourceVersion !== undefined && next.metadata.resourceVersion !== current.metadata.resourceVersion) throw conflict(qualified(def), def.group, def.resource, name!)
         const ctx = this.admission(def, namespace, next, dryRun === 'All', 'UPDATE', current, subresource)
         await this.admitUpdate(url, ctx, entry)
+        recordUpdate(current, ctx.obj, writer(url, req, def, subresource))
         return this.send(res, 200, store.update(def, namespace, { ...ctx.obj, metadata: { ...ctx.obj.metadata, resourceVersion: undefined } }, { dryRun: dryRun === 'All', checkRv: false }), warningHeaders(ctx.warnings))
       }
       case 'delete': {
@@ -503,9 +508,10 @@ export class SimServer {
 
   /**
    * Server-side apply (`application/apply-patch+yaml`, kubectl apply --server-side): creates the object
-   * when it does not exist, otherwise merges the configuration into it; the manager is recorded.
+   * when it does not exist, otherwise merges the configuration into it, with the conflicts and
+   * removals of field ownership (managed-fields.ts); `force=true` takes over conflicting fields.
    */
-  private async serverSideApply(res: ServerResponse, url: URL, def: ResourceDef, namespace: string | undefined, name: string, subresource: string | undefined, body: Buffer, dryRun: boolean, entry: AuditEntry): Promise<void> {
+  private async serverSideApply(req: IncomingMessage, res: ServerResponse, url: URL, def: ResourceDef, namespace: string | undefined, name: string, subresource: string | undefined, body: Buffer, dryRun: boolean, entry: AuditEntry): Promise<void> {
     const manager = url.searchParams.get('fieldManager')
     if (!manager) throw new StatusError(422, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', 'Invalid')
     let config: unknown
@@ -522,7 +528,7 @@ export class SimServer {
     if (cfg.metadata.name !== undefined && cfg.metadata.name !== name) throw badRequest(`the name of the object (${String(cfg.metadata.name)}) does not match the name on the URL (${name})`)
     const store = this.opts.store
     const live = store.tryGet(def, namespace, name)
-    const next = applyConfiguration(live, { ...cfg, metadata: { ...cfg.metadata, name } }, manager, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'))
+    const next = applyWithManagers(live, { ...cfg, metadata: { ...cfg.metadata, name } }, { ...writer(url, req, def, subresource), force: url.searchParams.get('force') === 'true' })
     validateObject(def, next)
     if (!live) {
       const ctx = this.admission(def, namespace, next, dryRun, 'CREATE')
@@ -926,6 +932,15 @@ function decodeJson(text: string): unknown {
 }
 
 /** A request body as an object of the kind: 415 for protobuf of a kind not decoded here, 400 when it does not decode (shape and types). */
+/**
+ * Who a write is recorded as in managedFields: the `fieldManager` parameter, else the User-Agent up
+ * to its first `/` (as the API server does), with the resource's version and the time.
+ */
+function writer(url: URL, req: IncomingMessage, def: ResourceDef, subresource?: string): { manager: string; apiVersion: string; subresource?: string; now: string } {
+  const manager = url.searchParams.get('fieldManager') || String(req.headers['user-agent'] ?? '').split('/')[0]!.slice(0, 128) || 'unknown'
+  return { manager, apiVersion: groupVersion(def), ...(subresource ? { subresource } : {}), now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }
+}
+
 function parseObject(body: Buffer, req: IncomingMessage, def: ResourceDef): Obj {
   const isProto = String(req.headers['content-type'] ?? '').includes('protobuf')
   const o = isProto ? objectFromProtobuf(def, body) : decodeJson(body.toString('utf8'))
