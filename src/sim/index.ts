@@ -13,6 +13,7 @@ import { ConvertingStore } from './events-v1.js'
 import { RESOURCES, resourceForKind } from './resources.js'
 import { SimServer, type AuditEntry, READ_VERBS } from './server.js'
 import { ClusterController } from './cluster.js'
+import { WorkloadControllers } from './controllers.js'
 import { QuotaController } from './quota-status.js'
 import { NamespaceController } from './namespaces.js'
 import { extraObjects, loadScenario, type Scenario } from './scenario.js'
@@ -71,6 +72,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
   const certs = await makeCerts()
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms * factor))
   const controller = new ClusterController(store, scenario, factor)
+  const workloads = new WorkloadControllers(store, scenario, factor)
   const server = new SimServer({ scenario, certs, store, ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}), sleep, logs: controller, bookmarkMs: 60_000 * factor, containerProcess: (uid, container) => controller.containerProcess(uid, container) })
   controller.onKill = (uid, container) => server.killContainer(uid, container)
   // After the controller's listener (which kills the pod's containers): a deleted pod's files go with it.
@@ -99,6 +101,7 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
       writeFileSync(file, text, mode === undefined ? undefined : { mode })
     } catch (err) {
       controller.stop()
+      workloads.stop()
       namespaces.stop()
       await server.close()
       if (ownsDir) rmSync(dir, { recursive: true, force: true })
@@ -123,10 +126,11 @@ export async function start(scenarioOrName: string | Scenario, opts: StartOption
     audit: server.audit,
     writes: () => server.audit.filter((e) => !e.path.startsWith('/api/v4/') && !READ_VERBS.has(e.verb) && !e.dryRun && e.group !== 'authorization.k8s.io' && e.code > 0 && e.code < 400),
     store,
-    bugs: () => [...server.bugs, ...controller.bugs, ...namespaces.bugs],
+    bugs: () => [...server.bugs, ...controller.bugs, ...workloads.bugs, ...namespaces.bugs],
     caPem: certs.caPem,
     network: () => proxy?.stats(),
     async stop(): Promise<void> {
+      workloads.stop()
       controller.stop()
       quotas.stop()
       namespaces.stop()

@@ -6,13 +6,20 @@ export interface ResourceDef {
   kind: string
   namespaced: boolean
   shortNames?: string[]
-  subresources?: Array<{ name: string; kind: string; verbs: string[] }>
+  /** A subresource's kind is in the resource's own group and version unless `group`/`version` say otherwise (scale: autoscaling/v1). */
+  subresources?: Array<{ name: string; kind: string; verbs: string[]; group?: string; version?: string }>
   verbs?: string[]
   /** Discovery categories: `all` is what `kubectl get all` lists. */
   categories?: string[]
 }
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
+
+/** The subresources of a workload: `status`, and `scale` for those with replicas. */
+const workload = (kind: string, scale: boolean): NonNullable<ResourceDef['subresources']> => [
+  ...(scale ? [{ name: 'scale', kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: ['get', 'patch', 'update'] }] : []),
+  { name: 'status', kind, verbs: ['get', 'patch', 'update'] },
+]
 
 export const RESOURCES: readonly ResourceDef[] = [
   {
@@ -52,10 +59,11 @@ export const RESOURCES: readonly ResourceDef[] = [
   { group: 'storage.k8s.io', version: 'v1', resource: 'storageclasses', kind: 'StorageClass', namespaced: false, shortNames: ['sc'] },
   { group: 'storage.k8s.io', version: 'v1', resource: 'csidrivers', kind: 'CSIDriver', namespaced: false },
   { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: true, shortNames: ['pdb'] },
-  { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], categories: ['all'] },
+  { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], categories: ['all'], subresources: workload('Deployment', true) },
+  { group: 'apps', version: 'v1', resource: 'replicasets', kind: 'ReplicaSet', namespaced: true, shortNames: ['rs'], categories: ['all'], subresources: workload('ReplicaSet', true) },
   { group: 'events.k8s.io', version: 'v1', resource: 'events', kind: 'Event', namespaced: true, shortNames: ['ev'] },
-  { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job', namespaced: true, categories: ['all'] },
-  { group: 'batch', version: 'v1', resource: 'cronjobs', kind: 'CronJob', namespaced: true, shortNames: ['cj'], categories: ['all'] },
+  { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job', namespaced: true, categories: ['all'], subresources: workload('Job', false) },
+  { group: 'batch', version: 'v1', resource: 'cronjobs', kind: 'CronJob', namespaced: true, shortNames: ['cj'], categories: ['all'], subresources: workload('CronJob', false) },
   { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease', namespaced: true },
   { group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews', kind: 'SelfSubjectReview', namespaced: false, verbs: ['create'] },
   { group: 'templates.gatekeeper.sh', version: 'v1', resource: 'constrainttemplates', kind: 'ConstraintTemplate', namespaced: false },

@@ -13,6 +13,8 @@ import { mutate, validate, type AdmissionContext, type Operation } from './admis
 import { applyWithManagers, recordUpdate } from './managed-fields.js'
 import { checkPodUpdate, mergePatch, strategicMerge } from './merge.js'
 import { quotaCells } from './quota-status.js'
+import { scaleOf, withScale } from './scale.js'
+import { workloadColumns } from './workload-tables.js'
 import { parse as parseYaml } from 'yaml'
 import { reviewFromProtobuf } from './protobuf.js'
 import { objectFromProtobuf } from './protobuf-objects.js'
@@ -366,6 +368,7 @@ export class SimServer {
     }
     if (subresource === 'exec' || subresource === 'attach') throw badRequest(`pod ${name} does not have a host assigned`)
     if (subresource && isNamespaces(def) && !(def.subresources ?? []).find((s) => s.name === subresource)?.verbs.includes(verb)) throw new StatusError(405, `the server does not allow this method on the requested resource`, 'MethodNotAllowed')
+    if (subresource === 'scale' && (def.subresources ?? []).some((s) => s.name === 'scale')) return this.scale(req, res, verb, route, body, dryRun === 'All')
     // The NamespaceLifecycle plugin keeps default, kube-system and kube-public.
     if (verb === 'delete' && isNamespaces(def) && IMMORTAL_NAMESPACES.has(name!)) throw forbidden('namespaces', '', 'namespaces', name, 'this namespace may not be deleted')
     switch (verb) {
@@ -455,6 +458,27 @@ export class SimServer {
       }
     }
     throw new StatusError(405, `the server does not allow this method on the requested resource`, 'MethodNotAllowed')
+  }
+
+  /** `<workload>/scale`: read as an autoscaling/v1 Scale; a written (or patched) Scale sets the workload's replicas. */
+  private scale(req: IncomingMessage, res: ServerResponse, verb: string, route: Route, body: Buffer, dryRun: boolean): void {
+    const { def, namespace, name } = route
+    const store = this.opts.store
+    const current = store.get(def, namespace, name!)
+    if (verb === 'get') return this.send(res, 200, scaleOf(current))
+    if (verb !== 'update' && verb !== 'patch') throw new StatusError(405, 'the server does not allow this method on the requested resource', 'MethodNotAllowed')
+    const type = String(req.headers['content-type'] ?? '')
+    const sent = decodeJson(body.toString('utf8') || '{}')
+    let scale: unknown
+    try {
+      scale = verb === 'update' ? sent : type.includes('json-patch') ? jsonPatch.applyPatch(scaleOf(current), sent as JsonPatchOperation[], true, false).newDocument : type.includes('strategic') ? strategicMerge(scaleOf(current), sent) : mergePatch(scaleOf(current), sent)
+    } catch (err) {
+      if (err instanceof StatusError) throw err
+      throw new StatusError(422, `the server rejected our request due to an error in our request: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, 'Invalid')
+    }
+    const rv = (scale as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion
+    if (verb === 'update' && rv !== undefined && rv !== '' && rv !== current.metadata.resourceVersion) throw conflict(qualified(def), def.group, def.resource, name!)
+    return this.send(res, 200, scaleOf(store.update(def, namespace, withScale(current, scale), { dryRun, checkRv: false })))
   }
 
   private admission(def: ResourceDef, namespace: string | undefined, obj: Obj, dryRun: boolean, operation: Operation, oldObj?: Obj, subresource?: string): AdmissionContext {
@@ -746,7 +770,7 @@ export class SimServer {
       if (defs.length === 0) return this.notFoundPage(res)
       const resources = defs.flatMap((r) => [
         { name: r.resource, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs: verbsOf(r), ...(r.shortNames ? { shortNames: r.shortNames } : {}), ...(r.categories ? { categories: r.categories } : {}) },
-        ...(r.subresources ?? []).map((s) => ({ name: `${r.resource}/${s.name}`, singularName: '', namespaced: r.namespaced, kind: s.kind, verbs: s.verbs })),
+        ...(r.subresources ?? []).map((s) => ({ name: `${r.resource}/${s.name}`, singularName: '', namespaced: r.namespaced, ...(s.group !== undefined ? { group: s.group, version: s.version } : {}), kind: s.kind, verbs: s.verbs })),
       ])
       return this.send(res, 200, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupVersion({ group, version }), resources })
     }
@@ -772,7 +796,7 @@ export class SimServer {
             resource: r.resource, responseKind: { group: r.group, version: r.version, kind: r.kind }, scope: r.namespaced ? 'Namespaced' : 'Cluster', singularResource: r.kind.toLowerCase(), verbs: verbsOf(r),
             ...(r.shortNames ? { shortNames: r.shortNames } : {}),
             ...(r.categories ? { categories: r.categories } : {}),
-            ...(r.subresources ? { subresources: r.subresources.map((s) => ({ subresource: s.name, responseKind: { group: r.group, version: r.version, kind: s.kind }, verbs: s.verbs })) } : {}),
+            ...(r.subresources ? { subresources: r.subresources.map((s) => ({ subresource: s.name, responseKind: { group: s.group ?? r.group, version: s.version ?? r.version, kind: s.kind }, verbs: s.verbs })) } : {}),
           })),
         }],
       })
@@ -1074,6 +1098,8 @@ function table(def: ResourceDef, items: Obj[], rv: string, listMeta: Record<stri
   if (def.group === '' && def.resource === 'namespaces') {
     return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: [col('Name'), col('Status'), col('Age')], rows: items.map((o) => ({ cells: [o.metadata.name, String((o.status as { phase?: string } | undefined)?.phase ?? ''), age(o.metadata.creationTimestamp)], object: partial(o) })) }
   }
+  const workload = workloadColumns(def)
+  if (workload) return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: workload.columns.map((c) => col(c)), rows: items.map((o) => ({ cells: workload.cells(o), object: partial(o) })) }
   if (def.resource === 'resourcequotas') {
     return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: [col('Name'), col('Age'), col('Request'), col('Limit')], rows: items.map((o) => ({ cells: [o.metadata.name, age(o.metadata.creationTimestamp), ...quotaCells(o)], object: partial(o) })) }
   }

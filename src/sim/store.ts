@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import type { ResourceDef } from './resources.js'
 import { alreadyExists, conflict, expired, notFound } from './status.js'
 import { qualified } from './resources.js'
+import { prepareWorkload } from './workload-defaults.js'
 import { deletionComplete, isNamespaces, keepDeletionMarks, markForDeletion, namespaceDeleteStep, namespaceDeletionComplete, prepareNamespaceForCreate } from './lifecycle.js'
 
 export type Obj = { apiVersion?: string; kind?: string; metadata: Meta; [k: string]: unknown }
@@ -16,7 +17,7 @@ export interface Meta {
   deletionTimestamp?: string
   labels?: Record<string, string>
   annotations?: Record<string, string>
-  ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string }>
+  ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }>
   [k: string]: unknown
 }
 
@@ -47,6 +48,13 @@ export function involvedObjectNameOf(fieldSelector: string | null): string | und
 }
 
 const GEN_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'
+
+/** Five characters of the API server's name alphabet (no vowels, no look-alike digits): a generateName suffix. */
+export function randomSuffix(): string {
+  let s = ''
+  for (let j = 0; j < 5; j++) s += GEN_ALPHABET[Math.floor(Math.random() * GEN_ALPHABET.length)]
+  return s
+}
 const HISTORY = 1000
 
 type Entry = { def: ResourceDef; obj: Obj }
@@ -168,6 +176,11 @@ export class Store {
     return out
   }
 
+  /** Copies of the objects that name `uid` in their ownerReferences (through the owner index: no scan). */
+  dependents(uid: string): Obj[] {
+    return this.dependentsOf(uid).map((d) => structuredClone(d.e.obj))
+  }
+
   /** How many objects of a kind there are (in a namespace), without listing them. */
   count(def: ResourceDef, ns?: string): number {
     const namespaces = this.byKind.get(`${def.group}/${def.resource}`)
@@ -235,9 +248,7 @@ export class Store {
     const meta = obj.metadata
     if (!meta.name && meta.generateName) {
       for (let i = 0; i < 8; i++) {
-        let s = ''
-        for (let j = 0; j < 5; j++) s += GEN_ALPHABET[Math.floor(Math.random() * GEN_ALPHABET.length)]
-        meta.name = `${meta.generateName.slice(0, 58)}${s}`
+        meta.name = `${meta.generateName.slice(0, 58)}${randomSuffix()}`
         if (!this.objects.has(this.key(def, ns, meta.name))) break
       }
     }
@@ -249,6 +260,8 @@ export class Store {
     if (isNamespaces(def)) prepareNamespaceForCreate(obj)
     if (this.objects.has(this.key(def, ns, meta.name!))) throw alreadyExists(qualified(def), def.group, def.resource, meta.name!)
     meta.uid = randomUUID()
+    // The workload strategies' defaults, some of which need the uid (a Job's selector).
+    prepareWorkload(def, obj)
     if (!opts.keepTimestamp || !meta.creationTimestamp) meta.creationTimestamp = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z')
     if (opts.dryRun) {
       delete meta.resourceVersion

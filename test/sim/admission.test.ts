@@ -245,7 +245,8 @@ describe.runIf(hasKubectl)('admission and write semantics through kubectl', () =
     await k(['apply', '-f', '-'], 'apiVersion: v1\nkind: Service\nmetadata: { name: db, namespace: everything }\nspec:\n  ports: [{ port: 5432 }]\n')
     await k(['apply', '-f', '-'], 'apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: { name: leader, namespace: everything }\nspec: { holderIdentity: runner-1 }\n')
     const all = await k(['get', 'all', '-n', 'everything', '-o', 'name'])
-    expect(all.stdout.trim().split('\n').sort()).toEqual(['cronjob.batch/hourly', 'job.batch/nightly', 'service/db'])
+    // The Job's controller has given it its pod by now (the pod is in `all` too).
+    expect(all.stdout.trim().split('\n').sort()).toEqual(['cronjob.batch/hourly', 'job.batch/nightly', expect.stringMatching(/^pod\/nightly-[b-z2-9]{5}$/), 'service/db'])
     expect((await k(['get', 'leases', '-n', 'everything', '-o', 'jsonpath={.items[*].spec.holderIdentity}'])).stdout).toBe('runner-1')
     const resources = (await k(['api-resources', '-o', 'name'])).stdout.split('\n')
     expect(resources).toEqual(expect.arrayContaining(['jobs.batch', 'cronjobs.batch', 'leases.coordination.k8s.io', 'selfsubjectreviews.authentication.k8s.io']))
