@@ -5,7 +5,7 @@
  * (the namespace controller is in namespaces.ts). Pure helpers; the store and the controllers call them.
  */
 import type { ResourceDef } from './resources.js'
-import type { Meta, Obj } from './store.js'
+import type { Meta, Obj } from './object.js'
 import { StatusError } from './status.js'
 
 /** A pod's grace period when neither the request nor `terminationGracePeriodSeconds` names one. */

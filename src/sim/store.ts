@@ -6,20 +6,9 @@ import { qualified } from './resources.js'
 import { prepareWorkload } from './workload-defaults.js'
 import { deletionComplete, isNamespaces, keepDeletionMarks, markForDeletion, namespaceDeleteStep, namespaceDeletionComplete, prepareNamespaceForCreate } from './lifecycle.js'
 
-export type Obj = { apiVersion?: string; kind?: string; metadata: Meta; [k: string]: unknown }
-export interface Meta {
-  name?: string
-  generateName?: string
-  namespace?: string
-  uid?: string
-  resourceVersion?: string
-  creationTimestamp?: string
-  deletionTimestamp?: string
-  labels?: Record<string, string>
-  annotations?: Record<string, string>
-  ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }>
-  [k: string]: unknown
-}
+// The object types live in object.ts (types only), so the modules store.ts calls need not import it.
+export type { Meta, Obj } from './object.js'
+import type { Obj } from './object.js'
 
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED'

@@ -4,7 +4,7 @@
  * Pure: the store calls `prepareWorkload` once the object has its uid.
  */
 import type { ResourceDef } from './resources.js'
-import type { Obj } from './store.js'
+import type { Obj } from './object.js'
 
 type Rec = Record<string, unknown>
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v)
