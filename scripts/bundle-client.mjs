@@ -9,6 +9,7 @@
  * optional native helpers `ws` tries to load, which are absent and caught).
  */
 import { build } from 'esbuild'
+import { NODE_BUNDLE, REQUIRE_BANNER } from './esbuild-node.mjs'
 import { statSync } from 'node:fs'
 import path from 'node:path'
 import process from 'node:process'
@@ -21,14 +22,7 @@ await build({
   entryPoints: [path.join(root, 'src', 'kube', 'client-node.ts')],
   outfile,
   allowOverwrite: true,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20.18',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  legalComments: 'eof',
-  logLevel: 'warning',
-  banner: { js: "import { createRequire as __gkrCreateRequire } from 'node:module'; const require = __gkrCreateRequire(import.meta.url);" },
+  ...NODE_BUNDLE,
+  banner: { js: REQUIRE_BANNER },
 })
 process.stdout.write(`dist/kube/client-node.js: @kubernetes/client-node bundled, ${(statSync(outfile).size / 1e6).toFixed(1)} MB\n`)

@@ -16,6 +16,7 @@
  * plain data (the Config they are handed), which oclif reads by duck typing.
  */
 import { build } from 'esbuild'
+import { NODE_BUNDLE, REQUIRE_BANNER } from './esbuild-node.mjs'
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
@@ -41,22 +42,14 @@ mkdirSync(path.dirname(outfile), { recursive: true })
 await build({
   stdin: { contents: entry, resolveDir: root, sourcefile: 'oclif-core-entry.mjs', loader: 'js' },
   outfile,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20.18',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  legalComments: 'eof',
-  logLevel: 'warning',
+  ...NODE_BUNDLE,
   // Loaded only when a CLI runs from TypeScript sources in development, which gkr's dist never does.
   external: ['ts-node', 'typescript'],
   banner: {
     js: [
-      "import { createRequire as __gkrCreateRequire } from 'node:module';",
+      REQUIRE_BANNER,
       "import { fileURLToPath as __gkrFileURLToPath } from 'node:url';",
       "import { dirname as __gkrDirname } from 'node:path';",
-      'const require = __gkrCreateRequire(import.meta.url);',
       'const __filename = __gkrFileURLToPath(import.meta.url);',
       'const __dirname = __gkrDirname(__filename);',
     ].join(' '),
