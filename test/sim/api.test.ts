@@ -5,7 +5,8 @@ import { PassThrough } from 'node:stream'
 import { Attach, AuthorizationV1Api, CoreV1Api, Exec, KubeConfig, Log, PatchStrategy, Watch, setHeaderOptions, type V1Pod, type V1Status } from '@kubernetes/client-node'
 import { textSink as sink } from '../helpers/streams.js'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { loadScenario, start, type Scenario, type Sim } from '../../src/sim/index.js'
+import { start, type Sim } from '../../src/sim/index.js'
+import { withKnobs } from '../helpers/sim.js'
 import { podDir } from '../../src/sim/exec.js'
 import type { Obj } from '../../src/sim/store.js'
 
@@ -47,12 +48,6 @@ const status = (code: number, reason: string | undefined, message: string, detai
 const pod = (name: string, containers: V1Pod['spec'] extends infer S ? S extends { containers: infer C } ? C : never : never): V1Pod => ({ metadata: { name, namespace: NS }, spec: { restartPolicy: 'Never', containers } })
 const small = { requests: { cpu: '10m', memory: '16Mi' } }
 
-function withKnobs(knobs: Scenario['knobs'], objects: Scenario['objects'] = []): Scenario {
-  const s = loadScenario('healthy')
-  s.knobs = { ...s.knobs, ...knobs }
-  s.objects = [...s.objects, ...objects]
-  return s
-}
 
 function clients(sim: Sim, identity = 'admin'): { kc: KubeConfig; core: CoreV1Api } {
   const kc = new KubeConfig()

@@ -6,16 +6,15 @@
  * the job controller's 10 s back-off 10 ms.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadScenario, start, type Sim } from '../../src/sim/index.js'
+import { start, type Sim } from '../../src/sim/index.js'
+import { withKnobs } from '../helpers/sim.js'
 import { nextAfter, parseSchedule } from '../../src/sim/cron.js'
 import { hasKubectl, kubectl } from '../helpers/async-cli.js'
 
 const NS = 'default'
 let sim: Sim
 beforeAll(async () => {
-  const s = loadScenario('healthy')
-  s.knobs = { ...s.knobs, clockFactor: 0.001 }
-  sim = await start(s)
+  sim = await start(withKnobs({ clockFactor: 0.001 }))
 })
 afterAll(async () => {
   await sim?.stop()

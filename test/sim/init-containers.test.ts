@@ -1,6 +1,7 @@
 import { CoreV1Api, KubeConfig, type CoreV1Event, type V1Pod } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadScenario, start, type Sim } from '../../src/sim/index.js'
+import { start, type Sim } from '../../src/sim/index.js'
+import { withKnobs } from '../helpers/sim.js'
 import { renderJob } from '../../src/executor/render.js'
 import { loadConfig } from '../../src/config/load.js'
 import { hasKubectl, kubectl } from '../helpers/async-cli.js'
@@ -18,9 +19,7 @@ describe('init containers', () => {
   let sim: Sim
   let core: CoreV1Api
   beforeAll(async () => {
-    const s = loadScenario('healthy')
-    s.knobs = { ...s.knobs, clockFactor: 0.001 }
-    sim = await start(s)
+    sim = await start(withKnobs({ clockFactor: 0.001 }))
     const kc = new KubeConfig()
     kc.loadFromFile(sim.kubeconfig)
     core = kc.makeApiClient(CoreV1Api)

@@ -1,6 +1,7 @@
 import { CoreV1Api, KubeConfig, PatchStrategy, Watch, setHeaderOptions, type V1Pod } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadScenario, start, type Sim } from '../../src/sim/index.js'
+import { start, type Sim } from '../../src/sim/index.js'
+import { withKnobs } from '../helpers/sim.js'
 import { backOffSeconds, goDuration, markForDeletion } from '../../src/sim/lifecycle.js'
 import { findResource } from '../../src/sim/resources.js'
 import { hasKubectl, kubectl } from '../helpers/async-cli.js'
@@ -24,9 +25,7 @@ describe('lifecycle: graceful deletion, finalizers, restarts, readiness, pod IPs
   let kc: KubeConfig
   let core: CoreV1Api
   beforeAll(async () => {
-    const s = loadScenario('healthy')
-    s.knobs = { ...s.knobs, clockFactor: 0.001 }
-    sim = await start(s)
+    sim = await start(withKnobs({ clockFactor: 0.001 }))
     kc = new KubeConfig()
     kc.loadFromFile(sim.kubeconfig)
     core = kc.makeApiClient(CoreV1Api)

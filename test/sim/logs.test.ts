@@ -1,6 +1,7 @@
 import { request } from 'node:https'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadScenario, start, type Sim } from '../../src/sim/index.js'
+import { start, type Sim } from '../../src/sim/index.js'
+import { withKnobs } from '../helpers/sim.js'
 import { parseRFC3339, rfc3339Nano } from '../../src/sim/pod-logs.js'
 import { hasKubectl, kubectl } from '../helpers/async-cli.js'
 
@@ -58,9 +59,7 @@ describe('pods/log options: timestamps, since, tail, limitBytes', () => {
   })
   let before = ''
   beforeAll(async () => {
-    const s = loadScenario('healthy')
-    s.knobs = { ...s.knobs, clockFactor: 0.001 }
-    sim = await start(s)
+    sim = await start(withKnobs({ clockFactor: 0.001 }))
     before = new Date(Date.now() - 1000).toISOString()
     expect((await post(sim, `/api/v1/namespaces/${NS}/pods`, pod('writer', 'echo early; echo second; sleep 1.2; echo late; exec sleep 60'))).status).toBe(201)
     // expect.poll belongs in tests: wait for "late" by hand.

@@ -1,6 +1,7 @@
 import { request } from 'node:https'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadScenario, start, type Sim } from '../../src/sim/index.js'
+import { start, type Sim } from '../../src/sim/index.js'
+import { withKnobs } from '../helpers/sim.js'
 import { hasKubectl, kubectl } from '../helpers/async-cli.js'
 
 /**
@@ -41,9 +42,7 @@ describe('namespaces stay Terminating while their contents go', () => {
   }
   const small = { requests: { cpu: '10m', memory: '16Mi' } }
   beforeAll(async () => {
-    const s = loadScenario('healthy')
-    s.knobs = { ...s.knobs, clockFactor: 0.001 }
-    sim = await start(s)
+    sim = await start(withKnobs({ clockFactor: 0.001 }))
   })
   afterAll(async () => {
     await sim?.stop()
