@@ -7,6 +7,7 @@ import { StatusError } from './status.js'
 import { killProcess, startProcess } from './exec.js'
 import { ContainerLog, nowNs } from './pod-logs.js'
 import { CrashBackOff, PodIPs, crashLoopWaiting, readiness, restartAfterOom, restartPolicyOf, shouldRestart, withConditions } from './lifecycle.js'
+import { rfc3339 } from './time.js'
 
 const res = (r: string): (typeof RESOURCES)[number] => RESOURCES.find((x) => x.resource === r && x.group === '')!
 
@@ -168,7 +169,7 @@ export class ClusterController {
     if (!oom || !(oom.match ?? []).some((pat) => c.image.includes(pat))) return
     const key = `${pod.metadata.uid}/${c.name}`
     const instance = this.restarts.get(key) ?? 0
-    const startedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const startedAt = rfc3339()
     this.later(oom.afterMs ?? 0, () => {
       if (this.terminated.has(key) || (this.restarts.get(key) ?? 0) !== instance || this.stopping.has(String(pod.metadata.uid))) return
       this.ended(key)
@@ -182,7 +183,7 @@ export class ClusterController {
 
   /** Sets a container's terminated state; the pod phase follows once every container has ended. */
   private terminate(pod: Pod, container: string, exitCode: number, reason: string, exits: Map<string, number>): void {
-    const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const t = rfc3339()
     const allDone = pod.spec.containers.every((x) => exits.has(x.name))
     this.updateContainer(pod, container, (s) => {
       const startedAt = (s.state as { running?: { startedAt?: string } } | undefined)?.running?.startedAt ?? t
@@ -222,7 +223,7 @@ export class ClusterController {
     for (const c of pod.spec.containers) {
       this.startedEvents(pod, c, host, 'containers')
     }
-    const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const t = rfc3339()
     const ip = this.ips.allocate()
     this.setStatus(pod, {
       phase: 'Running', podIP: ip, podIPs: [{ ip }],
@@ -249,7 +250,7 @@ export class ClusterController {
     const c = inits[index]!
     const key = `${uid}/${c.name}`
     const restarts = this.restarts.get(key) ?? 0
-    const at = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const at = (): string => rfc3339()
     const initStatuses = (current: Record<string, unknown>, ready = false): unknown[] => inits.map((x, j) => {
       const prior = ((this.current(pod)?.status?.initContainerStatuses ?? []) as Array<Record<string, unknown>>).find((s) => s.name === x.name)
       if (j < index) return prior ?? { name: x.name, state: { terminated: { exitCode: 0, reason: 'Completed' } }, lastState: {}, ready: true, restartCount: 0, image: x.image, imageID: '', started: false }
@@ -317,7 +318,7 @@ export class ClusterController {
     this.armOomKiller(pod, c, exits)
     const command = [...(c.command ?? []), ...(c.args ?? [])]
     if (command.length === 0) return
-    const startedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const startedAt = rfc3339()
     this.spawnContainer(pod, c.name, command, c.stdin === true, (exit, reason) => {
       if (this.terminated.has(key)) return void this.confirmWhenStopped(pod)
       this.ended(key)
@@ -370,7 +371,7 @@ export class ClusterController {
     const n = (this.restarts.get(key) ?? 0) + 1
     this.restarts.set(key, n)
     const wait = this.backOff.failed(key)
-    const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const t = rfc3339()
     this.updateContainer(pod, c.name, (s) => ({ ...s, state: crashLoopWaiting(pod, c.name, wait), lastState: { terminated: { ...last, finishedAt: t } }, ready: false, started: false, restartCount: n }))
     this.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`, 'kubelet', pod.spec.nodeName, `spec.containers{${c.name}}`)
     this.later(wait * 1000, () => {
@@ -381,7 +382,7 @@ export class ClusterController {
       this.terminated.delete(key)
       const host = pod.spec.nodeName
       this.startedEvents(pod, c, host, 'containers')
-      const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+      const at = rfc3339()
       this.updateContainer(pod, c.name, (s) => ({ ...s, state: { running: { startedAt: at } }, ready: true, started: true }))
       this.startContainer(pod, c, exits)
     })
@@ -392,7 +393,7 @@ export class ClusterController {
     const cur = this.current(pod)
     if (!cur || cur.metadata.uid !== pod.metadata.uid) return
     const statuses = ((cur.status?.containerStatuses ?? []) as Array<Record<string, unknown>>).map((s) => (s.name === container ? change(s) : s))
-    const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const at = rfc3339()
     const notReady = statuses.filter((s) => !s.ready).map((s) => String(s.name))
     this.setStatus(pod, { containerStatuses: statuses, conditions: withConditions(cur.status?.conditions, readiness(notReady, at)), ...extra })
   }
@@ -416,7 +417,7 @@ export class ClusterController {
   }
 
   private event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string, fieldPath?: string): void {
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const now = rfc3339()
     const scheduler = component === 'default-scheduler'
     this.store.create(res('events'), pod.metadata.namespace, {
       metadata: { name: `${pod.metadata.name}.${Date.now().toString(16)}${(this.eventSeq++).toString(16).padStart(6, '0')}`, namespace: pod.metadata.namespace },
@@ -471,7 +472,7 @@ export class ClusterController {
       if (why) reasons.set(why, (reasons.get(why) ?? 0) + 1)
       return !why
     })
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const now = rfc3339()
     if (!fit) {
       const message = nodes.length === 0 ? 'no nodes available to schedule pods' : `0/${nodes.length} nodes are available: ${[...reasons].sort((a, b) => a[0].localeCompare(b[0])).map(([r, n]) => `${n} ${r}`).join(', ')}. preemption: 0/${nodes.length} nodes are available: ${nodes.length} Preemption is not helpful for scheduling.`
       this.setStatus(pod, { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: now, reason: 'Unschedulable', message }] })

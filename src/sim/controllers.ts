@@ -18,6 +18,7 @@ import { checkNamespaceLifecycle } from './namespaces.js'
 import { qosClass } from './defaults.js'
 import { validateObject } from './validation.js'
 import { nextAfter, parseSchedule } from './cron.js'
+import { rfc3339 } from './time.js'
 
 const def = (group: string, resource: string): ResourceDef => RESOURCES.find((r) => r.group === group && r.resource === resource)!
 const PODS = def('', 'pods')
@@ -39,7 +40,6 @@ type Condition = { type: string; status: string; reason?: string; message?: stri
 const rec = (v: unknown): Rec => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Rec) : {})
 /** A count from a spec: a whole number ≥ 0, else the default. */
 const count = (v: unknown, dflt: number): number => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : dflt)
-const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
 /** The status without the fields the API omits when empty (zero counts the types mark omitempty). */
 const compact = (o: Rec): Rec => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
@@ -182,7 +182,7 @@ export class WorkloadControllers {
   }
 
   private event(d: ResourceDef, o: Obj, type: 'Normal' | 'Warning', reason: string, message: string, component: string): void {
-    const now = iso(Date.now())
+    const now = rfc3339(Date.now())
     this.store.create(EVENTS, o.metadata.namespace, {
       metadata: { name: `${o.metadata.name}.${Date.now().toString(16)}${(this.eventSeq++).toString(16).padStart(6, '0')}`, namespace: o.metadata.namespace },
       involvedObject: { kind: d.kind, namespace: o.metadata.namespace, name: o.metadata.name, uid: o.metadata.uid, apiVersion: `${d.group}/${d.version}`, resourceVersion: o.metadata.resourceVersion },
@@ -274,7 +274,7 @@ export class WorkloadControllers {
     const backoffLimit = count(spec.backoffLimit, 6)
     const suspended = spec.suspend === true
     const nowMs = Date.now()
-    const now = iso(nowMs)
+    const now = rfc3339(nowMs)
     let conditions = conditionsOf(job)
     const next: Rec = { ...status, startTime: status.startTime ?? (suspended ? undefined : now), terminating, ready: active.filter(podReady).length, uncountedTerminatedPods: {} }
     const times: Array<'lastProbeTime' | 'lastTransitionTime'> = ['lastProbeTime', 'lastTransitionTime']
@@ -346,7 +346,7 @@ export class WorkloadControllers {
     const template = rec(spec.template)
     const hash = templateHash(template)
     const sets = this.owned(d, 'ReplicaSet')
-    const now = iso(Date.now())
+    const now = rfc3339(Date.now())
     let current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash)
     let created = false
     const REVISION = 'deployment.kubernetes.io/revision'
@@ -450,7 +450,7 @@ export class WorkloadControllers {
         }
         const job = this.startJob(cj, due)
         if (job) active.push(job)
-        next.lastScheduleTime = iso(due)
+        next.lastScheduleTime = rfc3339(due)
       }
       const upcoming = nextAfter(schedule, Math.max(simNow, due ?? 0))
       if (upcoming !== undefined) {
@@ -479,7 +479,7 @@ export class WorkloadControllers {
         metadata: {
           name, namespace: cj.metadata.namespace,
           ...(Object.keys(rec(tmeta.labels)).length ? { labels: { ...(rec(tmeta.labels) as Record<string, string>) } } : {}),
-          annotations: { ...(rec(tmeta.annotations) as Record<string, string>), 'batch.kubernetes.io/cronjob-scheduled-timestamp': new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+          annotations: { ...(rec(tmeta.annotations) as Record<string, string>), 'batch.kubernetes.io/cronjob-scheduled-timestamp': rfc3339(at) },
           ownerReferences: [ownerRef(CRONJOBS, cj)],
         },
         spec: structuredClone(rec(template.spec)),

@@ -21,6 +21,7 @@ import { makeCerts } from './tls.js'
 import { startDelayProxy, type DelayProxyStats } from './delay-proxy.js'
 import { removePodDir } from './exec.js'
 import { GkrError } from '../util/errors.js'
+import { rfc3339 } from './time.js'
 
 export type { Scenario } from './scenario.js'
 export type { AuditEntry } from './server.js'
@@ -149,7 +150,7 @@ function timestamp(v: unknown): string | undefined {
   const m = /^-(\d+)([smhd])$/.exec(v)
   if (!m) return v
   const ms = Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as 's' | 'm' | 'h' | 'd']
-  return new Date(Date.now() - ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+  return rfc3339(Date.now() - ms)
 }
 
 /** Puts every object of the scenario in the store: those it lists, then those it generates or streams. */

@@ -7,11 +7,11 @@
 import type { ResourceDef } from './resources.js'
 import type { Meta, Obj } from './object.js'
 import { StatusError } from './status.js'
+import { rfc3339 } from './time.js'
 
 /** A pod's grace period when neither the request nor `terminationGracePeriodSeconds` names one. */
 export const DEFAULT_POD_GRACE_SECONDS = 30
 
-const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z')
 const finalizersOf = (o: Obj): string[] => (Array.isArray(o.metadata.finalizers) ? (o.metadata.finalizers as string[]) : [])
 
 /**
@@ -38,7 +38,7 @@ export function markForDeletion(def: ResourceDef, obj: Obj, requested: number | 
   const finalizers = finalizersOf(obj)
   const grace = gracePeriodFor(def, obj, requested)
   const meta = obj.metadata
-  const marked = (g: number): Obj => ({ ...obj, metadata: { ...meta, deletionTimestamp: iso(new Date(now.getTime() + g * 1000)), deletionGracePeriodSeconds: g } })
+  const marked = (g: number): Obj => ({ ...obj, metadata: { ...meta, deletionTimestamp: rfc3339(new Date(now.getTime() + g * 1000)), deletionGracePeriodSeconds: g } })
   if (meta.deletionTimestamp) {
     const current = typeof meta.deletionGracePeriodSeconds === 'number' ? meta.deletionGracePeriodSeconds : 0
     if (grace >= current) return { obj, changed: false }
@@ -211,7 +211,7 @@ export function namespaceUpdate(old: Obj, next: Obj, subresource: string | undef
  */
 export function namespaceDeleteStep(ns: Obj, now: Date): { step: 'mark' | 'wait'; obj: Obj; changed: boolean } | { step: 'remove' } {
   const meta = ns.metadata
-  if (!meta.deletionTimestamp) return { step: 'mark', obj: { ...ns, metadata: { ...meta, deletionTimestamp: iso(now) }, status: { ...((ns.status as object | undefined) ?? {}), phase: 'Terminating' } }, changed: true }
+  if (!meta.deletionTimestamp) return { step: 'mark', obj: { ...ns, metadata: { ...meta, deletionTimestamp: rfc3339(now) }, status: { ...((ns.status as object | undefined) ?? {}), phase: 'Terminating' } }, changed: true }
   if (specFinalizers(ns).length > 0) {
     throw new StatusError(409, `Operation cannot be fulfilled on namespaces "${meta.name}": The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.`, 'Conflict', { name: meta.name, kind: 'namespaces' })
   }

@@ -16,12 +16,12 @@ import { RESOURCES, qualified } from './resources.js'
 import { StatusError } from './status.js'
 import type { Obj, Store, WatchEvent } from './store.js'
 import { KUBERNETES_FINALIZER, isNamespaces, specFinalizers } from './lifecycle.js'
+import { rfc3339 } from './time.js'
 
 /** Namespaces the NamespaceLifecycle plugin never lets go. */
 export const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public'])
 
 const NS_DEF = RESOURCES.find((r) => r.group === '' && r.resource === 'namespaces')!
-const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z')
 
 /**
  * The NamespaceLifecycle admission plugin on a create: 403 in a namespace that is being terminated,
@@ -66,7 +66,7 @@ export function deletionConditions(existing: unknown, remaining: Map<string, num
     const [reason, message] = fresh[type] ?? OK[type]
     const status = fresh[type] ? 'True' : 'False'
     const before = old.find((c) => c.type === type)
-    merged.push({ type, status, lastTransitionTime: before && before.status === status ? before.lastTransitionTime : iso(now), reason, message })
+    merged.push({ type, status, lastTransitionTime: before && before.status === status ? before.lastTransitionTime : rfc3339(now), reason, message })
   }
   // Conditions the controller did not write first (none here), then its own in its order.
   return [...out, ...merged]

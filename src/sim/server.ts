@@ -29,6 +29,7 @@ import { applyDefaults, qosClass } from './defaults.js'
 import { checkShape, labelKeyError, labelValueError, validateObject } from './validation.js'
 import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
+import { rfc3339 } from './time.js'
 
 export interface AuditEntry {
   time: string
@@ -962,7 +963,7 @@ function decodeJson(text: string): unknown {
  */
 function writer(url: URL, req: IncomingMessage, def: ResourceDef, subresource?: string): { manager: string; apiVersion: string; subresource?: string; now: string } {
   const manager = url.searchParams.get('fieldManager') || String(req.headers['user-agent'] ?? '').split('/')[0]!.slice(0, 128) || 'unknown'
-  return { manager, apiVersion: groupVersion(def), ...(subresource ? { subresource } : {}), now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }
+  return { manager, apiVersion: groupVersion(def), ...(subresource ? { subresource } : {}), now: rfc3339() }
 }
 
 function parseObject(body: Buffer, req: IncomingMessage, def: ResourceDef): Obj {

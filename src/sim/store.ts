@@ -9,6 +9,7 @@ import { deletionComplete, isNamespaces, keepDeletionMarks, markForDeletion, nam
 // The object types live in object.ts (types only), so the modules store.ts calls need not import it.
 export type { Meta, Obj } from './object.js'
 import type { Obj } from './object.js'
+import { rfc3339 } from './time.js'
 
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED'
@@ -251,7 +252,7 @@ export class Store {
     meta.uid = randomUUID()
     // The workload strategies' defaults, some of which need the uid (a Job's selector).
     prepareWorkload(def, obj)
-    if (!opts.keepTimestamp || !meta.creationTimestamp) meta.creationTimestamp = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    if (!opts.keepTimestamp || !meta.creationTimestamp) meta.creationTimestamp = rfc3339(this.now())
     if (opts.dryRun) {
       delete meta.resourceVersion
       return obj
@@ -330,7 +331,7 @@ export class Store {
       }
     }
     if (opts.propagation === 'Foreground' && dependents.length > 0) {
-      const now = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z')
+      const now = rfc3339(this.now())
       this.put(k, { def, obj: { ...cur.obj, metadata: { ...cur.obj.metadata, deletionTimestamp: now, finalizers: [...((cur.obj.metadata.finalizers as string[] | undefined) ?? []), 'foregroundDeletion'], resourceVersion: String(++this.rv) } } })
       const current = this.objects.get(k)!
       this.emit('MODIFIED', def, current.obj)
